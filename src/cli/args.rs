@@ -1,0 +1,155 @@
+//! The command line: one target and login frame shared by every subcommand.
+
+use crate::link::LinkSpec;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Targets:
+  --serial unix:PATH        a serial socket (qemu -chardev socket, a virtio console)
+  --serial tcp:HOST:PORT    a serial-over-TCP server
+  --serial cmd:'COMMAND'    a console command run on a pty, e.g. cmd:'virsh console vm1'
+  -g RG -n VM               an Azure VM through the Azure Serial Console
+  --vmss NAME --instance-id N, --ids RESOURCE_ID   Azure scale-set instances, resource ids
+
+Examples:
+  lifeline exec --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW -- systemctl is-active ssh
+  lifeline connect --serial cmd:'virsh console vm1'
+  lifeline diagnose -g my-rg -n my-vm --user azureuser --password-file ~/.vm-pw -o json
+
+Exit codes: 0 success; 1 problems found; 2 usage; 69 not available in this build;
+70 internal error; 74 console unreachable or link broken; 75 timed out; 77 login or sudo refused.
+`exec` exits with the guest command's own status when the command ran.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lifeline",
+    version,
+    about = "Rescue Linux VMs whose SSH is down, through their serial console",
+    long_about = "lifeline reaches a VM's serial console (the Azure Serial Console, or any local serial \
+socket), logs in like a person would, finds out why SSH is down, repairs it safely, and proves that \
+SSH answers again. It works interactively and fully scripted (JSON output, exit codes, no prompts).",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub login: LoginArgs,
+    /// Output format: human text, or one JSON document for scripts.
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text, global = true)]
+    pub output: OutputFormat,
+    /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Record the console session as an asciicast v2 file (secrets redacted).
+    #[arg(long, value_name = "FILE.cast", global = true)]
+    pub record: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// Which console to reach.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TargetArgs {
+    /// A local serial console: unix:PATH, tcp:HOST:PORT or cmd:'COMMAND'.
+    #[arg(long, value_name = "SPEC", global = true, conflicts_with_all = ["resource_group", "ids", "vmss"])]
+    pub serial: Option<LinkSpec>,
+    /// Azure resource group of the VM or scale set.
+    #[arg(short = 'g', long, value_name = "RG", global = true)]
+    pub resource_group: Option<String>,
+    /// Azure VM name.
+    #[arg(short = 'n', long, value_name = "VM", global = true)]
+    pub name: Option<String>,
+    /// Azure subscription id (default: AZURE_SUBSCRIPTION_ID, then the Azure CLI's default).
+    #[arg(long, value_name = "ID", global = true)]
+    pub subscription: Option<String>,
+    /// Full Azure resource id of a VM or scale-set instance (repeatable for bulk work).
+    #[arg(long, value_name = "RESOURCE_ID", global = true)]
+    pub ids: Vec<String>,
+    /// Azure scale set name (with --instance-id).
+    #[arg(long, value_name = "NAME", global = true, requires = "instance_id")]
+    pub vmss: Option<String>,
+    /// Instance id within the scale set.
+    #[arg(long, value_name = "N", global = true, requires = "vmss")]
+    pub instance_id: Option<String>,
+}
+
+impl TargetArgs {
+    pub fn is_azure(&self) -> bool {
+        self.resource_group.is_some() || !self.ids.is_empty() || self.vmss.is_some()
+    }
+}
+
+/// How to log in on the console. Passwords are never taken as plain command-line values.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LoginArgs {
+    /// User to log in as when the console shows a login prompt.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub user: Option<String>,
+    /// Read the password from this environment variable.
+    #[arg(long, value_name = "VAR", global = true, conflicts_with = "password_file")]
+    pub password_env: Option<String>,
+    /// Read the password from the first line of this file.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub password_file: Option<PathBuf>,
+    /// Root's password, from this environment variable, for systemd maintenance mode.
+    #[arg(long, value_name = "VAR", global = true)]
+    pub root_password_env: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Interactive console, like `az serial-console connect`; Ctrl-] opens the menu.
+    #[command(after_help = "Example:\n  lifeline connect --serial unix:/run/vm1/serial.sock\n\n\
+Keys: Ctrl-] then q quits, Ctrl-] again sends a literal Ctrl-]. The local terminal is always restored.")]
+    Connect,
+    /// Run one command on the guest and exit with its exit status.
+    #[command(after_help = "Examples:\n  lifeline exec --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW -- uptime\n  \
+lifeline exec --serial tcp:127.0.0.1:4555 --user azureuser --password-env PW --root -- 'ss -ltnp | grep sshd'\n\n\
+The command runs with stdin from /dev/null; its stdout and stderr come back byte for byte.")]
+    Exec(ExecArgs),
+    /// Find out why SSH is down (read-only).
+    #[command(after_help = "Example:\n  lifeline diagnose -g my-rg -n my-vm --user azureuser --password-env PW -o json")]
+    Diagnose,
+    /// Diagnose, repair safely (backup, validate, roll back), and verify that SSH answers.
+    #[command(after_help = "Example:\n  lifeline rescue -g my-rg -n my-vm --user azureuser --password-env PW --yes")]
+    Rescue,
+    /// Send an admin command to an Azure VM: sysrq KEYS, nmi, or reset.
+    #[command(after_help = "Example:\n  lifeline send -g my-rg -n my-vm sysrq b")]
+    Send,
+    /// Show or switch the Azure Serial Console for the subscription: status, enable, disable.
+    #[command(after_help = "Example:\n  lifeline console status --subscription 0000-…")]
+    Console,
+    /// Reset a user's password or SSH key, add or remove a sudo user (VMAccess parity).
+    #[command(after_help = "Example:\n  lifeline user reset-password --user azureuser -g my-rg -n my-vm")]
+    User,
+    /// Reset sshd's configuration to a safe default, with backup and validation.
+    #[command(name = "reset-ssh", after_help = "Example:\n  lifeline reset-ssh -g my-rg -n my-vm --user azureuser --password-env PW")]
+    ResetSsh,
+    /// Restore the files of a lifeline backup on the guest.
+    #[command(after_help = "Example:\n  lifeline undo --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW")]
+    Undo,
+    /// List the diagnosis rules, or explain one.
+    #[command(after_help = "Example:\n  lifeline rules SSH001")]
+    Rules,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Become root (sudo -i, answering its password prompt) before running the command.
+    #[arg(long)]
+    pub root: bool,
+    /// Seconds the command may run before it is interrupted with Ctrl-C.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// The command line, run by the guest's shell.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}

@@ -1,0 +1,36 @@
+//! `lifeline exec`: one command on the guest, its output on stdout, its status as ours.
+
+use super::args::{Cli, ExecArgs, OutputFormat};
+use super::session;
+use anyhow::Result;
+use std::io::Write;
+use std::time::Duration;
+
+pub async fn run(cli: &Cli, args: &ExecArgs) -> Result<u8> {
+    let (mut session, _) = session::open(cli, args.root).await?;
+    let command = args.command.join(" ");
+    let result = session
+        .run_with_timeout(&command, Duration::from_secs(args.timeout))
+        .await;
+    // Leave the console tidy even when the command failed; the command's own error wins.
+    let left = session.leave().await;
+    let out = result?;
+    left?;
+    match cli.output {
+        OutputFormat::Text => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&out.output)?;
+            stdout.flush()?;
+        }
+        OutputFormat::Json => {
+            let doc = serde_json::json!({
+                "target": session::link_spec(cli)?.to_string(),
+                "command": command,
+                "exit_status": out.exit_status,
+                "output": out.text(),
+            });
+            println!("{doc}");
+        }
+    }
+    Ok(u8::try_from(out.exit_status).unwrap_or(crate::exit::SOFTWARE))
+}

@@ -1,0 +1,114 @@
+//! The command-line edge: parse arguments, set up logging, run one subcommand, map the outcome
+//! to an exit code (see [`crate::exit`]). `anyhow` lives here only; the library speaks in typed
+//! errors.
+
+mod args;
+mod connect;
+mod exec;
+mod password;
+mod session;
+
+pub use args::{Cli, Command, OutputFormat};
+
+use crate::exit;
+use crate::shell::ShellError;
+use crate::expect::ExpectError;
+use clap::Parser;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    // Both ring and aws-lc-rs may end up compiled in through dependencies; rustls refuses to
+    // choose between them, so name the process-wide provider once, before any TLS.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lifeline: could not start the async runtime: {e}");
+            return ExitCode::from(exit::SOFTWARE);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("lifeline: {e:#}");
+            ExitCode::from(exit_code_for(&e))
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let name = match &cli.command {
+        Command::Connect => return connect::run(&cli).await,
+        Command::Exec(args) => return exec::run(&cli, args).await,
+        Command::Diagnose => "diagnose",
+        Command::Rescue => "rescue",
+        Command::Send => "send",
+        Command::Console => "console",
+        Command::User => "user",
+        Command::ResetSsh => "reset-ssh",
+        Command::Undo => "undo",
+        Command::Rules => "rules",
+    };
+    Err(Unavailable(format!("lifeline {name}")).into())
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "lifeline=info",
+        2 => "lifeline=debug",
+        _ => "lifeline=trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// The exit code for a failure, from the typed error underneath.
+fn exit_code_for(error: &anyhow::Error) -> u8 {
+    if let Some(e) = error.downcast_ref::<ShellError>() {
+        return match e {
+            ShellError::Expect(ExpectError::Timeout { .. })
+            | ShellError::CommandTimeout { .. }
+            | ShellError::Stuck { .. }
+            | ShellError::KernelPanic => exit::TIMEOUT,
+            ShellError::Expect(_) | ShellError::Write(_) | ShellError::Damaged(_) => exit::LINK,
+            ShellError::LoginIncorrect { .. }
+            | ShellError::PasswordRequired
+            | ShellError::SudoRefused { .. }
+            | ShellError::PasswordExpired { .. }
+            | ShellError::MaintenanceNeedsRoot => exit::AUTH,
+            ShellError::Transfer(_) => exit::SOFTWARE,
+        };
+    }
+    if error.downcast_ref::<crate::link::LinkError>().is_some() {
+        return exit::LINK;
+    }
+    if error.downcast_ref::<Unavailable>().is_some() {
+        return exit::UNAVAILABLE;
+    }
+    if error.downcast_ref::<UsageError>().is_some() {
+        return exit::USAGE;
+    }
+    exit::SOFTWARE
+}
+
+/// A combination of arguments that parses but cannot be acted on.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// A part of the interface that this build does not provide yet.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}: not available in this build yet (exit code 69)")]
+pub struct Unavailable(pub String);

@@ -1,0 +1,46 @@
+//! Where a password comes from: an environment variable, a file, or a prompt that does not echo.
+//! Never from a plain command-line value, which every user of the machine could read in `ps`.
+
+use crate::secret::Secret;
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+pub fn from_env(var: &str) -> Result<Secret> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+        Ok(_) => bail!("the environment variable {var} is empty"),
+        Err(_) => bail!("the environment variable {var} is not set (named by --password-env)"),
+    }
+}
+
+pub fn from_file(path: &Path) -> Result<Secret> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read the password file {}", path.display()))?;
+    let line = text.lines().next().unwrap_or_default();
+    if line.is_empty() {
+        bail!("the password file {} is empty", path.display());
+    }
+    Ok(Secret::new(line))
+}
+
+/// Asks on the terminal with echo off; `None` when there is no terminal to ask on.
+pub fn prompt(question: &str) -> Result<Option<Secret>> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Ok(None);
+    }
+    eprint!("{question}");
+    std::io::stderr().flush().ok();
+    let saved = rustix::termios::tcgetattr(&stdin).context("reading the terminal settings")?;
+    let mut quiet = saved.clone();
+    quiet.local_modes.remove(rustix::termios::LocalModes::ECHO);
+    rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Flush, &quiet)
+        .context("turning terminal echo off")?;
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Flush, &saved).ok();
+    eprintln!();
+    read.context("reading the password")?;
+    Ok(Some(Secret::new(line.trim_end_matches(['\r', '\n']))))
+}

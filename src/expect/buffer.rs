@@ -1,0 +1,150 @@
+//! The matcher's buffer: bounded, and searched incrementally.
+//!
+//! Rescanning the whole buffer on every read would make a long session quadratic. Needles match
+//! within one line, so after a failed search only the unfinished last line (capped at `window`
+//! bytes) can still become a match: the next search starts there. Each byte is therefore scanned
+//! a bounded number of times, and the cost is linear in the bytes read.
+//!
+//! The buffer holds at most `limit` bytes. Older bytes are dropped (and counted) so a chatty
+//! console cannot exhaust memory; a match reports whether its preceding text was cut.
+
+use super::needles::{Hit, Needles};
+
+pub struct ExpectBuffer {
+    data: Vec<u8>,
+    /// Offset in `data` where the next search starts.
+    scan_from: usize,
+    limit: usize,
+    window: usize,
+    /// Bytes dropped from the front since the last match was taken.
+    dropped: u64,
+}
+
+/// A match taken out of the buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    pub needle: usize,
+    /// Text between the previous match (or the start) and this one.
+    pub before: Vec<u8>,
+    pub matched: Vec<u8>,
+    /// How many bytes of `before` were dropped because the buffer limit was reached.
+    pub dropped: u64,
+}
+
+impl ExpectBuffer {
+    pub fn new(limit: usize, window: usize) -> Self {
+        ExpectBuffer {
+            data: Vec::new(),
+            scan_from: 0,
+            limit: limit.max(window * 2),
+            window,
+            dropped: 0,
+        }
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.data.extend_from_slice(bytes);
+        if self.data.len() > self.limit {
+            let excess = self.data.len() - self.limit;
+            self.data.drain(..excess);
+            self.dropped += excess as u64;
+            self.scan_from = self.scan_from.saturating_sub(excess);
+        }
+    }
+
+    /// Searches the unscanned part; on a match, removes everything up to its end.
+    pub fn take_match(&mut self, needles: &Needles) -> Option<Taken> {
+        match needles.find_at(&self.data, self.scan_from) {
+            Some(Hit { needle, start, end }) => {
+                let rest = self.data.split_off(end);
+                let mut head = std::mem::replace(&mut self.data, rest);
+                let matched = head.split_off(start);
+                let dropped = std::mem::take(&mut self.dropped);
+                self.scan_from = 0;
+                Some(Taken {
+                    needle,
+                    before: head,
+                    matched,
+                    dropped,
+                })
+            }
+            None => {
+                let line_start = self
+                    .data
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let window_start = self.data.len().saturating_sub(self.window);
+                self.scan_from = line_start.max(window_start).max(self.scan_from);
+                None
+            }
+        }
+    }
+
+    /// Everything not yet taken (for error reports and state detection).
+    pub fn pending(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Removes and returns everything not yet taken.
+    pub fn take_all(&mut self) -> Vec<u8> {
+        self.scan_from = 0;
+        self.dropped = 0;
+        std::mem::take(&mut self.data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prompt() -> Needles {
+        Needles::new(&[("prompt", r"[$#] $"), ("marker", r"END:[0-9]+\r?\n")]).unwrap()
+    }
+
+    #[test]
+    fn a_match_split_across_pushes_is_found() {
+        let mut b = ExpectBuffer::new(1 << 20, 4096);
+        let n = prompt();
+        b.push(b"output line\r\nEN");
+        assert!(b.take_match(&n).is_none());
+        b.push(b"D:1");
+        assert!(b.take_match(&n).is_none());
+        b.push(b"7\r\nrest");
+        let t = b.take_match(&n).unwrap();
+        assert_eq!(t.before, b"output line\r\n");
+        assert_eq!(t.matched, b"END:17\r\n");
+        assert_eq!(b.pending(), b"rest");
+    }
+
+    #[test]
+    fn two_matches_in_one_chunk_are_taken_one_by_one() {
+        let mut b = ExpectBuffer::new(1 << 20, 4096);
+        let n = prompt();
+        b.push(b"a\r\nEND:1\r\nb\r\nEND:2\r\n");
+        assert_eq!(b.take_match(&n).unwrap().before, b"a\r\n");
+        assert_eq!(b.take_match(&n).unwrap().before, b"b\r\n");
+        assert!(b.take_match(&n).is_none());
+    }
+
+    #[test]
+    fn the_limit_drops_old_bytes_and_says_so() {
+        let mut b = ExpectBuffer::new(16, 4);
+        let n = prompt();
+        b.push(b"0123456789abcdefghij");
+        assert_eq!(b.pending().len(), 16);
+        b.push(b"END:3\n");
+        let t = b.take_match(&n).unwrap();
+        assert_eq!(t.dropped, 10);
+        assert_eq!(t.matched, b"END:3\n");
+    }
+
+    #[test]
+    fn completed_lines_are_not_rescanned() {
+        let mut b = ExpectBuffer::new(1 << 20, 8);
+        let n = prompt();
+        b.push(b"first line\r\nsecond par");
+        assert!(b.take_match(&n).is_none());
+        assert_eq!(b.scan_from, b"first line\r\n".len().max(b.pending().len() - 8));
+    }
+}

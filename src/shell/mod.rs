@@ -1,0 +1,520 @@
+//! A shell session on a serial console: reach a prompt from whatever state the console is in,
+//! log in, become root, run commands with exact output and exit status, and leave the console
+//! as a person would.
+//!
+//! Every command we type runs in a shell of our own, started on top of whatever shell we found
+//! or logged into: its prompt, environment and terminal settings are ours to set (see
+//! [`Session::normalize`]), and leaving it restores the console exactly. Passwords are typed
+//! only after a prompt that turns echo off has been seen, and are registered with the
+//! transcript's redactor in any case.
+
+pub mod command;
+mod state;
+mod transfer;
+
+pub use command::Encoding;
+pub use state::{ConsoleState, classify};
+
+use crate::expect::{ExpectError, Expecter, Needles, Taken};
+use crate::link::{Link, Writer};
+use crate::secret::{Secret, SecretRegistry};
+use crate::term::Console;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
+use tracing::{debug, info, instrument};
+
+/// How long each kind of step may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Silence that ends a look at the console.
+    pub quiet: Duration,
+    /// Reaching a known state from an unknown console, all nudges included.
+    pub attach: Duration,
+    /// One login or sudo exchange (pam_faildelay alone is 2–3 s).
+    pub login: Duration,
+    /// A command run with [`Session::run`] unless the caller says otherwise.
+    pub command: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            quiet: Duration::from_millis(400),
+            attach: Duration::from_secs(30),
+            login: Duration::from_secs(20),
+            command: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    #[error(transparent)]
+    Expect(#[from] ExpectError),
+    #[error("writing to the console failed: {0}")]
+    Write(#[source] std::io::Error),
+    #[error("login as {user:?} was refused (Login incorrect): check the user name and password")]
+    LoginIncorrect { user: String },
+    #[error("the console asks for a password but none was given: pass --password-env VAR or --password-file FILE")]
+    PasswordRequired,
+    #[error("sudo refused {user:?}: {reason}")]
+    SudoRefused { user: String, reason: String },
+    #[error("the password of {user:?} has expired and must be changed before login")]
+    PasswordExpired { user: String },
+    #[error("the guest kernel panicked; the console cannot help until the VM is restarted")]
+    KernelPanic,
+    #[error("the console did not reach a usable state within {waited:?}; the screen shows:\n{screen}")]
+    Stuck { waited: Duration, screen: String },
+    #[error("the console is in systemd maintenance mode and needs the root password: pass --root-password-env VAR")]
+    MaintenanceNeedsRoot,
+    #[error("command timed out after {waited:?}; it was interrupted with Ctrl-C. Output so far:\n{partial}")]
+    CommandTimeout { waited: Duration, partial: String },
+    #[error(transparent)]
+    Damaged(#[from] command::Damaged),
+    #[error("{0}")]
+    Transfer(String),
+}
+
+/// What running one command produced.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CommandOutput {
+    /// stdout and stderr, interleaved as the command wrote them, byte for byte.
+    pub output: Vec<u8>,
+    pub exit_status: i32,
+}
+
+impl CommandOutput {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output).into_owned()
+    }
+}
+
+/// One shell level we entered and must leave with `exit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// The login shell of a session we logged into, or found logged in as a user.
+    Login,
+    /// A root shell from `sudo -i`.
+    Sudo,
+    /// Our own nested shell with the normalised settings.
+    Own,
+}
+
+/// Credentials for reaching a shell.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    pub user: String,
+    pub password: Option<Secret>,
+    /// For systemd maintenance mode, which asks for root's password.
+    pub root_password: Option<Secret>,
+}
+
+pub struct Session {
+    expecter: Expecter,
+    writer: Writer,
+    secrets: SecretRegistry,
+    timeouts: Timeouts,
+    /// What the console showed when we came.
+    found: ConsoleState,
+    levels: Vec<Level>,
+    uid: Option<u32>,
+    encoding: Encoding,
+    prompt: Needles,
+    prompt_text: String,
+    /// The console log level to restore on leaving, when we lowered it.
+    saved_printk: Option<String>,
+}
+
+impl Session {
+    /// Takes over a link; nothing is sent until [`Session::attach`].
+    pub fn new(link: Link, console: Console, secrets: SecretRegistry, timeouts: Timeouts) -> Self {
+        let token = command::marker_id();
+        let prompt_text = format!("ll-{}> ", &token[..6]);
+        let prompt = Needles::new(&[("our prompt", &format!("{}$", regex::escape(&prompt_text)))])
+            .expect("prompt pattern");
+        Session {
+            expecter: Expecter::new(link.reader, console),
+            writer: link.writer,
+            secrets,
+            timeouts,
+            found: ConsoleState::Unknown,
+            levels: Vec::new(),
+            uid: None,
+            encoding: Encoding::Base64,
+            prompt,
+            prompt_text,
+            saved_printk: None,
+        }
+    }
+
+    /// The state the console was in when we attached.
+    pub fn found_state(&self) -> ConsoleState {
+        self.found
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.uid == Some(0)
+    }
+
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    pub fn console(&self) -> &Console {
+        self.expecter.console()
+    }
+
+    /// Reaches a logged-in shell of our own from whatever the console shows: a login prompt, a
+    /// shell (user or root), a half-typed line, a pager, a password prompt, systemd maintenance
+    /// mode. Logs in with `creds` when needed.
+    #[instrument(skip_all, fields(user = %creds.user))]
+    pub async fn attach(&mut self, creds: &Credentials) -> Result<(), ShellError> {
+        for secret in [&creds.password, &creds.root_password].into_iter().flatten() {
+            self.secrets.register(secret);
+        }
+        let deadline = Instant::now() + self.timeouts.attach;
+        // Ctrl-C cancels a half-typed line, a running command or a sudo prompt, and does no harm
+        // at a login prompt; what it shows afterwards is the state to act on.
+        let mut state = self.nudge(b"\x03").await?;
+        self.found = state;
+        let mut enters = 0;
+        loop {
+            debug!(?state, "console state");
+            match state {
+                ConsoleState::Shell => {
+                    if !self.levels.contains(&Level::Login) && !self.shell_found_is_root().await? {
+                        // A user's session left open: we leave it logged out, like after a login.
+                        self.levels.push(Level::Login);
+                    }
+                    return self.enter_own_shell().await;
+                }
+                ConsoleState::LoginPrompt => {
+                    state = self.login(creds).await?;
+                    if state == ConsoleState::Shell {
+                        self.levels.push(Level::Login);
+                    }
+                    continue;
+                }
+                ConsoleState::LoginIncorrect => {
+                    return Err(ShellError::LoginIncorrect {
+                        user: creds.user.clone(),
+                    });
+                }
+                ConsoleState::KernelPanic => return Err(ShellError::KernelPanic),
+                ConsoleState::MaintenancePassword => {
+                    let root = creds
+                        .root_password
+                        .as_ref()
+                        .ok_or(ShellError::MaintenanceNeedsRoot)?;
+                    self.send_secret(root).await?;
+                    state = self.observe(self.timeouts.login).await?;
+                    continue;
+                }
+                ConsoleState::Pager => state = self.nudge(b"q").await?,
+                ConsoleState::SudoPassword => state = self.nudge(b"\x03").await?,
+                // An empty password ends login's prompt with "Login incorrect" and a fresh
+                // login prompt, which is what we want.
+                ConsoleState::PasswordPrompt | ConsoleState::MaintenanceEnter => {
+                    state = self.nudge(b"\r").await?
+                }
+                ConsoleState::Unknown => {
+                    if Instant::now() > deadline || enters >= 6 {
+                        return Err(ShellError::Stuck {
+                            waited: self.timeouts.attach,
+                            screen: self.console().screen().contents(),
+                        });
+                    }
+                    enters += 1;
+                    // Ctrl-U first so a half-typed line is cleared, never executed.
+                    state = self.nudge(b"\x15\r").await?;
+                }
+            }
+        }
+    }
+
+    /// Types the user name and the password, and reports where that left the console.
+    async fn login(&mut self, creds: &Credentials) -> Result<ConsoleState, ShellError> {
+        info!(user = %creds.user, "logging in");
+        self.type_text(&format!("{}\r", creds.user)).await?;
+        let mut state = self.observe(self.timeouts.login).await?;
+        if state == ConsoleState::PasswordPrompt {
+            let password = creds.password.as_ref().ok_or(ShellError::PasswordRequired)?;
+            self.send_secret(password).await?;
+            state = self.observe(self.timeouts.login).await?;
+        }
+        match state {
+            ConsoleState::Shell => Ok(state),
+            ConsoleState::LoginIncorrect | ConsoleState::LoginPrompt => Err(ShellError::LoginIncorrect {
+                user: creds.user.clone(),
+            }),
+            ConsoleState::PasswordPrompt | ConsoleState::Unknown
+                if self.screen_says("(?i)(password has expired|must change your password|new password)") =>
+            {
+                Err(ShellError::PasswordExpired {
+                    user: creds.user.clone(),
+                })
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Becomes root with `sudo -i` (answering its password prompt) unless already root.
+    #[instrument(skip_all)]
+    pub async fn become_root(&mut self, user: &str, password: Option<&Secret>) -> Result<(), ShellError> {
+        if self.is_root() {
+            return Ok(());
+        }
+        info!("becoming root with sudo");
+        // Our own shell's settings do not survive sudo; leave it first and start a new one
+        // inside the root shell.
+        self.exit_own_shell().await?;
+        self.type_text("sudo -i\r").await?;
+        let mut state = self.observe(self.timeouts.login).await?;
+        if state == ConsoleState::SudoPassword {
+            let password = password.ok_or(ShellError::PasswordRequired)?;
+            self.send_secret(password).await?;
+            state = self.observe(self.timeouts.login).await?;
+        }
+        match state {
+            ConsoleState::Shell => {
+                self.levels.push(Level::Sudo);
+                self.enter_own_shell().await?;
+                if self.is_root() {
+                    return Ok(());
+                }
+                Err(ShellError::SudoRefused {
+                    user: user.into(),
+                    reason: "the shell after sudo is not root".into(),
+                })
+            }
+            ConsoleState::SudoPassword => {
+                self.type_text("\x03").await?;
+                self.observe(self.timeouts.login).await?;
+                self.enter_own_shell().await?;
+                Err(ShellError::SudoRefused {
+                    user: user.into(),
+                    reason: "wrong password".into(),
+                })
+            }
+            _ => {
+                let screen = self.console().screen().contents();
+                self.enter_own_shell().await?;
+                Err(ShellError::SudoRefused {
+                    user: user.into(),
+                    reason: last_nonempty_line(&screen),
+                })
+            }
+        }
+    }
+
+    /// Runs `command` with the session's default timeout.
+    pub async fn run(&mut self, command: &str) -> Result<CommandOutput, ShellError> {
+        self.run_with_timeout(command, self.timeouts.command).await
+    }
+
+    /// Runs `command` in our shell and returns its exact output and exit status. Each command
+    /// runs in a subshell with stdin from /dev/null: `cd` or variables do not carry over.
+    #[instrument(skip(self))]
+    pub async fn run_with_timeout(&mut self, command: &str, limit: Duration) -> Result<CommandOutput, ShellError> {
+        let id = command::marker_id();
+        let script = command::script(command, &id, self.encoding);
+        let line = self.encoding.typed_line(&script);
+        if line.len() > command::MAX_TYPED_LINE {
+            return self.run_long_script(&script, &id, limit).await;
+        }
+        self.run_line(&line, &id, limit).await
+    }
+
+    /// Types one encoded command line and collects its result.
+    async fn run_line(&mut self, line: &str, id: &str, limit: Duration) -> Result<CommandOutput, ShellError> {
+        self.type_text(&format!("{line}\r")).await?;
+        self.collect(id, limit).await
+    }
+
+    /// Waits for the markers of command `id` and decodes what lies between them.
+    async fn collect(&mut self, id: &str, limit: Duration) -> Result<CommandOutput, ShellError> {
+        let begin = Needles::new(&[("begin marker", &command::begin_pattern(id))]).expect("marker");
+        let end = Needles::new(&[("end marker", &command::end_pattern(id))]).expect("marker");
+        let started = Instant::now();
+        let result = async {
+            self.expecter.expect(&begin, limit).await?;
+            let remaining = limit.saturating_sub(started.elapsed());
+            self.expecter.expect(&end, remaining).await
+        }
+        .await;
+        let taken = match result {
+            Ok(taken) => taken,
+            Err(ExpectError::Timeout { pending, .. }) => return Err(self.interrupt(limit, pending).await),
+            Err(e) => return Err(e.into()),
+        };
+        let exit_status = status_of(&taken);
+        let output = command::decode_payload(&taken.before, self.encoding)?;
+        self.expecter.expect(&self.prompt, self.timeouts.login).await?;
+        Ok(CommandOutput { output, exit_status })
+    }
+
+    /// Ctrl-C for a command that ran out of time, then back to our prompt.
+    async fn interrupt(&mut self, waited: Duration, pending: Vec<u8>) -> ShellError {
+        if let Err(e) = self.type_text("\x03").await {
+            return e;
+        }
+        if let Err(e) = self.expecter.expect(&self.prompt, self.timeouts.login).await {
+            return e.into();
+        }
+        ShellError::CommandTimeout {
+            waited,
+            partial: String::from_utf8_lossy(&pending).into_owned(),
+        }
+    }
+
+    /// Leaves the console as we found it: our shell and any sudo shell are exited; a session we
+    /// logged into (or a user's session we found open) is logged out; a root or maintenance
+    /// shell that was open before we came stays open.
+    #[instrument(skip_all)]
+    pub async fn leave(mut self) -> Result<(), ShellError> {
+        if let Some(level) = self.saved_printk.take() {
+            self.run(&format!("echo {level} > /proc/sys/kernel/printk")).await?;
+        }
+        while let Some(level) = self.levels.pop() {
+            debug!(?level, "exit");
+            self.type_text("exit\r").await?;
+            if self.levels.is_empty() && level == Level::Login {
+                let login = Needles::new(&[("login prompt", r"login: ?$")]).expect("pattern");
+                self.expecter.expect(&login, self.timeouts.login).await?;
+            } else {
+                self.observe(self.timeouts.login).await?;
+            }
+        }
+        self.expecter.console_mut().finish().map_err(ShellError::Write)?;
+        self.writer.shutdown().await.map_err(ShellError::Write)
+    }
+
+    /// Lowers the kernel's console log level (root only) so fewer kernel lines interleave with
+    /// our commands; the old level is restored when we leave.
+    pub async fn quiet_kernel(&mut self) -> Result<(), ShellError> {
+        if !self.is_root() || self.saved_printk.is_some() {
+            return Ok(());
+        }
+        let out = self
+            .run("read level rest < /proc/sys/kernel/printk && echo \"$level\" && echo 1 > /proc/sys/kernel/printk")
+            .await?;
+        if out.exit_status == 0 {
+            self.saved_printk = Some(out.text().trim().to_string());
+        }
+        Ok(())
+    }
+
+    /// Starts our own shell and sets it up: our prompt, no pager, no colours, no history file,
+    /// no bracketed paste, wide lines. One round trip also learns the uid and the encoding.
+    async fn enter_own_shell(&mut self) -> Result<(), ShellError> {
+        self.type_text(
+            "if command -v bash >/dev/null 2>&1; then bash --norc --noprofile; else sh; fi\r",
+        )
+        .await?;
+        self.levels.push(Level::Own);
+        let id = command::marker_id();
+        let (left, right) = self.prompt_text.split_at(3);
+        let setup = format!(
+            "unset HISTFILE PROMPT_COMMAND; export TERM=dumb PAGER=cat SYSTEMD_PAGER= SYSTEMD_COLORS=0 SYSTEMD_URLIFY=0 LC_ALL=C; \
+             bind 'set enable-bracketed-paste off' 2>/dev/null; stty cols 1000 2>/dev/null; \
+             PS2=''; PS1='{left}''{right}'; {}\r",
+            command::sync_line(&id)
+        );
+        self.type_text(&setup).await?;
+        let sync = Needles::new(&[("shell sync", &command::sync_pattern(&id))]).expect("pattern");
+        let taken = self.expecter.expect(&sync, self.timeouts.login).await?;
+        let fields = String::from_utf8_lossy(&taken.matched).into_owned();
+        let mut parts = fields.trim_end().split(':').skip(1);
+        self.uid = parts.next().and_then(|u| u.parse().ok());
+        self.encoding = parts.next().and_then(Encoding::parse).unwrap_or(Encoding::Base64);
+        self.expecter.expect(&self.prompt, self.timeouts.login).await?;
+        debug!(uid = ?self.uid, encoding = ?self.encoding, "own shell ready");
+        Ok(())
+    }
+
+    async fn exit_own_shell(&mut self) -> Result<(), ShellError> {
+        if self.levels.last() == Some(&Level::Own) {
+            self.levels.pop();
+            self.type_text("exit\r").await?;
+            self.observe(self.timeouts.login).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the shell we found open is root's (asked in one round trip).
+    async fn shell_found_is_root(&mut self) -> Result<bool, ShellError> {
+        let id = command::marker_id();
+        self.type_text(&format!("{}\r", command::sync_line(&id))).await?;
+        let sync = Needles::new(&[("shell sync", &command::sync_pattern(&id))]).expect("pattern");
+        let taken = self.expecter.expect(&sync, self.timeouts.login).await?;
+        self.observe(self.timeouts.quiet * 2).await?;
+        Ok(String::from_utf8_lossy(&taken.matched).contains(":0:"))
+    }
+
+    /// Sends `keys`, then reports the state once the console has gone quiet.
+    async fn nudge(&mut self, keys: &[u8]) -> Result<ConsoleState, ShellError> {
+        self.expecter.discard_pending();
+        self.write(keys).await?;
+        self.observe(self.timeouts.login).await
+    }
+
+    /// Watches the console until it is quiet and shows a known state (or `limit` passes).
+    async fn observe(&mut self, limit: Duration) -> Result<ConsoleState, ShellError> {
+        let deadline = Instant::now() + limit;
+        let mut recent = Vec::new();
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            recent.extend(self.expecter.settle(self.timeouts.quiet, remaining).await?);
+            let screen = self.console().screen();
+            let state = classify(
+                &screen.cursor_line(),
+                &String::from_utf8_lossy(&recent),
+                &screen.contents(),
+            );
+            if state != ConsoleState::Unknown || Instant::now() >= deadline {
+                return Ok(state);
+            }
+        }
+    }
+
+    fn screen_says(&self, pattern: &str) -> bool {
+        regex::Regex::new(pattern)
+            .map(|re| re.is_match(&self.console().screen().contents()))
+            .unwrap_or(false)
+    }
+
+    /// Types a password at a prompt that does not echo.
+    async fn send_secret(&mut self, secret: &Secret) -> Result<(), ShellError> {
+        self.secrets.register(secret);
+        self.expecter.discard_pending();
+        self.write(format!("{}\r", secret.expose()).as_bytes()).await
+    }
+
+    async fn type_text(&mut self, text: &str) -> Result<(), ShellError> {
+        self.write(text.as_bytes()).await
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), ShellError> {
+        self.writer.write_all(bytes).await.map_err(ShellError::Write)?;
+        self.writer.flush().await.map_err(ShellError::Write)
+    }
+}
+
+fn status_of(end: &Taken) -> i32 {
+    let text = String::from_utf8_lossy(&end.matched);
+    text.trim_end()
+        .rsplit(':')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(-1)
+}
+
+fn last_nonempty_line(text: &str) -> String {
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}

@@ -1,0 +1,178 @@
+//! What a console is showing: the state a person would read off the screen before typing.
+//!
+//! Classification looks at the row under the cursor (from the vt100 screen, so full-screen
+//! programs are seen as drawn) and at the text that arrived since the last nudge. Patterns cover
+//! the consoles of Debian, Ubuntu, the RHEL family, SUSE and busybox-based rescue systems.
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsoleState {
+    /// `host login: `
+    LoginPrompt,
+    /// login's `Password: ` (after a user name was typed).
+    PasswordPrompt,
+    /// `[sudo] password for user: `
+    SudoPassword,
+    /// A shell prompt (`$`, `#`, `>` or `%` at the end of the row).
+    Shell,
+    /// systemd emergency/rescue mode asking for the root password.
+    MaintenancePassword,
+    /// systemd emergency/rescue mode waiting for Enter (root account locked).
+    MaintenanceEnter,
+    /// A pager (`less`, `more`, `systemctl status` without `--no-pager`).
+    Pager,
+    /// The last login attempt was refused.
+    LoginIncorrect,
+    /// The kernel panicked: nothing typed will help.
+    KernelPanic,
+    /// Something else: a half-typed line, a running program, or silence.
+    Unknown,
+}
+
+static LOGIN: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\blogin: ?$"));
+static PASSWORD: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)^password: ?$"));
+static SUDO: LazyLock<Regex> = LazyLock::new(|| re(r"^\[sudo\] password for [^:]*: ?$|^Password: ?$"));
+static MAINTENANCE_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)(give root password for maintenance|control-d to continue\):|enter root password|root password for system maintenance)")
+});
+static MAINTENANCE_ENTER: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)press enter for maintenance|press enter to continue\.?\s*$"));
+static PAGER: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^(\(END\)|:|--More--.*|.*lines \d+-\d+(/\d+)?( \(END\))?|Manual page .*|HELP -- .*)\s*$")
+});
+static SHELL: LazyLock<Regex> = LazyLock::new(|| re(r"[$#>%] ?$"));
+static INCORRECT: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)login incorrect|authentication failure"));
+static PANIC: LazyLock<Regex> = LazyLock::new(|| re(r"Kernel panic - not syncing"));
+
+fn re(p: &str) -> Regex {
+    Regex::new(p).expect("console state pattern")
+}
+
+/// Classifies the console from the cursor row, the text received since the last nudge (kernel
+/// lines removed) and the whole screen (kernel lines kept: a panic is one).
+pub fn classify(cursor_line: &str, recent: &str, screen: &str) -> ConsoleState {
+    let line = cursor_line.trim_start();
+    if PANIC.is_match(screen) {
+        return ConsoleState::KernelPanic;
+    }
+    if MAINTENANCE_PASSWORD.is_match(line) || MAINTENANCE_PASSWORD.is_match(last_lines(recent)) {
+        return ConsoleState::MaintenancePassword;
+    }
+    if MAINTENANCE_ENTER.is_match(line) {
+        return ConsoleState::MaintenanceEnter;
+    }
+    if LOGIN.is_match(line) {
+        return if INCORRECT.is_match(recent) {
+            ConsoleState::LoginIncorrect
+        } else {
+            ConsoleState::LoginPrompt
+        };
+    }
+    if line.starts_with("[sudo]") && SUDO.is_match(line) {
+        return ConsoleState::SudoPassword;
+    }
+    if PASSWORD.is_match(line) {
+        return ConsoleState::PasswordPrompt;
+    }
+    if PAGER.is_match(line) {
+        return ConsoleState::Pager;
+    }
+    if SHELL.is_match(line) && !line.ends_with("login: ") {
+        return ConsoleState::Shell;
+    }
+    ConsoleState::Unknown
+}
+
+/// The last two lines of `text`: maintenance prompts span two rows.
+fn last_lines(text: &str) -> &str {
+    let trimmed = text.trim_end_matches([' ', '\r', '\n']);
+    let mut cut = trimmed.len();
+    for _ in 0..2 {
+        match trimmed[..cut].rfind('\n') {
+            Some(i) => cut = i,
+            None => return trimmed,
+        }
+    }
+    &trimmed[cut..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConsoleState::*;
+    use super::*;
+
+    #[test]
+    fn login_prompts_of_each_distribution() {
+        for line in [
+            "rescue-guest login: ",
+            "ubuntu-2404 login: ",
+            "localhost login: ",
+            "sles15-sp5 login: ",
+            "azurelinux login:",
+        ] {
+            assert_eq!(classify(line, "", ""), LoginPrompt, "{line}");
+        }
+    }
+
+    #[test]
+    fn shell_prompts_of_each_distribution() {
+        for line in [
+            "azureuser@rescue-guest:~$ ",
+            "root@rescue-guest:~# ",
+            "[azureuser@rhel9 ~]$ ",
+            "[root@rhel9 ~]# ",
+            "azureuser@sles15:~> ",
+            "sles15:~ # ",
+            "sh-5.2# ",
+            "/ # ",
+            "bash-5.1$ ",
+            "ll-4f2a# ",
+        ] {
+            assert_eq!(classify(line, "", ""), Shell, "{line}");
+        }
+    }
+
+    #[test]
+    fn password_prompts() {
+        assert_eq!(classify("Password: ", "", ""), PasswordPrompt);
+        assert_eq!(classify("[sudo] password for azureuser: ", "", ""), SudoPassword);
+    }
+
+    #[test]
+    fn a_refused_login_is_seen_before_the_next_prompt() {
+        let recent = "\r\n\r\nLogin incorrect\r\nrescue-guest login: ";
+        assert_eq!(classify("rescue-guest login: ", recent, ""), LoginIncorrect);
+    }
+
+    #[test]
+    fn systemd_maintenance_prompts() {
+        let recent = "You are in emergency mode. After logging in, type \"journalctl -xb\" to view\r\nsystem logs, \"systemctl reboot\" to reboot, \"systemctl default\" or \"exit\"\r\nto boot into default mode.\r\nGive root password for maintenance\r\n(or press Control-D to continue): ";
+        assert_eq!(classify("(or press Control-D to continue): ", recent, ""), MaintenancePassword);
+        assert_eq!(
+            classify("Press Enter for maintenance", "Cannot open access to console, the root account is locked.\r\nSee sulogin(8) man page for more details.\r\n\r\nPress Enter for maintenance\r\n", ""),
+            MaintenanceEnter
+        );
+    }
+
+    #[test]
+    fn pagers() {
+        for line in ["(END)", ":", "--More--(42%)", "lines 1-23/57 (END)", "lines 1-23"] {
+            assert_eq!(classify(line, "", ""), Pager, "{line}");
+        }
+    }
+
+    #[test]
+    fn half_typed_lines_and_silence_are_unknown() {
+        assert_eq!(classify("azureuser@rescue-guest:~$ rm -rf /tmp/x", "", ""), Unknown);
+        assert_eq!(classify("", "", ""), Unknown);
+    }
+
+    #[test]
+    fn a_kernel_panic_wins_over_everything() {
+        let recent = "[    3.1] Kernel panic - not syncing: VFS: Unable to mount root fs\r\n";
+        assert_eq!(classify("", "", recent), KernelPanic);
+    }
+}

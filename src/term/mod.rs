@@ -1,0 +1,59 @@
+//! What the console shows: a vt100 [`screen`] (what a person would see), a plain-text view with
+//! escape sequences removed ([`ansi`], [`plain`]), kernel-message filtering ([`kernel`]), and a
+//! redacted asciicast [`transcript`].
+//!
+//! [`Console`] is the single tap every received byte goes through: it updates the screen, writes
+//! the transcript, and hands the ANSI-free text to the matcher above.
+
+pub mod ansi;
+pub mod kernel;
+pub mod plain;
+pub mod redact;
+pub mod screen;
+pub mod transcript;
+
+use std::io;
+
+pub use screen::Screen;
+pub use transcript::Transcript;
+
+/// The receiving side of a console: raw bytes in, plain text out, screen and transcript kept.
+pub struct Console {
+    screen: Screen,
+    stripper: ansi::Stripper,
+    kernel: kernel::KernelLineFilter,
+    transcript: Option<Transcript>,
+}
+
+impl Console {
+    pub fn new(rows: u16, cols: u16, transcript: Option<Transcript>) -> Self {
+        Console {
+            screen: Screen::new(rows, cols),
+            stripper: ansi::Stripper::default(),
+            kernel: kernel::KernelLineFilter::default(),
+            transcript,
+        }
+    }
+
+    /// Takes raw bytes from the link; returns the text without escape sequences and without
+    /// kernel log lines (the screen and the transcript still show both).
+    pub fn receive(&mut self, raw: &[u8]) -> io::Result<Vec<u8>> {
+        self.screen.feed(raw);
+        if let Some(t) = self.transcript.as_mut() {
+            t.output(raw)?;
+        }
+        Ok(self.kernel.filter(&self.stripper.strip(raw)))
+    }
+
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+
+    /// Writes what the transcript still holds back (a partial secret match, a split character).
+    pub fn finish(&mut self) -> io::Result<()> {
+        match self.transcript.as_mut() {
+            Some(t) => t.finish(),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Session transcripts in asciicast v2 (playable with `asciinema play`), with secrets redacted.
+//!
+//! Only console output is recorded, the way a person watching the console would have seen it.
+//! Bytes pass through a [`Redactor`] first; incomplete UTF-8 at the end of a chunk is held back so
+//! that a character split between two reads is not mangled.
+
+use super::redact::Redactor;
+use crate::secret::SecretRegistry;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub struct Transcript {
+    out: Box<dyn Write + Send>,
+    started: Instant,
+    redactor: Redactor,
+    utf8_tail: Vec<u8>,
+}
+
+impl Transcript {
+    pub fn create(path: &Path, cols: u16, rows: u16, secrets: SecretRegistry) -> io::Result<Self> {
+        let file = File::create(path)?;
+        Self::new(Box::new(BufWriter::new(file)), cols, rows, secrets)
+    }
+
+    pub fn new(
+        mut out: Box<dyn Write + Send>,
+        cols: u16,
+        rows: u16,
+        secrets: SecretRegistry,
+    ) -> io::Result<Self> {
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let header = serde_json::json!({
+            "version": 2,
+            "width": cols,
+            "height": rows,
+            "timestamp": timestamp,
+            "env": {"TERM": "vt220"},
+        });
+        writeln!(out, "{header}")?;
+        Ok(Transcript {
+            out,
+            started: Instant::now(),
+            redactor: Redactor::new(secrets),
+            utf8_tail: Vec::new(),
+        })
+    }
+
+    pub fn output(&mut self, raw: &[u8]) -> io::Result<()> {
+        let safe = self.redactor.push(raw);
+        self.write_event(&safe)
+    }
+
+    pub fn finish(&mut self) -> io::Result<()> {
+        let mut rest = self.redactor.finish();
+        rest.append(&mut self.utf8_tail);
+        if !rest.is_empty() {
+            let text = String::from_utf8_lossy(&rest).into_owned();
+            self.event(&text)?;
+        }
+        self.out.flush()
+    }
+
+    fn write_event(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.utf8_tail.extend_from_slice(bytes);
+        let complete = complete_utf8_prefix(&self.utf8_tail);
+        if complete == 0 {
+            return Ok(());
+        }
+        let rest = self.utf8_tail.split_off(complete);
+        let chunk = std::mem::replace(&mut self.utf8_tail, rest);
+        let text = String::from_utf8_lossy(&chunk).into_owned();
+        self.event(&text)
+    }
+
+    fn event(&mut self, text: &str) -> io::Result<()> {
+        let t = self.started.elapsed().as_secs_f64();
+        let line = serde_json::to_string(&(t, "o", text)).map_err(io::Error::other)?;
+        writeln!(self.out, "{line}")
+    }
+}
+
+/// Length of `bytes` without a trailing, still incomplete UTF-8 sequence.
+fn complete_utf8_prefix(bytes: &[u8]) -> usize {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => bytes.len(),
+        Err(e) if e.error_len().is_none() => e.valid_up_to(),
+        // Invalid bytes in the middle: emit them (lossily) rather than stall.
+        Err(_) => bytes.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn writes_asciicast_v2_with_secrets_redacted_and_split_characters_whole() {
+        let sink = Shared::default();
+        let secrets = SecretRegistry::default();
+        secrets.register(&Secret::new("pa55word"));
+        let mut t = Transcript::new(Box::new(sink.clone()), 80, 24, secrets).unwrap();
+        t.output(b"login: pa5").unwrap();
+        t.output(b"5word \xe2\x97").unwrap();
+        t.output(b"\x8f done\r\n").unwrap();
+        t.finish().unwrap();
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let mut lines = text.lines();
+        let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        assert_eq!(header["version"], 2);
+        assert_eq!(header["width"], 80);
+        let played: String = lines
+            .map(|l| {
+                let ev: (f64, String, String) = serde_json::from_str(l).unwrap();
+                assert_eq!(ev.1, "o");
+                ev.2
+            })
+            .collect();
+        assert_eq!(played, "login: [redacted] \u{25cf} done\r\n");
+        assert!(!text.contains("pa55word"));
+    }
+}
