@@ -23,7 +23,14 @@ pub struct Link {
     pub writer: Writer,
     /// What the link is connected to, for messages ("unix:/run/vm/serial.sock").
     pub description: String,
-    /// Keeps whatever owns the far end (a child process) alive as long as the link.
+    /// Whatever owns the far end (a child process), kept alive as long as the link.
+    pub keepalive: KeepAlive,
+}
+
+/// Holds what must outlive the link's reader and writer (a console command's process, which is
+/// hung up when this is dropped). Keep it alongside the halves when taking a link apart.
+#[derive(Default)]
+pub struct KeepAlive {
     _owner: Option<Box<dyn Send>>,
 }
 
@@ -53,7 +60,7 @@ impl Link {
             reader,
             writer,
             description: description.into(),
-            _owner: None,
+            keepalive: KeepAlive::default(),
         }
     }
 
@@ -95,7 +102,9 @@ impl Link {
                     reader,
                     writer,
                     description,
-                    _owner: Some(owner),
+                    keepalive: KeepAlive {
+                        _owner: Some(owner),
+                    },
                 })
             }
         }

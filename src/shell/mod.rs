@@ -16,13 +16,16 @@ pub use command::Encoding;
 pub use state::{ConsoleState, classify};
 
 use crate::expect::{ExpectError, Expecter, Needles, Taken};
-use crate::link::{Link, Writer};
+use crate::link::{KeepAlive, Link, Writer};
 use crate::secret::{Secret, SecretRegistry};
 use crate::term::Console;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 use tracing::{debug, info, instrument};
+
+/// How long a nudge waits for the console to show a known state.
+const NUDGE_WAIT: Duration = Duration::from_secs(3);
 
 /// How long each kind of step may take.
 #[derive(Debug, Clone, Copy)]
@@ -113,6 +116,7 @@ pub struct Credentials {
 pub struct Session {
     expecter: Expecter,
     writer: Writer,
+    _keepalive: KeepAlive,
     secrets: SecretRegistry,
     timeouts: Timeouts,
     /// What the console showed when we came.
@@ -136,6 +140,7 @@ impl Session {
         Session {
             expecter: Expecter::new(link.reader, console),
             writer: link.writer,
+            _keepalive: link.keepalive,
             secrets,
             timeouts,
             found: ConsoleState::Unknown,
@@ -174,6 +179,9 @@ impl Session {
             self.secrets.register(secret);
         }
         let deadline = Instant::now() + self.timeouts.attach;
+        // Look before typing: a console still printing (a boot, a program starting) is left to
+        // finish, or the first key lands in the middle of it.
+        self.expecter.settle(self.timeouts.quiet, NUDGE_WAIT).await?;
         // Ctrl-C cancels a half-typed line, a running command or a sudo prompt, and does no harm
         // at a login prompt; what it shows afterwards is the state to act on.
         let mut state = self.nudge(b"\x03").await?;
@@ -452,11 +460,12 @@ impl Session {
         Ok(String::from_utf8_lossy(&taken.matched).contains(":0:"))
     }
 
-    /// Sends `keys`, then reports the state once the console has gone quiet.
+    /// Sends `keys`, then reports the state once the console has gone quiet: a console that
+    /// answers a key at all answers within a few seconds.
     async fn nudge(&mut self, keys: &[u8]) -> Result<ConsoleState, ShellError> {
         self.expecter.discard_pending();
         self.write(keys).await?;
-        self.observe(self.timeouts.login).await
+        self.observe(NUDGE_WAIT).await
     }
 
     /// Watches the console until it is quiet and shows a known state (or `limit` passes).
