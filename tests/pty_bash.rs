@@ -9,9 +9,16 @@ use std::time::Duration;
 
 async fn bash_session() -> Session {
     // A clean interactive bash, as a console would run one (echo on, prompt, readline).
-    let spec = LinkSpec::Command("exec env -i TERM=vt220 PS1='pty-test$ ' bash --norc --noprofile -i".into());
+    let spec = LinkSpec::Command(
+        "exec env -i TERM=vt220 PS1='pty-test$ ' bash --norc --noprofile -i".into(),
+    );
     let link = Link::open(&spec).await.expect("spawn bash on a pty");
-    let mut s = Session::new(link, Console::new(24, 80, None), SecretRegistry::default(), Timeouts::default());
+    let mut s = Session::new(
+        link,
+        Console::new(24, 80, None),
+        SecretRegistry::default(),
+        Timeouts::default(),
+    );
     s.attach(&Default::default()).await.expect("attach to bash");
     s
 }
@@ -26,13 +33,41 @@ async fn finds_the_shell_and_runs_commands_exactly() {
         ("exit 42".into(), b"".to_vec(), 42),
         ("echo hello".into(), b"hello\n".to_vec(), 0),
         ("printf 'no newline'".into(), b"no newline".to_vec(), 0),
-        ("printf 'a\\tb\\r\\nc\\rd'".into(), b"a\tb\r\nc\rd".to_vec(), 0),
-        ("printf '\\000\\001\\377\\033[31mred'".into(), b"\x00\x01\xff\x1b[31mred".to_vec(), 0),
-        ("echo out; echo err >&2; exit 3".into(), b"out\nerr\n".to_vec(), 3),
-        ("head -c 5000 /dev/zero | tr '\\0' x".into(), vec![b'x'; 5000], 0),
-        ("printf 'll-000000000000-end:0\\n'".into(), b"ll-000000000000-end:0\n".to_vec(), 0),
-        ("printf 'root@host:~# \\nlogin: '".into(), b"root@host:~# \nlogin: ".to_vec(), 0),
-        ("printf '[   12.345678] looks like a kernel line\\n'".into(), b"[   12.345678] looks like a kernel line\n".to_vec(), 0),
+        (
+            "printf 'a\\tb\\r\\nc\\rd'".into(),
+            b"a\tb\r\nc\rd".to_vec(),
+            0,
+        ),
+        (
+            "printf '\\000\\001\\377\\033[31mred'".into(),
+            b"\x00\x01\xff\x1b[31mred".to_vec(),
+            0,
+        ),
+        (
+            "echo out; echo err >&2; exit 3".into(),
+            b"out\nerr\n".to_vec(),
+            3,
+        ),
+        (
+            "head -c 5000 /dev/zero | tr '\\0' x".into(),
+            vec![b'x'; 5000],
+            0,
+        ),
+        (
+            "printf 'll-000000000000-end:0\\n'".into(),
+            b"ll-000000000000-end:0\n".to_vec(),
+            0,
+        ),
+        (
+            "printf 'root@host:~# \\nlogin: '".into(),
+            b"root@host:~# \nlogin: ".to_vec(),
+            0,
+        ),
+        (
+            "printf '[   12.345678] looks like a kernel line\\n'".into(),
+            b"[   12.345678] looks like a kernel line\n".to_vec(),
+            0,
+        ),
         ("cat".into(), b"".to_vec(), 0),
         ("sh -c 'kill -TERM $$'".into(), b"".to_vec(), 143),
     ];
@@ -46,14 +81,27 @@ async fn finds_the_shell_and_runs_commands_exactly() {
 
 #[tokio::test]
 async fn a_half_typed_line_is_cleared_not_run() {
-    let spec = LinkSpec::Command("exec env -i TERM=vt220 PS1='pty-test$ ' bash --norc --noprofile -i".into());
+    let spec = LinkSpec::Command(
+        "exec env -i TERM=vt220 PS1='pty-test$ ' bash --norc --noprofile -i".into(),
+    );
     let mut link = Link::open(&spec).await.unwrap();
     use tokio::io::AsyncWriteExt;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    link.writer.write_all(b"touch /tmp/lifeline-must-not-exist-$$").await.unwrap();
-    let mut s = Session::new(link, Console::new(24, 80, None), SecretRegistry::default(), Timeouts::default());
+    link.writer
+        .write_all(b"touch /tmp/lifeline-must-not-exist-$$")
+        .await
+        .unwrap();
+    let mut s = Session::new(
+        link,
+        Console::new(24, 80, None),
+        SecretRegistry::default(),
+        Timeouts::default(),
+    );
     s.attach(&Default::default()).await.unwrap();
-    let out = s.run("ls /tmp | grep -c lifeline-must-not-exist || true").await.unwrap();
+    let out = s
+        .run("ls /tmp | grep -c lifeline-must-not-exist || true")
+        .await
+        .unwrap();
     assert_eq!(out.text().trim(), "0");
     s.leave().await.unwrap();
 }

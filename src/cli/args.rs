@@ -94,7 +94,12 @@ pub struct LoginArgs {
     #[arg(long, value_name = "NAME", global = true)]
     pub user: Option<String>,
     /// Read the password from this environment variable.
-    #[arg(long, value_name = "VAR", global = true, conflicts_with = "password_file")]
+    #[arg(
+        long,
+        value_name = "VAR",
+        global = true,
+        conflicts_with = "password_file"
+    )]
     pub password_env: Option<String>,
     /// Read the password from the first line of this file.
     #[arg(long, value_name = "FILE", global = true)]
@@ -107,19 +112,27 @@ pub struct LoginArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Interactive console, like `az serial-console connect`; Ctrl-] opens the menu.
-    #[command(after_help = "Example:\n  lifeline connect --serial unix:/run/vm1/serial.sock\n\n\
-Keys: Ctrl-] then q quits, Ctrl-] again sends a literal Ctrl-]. The local terminal is always restored.")]
+    #[command(
+        after_help = "Example:\n  lifeline connect --serial unix:/run/vm1/serial.sock\n\n\
+Keys: Ctrl-] then q quits, Ctrl-] again sends a literal Ctrl-]. The local terminal is always restored."
+    )]
     Connect,
     /// Run one command on the guest and exit with its exit status.
-    #[command(after_help = "Examples:\n  lifeline exec --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW -- uptime\n  \
+    #[command(
+        after_help = "Examples:\n  lifeline exec --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW -- uptime\n  \
 lifeline exec --serial tcp:127.0.0.1:4555 --user azureuser --password-env PW --root -- 'ss -ltnp | grep sshd'\n\n\
-The command runs with stdin from /dev/null; its stdout and stderr come back byte for byte.")]
+The command runs with stdin from /dev/null; its stdout and stderr come back byte for byte."
+    )]
     Exec(ExecArgs),
     /// Find out why SSH is down (read-only).
-    #[command(after_help = "Example:\n  lifeline diagnose -g my-rg -n my-vm --user azureuser --password-env PW -o json")]
+    #[command(
+        after_help = "Example:\n  lifeline diagnose -g my-rg -n my-vm --user azureuser --password-env PW -o json"
+    )]
     Diagnose,
     /// Diagnose, repair safely (backup, validate, roll back), and verify that SSH answers.
-    #[command(after_help = "Example:\n  lifeline rescue -g my-rg -n my-vm --user azureuser --password-env PW --yes")]
+    #[command(
+        after_help = "Example:\n  lifeline rescue -g my-rg -n my-vm --user azureuser --password-env PW --yes"
+    )]
     Rescue,
     /// Send an admin command to an Azure VM: sysrq KEYS, nmi, or reset.
     #[command(after_help = "Example:\n  lifeline send -g my-rg -n my-vm sysrq b")]
@@ -128,13 +141,20 @@ The command runs with stdin from /dev/null; its stdout and stderr come back byte
     #[command(after_help = "Example:\n  lifeline console status --subscription 0000-…")]
     Console,
     /// Reset a user's password or SSH key, add or remove a sudo user (VMAccess parity).
-    #[command(after_help = "Example:\n  lifeline user reset-password --user azureuser -g my-rg -n my-vm")]
+    #[command(
+        after_help = "Example:\n  lifeline user reset-password --user azureuser -g my-rg -n my-vm"
+    )]
     User,
     /// Reset sshd's configuration to a safe default, with backup and validation.
-    #[command(name = "reset-ssh", after_help = "Example:\n  lifeline reset-ssh -g my-rg -n my-vm --user azureuser --password-env PW")]
+    #[command(
+        name = "reset-ssh",
+        after_help = "Example:\n  lifeline reset-ssh -g my-rg -n my-vm --user azureuser --password-env PW"
+    )]
     ResetSsh,
     /// Restore the files of a lifeline backup on the guest.
-    #[command(after_help = "Example:\n  lifeline undo --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW")]
+    #[command(
+        after_help = "Example:\n  lifeline undo --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW"
+    )]
     Undo,
     /// List the diagnosis rules, or explain one.
     #[command(after_help = "Example:\n  lifeline rules SSH001")]
@@ -150,6 +170,11 @@ pub struct ExecArgs {
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub timeout: u64,
     /// The command line, run by the guest's shell.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
 }

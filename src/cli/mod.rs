@@ -11,8 +11,8 @@ mod session;
 pub use args::{Cli, Command, OutputFormat};
 
 use crate::exit;
-use crate::shell::ShellError;
 use crate::expect::ExpectError;
+use crate::shell::ShellError;
 use clap::Parser;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;

@@ -1,8 +1,8 @@
 //! From command-line arguments to a link and a logged-in shell session.
 
-use super::{Unavailable, UsageError};
 use super::args::Cli;
 use super::password;
+use super::{Unavailable, UsageError};
 use crate::link::{Link, LinkSpec};
 use crate::secret::{Secret, SecretRegistry};
 use crate::shell::{Credentials, Session, Timeouts};

@@ -145,6 +145,9 @@ mod tests {
         let n = prompt();
         b.push(b"first line\r\nsecond par");
         assert!(b.take_match(&n).is_none());
-        assert_eq!(b.scan_from, b"first line\r\n".len().max(b.pending().len() - 8));
+        assert_eq!(
+            b.scan_from,
+            b"first line\r\n".len().max(b.pending().len() - 8)
+        );
     }
 }

@@ -78,7 +78,11 @@ impl Expecter {
     }
 
     /// Waits until one of `needles` matches, for at most `limit`.
-    pub async fn expect(&mut self, needles: &Needles, limit: Duration) -> Result<Taken, ExpectError> {
+    pub async fn expect(
+        &mut self,
+        needles: &Needles,
+        limit: Duration,
+    ) -> Result<Taken, ExpectError> {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(taken) = self.buffer.take_match(needles) {
@@ -91,7 +95,9 @@ impl Expecter {
                 });
             }
             match timeout_at(deadline, self.read_some()).await {
-                Ok(result) => result?,
+                Ok(result) => {
+                    result?;
+                }
                 Err(_) => {
                     return Err(ExpectError::Timeout {
                         wanted: describe(needles),
@@ -104,13 +110,22 @@ impl Expecter {
     }
 
     /// Reads until the console has been quiet for `quiet` (or `limit` passed) and returns what
-    /// arrived, removing it from the buffer. Used to see what state a console is in.
-    pub async fn settle(&mut self, quiet: Duration, limit: Duration) -> Result<Vec<u8>, ExpectError> {
+    /// arrived, removing it from the buffer. Used to see what state a console is in. Kernel
+    /// lines do not count as activity: a console they flood is still quiet.
+    pub async fn settle(
+        &mut self,
+        quiet: Duration,
+        limit: Duration,
+    ) -> Result<Vec<u8>, ExpectError> {
         let deadline = Instant::now() + limit;
+        let mut idle = (Instant::now() + quiet).min(deadline);
         while !self.eof {
-            let idle = (Instant::now() + quiet).min(deadline);
             match timeout_at(idle, self.read_some()).await {
-                Ok(result) => result?,
+                Ok(result) => {
+                    if result? > 0 {
+                        idle = (Instant::now() + quiet).min(deadline);
+                    }
+                }
                 Err(_) => break,
             }
         }
@@ -122,15 +137,16 @@ impl Expecter {
         self.buffer.take_all()
     }
 
-    async fn read_some(&mut self) -> io::Result<()> {
+    /// Reads once; returns how many bytes of text (after the console's filtering) it added.
+    async fn read_some(&mut self) -> io::Result<usize> {
         let n = self.reader.read(&mut self.chunk).await?;
         if n == 0 {
             self.eof = true;
-            return Ok(());
+            return Ok(0);
         }
         let text = self.console.receive(&self.chunk[..n])?;
         self.buffer.push(&text);
-        Ok(())
+        Ok(text.len())
     }
 }
 
@@ -148,13 +164,18 @@ mod tests {
 
     fn expecter() -> (Expecter, tokio::io::DuplexStream) {
         let (ours, theirs) = tokio::io::duplex(1024);
-        (Expecter::new(Box::new(ours), Console::new(24, 80, None)), theirs)
+        (
+            Expecter::new(Box::new(ours), Console::new(24, 80, None)),
+            theirs,
+        )
     }
 
     #[tokio::test]
     async fn finds_a_prompt_behind_colour_codes() {
         let (mut e, mut peer) = expecter();
-        peer.write_all(b"banner\r\n\x1b[?2004h\x1b[01;32muser@vm\x1b[00m:~$ ").await.unwrap();
+        peer.write_all(b"banner\r\n\x1b[?2004h\x1b[01;32muser@vm\x1b[00m:~$ ")
+            .await
+            .unwrap();
         let n = Needles::new(&[("prompt", r"\S+@\S+:[^\r\n]*[$#] $")]).unwrap();
         let t = e.expect(&n, Duration::from_secs(2)).await.unwrap();
         assert_eq!(t.before, b"banner\r\n");

@@ -107,9 +107,23 @@ mod tests {
     fn tells_which_needle_matched_and_where() {
         let n = Needles::new(&[("a", "foo"), ("b", "bar[0-9]+")]).unwrap();
         let hit = n.find_at(b"xx bar42 foo", 0).unwrap();
-        assert_eq!(hit, Hit { needle: 1, start: 3, end: 8 });
+        assert_eq!(
+            hit,
+            Hit {
+                needle: 1,
+                start: 3,
+                end: 8
+            }
+        );
         let hit = n.find_at(b"xx bar42 foo", 8).unwrap();
-        assert_eq!(hit, Hit { needle: 0, start: 9, end: 12 });
+        assert_eq!(
+            hit,
+            Hit {
+                needle: 0,
+                start: 9,
+                end: 12
+            }
+        );
     }
 
     #[test]

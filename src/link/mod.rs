@@ -40,7 +40,9 @@ pub enum LinkError {
         "no serial socket at {0}: is the VM running, and is this the path of its serial chardev?"
     )]
     SocketMissing(PathBuf),
-    #[error("could not connect to {target}: {source}; check that the console server is running and reachable")]
+    #[error(
+        "could not connect to {target}: {source}; check that the console server is running and reachable"
+    )]
     Connect {
         target: String,
         #[source]
@@ -166,15 +168,20 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let err = Link::open(&LinkSpec::Tcp(addr.to_string())).await.err().unwrap();
+        let err = Link::open(&LinkSpec::Tcp(addr.to_string()))
+            .await
+            .err()
+            .unwrap();
         assert!(matches!(err, LinkError::Connect { .. }), "{err}");
     }
 
     #[tokio::test]
     async fn a_command_runs_on_a_pty_and_its_exit_is_eof() {
-        let mut link = Link::open(&LinkSpec::Command("printf 'tty:'; test -t 0 && echo yes".into()))
-            .await
-            .unwrap();
+        let mut link = Link::open(&LinkSpec::Command(
+            "printf 'tty:'; test -t 0 && echo yes".into(),
+        ))
+        .await
+        .unwrap();
         let mut out = Vec::new();
         link.reader.read_to_end(&mut out).await.unwrap();
         assert_eq!(String::from_utf8_lossy(&out).trim_end(), "tty:yes");

@@ -76,7 +76,10 @@ mod tests {
     fn rejects_what_it_cannot_connect_to_with_the_syntax() {
         for bad in ["serial.sock", "tcp:host", "tcp:host:port", "ftp:x", "unix:"] {
             let err = bad.parse::<LinkSpec>().unwrap_err();
-            assert!(err.contains("tcp:") || err.contains("unix:PATH"), "{bad}: {err}");
+            assert!(
+                err.contains("tcp:") || err.contains("unix:PATH"),
+                "{bad}: {err}"
+            );
         }
     }
 }

@@ -64,7 +64,7 @@ impl Encoding {
         match self {
             Encoding::Base64 => STANDARD.decode(payload).map_err(|e| e.to_string()),
             Encoding::Hex => {
-                if payload.len() % 2 != 0 {
+                if !payload.len().is_multiple_of(2) {
                     return Err("odd number of hex digits".into());
                 }
                 (0..payload.len())
@@ -191,8 +191,11 @@ mod tests {
 
     #[test]
     fn foreign_text_in_the_payload_is_reported_not_decoded() {
-        let err = decode_payload(b"aGVsbG8=\r\nBroadcast message from root\r\n", Encoding::Base64)
-            .unwrap_err();
+        let err = decode_payload(
+            b"aGVsbG8=\r\nBroadcast message from root\r\n",
+            Encoding::Base64,
+        )
+        .unwrap_err();
         assert_eq!(err.noise, vec!["Broadcast message from root".to_string()]);
     }
 
@@ -208,16 +211,33 @@ mod tests {
 
     #[test]
     fn the_script_runs_under_a_real_sh_and_reports_status_and_output() {
-        for (enc, sh) in [(Encoding::Base64, "sh"), (Encoding::Hex, "sh"), (Encoding::Base64, "bash")] {
+        for (enc, sh) in [
+            (Encoding::Base64, "sh"),
+            (Encoding::Hex, "sh"),
+            (Encoding::Base64, "bash"),
+        ] {
             let id = "abc123";
             let s = script("printf 'a\\tb\\r\\n'; echo err >&2; exit 3", id, enc);
-            let out = std::process::Command::new(sh).arg("-c").arg(enc.typed_line(&s)).output().unwrap();
+            let out = std::process::Command::new(sh)
+                .arg("-c")
+                .arg(enc.typed_line(&s))
+                .output()
+                .unwrap();
             let text = String::from_utf8(out.stdout).unwrap();
-            let begin = regex::Regex::new(&begin_pattern(id)).unwrap().find(&text).unwrap();
-            let end = regex::Regex::new(&end_pattern(id)).unwrap().captures(&text).unwrap();
+            let begin = regex::Regex::new(&begin_pattern(id))
+                .unwrap()
+                .find(&text)
+                .unwrap();
+            let end = regex::Regex::new(&end_pattern(id))
+                .unwrap()
+                .captures(&text)
+                .unwrap();
             assert_eq!(&end[1], "3");
             let payload = &text[begin.end()..end.get(0).unwrap().start()];
-            assert_eq!(decode_payload(payload.as_bytes(), enc).unwrap(), b"a\tb\r\nerr\n");
+            assert_eq!(
+                decode_payload(payload.as_bytes(), enc).unwrap(),
+                b"a\tb\r\nerr\n"
+            );
         }
     }
 }

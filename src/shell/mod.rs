@@ -59,7 +59,9 @@ pub enum ShellError {
     Write(#[source] std::io::Error),
     #[error("login as {user:?} was refused (Login incorrect): check the user name and password")]
     LoginIncorrect { user: String },
-    #[error("the console asks for a password but none was given: pass --password-env VAR or --password-file FILE")]
+    #[error(
+        "the console asks for a password but none was given: pass --password-env VAR or --password-file FILE"
+    )]
     PasswordRequired,
     #[error("sudo refused {user:?}: {reason}")]
     SudoRefused { user: String, reason: String },
@@ -67,11 +69,17 @@ pub enum ShellError {
     PasswordExpired { user: String },
     #[error("the guest kernel panicked; the console cannot help until the VM is restarted")]
     KernelPanic,
-    #[error("the console did not reach a usable state within {waited:?}; the screen shows:\n{screen}")]
+    #[error(
+        "the console did not reach a usable state within {waited:?}; the screen shows:\n{screen}"
+    )]
     Stuck { waited: Duration, screen: String },
-    #[error("the console is in systemd maintenance mode and needs the root password: pass --root-password-env VAR")]
+    #[error(
+        "the console is in systemd maintenance mode and needs the root password: pass --root-password-env VAR"
+    )]
     MaintenanceNeedsRoot,
-    #[error("command timed out after {waited:?}; it was interrupted with Ctrl-C. Output so far:\n{partial}")]
+    #[error(
+        "command timed out after {waited:?}; it was interrupted with Ctrl-C. Output so far:\n{partial}"
+    )]
     CommandTimeout { waited: Duration, partial: String },
     #[error(transparent)]
     Damaged(#[from] command::Damaged),
@@ -175,13 +183,18 @@ impl Session {
     /// mode. Logs in with `creds` when needed.
     #[instrument(skip_all, fields(user = %creds.user))]
     pub async fn attach(&mut self, creds: &Credentials) -> Result<(), ShellError> {
-        for secret in [&creds.password, &creds.root_password].into_iter().flatten() {
+        for secret in [&creds.password, &creds.root_password]
+            .into_iter()
+            .flatten()
+        {
             self.secrets.register(secret);
         }
         let deadline = Instant::now() + self.timeouts.attach;
         // Look before typing: a console still printing (a boot, a program starting) is left to
         // finish, or the first key lands in the middle of it.
-        self.expecter.settle(self.timeouts.quiet, NUDGE_WAIT).await?;
+        self.expecter
+            .settle(self.timeouts.quiet, NUDGE_WAIT)
+            .await?;
         // Ctrl-C cancels a half-typed line, a running command or a sudo prompt, and does no harm
         // at a login prompt; what it shows afterwards is the state to act on.
         let mut state = self.nudge(b"\x03").await?;
@@ -209,7 +222,6 @@ impl Session {
                         user: creds.user.clone(),
                     });
                 }
-                ConsoleState::KernelPanic => return Err(ShellError::KernelPanic),
                 ConsoleState::MaintenancePassword => {
                     let root = creds
                         .root_password
@@ -247,17 +259,24 @@ impl Session {
         self.type_text(&format!("{}\r", creds.user)).await?;
         let mut state = self.observe(self.timeouts.login).await?;
         if state == ConsoleState::PasswordPrompt {
-            let password = creds.password.as_ref().ok_or(ShellError::PasswordRequired)?;
+            let password = creds
+                .password
+                .as_ref()
+                .ok_or(ShellError::PasswordRequired)?;
             self.send_secret(password).await?;
             state = self.observe(self.timeouts.login).await?;
         }
         match state {
             ConsoleState::Shell => Ok(state),
-            ConsoleState::LoginIncorrect | ConsoleState::LoginPrompt => Err(ShellError::LoginIncorrect {
-                user: creds.user.clone(),
-            }),
+            ConsoleState::LoginIncorrect | ConsoleState::LoginPrompt => {
+                Err(ShellError::LoginIncorrect {
+                    user: creds.user.clone(),
+                })
+            }
             ConsoleState::PasswordPrompt | ConsoleState::Unknown
-                if self.screen_says("(?i)(password has expired|must change your password|new password)") =>
+                if self.screen_says(
+                    "(?i)(password has expired|must change your password|new password)",
+                ) =>
             {
                 Err(ShellError::PasswordExpired {
                     user: creds.user.clone(),
@@ -269,7 +288,11 @@ impl Session {
 
     /// Becomes root with `sudo -i` (answering its password prompt) unless already root.
     #[instrument(skip_all)]
-    pub async fn become_root(&mut self, user: &str, password: Option<&Secret>) -> Result<(), ShellError> {
+    pub async fn become_root(
+        &mut self,
+        user: &str,
+        password: Option<&Secret>,
+    ) -> Result<(), ShellError> {
         if self.is_root() {
             return Ok(());
         }
@@ -324,7 +347,11 @@ impl Session {
     /// Runs `command` in our shell and returns its exact output and exit status. Each command
     /// runs in a subshell with stdin from /dev/null: `cd` or variables do not carry over.
     #[instrument(skip(self))]
-    pub async fn run_with_timeout(&mut self, command: &str, limit: Duration) -> Result<CommandOutput, ShellError> {
+    pub async fn run_with_timeout(
+        &mut self,
+        command: &str,
+        limit: Duration,
+    ) -> Result<CommandOutput, ShellError> {
         let id = command::marker_id();
         let script = command::script(command, &id, self.encoding);
         let line = self.encoding.typed_line(&script);
@@ -335,7 +362,12 @@ impl Session {
     }
 
     /// Types one encoded command line and collects its result.
-    async fn run_line(&mut self, line: &str, id: &str, limit: Duration) -> Result<CommandOutput, ShellError> {
+    async fn run_line(
+        &mut self,
+        line: &str,
+        id: &str,
+        limit: Duration,
+    ) -> Result<CommandOutput, ShellError> {
         self.type_text(&format!("{line}\r")).await?;
         self.collect(id, limit).await
     }
@@ -353,13 +385,20 @@ impl Session {
         .await;
         let taken = match result {
             Ok(taken) => taken,
-            Err(ExpectError::Timeout { pending, .. }) => return Err(self.interrupt(limit, pending).await),
+            Err(ExpectError::Timeout { pending, .. }) => {
+                return Err(self.interrupt(limit, pending).await);
+            }
             Err(e) => return Err(e.into()),
         };
         let exit_status = status_of(&taken);
         let output = command::decode_payload(&taken.before, self.encoding)?;
-        self.expecter.expect(&self.prompt, self.timeouts.login).await?;
-        Ok(CommandOutput { output, exit_status })
+        self.expecter
+            .expect(&self.prompt, self.timeouts.login)
+            .await?;
+        Ok(CommandOutput {
+            output,
+            exit_status,
+        })
     }
 
     /// Ctrl-C for a command that ran out of time, then back to our prompt.
@@ -367,7 +406,11 @@ impl Session {
         if let Err(e) = self.type_text("\x03").await {
             return e;
         }
-        if let Err(e) = self.expecter.expect(&self.prompt, self.timeouts.login).await {
+        if let Err(e) = self
+            .expecter
+            .expect(&self.prompt, self.timeouts.login)
+            .await
+        {
             return e.into();
         }
         ShellError::CommandTimeout {
@@ -382,7 +425,8 @@ impl Session {
     #[instrument(skip_all)]
     pub async fn leave(mut self) -> Result<(), ShellError> {
         if let Some(level) = self.saved_printk.take() {
-            self.run(&format!("echo {level} > /proc/sys/kernel/printk")).await?;
+            self.run(&format!("echo {level} > /proc/sys/kernel/printk"))
+                .await?;
         }
         while let Some(level) = self.levels.pop() {
             debug!(?level, "exit");
@@ -394,7 +438,10 @@ impl Session {
                 self.observe(self.timeouts.login).await?;
             }
         }
-        self.expecter.console_mut().finish().map_err(ShellError::Write)?;
+        self.expecter
+            .console_mut()
+            .finish()
+            .map_err(ShellError::Write)?;
         self.writer.shutdown().await.map_err(ShellError::Write)
     }
 
@@ -435,8 +482,13 @@ impl Session {
         let fields = String::from_utf8_lossy(&taken.matched).into_owned();
         let mut parts = fields.trim_end().split(':').skip(1);
         self.uid = parts.next().and_then(|u| u.parse().ok());
-        self.encoding = parts.next().and_then(Encoding::parse).unwrap_or(Encoding::Base64);
-        self.expecter.expect(&self.prompt, self.timeouts.login).await?;
+        self.encoding = parts
+            .next()
+            .and_then(Encoding::parse)
+            .unwrap_or(Encoding::Base64);
+        self.expecter
+            .expect(&self.prompt, self.timeouts.login)
+            .await?;
         debug!(uid = ?self.uid, encoding = ?self.encoding, "own shell ready");
         Ok(())
     }
@@ -453,7 +505,8 @@ impl Session {
     /// Whether the shell we found open is root's (asked in one round trip).
     async fn shell_found_is_root(&mut self) -> Result<bool, ShellError> {
         let id = command::marker_id();
-        self.type_text(&format!("{}\r", command::sync_line(&id))).await?;
+        self.type_text(&format!("{}\r", command::sync_line(&id)))
+            .await?;
         let sync = Needles::new(&[("shell sync", &command::sync_pattern(&id))]).expect("pattern");
         let taken = self.expecter.expect(&sync, self.timeouts.login).await?;
         self.observe(self.timeouts.quiet * 2).await?;
@@ -475,11 +528,12 @@ impl Session {
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             recent.extend(self.expecter.settle(self.timeouts.quiet, remaining).await?);
-            let screen = self.console().screen();
+            if self.console().kernel_panicked() {
+                return Err(ShellError::KernelPanic);
+            }
             let state = classify(
-                &screen.cursor_line(),
+                &self.console().screen().cursor_line(),
                 &String::from_utf8_lossy(&recent),
-                &screen.contents(),
             );
             if state != ConsoleState::Unknown || Instant::now() >= deadline {
                 return Ok(state);
@@ -497,7 +551,8 @@ impl Session {
     async fn send_secret(&mut self, secret: &Secret) -> Result<(), ShellError> {
         self.secrets.register(secret);
         self.expecter.discard_pending();
-        self.write(format!("{}\r", secret.expose()).as_bytes()).await
+        self.write(format!("{}\r", secret.expose()).as_bytes())
+            .await
     }
 
     async fn type_text(&mut self, text: &str) -> Result<(), ShellError> {
@@ -505,7 +560,10 @@ impl Session {
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), ShellError> {
-        self.writer.write_all(bytes).await.map_err(ShellError::Write)?;
+        self.writer
+            .write_all(bytes)
+            .await
+            .map_err(ShellError::Write)?;
         self.writer.flush().await.map_err(ShellError::Write)
     }
 }

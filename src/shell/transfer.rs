@@ -18,16 +18,25 @@ impl Session {
     /// Runs a short command (one that fits a typed line), for the steps of a transfer.
     async fn run_short(&mut self, command: &str) -> Result<CommandOutput, ShellError> {
         let id = command::marker_id();
-        let line = self.encoding.typed_line(&command::script(command, &id, self.encoding));
+        let line = self
+            .encoding
+            .typed_line(&command::script(command, &id, self.encoding));
         self.run_line(&line, &id, self.timeouts.command).await
     }
 
     /// Writes `content` to `path` on the guest (mode `mode`, octal), verified by SHA-256.
-    pub async fn send_file(&mut self, path: &str, content: &[u8], mode: u32) -> Result<(), ShellError> {
+    pub async fn send_file(
+        &mut self,
+        path: &str,
+        content: &[u8],
+        mode: u32,
+    ) -> Result<(), ShellError> {
         let encoded = STANDARD.encode(content);
         let staging = format!("{path}.ll-{}", command::marker_id());
         let quoted = shell_quote(&staging);
-        self.run_short(&format!(": > {quoted}")).await.and_then(check("create the staging file"))?;
+        self.run_short(&format!(": > {quoted}"))
+            .await
+            .and_then(check("create the staging file"))?;
         for chunk in encoded.as_bytes().chunks(CHUNK) {
             let chunk = std::str::from_utf8(chunk).expect("base64 is ascii");
             self.run_short(&format!("printf %s {chunk} >> {quoted}"))
@@ -55,7 +64,10 @@ impl Session {
     pub async fn fetch_file(&mut self, path: &str) -> Result<Vec<u8>, ShellError> {
         let out = self.run(&format!("cat -- {}", shell_quote(path))).await?;
         if out.exit_status != 0 {
-            return Err(ShellError::Transfer(format!("reading {path}: {}", out.text().trim())));
+            return Err(ShellError::Transfer(format!(
+                "reading {path}: {}",
+                out.text().trim()
+            )));
         }
         Ok(out.output)
     }
@@ -70,7 +82,8 @@ impl Session {
         let path = format!("/tmp/.ll-{id}.sh");
         self.send_file(&path, script.as_bytes(), 0o600).await?;
         let quoted = shell_quote(&path);
-        self.type_text(&format!(". {quoted}; rm -f {quoted}\r")).await?;
+        self.type_text(&format!(". {quoted}; rm -f {quoted}\r"))
+            .await?;
         self.collect(id, limit).await
     }
 }
@@ -80,7 +93,10 @@ fn check(what: &'static str) -> impl Fn(CommandOutput) -> Result<(), ShellError>
         if out.exit_status == 0 {
             Ok(())
         } else {
-            Err(ShellError::Transfer(format!("could not {what}: {}", out.text().trim())))
+            Err(ShellError::Transfer(format!(
+                "could not {what}: {}",
+                out.text().trim()
+            )))
         }
     }
 }

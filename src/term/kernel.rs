@@ -72,6 +72,31 @@ impl KernelLineFilter {
     }
 }
 
+/// Watches the raw stream for a kernel panic, across read boundaries.
+#[derive(Debug, Default)]
+pub struct PanicWatch {
+    tail: Vec<u8>,
+    seen: bool,
+}
+
+const PANIC: &[u8] = b"Kernel panic - not syncing";
+
+impl PanicWatch {
+    pub fn scan(&mut self, raw: &[u8]) {
+        if self.seen {
+            return;
+        }
+        self.tail.extend_from_slice(raw);
+        self.seen = self.tail.windows(PANIC.len()).any(|w| w == PANIC);
+        let keep = self.tail.len().saturating_sub(PANIC.len() - 1);
+        self.tail.drain(..keep);
+    }
+
+    pub fn seen(&self) -> bool {
+        self.seen
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +107,21 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_split_across_reads_is_seen() {
+        let mut w = PanicWatch::default();
+        w.scan(b"[    3.1] Kernel pan");
+        assert!(!w.seen());
+        w.scan(b"ic - not syncing: VFS");
+        assert!(w.seen());
+    }
+
+    #[test]
+    fn colour_sequences_and_systemd_status_pass_through() {
+        let raw: &[u8] = b"[\x1b[0;32m  OK  \x1b[0m] Started\r\r\n\x1b[1;2H";
+        assert_eq!(filtered(&[raw]), raw);
+    }
+
+    #[test]
     fn removes_a_kernel_line_in_the_middle_of_a_line() {
         let raw = b"partial-line-without-newline...[   29.889765] kmsg-midline\r\n end\r\n";
         assert_eq!(filtered(&[raw]), b"partial-line-without-newline... end\r\n");
@@ -89,7 +129,8 @@ mod tests {
 
     #[test]
     fn removes_kernel_lines_on_their_own_lines_and_keeps_the_rest() {
-        let raw = b"line-3\r\n[   35.687324] guestrig: kernel line during shell output\r\nline-4\r\n";
+        let raw =
+            b"line-3\r\n[   35.687324] guestrig: kernel line during shell output\r\nline-4\r\n";
         assert_eq!(filtered(&[raw]), b"line-3\r\nline-4\r\n");
     }
 

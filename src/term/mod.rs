@@ -18,10 +18,14 @@ pub use screen::Screen;
 pub use transcript::Transcript;
 
 /// The receiving side of a console: raw bytes in, plain text out, screen and transcript kept.
+///
+/// Kernel log lines go to the transcript (they are part of what happened) but not to the
+/// screen or the text: the console state and command output are read as if they were absent.
 pub struct Console {
     screen: Screen,
     stripper: ansi::Stripper,
     kernel: kernel::KernelLineFilter,
+    panic: kernel::PanicWatch,
     transcript: Option<Transcript>,
 }
 
@@ -31,22 +35,30 @@ impl Console {
             screen: Screen::new(rows, cols),
             stripper: ansi::Stripper::default(),
             kernel: kernel::KernelLineFilter::default(),
+            panic: kernel::PanicWatch::default(),
             transcript,
         }
     }
 
     /// Takes raw bytes from the link; returns the text without escape sequences and without
-    /// kernel log lines (the screen and the transcript still show both).
+    /// kernel log lines.
     pub fn receive(&mut self, raw: &[u8]) -> io::Result<Vec<u8>> {
-        self.screen.feed(raw);
         if let Some(t) = self.transcript.as_mut() {
             t.output(raw)?;
         }
-        Ok(self.kernel.filter(&self.stripper.strip(raw)))
+        self.panic.scan(raw);
+        let without_kernel = self.kernel.filter(raw);
+        self.screen.feed(&without_kernel);
+        Ok(self.stripper.strip(&without_kernel))
     }
 
     pub fn screen(&self) -> &Screen {
         &self.screen
+    }
+
+    /// Whether the kernel has printed a panic since the session began.
+    pub fn kernel_panicked(&self) -> bool {
+        self.panic.seen()
     }
 
     /// Writes what the transcript still holds back (a partial secret match, a split character).

@@ -28,7 +28,10 @@ fn resolve_line(line: &str, width: usize) -> Vec<char> {
     let mut i = 0;
     while i < chars.len() {
         match chars[i] {
-            ' ' if chars.get(i + 1) == Some(&'\r') && cursor > 0 && cursor % width == 0 => {
+            ' ' if chars.get(i + 1) == Some(&'\r')
+                && cursor > 0
+                && cursor.is_multiple_of(width) =>
+            {
                 // Readline's wrap marker at the margin: the logical line simply continues.
                 i += 2;
                 continue;
@@ -37,7 +40,11 @@ fn resolve_line(line: &str, width: usize) -> Vec<char> {
                 // A CR in the pending-wrap state (just past the margin) returns to the row the
                 // cursor is still on, not to the next one.
                 let column = cursor % width;
-                cursor -= if column == 0 && cursor > 0 { width } else { column };
+                cursor -= if column == 0 && cursor > 0 {
+                    width
+                } else {
+                    column
+                };
             }
             '\u{8}' => cursor = cursor.saturating_sub(1),
             c => {
@@ -84,7 +91,10 @@ mod tests {
     #[test]
     fn a_long_line_wrapped_by_the_terminal_stays_one_line() {
         let long = "x".repeat(200);
-        assert_eq!(plain_text(format!("{long}\r\n").as_bytes(), 80), format!("{long}\n"));
+        assert_eq!(
+            plain_text(format!("{long}\r\n").as_bytes(), 80),
+            format!("{long}\n")
+        );
     }
 
     #[test]

@@ -1,0 +1,303 @@
+//! A booted Debian guest for integration tests: its serial socket, SSH port and credentials,
+//! and a check of whether SSH login works right now.
+//!
+//! The guest runs under `scripts/guest run`, which stops qemu as soon as its stdin closes: when
+//! the guest handle is dropped, when a test panics, and when the test process dies in any way.
+//! A test that needs the guest and cannot get one fails with the reason; it is never skipped.
+
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tokio::sync::{Mutex, MutexGuard};
+
+use lifeline::link::{Link, LinkSpec};
+use lifeline::secret::{Secret, SecretRegistry};
+use lifeline::shell::{Credentials, Session, Timeouts};
+use lifeline::term::Console;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A running guest. Dropping it stops the guest.
+pub struct Guest {
+    pub name: String,
+    pub serial: PathBuf,
+    pub ssh_port: u16,
+    pub user: String,
+    pub password: String,
+    pub root_password: String,
+    pub key: PathBuf,
+    runner: Child,
+    /// Closing this tells `scripts/guest run` to stop qemu.
+    stdin: Option<ChildStdin>,
+}
+
+/// How an SSH login attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SshAuth {
+    Key,
+    Password,
+}
+
+impl Guest {
+    /// Boots a fresh guest named `name`; panics with the script's own explanation on failure.
+    pub fn boot(name: &str) -> Guest {
+        let script = repo_root().join("scripts/guest");
+        let mut runner = Command::new(&script)
+            .args(["run", "--name", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", script.display()));
+        let stdin = runner.stdin.take();
+        let stdout = runner.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = loop {
+            match lines.next() {
+                Some(Ok(line)) if line.starts_with("READY ") => break line,
+                Some(Ok(_)) => continue,
+                _ => {
+                    let status = runner.wait().ok();
+                    panic!(
+                        "the test guest {name:?} did not boot (scripts/guest run ended with {status:?}); \
+                         see its messages above. Build it with scripts/guest build (needs root and \
+                         Debian's package mirror)."
+                    );
+                }
+            }
+        };
+        let fields: HashMap<&str, &str> = ready
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        let env = guest_env(name);
+        let mut guest = Guest {
+            name: name.to_string(),
+            serial: PathBuf::from(fields["serial"]),
+            ssh_port: fields["ssh_port"].parse().expect("ssh_port in READY"),
+            user: env["GUEST_USER"].clone(),
+            password: env["GUEST_PASSWORD"].clone(),
+            root_password: env["GUEST_ROOT_PASSWORD"].clone(),
+            key: PathBuf::from(&env["GUEST_KEY"]),
+            runner,
+            stdin,
+        };
+        // Drain further stdout so the runner never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        guest.key = private_copy_of_key(&guest.key, name);
+        guest
+    }
+
+    /// Back to the clean booted state (login prompt on the console, sshd up).
+    pub fn reset(&self) {
+        let status = Command::new(repo_root().join("scripts/guest"))
+            .args(["reset", "--name", &self.name])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run scripts/guest reset");
+        assert!(
+            status.success(),
+            "scripts/guest reset --name {} failed",
+            self.name
+        );
+    }
+
+    pub fn serial_spec(&self) -> LinkSpec {
+        LinkSpec::Unix(self.serial.clone())
+    }
+
+    pub fn credentials(&self) -> Credentials {
+        Credentials {
+            user: self.user.clone(),
+            password: Some(Secret::new(self.password.clone())),
+            root_password: Some(Secret::new(self.root_password.clone())),
+        }
+    }
+
+    /// Opens the serial console and reaches a shell as the guest user.
+    pub async fn session(&self) -> Session {
+        let link = Link::open(&self.serial_spec())
+            .await
+            .expect("open the serial socket");
+        let mut session = Session::new(
+            link,
+            Console::new(24, 80, None),
+            SecretRegistry::default(),
+            Timeouts::default(),
+        );
+        session
+            .attach(&self.credentials())
+            .await
+            .expect("log in on the serial console");
+        session
+    }
+
+    /// Runs `command` over SSH with the given authentication; `Err` carries ssh's own message.
+    pub fn ssh(&self, auth: SshAuth, command: &str) -> Result<Output, String> {
+        let mut cmd = Command::new("ssh");
+        cmd.args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "ConnectTimeout=10",
+            "-o",
+            "NumberOfPasswordPrompts=1",
+            "-p",
+            &self.ssh_port.to_string(),
+        ]);
+        match auth {
+            SshAuth::Key => {
+                cmd.args([
+                    "-o",
+                    "BatchMode=yes",
+                    "-o",
+                    "IdentitiesOnly=yes",
+                    "-o",
+                    "PasswordAuthentication=no",
+                    "-i",
+                ])
+                .arg(&self.key);
+            }
+            SshAuth::Password => {
+                // ssh reads a password only from a terminal or an askpass program; the program
+                // gets it from the environment, never from the command line.
+                cmd.args([
+                    "-o",
+                    "PubkeyAuthentication=no",
+                    "-o",
+                    "PreferredAuthentications=password,keyboard-interactive",
+                ])
+                .env("SSH_ASKPASS", askpass_program())
+                .env("SSH_ASKPASS_REQUIRE", "force")
+                .env("LIFELINE_TEST_SSH_PASSWORD", &self.password)
+                .stdin(Stdio::null());
+            }
+        }
+        let out = cmd
+            .arg(format!("{}@127.0.0.1", self.user))
+            .arg(command)
+            .output()
+            .map_err(|e| format!("could not run ssh: {e}"))?;
+        if out.status.success() {
+            Ok(out)
+        } else {
+            Err(format!(
+                "ssh ({auth:?}) exited with {}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+
+    /// Whether SSH login works right now, by key and by password (the first failure is returned).
+    pub fn ssh_works(&self) -> Result<(), String> {
+        for auth in [SshAuth::Key, SshAuth::Password] {
+            let out = self.ssh(auth, "id -un")?;
+            let who = String::from_utf8_lossy(&out.stdout);
+            if who.trim() != self.user {
+                return Err(format!(
+                    "ssh ({auth:?}) logged in as {who:?}, not {}",
+                    self.user
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The serial console's complete output so far (qemu's chardev log).
+    pub fn serial_log(&self) -> String {
+        let log = self.serial.with_file_name("serial.log");
+        let mut text = String::new();
+        if let Ok(mut f) = std::fs::File::open(log) {
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).ok();
+            text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        text
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.runner.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.runner.kill();
+        let _ = self.runner.wait();
+    }
+}
+
+/// One guest shared by all tests of a test binary, handed to one test at a time and reset to
+/// the clean booted state before each. It stops when the test process exits.
+pub fn shared_guest() -> MutexGuard<'static, Guest> {
+    static GUEST: OnceLock<Mutex<Guest>> = OnceLock::new();
+    let guest = GUEST.get_or_init(|| {
+        let name = format!("t{}", std::process::id());
+        Mutex::new(Guest::boot(&name))
+    });
+    let guard = guest
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    guard.reset();
+    guard
+}
+
+fn guest_env(name: &str) -> HashMap<String, String> {
+    let out = Command::new(repo_root().join("scripts/guest"))
+        .args(["env", "--name", name])
+        .output()
+        .expect("run scripts/guest env");
+    assert!(
+        out.status.success(),
+        "scripts/guest env failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+        .collect()
+}
+
+/// ssh refuses a private key that others can read; the cached key is copied with mode 0600.
+fn private_copy_of_key(key: &Path, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let copy = std::env::temp_dir().join(format!("lifeline-test-key-{name}"));
+    std::fs::copy(key, &copy).expect("copy the guest's ssh key");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).expect("chmod key");
+    copy
+}
+
+fn askpass_program() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("lifeline-askpass-{}", std::process::id()));
+        std::fs::write(
+            &path,
+            "#!/bin/sh\nprintf '%s\\n' \"$LIFELINE_TEST_SSH_PASSWORD\"\n",
+        )
+        .expect("write askpass");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))
+            .expect("chmod askpass");
+        path
+    })
+    .clone()
+}
