@@ -246,15 +246,13 @@ impl Drop for Guest {
 
 /// One guest shared by all tests of a test binary, handed to one test at a time and reset to
 /// the clean booted state before each. It stops when the test process exits.
-pub fn shared_guest() -> MutexGuard<'static, Guest> {
+pub async fn shared_guest() -> MutexGuard<'static, Guest> {
     static GUEST: OnceLock<Mutex<Guest>> = OnceLock::new();
     let guest = GUEST.get_or_init(|| {
         let name = format!("t{}", std::process::id());
         Mutex::new(Guest::boot(&name))
     });
-    let guard = guest
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let guard = guest.lock().await;
     guard.reset();
     guard
 }
