@@ -161,7 +161,7 @@ impl Session {
         }
     }
 
-    /// The state the console was in when we attached.
+    /// The state the console was in when we attached (the first one it showed).
     pub fn found_state(&self) -> ConsoleState {
         self.found
     }
@@ -198,10 +198,13 @@ impl Session {
         // Ctrl-C cancels a half-typed line, a running command or a sudo prompt, and does no harm
         // at a login prompt; what it shows afterwards is the state to act on.
         let mut state = self.nudge(b"\x03").await?;
-        self.found = state;
         let mut enters = 0;
         loop {
             debug!(?state, "console state");
+            if self.found == ConsoleState::Unknown {
+                // What we found is the first state the console showed, before we acted on it.
+                self.found = state;
+            }
             match state {
                 ConsoleState::Shell => {
                     if !self.levels.contains(&Level::Login) && !self.shell_found_is_root().await? {
