@@ -22,7 +22,11 @@ fn wait_for(s: &mut UnixStream, needle: &[u8]) {
     let mut buf = [0u8; 4096];
     while !seen.windows(needle.len()).any(|w| w == needle) {
         let n = s.read(&mut buf).expect("read serial");
-        assert!(n > 0, "serial closed while waiting for {:?}", String::from_utf8_lossy(needle));
+        assert!(
+            n > 0,
+            "serial closed while waiting for {:?}",
+            String::from_utf8_lossy(needle)
+        );
         seen.extend_from_slice(&buf[..n]);
     }
 }
@@ -34,7 +38,8 @@ fn raw_loop(guest: &support::Guest, command: &str) -> Duration {
     wait_for(&mut s, b"login: ");
     s.write_all(format!("{}\r", guest.user).as_bytes()).unwrap();
     wait_for(&mut s, b"Password: ");
-    s.write_all(format!("{}\r", guest.password).as_bytes()).unwrap();
+    s.write_all(format!("{}\r", guest.password).as_bytes())
+        .unwrap();
     wait_for(&mut s, b"$ ");
     s.write_all(b"PS1='raw''> '\r").unwrap();
     wait_for(&mut s, b"raw> ");
@@ -65,15 +70,26 @@ async fn lifeline_loop(guest: &support::Guest, command: &str) -> Duration {
 async fn main() {
     let guest = support::Guest::boot("bench");
     let rate = |d: Duration| COMMANDS as f64 / d.as_secs_f64();
-    println!("commands per second over the guest's serial console ({COMMANDS} commands each, TCG guest)");
+    println!(
+        "commands per second over the guest's serial console ({COMMANDS} commands each, TCG guest)"
+    );
     for command in ["true", "ls -l /etc/ssh"] {
         guest.reset();
         let raw = raw_loop(&guest, command);
         guest.reset();
         let full = lifeline_loop(&guest, command).await;
         println!("  {command:?}");
-        println!("    baseline: type the line, wait for the prompt  {:>7.2} cmd/s", rate(raw));
-        println!("    lifeline run(): exact output + exit status    {:>7.2} cmd/s", rate(full));
-        println!("    ratio lifeline / baseline: {:.3}", rate(full) / rate(raw));
+        println!(
+            "    baseline: type the line, wait for the prompt  {:>7.2} cmd/s",
+            rate(raw)
+        );
+        println!(
+            "    lifeline run(): exact output + exit status    {:>7.2} cmd/s",
+            rate(full)
+        );
+        println!(
+            "    ratio lifeline / baseline: {:.3}",
+            rate(full) / rate(raw)
+        );
     }
 }

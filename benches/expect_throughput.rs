@@ -113,11 +113,29 @@ fn main() {
     let receive = best(3, || receive_path_pass(&big, &needles));
 
     println!("expect throughput, 10 MB console-like stream, 8 needles, 4 KiB reads (best of runs)");
-    println!("  baseline: one Regex::find_iter pass   {:>8.1} ms  {:>7.1} MB/s", ms(base), mb(base, big.len()));
-    println!("  matcher (ExpectBuffer + Needles)      {:>8.1} ms  {:>7.1} MB/s", ms(matcher), mb(matcher, big.len()));
-    println!("  receive path (screen+filters+matcher) {:>8.1} ms  {:>7.1} MB/s", ms(receive), mb(receive, big.len()));
-    println!("ratio matcher / baseline:        {:.2}", ratio(matcher, base));
-    println!("ratio receive path / baseline:   {:.2}", ratio(receive, base));
+    println!(
+        "  baseline: one Regex::find_iter pass   {:>8.1} ms  {:>7.1} MB/s",
+        ms(base),
+        mb(base, big.len())
+    );
+    println!(
+        "  matcher (ExpectBuffer + Needles)      {:>8.1} ms  {:>7.1} MB/s",
+        ms(matcher),
+        mb(matcher, big.len())
+    );
+    println!(
+        "  receive path (screen+filters+matcher) {:>8.1} ms  {:>7.1} MB/s",
+        ms(receive),
+        mb(receive, big.len())
+    );
+    println!(
+        "ratio matcher / baseline:        {:.2}",
+        ratio(matcher, base)
+    );
+    println!(
+        "ratio receive path / baseline:   {:.2}",
+        ratio(receive, base)
+    );
     println!(
         "linearity, matcher 10 MB / 1 MB: {:.2} (10.00 is linear)",
         ratio(matcher, matcher_small)

@@ -1,20 +1,25 @@
 //! How one command crosses the console and comes back exact.
 //!
-//! The typed line carries the command encoded (`eval "$(echo … | base64 -d)"`), so its echo
-//! holds nothing that can match a marker, and shell history never holds the command text. On
-//! the guest the command runs with stdin from /dev/null, its stdout and stderr are encoded again
-//! on the way out, and a random per-command marker reports the exit status:
+//! On the guest the command runs in a subshell with stdin from /dev/null; its stdout and stderr
+//! are encoded on the way out, with its exit status appended by an EXIT trap as three digits, and
+//! random per-command markers frame the result:
 //!
 //! ```text
 //! ll-<id>-begin
-//! <base64 of the output, 76 columns a line>
-//! ll-<id>-end:<status>
+//! <base64 of (output + "003"), 76 columns a line>
+//! ll-<id>-end
 //! ```
 //!
 //! Encoded output survives everything a serial console does to text: wrapping, tabs, carriage
 //! returns, bytes that are not UTF-8, and kernel messages landing mid-line (the base64 alphabet
 //! has no `[`, so a kernel line inside the payload is unambiguous and is removed below the
-//! matcher). Guests without `base64` use `printf` octal escapes in and `od` hex out.
+//! matcher). The status travels inside the encoded stream, so it cannot overtake the output.
+//!
+//! A simple one-line command is typed as it is (the markers are assembled by `printf`, so their
+//! echo cannot match); anything else (several lines, comments, control characters, non-ASCII)
+//! is typed encoded, `eval "$(echo … | base64 -d)"`. Each form costs the guest as few processes
+//! as possible: over a slow console every fork counts. Guests without `base64` use `printf`
+//! octal escapes in and `od` hex out.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -85,14 +90,26 @@ impl Encoding {
 
 /// The guest-side script for one command, framed by markers carrying `id`.
 pub fn script(command: &str, id: &str, encoding: Encoding) -> String {
-    // fds 3 and 4 carry the status and the encoded output past the pipeline; the command must
-    // not inherit them, or a background child it leaves behind would hold the capture open.
     format!(
-        "printf 'll-%s-begin\\n' '{id}'\n\
-         {{ __ll_s=$( {{ {{ (\n{command}\n) </dev/null 2>&1 3>&- 4>&-; echo $? >&3; }} | {enc} >&4; }} 3>&1 ); }} 4>&1\n\
-         printf 'll-%s-end:%s\\n' '{id}' \"$__ll_s\"\n",
+        "printf 'll-%s-begin\\n' {id}; {{ trap 'printf %03d \"$?\"' EXIT; {command}\n}} </dev/null 2>&1 | {enc}; printf 'll-%s-end\\n' {id}",
         enc = encoding.encoder()
     )
+}
+
+/// The line to type for `command`: the script itself when it is one plain line, otherwise the
+/// script encoded.
+pub fn typed_line(command: &str, id: &str, encoding: Encoding) -> String {
+    let plain = command.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && !command.contains('#')
+        && !command.trim_end().ends_with('&');
+    if plain {
+        format!(
+            "printf 'll-%s-begin\\n' {id}; {{ trap 'printf %03d \"$?\"' EXIT; {command} ; }} </dev/null 2>&1 | {enc}; printf 'll-%s-end\\n' {id}",
+            enc = encoding.encoder()
+        )
+    } else {
+        encoding.typed_line(&script(command, id, encoding))
+    }
 }
 
 /// Regex source of the begin marker for `id`.
@@ -100,9 +117,9 @@ pub fn begin_pattern(id: &str) -> String {
     format!(r"ll-{id}-begin\r*\n")
 }
 
-/// Regex source of the end marker for `id`; group 1 is the exit status.
+/// Regex source of the end marker for `id`.
 pub fn end_pattern(id: &str) -> String {
-    format!(r"ll-{id}-end:([0-9]+)\r*\n")
+    format!(r"ll-{id}-end\r*\n")
 }
 
 /// The line that tells us a shell is listening and what it can do: its uid and whether it has
@@ -131,8 +148,9 @@ pub struct Damaged {
     pub noise: Vec<String>,
 }
 
-/// Decodes the encoded payload between the markers back into the command's exact output.
-pub fn decode_payload(text: &[u8], encoding: Encoding) -> Result<Vec<u8>, Damaged> {
+/// Decodes the encoded payload between the markers back into the command's exact output and
+/// its exit status.
+pub fn decode_payload(text: &[u8], encoding: Encoding) -> Result<(Vec<u8>, i32), Damaged> {
     let text = String::from_utf8_lossy(text);
     let mut payload = String::with_capacity(text.len());
     let mut noise = Vec::new();
@@ -144,48 +162,107 @@ pub fn decode_payload(text: &[u8], encoding: Encoding) -> Result<Vec<u8>, Damage
             noise.push(line.to_string());
         }
     }
+    let damaged = |reason: String, noise: Vec<String>| Damaged { reason, noise };
     if !noise.is_empty() {
-        return Err(Damaged {
-            reason: "lines that are not part of the encoded output".into(),
+        return Err(damaged(
+            "lines that are not part of the encoded output".into(),
             noise,
-        });
+        ));
     }
-    encoding.decode(&payload).map_err(|reason| Damaged {
-        reason,
-        noise: Vec::new(),
-    })
+    let mut output = encoding
+        .decode(&payload)
+        .map_err(|r| damaged(r, Vec::new()))?;
+    let status = output
+        .len()
+        .checked_sub(3)
+        .map(|at| output.split_off(at))
+        .and_then(|digits| std::str::from_utf8(&digits).ok()?.parse::<i32>().ok())
+        .ok_or_else(|| damaged("the exit status is missing".into(), Vec::new()))?;
+    Ok((output, status))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn run_in(sh: &str, command: &str, enc: Encoding) -> (Vec<u8>, i32) {
+        let id = "abc123";
+        let line = typed_line(command, id, enc);
+        let out = std::process::Command::new(sh)
+            .arg("-c")
+            .arg(&line)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let begin = regex::Regex::new(&begin_pattern(id))
+            .unwrap()
+            .find(&text)
+            .unwrap();
+        let end = regex::Regex::new(&end_pattern(id))
+            .unwrap()
+            .find(&text)
+            .unwrap();
+        decode_payload(text[begin.end()..end.start()].as_bytes(), enc).unwrap()
+    }
+
     #[test]
     fn the_typed_line_never_contains_the_markers() {
         let id = marker_id();
         for enc in [Encoding::Base64, Encoding::Hex] {
-            let line = enc.typed_line(&script("echo ll-x-end:0", &id, enc));
-            assert!(!line.contains(&id), "{line}");
-            assert!(!line.contains('\n'));
+            for command in ["echo ll-x-end", "echo a\necho b # two lines"] {
+                let line = typed_line(command, &id, enc);
+                assert!(!line.contains(&format!("ll-{id}")), "{line}");
+                assert!(!line.contains('\n'));
+            }
         }
         assert!(!sync_line(&id).contains(&format!("ll-{id}")));
     }
 
     #[test]
+    fn output_and_status_come_back_exact_under_dash_and_bash() {
+        let cases: [(&str, &[u8], i32); 5] = [
+            (
+                "printf 'a\\tb\\r\\n'; echo err >&2; exit 3",
+                b"a\tb\r\nerr\n",
+                3,
+            ),
+            ("true", b"", 0),
+            ("false", b"", 1),
+            ("printf '%s' '100%'  # comment", b"100%", 0),
+            ("echo one\necho two\nexit 255", b"one\ntwo\n", 255),
+        ];
+        for sh in ["sh", "bash"] {
+            for enc in [Encoding::Base64, Encoding::Hex] {
+                for (command, want, status) in cases {
+                    let (out, st) = run_in(sh, command, enc);
+                    assert_eq!(
+                        (out.as_slice(), st),
+                        (want, status),
+                        "{sh} {enc:?} {command:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn base64_payload_with_kernel_damage_removed_decodes_exactly() {
-        let out = b"bin\x00ary\r\n\tlines\r no newline";
+        let out = b"bin\x00ary\r\n\tlines\r no newline042";
         let mut payload = STANDARD.encode(out);
         payload.insert_str(10, "\r\n");
         let decoded = decode_payload(format!("{payload}\r\n").as_bytes(), Encoding::Base64);
-        assert_eq!(decoded.unwrap(), out);
+        assert_eq!(
+            decoded.unwrap(),
+            (b"bin\x00ary\r\n\tlines\r no newline".to_vec(), 42)
+        );
     }
 
     #[test]
     fn hex_payload_from_od_decodes() {
-        let text = b" 68 65 6c 6c 6f 0a 00 ff\r\n 21\r\n";
+        let text = b" 68 65 6c 6c 6f 0a 00 ff\r\n 21 30 30 37\r\n";
         assert_eq!(
             decode_payload(text, Encoding::Hex).unwrap(),
-            b"hello\n\x00\xff!"
+            (b"hello\n\x00\xff!".to_vec(), 7)
         );
     }
 
@@ -200,44 +277,12 @@ mod tests {
     }
 
     #[test]
-    fn empty_output_is_empty() {
-        assert_eq!(decode_payload(b"", Encoding::Base64).unwrap(), b"");
+    fn a_payload_without_status_is_damaged() {
+        assert!(decode_payload(b"", Encoding::Base64).is_err());
     }
 
     #[test]
     fn marker_ids_differ() {
         assert_ne!(marker_id(), marker_id());
-    }
-
-    #[test]
-    fn the_script_runs_under_a_real_sh_and_reports_status_and_output() {
-        for (enc, sh) in [
-            (Encoding::Base64, "sh"),
-            (Encoding::Hex, "sh"),
-            (Encoding::Base64, "bash"),
-        ] {
-            let id = "abc123";
-            let s = script("printf 'a\\tb\\r\\n'; echo err >&2; exit 3", id, enc);
-            let out = std::process::Command::new(sh)
-                .arg("-c")
-                .arg(enc.typed_line(&s))
-                .output()
-                .unwrap();
-            let text = String::from_utf8(out.stdout).unwrap();
-            let begin = regex::Regex::new(&begin_pattern(id))
-                .unwrap()
-                .find(&text)
-                .unwrap();
-            let end = regex::Regex::new(&end_pattern(id))
-                .unwrap()
-                .captures(&text)
-                .unwrap();
-            assert_eq!(&end[1], "3");
-            let payload = &text[begin.end()..end.get(0).unwrap().start()];
-            assert_eq!(
-                decode_payload(payload.as_bytes(), enc).unwrap(),
-                b"a\tb\r\nerr\n"
-            );
-        }
     }
 }

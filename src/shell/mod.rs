@@ -15,7 +15,7 @@ mod transfer;
 pub use command::Encoding;
 pub use state::{ConsoleState, classify};
 
-use crate::expect::{ExpectError, Expecter, Needles, Taken};
+use crate::expect::{ExpectError, Expecter, Needles};
 use crate::link::{KeepAlive, Link, Writer};
 use crate::secret::{Secret, SecretRegistry};
 use crate::term::Console;
@@ -356,9 +356,9 @@ impl Session {
         limit: Duration,
     ) -> Result<CommandOutput, ShellError> {
         let id = command::marker_id();
-        let script = command::script(command, &id, self.encoding);
-        let line = self.encoding.typed_line(&script);
+        let line = command::typed_line(command, &id, self.encoding);
         if line.len() > command::MAX_TYPED_LINE {
+            let script = command::script(command, &id, self.encoding);
             return self.run_long_script(&script, &id, limit).await;
         }
         self.run_line(&line, &id, limit).await
@@ -393,8 +393,7 @@ impl Session {
             }
             Err(e) => return Err(e.into()),
         };
-        let exit_status = status_of(&taken);
-        let output = command::decode_payload(&taken.before, self.encoding)?;
+        let (output, exit_status) = command::decode_payload(&taken.before, self.encoding)?;
         self.expecter
             .expect(&self.prompt, self.timeouts.login)
             .await?;
@@ -569,15 +568,6 @@ impl Session {
             .map_err(ShellError::Write)?;
         self.writer.flush().await.map_err(ShellError::Write)
     }
-}
-
-fn status_of(end: &Taken) -> i32 {
-    let text = String::from_utf8_lossy(&end.matched);
-    text.trim_end()
-        .rsplit(':')
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(-1)
 }
 
 fn last_nonempty_line(text: &str) -> String {
