@@ -39,7 +39,7 @@ fn console_stream(bytes: usize) -> Vec<u8> {
     let mut i = 0usize;
     while out.len() < bytes {
         out.extend_from_slice(pieces[i % pieces.len()]);
-        if i % 997 == 0 {
+        if i.is_multiple_of(997) {
             out.extend_from_slice(b"ll-0123456789ab-end:0\r\nll-abcdef> ");
         }
         i += 1;

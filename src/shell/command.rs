@@ -202,7 +202,7 @@ mod tests {
             .unwrap()
             .find(&text)
             .unwrap();
-        decode_payload(text[begin.end()..end.start()].as_bytes(), enc).unwrap()
+        decode_payload(&text.as_bytes()[begin.end()..end.start()], enc).unwrap()
     }
 
     #[test]
