@@ -11,10 +11,12 @@ use std::io::IsTerminal;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MENU_KEY: u8 = 0x1d;
+/// How long scripted input waits for the console's last answer after its input ended.
+const SCRIPTED_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub async fn run(cli: &Cli) -> Result<u8> {
     let spec = session::link_spec(cli)?;
-    let mut link = Link::open(&spec).await?;
+    let link = Link::open(&spec).await?;
     let interactive = std::io::stdin().is_terminal();
     let _raw = if interactive {
         eprintln!("Connected to {spec}. Press Enter for a prompt; Ctrl-] then q quits.\r");
@@ -22,55 +24,68 @@ pub async fn run(cli: &Cli) -> Result<u8> {
     } else {
         None
     };
-    let mut stdin = tokio::io::stdin();
-    let mut stdout = tokio::io::stdout();
-    let mut from_user = [0u8; 1024];
-    let mut from_guest = vec![0u8; 64 * 1024];
-    let mut menu_open = false;
-    loop {
-        tokio::select! {
-            n = link.reader.read(&mut from_guest) => {
-                let n = n.context("reading from the console")?;
-                if n == 0 {
-                    eprintln!("\r\nThe console closed the connection.\r");
-                    return Ok(exit::LINK);
-                }
-                stdout.write_all(&from_guest[..n]).await?;
-                stdout.flush().await?;
-            }
-            n = stdin.read(&mut from_user) => {
-                let n = n.context("reading the keyboard")?;
-                if n == 0 {
-                    // Scripted use: input ended; let the last output arrive, then stop.
-                    link.close().await.ok();
-                    return Ok(exit::OK);
-                }
-                let mut keys = Vec::with_capacity(n);
-                for &b in &from_user[..n] {
-                    if !interactive {
-                        keys.push(b);
-                    } else if menu_open {
-                        menu_open = false;
-                        match b {
-                            b'q' | b'Q' => {
-                                link.writer.write_all(&keys).await?;
-                                eprintln!("\r\nlifeline: disconnected.\r");
-                                return Ok(exit::OK);
-                            }
-                            MENU_KEY => keys.push(MENU_KEY),
-                            _ => eprint!("\r\n[back to the console]\r\n"),
-                        }
-                    } else if b == MENU_KEY {
-                        menu_open = true;
-                        eprint!("\r\n[lifeline] q: quit   Ctrl-]: send Ctrl-]   any other key: back\r\n");
-                    } else {
-                        keys.push(b);
+    // Each direction flows on its own, so a long paste can never wait on unread output.
+    let (output_done, mut output_ended) = tokio::sync::oneshot::channel();
+    let mut reader = link.reader;
+    let output = tokio::spawn(async move {
+        let mut stdout = tokio::io::stdout();
+        let mut buf = vec![0u8; 64 * 1024];
+        let result = loop {
+            match reader.read(&mut buf).await {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    if let Err(e) = stdout.write_all(&buf[..n]).await.and(stdout.flush().await) {
+                        break Err(e);
                     }
                 }
-                link.writer.write_all(&keys).await?;
-                link.writer.flush().await?;
+                Err(e) => break Err(e),
+            }
+        };
+        let _ = output_done.send(result);
+    });
+    let mut writer = link.writer;
+    let mut stdin = tokio::io::stdin();
+    let mut from_user = [0u8; 1024];
+    let mut menu_open = false;
+    loop {
+        let n = tokio::select! {
+            ended = &mut output_ended => {
+                ended.unwrap_or(Ok(())).context("reading from the console")?;
+                eprintln!("\r\nThe console closed the connection.\r");
+                return Ok(exit::LINK);
+            }
+            n = stdin.read(&mut from_user) => n.context("reading the keyboard")?,
+        };
+        if n == 0 {
+            // Scripted use: input ended; let the answer to the last line arrive, then stop.
+            tokio::time::sleep(SCRIPTED_DRAIN).await;
+            output.abort();
+            return Ok(exit::OK);
+        }
+        let mut keys = Vec::with_capacity(n);
+        for &b in &from_user[..n] {
+            if !interactive {
+                keys.push(b);
+            } else if menu_open {
+                menu_open = false;
+                match b {
+                    b'q' | b'Q' => {
+                        writer.write_all(&keys).await?;
+                        eprintln!("\r\nlifeline: disconnected.\r");
+                        return Ok(exit::OK);
+                    }
+                    MENU_KEY => keys.push(MENU_KEY),
+                    _ => eprint!("\r\n[back to the console]\r\n"),
+                }
+            } else if b == MENU_KEY {
+                menu_open = true;
+                eprint!("\r\n[lifeline] q: quit   Ctrl-]: send Ctrl-]   any other key: back\r\n");
+            } else {
+                keys.push(b);
             }
         }
+        writer.write_all(&keys).await?;
+        writer.flush().await?;
     }
 }
 

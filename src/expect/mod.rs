@@ -132,6 +132,19 @@ impl Expecter {
         Ok(self.buffer.take_all())
     }
 
+    /// Reads once into the buffer, without matching: keeps the console's output flowing while
+    /// we write (a console that cannot send its echo stops taking input). Cancel-safe.
+    pub async fn pump(&mut self) -> Result<(), ExpectError> {
+        if self.eof {
+            return Err(ExpectError::Eof {
+                wanted: "room to type".into(),
+                pending: self.buffer.pending().to_vec(),
+            });
+        }
+        self.read_some().await?;
+        Ok(())
+    }
+
     /// Drops whatever has been received but not matched.
     pub fn discard_pending(&mut self) -> Vec<u8> {
         self.buffer.take_all()

@@ -561,11 +561,22 @@ impl Session {
         self.write(text.as_bytes()).await
     }
 
+    /// Writes while reading: the echo of a long input must be able to flow back, or the far
+    /// end stops reading and both sides wait on each other.
     async fn write(&mut self, bytes: &[u8]) -> Result<(), ShellError> {
-        self.writer
-            .write_all(bytes)
-            .await
-            .map_err(ShellError::Write)?;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            tokio::select! {
+                written = self.writer.write(rest) => {
+                    let n = written.map_err(ShellError::Write)?;
+                    if n == 0 {
+                        return Err(ShellError::Write(std::io::ErrorKind::WriteZero.into()));
+                    }
+                    rest = &rest[n..];
+                }
+                read = self.expecter.pump() => read?,
+            }
+        }
         self.writer.flush().await.map_err(ShellError::Write)
     }
 }

@@ -1,8 +1,10 @@
-//! Files across the console: scripts too long for one typed line go up in checksummed chunks.
+//! Files across the console, in one round trip.
 //!
-//! Each chunk is one typed line of base64 appended to a temporary file; the last round trip
-//! decodes it, checks its SHA-256 against ours, and moves it into place. Nothing is left behind
-//! on a checksum mismatch.
+//! The content goes up as a here-document of base64 lines typed in one write (76 characters a
+//! line, so no tty line limit applies), decoded into a staging file; the verification command
+//! is typed right behind it without waiting, so the only wait is for its result. The guest
+//! checks the SHA-256 against ours and only then moves the file into place: nothing is left
+//! behind on a mismatch.
 
 use super::{CommandOutput, Session, ShellError, command};
 use base64::Engine;
@@ -10,20 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
-/// Base64 characters per chunk: encoded once more for the typed line, it stays under
-/// [`command::MAX_TYPED_LINE`].
-const CHUNK: usize = 2400;
-
 impl Session {
-    /// Runs a short command (one that fits a typed line), for the steps of a transfer.
-    async fn run_short(&mut self, command: &str) -> Result<CommandOutput, ShellError> {
-        let id = command::marker_id();
-        let line = self
-            .encoding
-            .typed_line(&command::script(command, &id, self.encoding));
-        self.run_line(&line, &id, self.timeouts.command).await
-    }
-
     /// Writes `content` to `path` on the guest (mode `mode`, octal), verified by SHA-256.
     pub async fn send_file(
         &mut self,
@@ -31,26 +20,26 @@ impl Session {
         content: &[u8],
         mode: u32,
     ) -> Result<(), ShellError> {
-        let encoded = STANDARD.encode(content);
-        let staging = format!("{path}.ll-{}", command::marker_id());
-        let quoted = shell_quote(&staging);
-        self.run_short(&format!(": > {quoted}"))
-            .await
-            .and_then(check("create the staging file"))?;
-        for chunk in encoded.as_bytes().chunks(CHUNK) {
-            let chunk = std::str::from_utf8(chunk).expect("base64 is ascii");
-            self.run_short(&format!("printf %s {chunk} >> {quoted}"))
-                .await
-                .and_then(check("append a chunk"))?;
-        }
-        let digest = hex(&Sha256::digest(content));
+        let id = command::marker_id();
+        let staging = shell_quote(&format!("{path}.ll-{id}"));
         let target = shell_quote(path);
-        let finish = format!(
-            "base64 -d < {quoted} > {quoted}.d && rm -f {quoted} && \
-             [ \"$(sha256sum < {quoted}.d | cut -d' ' -f1)\" = {digest} ] && \
-             chmod {mode:o} {quoted}.d && mv -f {quoted}.d {target} || {{ rm -f {quoted} {quoted}.d; exit 1; }}"
+        let mut typed = format!("base64 -d > {staging} <<'LL_EOF_{id}'\r");
+        for line in STANDARD.encode(content).as_bytes().chunks(76) {
+            typed.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
+            typed.push('\r');
+        }
+        typed.push_str(&format!("LL_EOF_{id}\r"));
+        self.type_text(&typed).await?;
+        let digest = hex(&Sha256::digest(content));
+        let verify = format!(
+            "[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ] && chmod {mode:o} {staging} && \
+             mv -f {staging} {target} || {{ rm -f {staging}; exit 1; }}"
         );
-        let out = self.run_short(&finish).await?;
+        let verify_id = command::marker_id();
+        let line = command::typed_line(&verify, &verify_id, self.encoding);
+        let out = self
+            .run_line(&line, &verify_id, self.timeouts.command)
+            .await?;
         if out.exit_status != 0 {
             return Err(ShellError::Transfer(format!(
                 "sending {path}: the file on the guest did not match its checksum ({})",
@@ -72,7 +61,8 @@ impl Session {
         Ok(out.output)
     }
 
-    /// Runs a script too long for one typed line: it goes up as a file first.
+    /// Runs a script too long for one typed line: it goes up as a file first, in the same
+    /// round trip.
     pub(super) async fn run_long_script(
         &mut self,
         script: &str,
@@ -85,19 +75,6 @@ impl Session {
         self.type_text(&format!(". {quoted}; rm -f {quoted}\r"))
             .await?;
         self.collect(id, limit).await
-    }
-}
-
-fn check(what: &'static str) -> impl Fn(CommandOutput) -> Result<(), ShellError> {
-    move |out| {
-        if out.exit_status == 0 {
-            Ok(())
-        } else {
-            Err(ShellError::Transfer(format!(
-                "could not {what}: {}",
-                out.text().trim()
-            )))
-        }
     }
 }
 

@@ -1,0 +1,273 @@
+//! fake-azure: a local stand-in for the Azure services lifeline talks to, for tests and the
+//! demo, since real Azure cannot be reached here. It follows the documented protocol
+//! (shared/reference/azure-serial-console.md §8.2) and is tested against that document, not
+//! against lifeline's client (`tests/fake_azure_spec.rs`).
+//!
+//! One HTTPS listener on loopback serves all of it, because the gateway URL that ARM hands out
+//! is absolute and one trusted CA must cover every hop:
+//!
+//! | path | module |
+//! |---|---|
+//! | `POST /{tenant}/oauth2/v2.0/token` | [`token`]: the Entra token endpoint (authority host = base URL) |
+//! | `/subscriptions/…` | [`arm`]: consoleServices, VM / scale-set reads, `serialPorts/0/connect` |
+//! | `/n/connector/{cid}/sessions/{sid}/client` | [`gateway`] + [`session`]: the console websocket |
+//! | `/n/connector/{cid}/sessions/{sid}/adminCommand/{cmd}` | [`gateway`]: nmi, reset, sysrq |
+//! | `/fake/control`, `/fake/state` | [`control`]: fault injection and counters for tests |
+//!
+//! On start it writes `STATE_DIR/ca.pem` and prints one line, `READY https://127.0.0.1:PORT`,
+//! then serves until SIGTERM or SIGINT (or stdin's end, with `--exit-on-stdin-eof`).
+
+mod arm;
+mod banners;
+mod control;
+mod frames;
+mod gateway;
+mod http;
+mod machines;
+mod serial;
+mod session;
+mod state;
+mod tls;
+mod token;
+
+use clap::Parser;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use machines::MachineSpec;
+use state::{Behaviour, Fake, FrameMode, Settings};
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+use tracing::{debug, info, warn};
+use tracing_subscriber::EnvFilter;
+
+/// The default challenge: the real one is undocumented (reference §10 q1), so it is opaque
+/// JSON-looking text that a client must not display or parse.
+const DEFAULT_CHALLENGE: &str =
+    r#"{"type":"challenge","message":"Send the access token as the next text frame"}"#;
+
+/// A local fake of Azure's token endpoint, ARM and serial-console gateway, for tests.
+///
+/// It prints `READY https://127.0.0.1:PORT`: that URL is the authority host, the ARM endpoint
+/// and (through connect's answer) the gateway. Clients trust DIR/ca.pem, e.g. with
+/// SSL_CERT_FILE=DIR/ca.pem. Fault injection: POST /fake/control; counters: GET /fake/state.
+///
+/// Example:
+///   fake-azure --state-dir /tmp/fa --vm SUB/rg1/vm1=unix:/run/guest/serial.sock \
+///       --vmss SUB/rg1/ss1/0=echo --exit-on-stdin-eof
+#[derive(Debug, Parser)]
+#[command(name = "fake-azure", version, verbatim_doc_comment)]
+struct Args {
+    /// Where to listen (loopback only); port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Directory for ca.pem (created if missing).
+    #[arg(long, value_name = "DIR")]
+    state_dir: PathBuf,
+    /// A VM and its serial port: SERIAL is unix:/path/to/serial.sock (a qemu chardev socket)
+    /// or echo (a stand-in getty). Repeat for more VMs.
+    #[arg(long = "vm", value_name = "SUB/RG/NAME=SERIAL", value_parser = MachineSpec::parse_vm)]
+    vms: Vec<MachineSpec>,
+    /// A scale-set instance and its serial port, as for --vm. Repeat for more.
+    #[arg(long = "vmss", value_name = "SUB/RG/SCALESET/INSTANCE=SERIAL", value_parser = MachineSpec::parse_vmss)]
+    vmss: Vec<MachineSpec>,
+    /// A subscription whose Serial Console is disabled at start (created if it has no VMs).
+    #[arg(long = "subscription-disabled", value_name = "SUB")]
+    disabled_subscriptions: Vec<String>,
+    /// The gateway's first frame, which the client answers with its token.
+    #[arg(long, default_value = DEFAULT_CHALLENGE)]
+    challenge: String,
+    /// Seconds the gateway waits for the token after the challenge.
+    #[arg(long, default_value_t = 10)]
+    auth_timeout_secs: u64,
+    /// How output is framed (also settable at run time through /fake/control).
+    #[arg(long, value_enum, default_value_t = FrameMode::Text)]
+    frames: FrameMode,
+    /// Send a websocket ping this often on open sessions (0: never).
+    #[arg(long, default_value_t = 0)]
+    ping_secs: u64,
+    /// Console output kept per VM and replayed to each new session, as the real service does.
+    #[arg(long, default_value_t = 1024)]
+    scrollback_bytes: usize,
+    /// Exit when stdin reaches its end, so a harness that dies leaves nothing behind.
+    #[arg(long)]
+    exit_on_stdin_eof: bool,
+    /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(args.verbose);
+    // Name the process-wide provider once, before any TLS: rustls refuses to guess when more
+    // than one backend is compiled in.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fake-azure: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(args));
+    // A blocked stdin read must not hold the exit up.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fake-azure: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "fake_azure=warn",
+        1 => "fake_azure=info",
+        _ => "fake_azure=debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    if !args.listen.ip().is_loopback() {
+        return Err(format!(
+            "--listen {}: the fake serves loopback addresses only",
+            args.listen
+        ));
+    }
+    let tls = tls::generate().map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("could not listen on {}: {e}", args.listen))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let base_url = match local {
+        SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
+    };
+    let settings = Settings {
+        auth_timeout: Duration::from_secs(args.auth_timeout_secs),
+        ping_interval: Duration::from_secs(args.ping_secs),
+        scrollback_bytes: args.scrollback_bytes,
+    };
+    let behaviour = Behaviour {
+        challenge: args.challenge,
+        frames: args.frames,
+        invalid_utf8_text_frames: false,
+        max_frame_bytes: 0,
+        refuse_next_ws: 0,
+        refuse_alternate_ws: false,
+        failures: Vec::new(),
+        delays_ms: HashMap::new(),
+    };
+    let machines = args.vms.into_iter().chain(args.vmss).collect();
+    let fake = Arc::new(Fake::new(
+        base_url.clone(),
+        settings,
+        behaviour,
+        machines,
+        &args.disabled_subscriptions,
+    )?);
+    tls::write_ca(&args.state_dir, &tls.ca_pem).map_err(|e| e.to_string())?;
+
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "READY {base_url}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("could not write the READY line: {e}"))?;
+    drop(stdout);
+    info!(%base_url, "serving");
+
+    tokio::select! {
+        () = accept_loop(listener, tls.acceptor, fake) => {}
+        reason = shutdown_signal(args.exit_on_stdin_eof) => info!("stopping: {reason}"),
+    }
+    Ok(())
+}
+
+async fn accept_loop(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, fake: Arc<Fake>) {
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of descriptors and the like: wait instead of spinning.
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let fake = Arc::clone(&fake);
+        tokio::spawn(async move {
+            let tls =
+                match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(e)) => {
+                        debug!(%peer, "TLS handshake failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+            let service = service_fn(move |req| http::handle(Arc::clone(&fake), req));
+            if let Err(e) = http1::Builder::new()
+                // The timer lets hyper time out a client that never finishes its headers.
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(tls), service)
+                .with_upgrades()
+                .await
+            {
+                debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+}
+
+async fn shutdown_signal(on_stdin_eof: bool) -> &'static str {
+    let stdin_eof = async {
+        if !on_stdin_eof {
+            return std::future::pending().await;
+        }
+        let mut stdin = tokio::io::stdin();
+        let mut buf = [0u8; 256];
+        loop {
+            match stdin.read(&mut buf).await {
+                Ok(0) | Err(_) => return "stdin closed",
+                Ok(_) => {}
+            }
+        }
+    };
+    let sigterm = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        () = sigterm => "SIGTERM",
+        reason = stdin_eof => reason,
+    }
+}

@@ -1,0 +1,1291 @@
+//! The fake Azure service against its specification (shared/reference/azure-serial-console.md
+//! §2, §3, §8.2), independently of lifeline's own Azure client: plain HTTPS (reqwest),
+//! tokio-tungstenite, a hand-rolled websocket reader where raw frames matter, and azure_identity
+//! for the token endpoint.
+//!
+//! Each test starts its own `fake-azure` with echo-mode machines and trusts only its `ca.pem`.
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const SUB: &str = "11111111-2222-3333-4444-555555555555";
+const API: &str = "api-version=2018-05-01";
+const CHALLENGE: &str =
+    r#"{"type":"challenge","message":"Send the access token as the next text frame"}"#;
+const CONNECT_ACTION: &str = "Microsoft.SerialConsole/serialPorts/connect/action";
+const WAIT: Duration = Duration::from_secs(5);
+
+struct FakeAzure {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    base: String,
+    dir: PathBuf,
+    http: reqwest::Client,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+impl FakeAzure {
+    /// Starts the fake with VM `vm1` and scale-set instance `ss1/2` (echo getties) in
+    /// subscription SUB, resource group `rg1`, plus the console-disabled subscription `off-sub`.
+    fn start() -> FakeAzure {
+        FakeAzure::start_with(|_| Vec::new())
+    }
+
+    /// Starts the fake with more arguments, made from its state directory.
+    fn start_with(extra: impl FnOnce(&std::path::Path) -> Vec<String>) -> FakeAzure {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "fake-azure-spec-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = std::fs::File::create(dir.join("stderr.log")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fake-azure"))
+            .args(["--listen", "127.0.0.1:0", "--state-dir"])
+            .arg(&dir)
+            .args(["--vm", &format!("{SUB}/rg1/vm1=echo")])
+            .args(["--vmss", &format!("{SUB}/rg1/ss1/2=echo")])
+            .args(["--subscription-disabled", "off-sub"])
+            .args(["--auth-timeout-secs", "2", "--exit-on-stdin-eof", "-vv"])
+            .args(extra(&dir))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start fake-azure");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("expected READY, got {line:?}"))
+            .to_owned();
+        assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+        let pem = std::fs::read(dir.join("ca.pem")).expect("ca.pem written before READY");
+        let http = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+            .timeout(WAIT)
+            .build()
+            .unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(&pem).unwrap())
+            .unwrap();
+        let tls = Arc::new(
+            rustls::ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        );
+        let stdin = child.stdin.take();
+        FakeAzure {
+            child,
+            stdin,
+            base,
+            dir,
+            http,
+            tls,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn token_request(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let r = self
+            .http
+            .post(self.url("/tenant-1/oauth2/v2.0/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, json_of(r).await)
+    }
+
+    async fn token(&self) -> String {
+        let (status, v) = self
+            .token_request(&[
+                ("client_id", "app-1"),
+                ("client_secret", "s3cret"),
+                ("grant_type", "client_credentials"),
+                ("scope", "https://management.azure.com/.default"),
+            ])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn arm(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_owned());
+        }
+        let r = req.send().await.unwrap();
+        let (status, headers) = (r.status(), r.headers().clone());
+        let text = r.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, headers, value)
+    }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let (s, _, v) = self
+            .arm(reqwest::Method::GET, path, Some(token), None)
+            .await;
+        (s, v)
+    }
+
+    async fn post(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let (s, _, v) = self
+            .arm(reqwest::Method::POST, path, Some(token), None)
+            .await;
+        (s, v)
+    }
+
+    /// ARM connect for `vm1`: the session URL.
+    async fn connect_vm1(&self, token: &str) -> String {
+        let (status, v) = self
+            .post(
+                &vm_path(
+                    "vm1",
+                    "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
+                ),
+                token,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v["connectionString"].as_str().unwrap().to_owned()
+    }
+
+    async fn control(&self, body: Value) {
+        let r = self
+            .http
+            .post(self.url("/fake/control"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let v: Value = json_of(r).await;
+        assert_eq!(status, StatusCode::OK, "control {body}: {v}");
+    }
+
+    async fn state(&self) -> Value {
+        self.http
+            .get(self.url("/fake/state"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .unwrap()
+    }
+
+    async fn ws(&self, url: &str) -> Ws {
+        let (ws, response) = tokio_tungstenite::connect_async_tls_with_config(
+            url,
+            None,
+            true,
+            Some(Connector::Rustls(Arc::clone(&self.tls))),
+        )
+        .await
+        .expect("websocket upgrade");
+        assert_eq!(response.status(), 101);
+        ws
+    }
+
+    /// Opens the websocket, checks the challenge comes first, answers it with the token.
+    async fn authenticated_ws(&self, url: &str, token: &str) -> Ws {
+        let mut ws = self.ws(url).await;
+        assert_eq!(next(&mut ws).await, Message::text(CHALLENGE));
+        ws.send(Message::text(token)).await.unwrap();
+        ws
+    }
+
+    async fn admin(
+        &self,
+        session_url: &str,
+        command: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> StatusCode {
+        let url = session_url
+            .replacen("wss://", "https://", 1)
+            .strip_suffix("/client")
+            .unwrap()
+            .to_owned()
+            + "/adminCommand/"
+            + command;
+        let mut req = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap().status()
+    }
+}
+
+impl Drop for FakeAzure {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!(
+                "fake-azure's log: {}",
+                self.dir.join("stderr.log").display()
+            );
+        }
+    }
+}
+
+async fn json_of(r: reqwest::Response) -> Value {
+    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn vm_path(vm: &str, rest: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/{vm}{rest}?{API}"
+    )
+}
+
+fn admin_body(command: &str, parameters: Value) -> Value {
+    json!({"command": command, "requestId": "0b5c2a3e-1111-4222-8333-944455556666", "commandParameters": parameters})
+}
+
+async fn next(ws: &mut Ws) -> Message {
+    tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("a frame in time")
+        .expect("the stream is open")
+        .expect("a valid frame")
+}
+
+/// Reads frames (text or binary alike) until their bytes contain `needle`; returns them all.
+async fn read_until(ws: &mut Ws, needle: &str) -> String {
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while !String::from_utf8_lossy(&seen).contains(needle) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => seen.extend_from_slice(t.as_bytes()),
+            Ok(Some(Ok(Message::Binary(b)))) => seen.extend_from_slice(&b),
+            Ok(Some(Ok(_))) => {}
+            other => panic!(
+                "waiting for {needle:?} after {:?}: {other:?}",
+                String::from_utf8_lossy(&seen)
+            ),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// The close frame that must come next (code, reason); pings may come before it.
+async fn expect_close(ws: &mut Ws) -> (CloseCode, String) {
+    loop {
+        match next(ws).await {
+            Message::Close(Some(frame)) => return (frame.code, frame.reason.to_string()),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn token_endpoint_and_arm_bearer_checks() {
+    let fake = FakeAzure::start();
+    let status_path = format!(
+        "/subscriptions/{SUB}/providers/Microsoft.SerialConsole/consoleServices/default?{API}"
+    );
+
+    let (status, headers, v) = fake
+        .arm(reqwest::Method::GET, &status_path, None, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["error"]["code"], "AuthenticationFailed");
+    assert!(headers.contains_key("www-authenticate"));
+    let (status, _, v) = fake
+        .arm(reqwest::Method::GET, &status_path, Some("made-up"), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["error"]["code"], "InvalidAuthenticationToken");
+
+    // A wrong secret fails as Entra does: azure_identity reads error_codes and the description.
+    let (status, v) = fake
+        .token_request(&[
+            ("client_id", "app-1"),
+            ("client_secret", "wrong"),
+            ("grant_type", "client_credentials"),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["error"], "invalid_client");
+    assert_eq!(v["error_codes"], json!([7000215]));
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS7000215")
+    );
+
+    // Client credentials need a `/.default` scope.
+    let (status, v) = fake
+        .token_request(&[
+            ("client_id", "app-1"),
+            ("client_secret", "s3cret"),
+            ("grant_type", "client_credentials"),
+            ("scope", "https://management.azure.com/user_impersonation"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"], "invalid_scope");
+
+    // Workload identity: a federated assertion instead of a secret.
+    let (status, v) = fake
+        .token_request(&[
+            ("client_id", "app-2"),
+            ("client_assertion", "eyJhbGciOi.eyJzdWIiOi.c2ln"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("grant_type", "client_credentials"),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["expires_in"], 3600);
+    let federated = v["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(federated.split('.').count(), 3, "JWT-shaped");
+    let (status, v) = fake.get(&status_path, &federated).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v, json!({"properties": {"disabled": false}}));
+
+    // A token for another resource does not open ARM.
+    let (_, v) = fake
+        .token_request(&[
+            ("client_id", "app-1"),
+            ("client_secret", "s3cret"),
+            ("grant_type", "client_credentials"),
+            ("scope", "https://vault.azure.net/.default"),
+        ])
+        .await;
+    let vault = v["access_token"].as_str().unwrap();
+    let (status, v) = fake.get(&status_path, vault).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["error"]["code"], "InvalidAuthenticationTokenAudience");
+
+    // api-version is required.
+    let token = fake.token().await;
+    let no_version = status_path.split('?').next().unwrap();
+    let (status, v) = fake.get(no_version, &token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["code"], "MissingApiVersionParameter");
+
+    let counters = &fake.state().await["counters"];
+    assert_eq!(counters["tokens_issued"], 3);
+    assert_eq!(counters["token_failures"], 2);
+}
+
+#[tokio::test]
+async fn azure_identity_client_secret_credential_gets_a_token() {
+    use azure_core::credentials::{Secret, TokenCredential};
+    use azure_core::http::{ClientOptions, Transport};
+    let fake = FakeAzure::start();
+    let mut cloud = azure_core::cloud::CustomConfiguration::default();
+    cloud.authority_host = fake.base.clone();
+    let options = azure_identity::ClientSecretCredentialOptions {
+        client_options: ClientOptions {
+            cloud: Some(Arc::new(cloud.into())),
+            transport: Some(Transport::new(Arc::new(fake.http.clone()))),
+            ..Default::default()
+        },
+    };
+    let credential = azure_identity::ClientSecretCredential::new(
+        "tenant-1",
+        "app-1".into(),
+        Secret::new("s3cret"),
+        Some(options),
+    )
+    .unwrap();
+    let token = credential
+        .get_token(&["https://management.azure.com/.default"], None)
+        .await
+        .expect("token from the fake's authority");
+    let (status, v) = fake.get(&vm_path("vm1", ""), token.token.secret()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+}
+
+#[tokio::test]
+async fn console_services_status_toggle_and_unknown_subscription() {
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+    let base =
+        format!("/subscriptions/{SUB}/providers/Microsoft.SerialConsole/consoleServices/default");
+    let connect = vm_path(
+        "vm1",
+        "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
+    );
+
+    let (status, v) = fake
+        .post(&format!("{base}/disableConsole?{API}"), &token)
+        .await;
+    assert_eq!(
+        (status, v),
+        (StatusCode::OK, json!({"properties": {"disabled": true}}))
+    );
+    let (_, v) = fake.get(&format!("{base}?{API}"), &token).await;
+    assert_eq!(v, json!({"properties": {"disabled": true}}));
+    // A disabled console refuses connect with a 403.
+    let (status, v) = fake.post(&connect, &token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["error"]["code"], "SerialConsoleDisabled");
+
+    let (status, v) = fake
+        .post(&format!("{base}/enableConsole?{API}"), &token)
+        .await;
+    assert_eq!(
+        (status, v),
+        (StatusCode::OK, json!({"properties": {"disabled": false}}))
+    );
+    assert_eq!(fake.post(&connect, &token).await.0, StatusCode::OK);
+
+    // --subscription-disabled at start.
+    let (_, v) = fake
+        .get(&format!("/subscriptions/off-sub/providers/Microsoft.SerialConsole/consoleServices/default?{API}"), &token)
+        .await;
+    assert_eq!(v, json!({"properties": {"disabled": true}}));
+
+    // Unknown subscription: the spec's flat 404 body, not a CloudError.
+    let (status, v) = fake
+        .get(&format!("/subscriptions/nope/providers/Microsoft.SerialConsole/consoleServices/default?{API}"), &token)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        v,
+        json!({"code": "SubscriptionNotFound", "message": "The subscription 'nope' could not be found."})
+    );
+}
+
+#[tokio::test]
+async fn vm_and_scale_set_reads_for_client_pre_checks() {
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+
+    // az's template spells `resourcegroups`; names compare without case.
+    let path = format!(
+        "/subscriptions/{SUB}/resourcegroups/RG1/providers/Microsoft.Compute/virtualMachines/VM1?{API}&$expand=instanceView"
+    );
+    let (status, vm) = fake.get(&path, &token).await;
+    assert_eq!(status, StatusCode::OK, "{vm}");
+    assert_eq!(vm["name"], "vm1");
+    assert_eq!(vm["location"], "eastus");
+    assert_eq!(
+        vm["id"],
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm1"
+        )
+    );
+    let p = &vm["properties"];
+    assert_eq!(
+        p["diagnosticsProfile"]["bootDiagnostics"],
+        json!({"enabled": true, "storageUri": null})
+    );
+    assert_eq!(p["storageProfile"]["imageReference"]["offer"], "debian-12");
+    assert_eq!(p["instanceView"]["osName"], "debian");
+    let power: Vec<&Value> = p["instanceView"]["statuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["code"].as_str().unwrap().starts_with("PowerState/"))
+        .collect();
+    assert_eq!(
+        power,
+        [&json!({"code": "PowerState/running", "level": "Info", "displayStatus": "VM running"})]
+    );
+    // Without $expand there is no instance view.
+    let (_, plain) = fake.get(&vm_path("vm1", ""), &token).await;
+    assert!(plain["properties"].get("instanceView").is_none());
+
+    // Power and boot diagnostics follow the control API.
+    fake.control(
+        json!({"vm_power": {"vm": format!("{SUB}/rg1/vm1"), "state": "deallocated"},
+                        "boot_diagnostics": {"vm": format!("{SUB}/rg1/vm1"), "enabled": false}}),
+    )
+    .await;
+    let (_, vm) = fake.get(&path, &token).await;
+    let statuses = vm["properties"]["instanceView"]["statuses"].to_string();
+    assert!(
+        statuses.contains(r#""code":"PowerState/deallocated","displayStatus":"VM deallocated""#),
+        "{statuses}"
+    );
+    assert_eq!(
+        vm["properties"]["diagnosticsProfile"]["bootDiagnostics"]["enabled"],
+        false
+    );
+    // Boot diagnostics off: connect fails with the portal's 404 text.
+    let (status, v) = fake
+        .post(
+            &vm_path(
+                "vm1",
+                "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("boot diagnostics"),
+        "{v}"
+    );
+
+    // A scale set's name used as a VM: 404, while the scale set itself exists, so a client can
+    // tell the user to pass --instance-id.
+    let (status, v) = fake.get(&vm_path("ss1", ""), &token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(v["error"]["code"], "ResourceNotFound");
+    let ss = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachineScaleSets/ss1"
+    );
+    let (status, v) = fake.get(&format!("{ss}?{API}"), &token).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["type"], "Microsoft.Compute/virtualMachineScaleSets");
+    let (status, view) = fake
+        .get(
+            &format!("{ss}/virtualmachines/2/instanceView?{API}"),
+            &token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert!(
+        view["bootDiagnostics"].is_object(),
+        "az requires it non-null: {view}"
+    );
+    assert!(view["statuses"].to_string().contains("PowerState/running"));
+    assert_eq!(
+        fake.get(
+            &format!("{ss}/virtualMachines/7/instanceView?{API}"),
+            &token
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Unknown resource group and subscription.
+    let (status, v) = fake
+        .get(&format!("/subscriptions/{SUB}/resourceGroups/nope/providers/Microsoft.Compute/virtualMachines/vm1?{API}"), &token)
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("ResourceGroupNotFound"))
+    );
+    let (status, v) = fake
+        .get(&format!("/subscriptions/nope/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm1?{API}"), &token)
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("SubscriptionNotFound"))
+    );
+}
+
+#[tokio::test]
+async fn connect_issues_sessions_for_vms_and_scale_set_instances() {
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+    let port = fake.base.rsplit(':').next().unwrap().to_owned();
+    let shape = |url: &str| {
+        let rest = url
+            .strip_prefix(&format!("wss://127.0.0.1:{port}/n/connector/"))
+            .unwrap_or_else(|| panic!("{url}"));
+        let parts: Vec<&str> = rest.split('/').collect();
+        assert_eq!(parts.len(), 4, "{url}");
+        assert_eq!((parts[1], parts[3]), ("sessions", "client"), "{url}");
+        for id in [parts[0], parts[2]] {
+            assert_eq!(id.len(), 36, "a UUID: {id}");
+        }
+        parts[2].to_owned()
+    };
+
+    let connect = vm_path(
+        "vm1",
+        "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
+    );
+    // No body (az) and `{}` (the F5 script) both work.
+    let (status, _, v) = fake
+        .arm(reqwest::Method::POST, &connect, Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let first = shape(v["connectionString"].as_str().unwrap());
+    let (status, _, v) = fake
+        .arm(reqwest::Method::POST, &connect, Some(&token), Some("{}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_ne!(
+        shape(v["connectionString"].as_str().unwrap()),
+        first,
+        "a new session per call"
+    );
+
+    // The scale-set instance, with literal slashes and with az's %2F-quoted parent.
+    let ss = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachineScaleSets"
+    );
+    for parent in ["ss1/virtualMachines/2", "ss1%2FvirtualMachines%2F2"] {
+        let (status, v) = fake
+            .post(
+                &format!(
+                    "{ss}/{parent}/providers/Microsoft.SerialConsole/serialPorts/0/connect?{API}"
+                ),
+                &token,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{parent}: {v}");
+        shape(v["connectionString"].as_str().unwrap());
+    }
+
+    let (status, _, v) = fake.arm(reqwest::Method::POST, &connect, None, None).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("AuthenticationFailed"))
+    );
+    let (status, v) = fake
+        .post(
+            &vm_path(
+                "vm9",
+                "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("ParentResourceNotFound"))
+    );
+    let (status, v) = fake
+        .post(&format!("{ss}/ss1/virtualMachines/9/providers/Microsoft.SerialConsole/serialPorts/0/connect?{API}"), &token)
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("ParentResourceNotFound"))
+    );
+
+    assert_eq!(fake.state().await["counters"]["connect_calls"], 6);
+}
+
+#[tokio::test]
+async fn websocket_challenge_then_token_then_serial_echo() {
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+    let url = fake.connect_vm1(&token).await;
+    let mut ws = fake.ws(&url).await;
+    // The challenge arrives first, before the client has sent anything.
+    assert_eq!(next(&mut ws).await, Message::text(CHALLENGE));
+    ws.send(Message::text(token.as_str())).await.unwrap();
+    // Scrollback: what the getty showed before anyone connected.
+    let replay = read_until(&mut ws, "vm1 login: ").await;
+    assert!(
+        replay.contains("Debian GNU/Linux 12 vm1 ttyS0"),
+        "{replay:?}"
+    );
+    // Keystrokes as text frames (az: one character a frame) and as binary.
+    for c in ["r", "o", "o", "t"] {
+        ws.send(Message::text(c)).await.unwrap();
+    }
+    assert_eq!(read_until(&mut ws, "root").await, "root");
+    ws.send(Message::Binary(b"\r".to_vec().into()))
+        .await
+        .unwrap();
+    assert_eq!(read_until(&mut ws, "login: ").await, "\r\nvm1 login: ");
+    // Output is text frames by default.
+    ws.send(Message::text("x")).await.unwrap();
+    assert_eq!(next(&mut ws).await, Message::text("x"));
+
+    fake.control(json!({"frames": "binary"})).await;
+    ws.send(Message::text("y")).await.unwrap();
+    assert_eq!(next(&mut ws).await, Message::Binary(b"y".to_vec().into()));
+
+    let counters = &fake.state().await["counters"];
+    assert_eq!(counters["ws_authenticated"], 1);
+    assert_eq!(counters["serial_input_bytes"], 7);
+}
+
+#[tokio::test]
+async fn bad_or_missing_token_is_not_trusted() {
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+    let url = fake.connect_vm1(&token).await;
+
+    let mut ws = fake.authenticated_ws(&url, "not-a-token").await;
+    assert_eq!(
+        expect_close(&mut ws).await,
+        (CloseCode::Error, "Connection not trusted".into())
+    );
+    // The token with "Bearer " is not the token.
+    let mut ws = fake
+        .authenticated_ws(&url, &format!("Bearer {token}"))
+        .await;
+    assert_eq!(expect_close(&mut ws).await.0, CloseCode::Error);
+    // No answer at all: closed with 1008 after the (2 s) timeout.
+    let mut ws = fake.ws(&url).await;
+    assert_eq!(next(&mut ws).await, Message::text(CHALLENGE));
+    assert_eq!(expect_close(&mut ws).await.0, CloseCode::Policy);
+    // A session ARM never issued has no websocket.
+    let forged = url.replace("/sessions/", "/sessions/0");
+    let err = tokio_tungstenite::connect_async_tls_with_config(
+        forged.as_str(),
+        None,
+        true,
+        Some(Connector::Rustls(Arc::clone(&fake.tls))),
+    )
+    .await
+    .expect_err("unknown session");
+    assert!(err.to_string().contains("404"), "{err}");
+
+    assert_eq!(fake.state().await["counters"]["ws_auth_failures"], 3);
+}
+
+#[tokio::test]
+async fn legacy_query_token_is_accepted_and_repeated_tokens_are_not_typed() {
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+    let url = fake.connect_vm1(&token).await;
+    let mut ws = fake
+        .ws(&format!("{url}?authorization={}&new=1", encode(&token)))
+        .await;
+    assert_eq!(next(&mut ws).await, Message::text(CHALLENGE));
+    read_until(&mut ws, "vm1 login: ").await;
+    // az 0.1.7 sent the token again after the first frame: it must not reach the serial port.
+    ws.send(Message::text(token.as_str())).await.unwrap();
+    ws.send(Message::text("q")).await.unwrap();
+    assert_eq!(next(&mut ws).await, Message::text("q"));
+}
+
+#[tokio::test]
+async fn refuse_next_ws_closes_a_correct_answer_with_1011_once() {
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+    let url = fake.connect_vm1(&token).await;
+    fake.control(json!({"refuse_next_ws": 1})).await;
+
+    let mut ws = fake.authenticated_ws(&url, &token).await;
+    assert_eq!(
+        expect_close(&mut ws).await,
+        (CloseCode::Error, "Connection not trusted".into())
+    );
+    // The retry succeeds.
+    let mut ws = fake.authenticated_ws(&url, &token).await;
+    read_until(&mut ws, "vm1 login: ").await;
+    let counters = &fake.state().await["counters"];
+    assert_eq!(
+        (
+            counters["ws_refused"].as_u64(),
+            counters["ws_authenticated"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+}
+
+#[tokio::test]
+async fn a_new_session_evicts_the_old_one() {
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+    let first_url = fake.connect_vm1(&token).await;
+    let mut first = fake.authenticated_ws(&first_url, &token).await;
+    read_until(&mut first, "vm1 login: ").await;
+
+    let second_url = fake.connect_vm1(&token).await;
+    let mut second = fake.authenticated_ws(&second_url, &token).await;
+    let (code, reason) = expect_close(&mut first).await;
+    assert_eq!(code, CloseCode::Normal);
+    assert!(reason.contains("Another connection"), "{reason}");
+    // The newcomer has the console (and the same serial port: the scrollback carries on).
+    read_until(&mut second, "vm1 login: ").await;
+    second.send(Message::text("z")).await.unwrap();
+    assert_eq!(next(&mut second).await, Message::text("z"));
+
+    // Admin commands follow the console: the evicted session's are refused.
+    let body = admin_body("nmi", json!({}));
+    assert_eq!(
+        fake.admin(&first_url, "nmi", Some(&token), body.clone())
+            .await,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        fake.admin(&second_url, "nmi", Some(&token), body).await,
+        StatusCode::OK
+    );
+    assert_eq!(fake.state().await["counters"]["ws_evicted"], 1);
+}
+
+#[tokio::test]
+async fn admin_commands_need_a_live_authenticated_session() {
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+    let url = fake.connect_vm1(&token).await;
+    let sysrq_h = admin_body("sysrq", json!({"SysRqCommand": "h"}));
+
+    // Issued, but no websocket yet.
+    assert_eq!(
+        fake.admin(&url, "sysrq", Some(&token), sysrq_h.clone())
+            .await,
+        StatusCode::CONFLICT
+    );
+    let mut ws = fake.authenticated_ws(&url, &token).await;
+    read_until(&mut ws, "vm1 login: ").await;
+
+    assert_eq!(
+        fake.admin(&url, "sysrq", None, sysrq_h.clone()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        fake.admin(&url, "sysrq", Some("made-up"), sysrq_h.clone())
+            .await,
+        StatusCode::UNAUTHORIZED
+    );
+    let unknown = url.replace("/sessions/", "/sessions/0");
+    assert_eq!(
+        fake.admin(&unknown, "sysrq", Some(&token), sysrq_h.clone())
+            .await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        fake.admin(&url, "sysrq", Some(&token), admin_body("nmi", json!({})))
+            .await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        fake.admin(
+            &url,
+            "sysrq",
+            Some(&token),
+            admin_body("sysrq", json!({"SysRqCommand": "h;"}))
+        )
+        .await,
+        StatusCode::BAD_REQUEST
+    );
+
+    // The effects show on the stream, as the kernel would print them.
+    assert_eq!(
+        fake.admin(&url, "sysrq", Some(&token), sysrq_h.clone())
+            .await,
+        StatusCode::OK
+    );
+    let out = read_until(&mut ws, "show-blocked-tasks(w)").await;
+    assert!(
+        out.contains("] sysrq: HELP : loglevel(0-9) reboot(b)"),
+        "{out:?}"
+    );
+    assert_eq!(
+        fake.admin(&url, "nmi", Some(&token), admin_body("nmi", json!({})))
+            .await,
+        StatusCode::OK
+    );
+    read_until(&mut ws, "NMI received").await;
+    assert_eq!(
+        fake.admin(&url, "reset", Some(&token), admin_body("reset", json!({})))
+            .await,
+        StatusCode::OK
+    );
+    let out = read_until(&mut ws, "vm1 login: ").await;
+    assert!(out.contains("Booting from Hard Disk"), "{out:?}");
+
+    // Once the websocket is gone, so is the right to send commands.
+    ws.close(None).await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    while !fake.state().await["open_websockets"]
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the websocket is still open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        fake.admin(&url, "nmi", Some(&token), admin_body("nmi", json!({})))
+            .await,
+        StatusCode::CONFLICT
+    );
+
+    let state = fake.state().await;
+    let commands = state["counters"]["admin_commands"].as_array().unwrap();
+    let ok: Vec<&Value> = commands.iter().filter(|c| c["status"] == 200).collect();
+    let names: Vec<&str> = ok.iter().map(|c| c["command"].as_str().unwrap()).collect();
+    assert_eq!(names, ["sysrq", "nmi", "reset"]);
+    assert_eq!(ok[0]["body"]["commandParameters"]["SysRqCommand"], "h");
+    assert_eq!(ok[0]["body"]["requestId"], sysrq_h["requestId"]);
+}
+
+#[tokio::test]
+async fn fail_next_injects_arm_errors_with_retry_after() {
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+    let connect = vm_path(
+        "vm1",
+        "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
+    );
+
+    fake.control(json!({"fail_next": {"route": "connect", "status": 429, "retry_after": 1}}))
+        .await;
+    let (status, headers, v) = fake
+        .arm(reqwest::Method::POST, &connect, Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers["retry-after"], "1");
+    assert_eq!(v["error"]["code"], "TooManyRequests");
+    // Only the next one.
+    assert_eq!(fake.post(&connect, &token).await.0, StatusCode::OK);
+
+    fake.control(json!({"fail_next": {"route": "connect", "status": 403}}))
+        .await;
+    let (status, v) = fake.post(&connect, &token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(v["error"]["code"], "AuthorizationFailed");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(CONNECT_ACTION) && message.contains("'app-1'"),
+        "{message}"
+    );
+
+    fake.control(
+        json!({"fail_next": {"route": "connect", "status": 409, "code": "Conflict", "count": 2}}),
+    )
+    .await;
+    for _ in 0..2 {
+        let (status, v) = fake.post(&connect, &token).await;
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("Conflict"))
+        );
+    }
+    assert_eq!(fake.post(&connect, &token).await.0, StatusCode::OK);
+
+    // A typo in the control body is refused, not ignored.
+    let r = fake
+        .http
+        .post(fake.url("/fake/control"))
+        .body(json!({"fail_nxt": {}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn deallocated_vm_closes_before_the_challenge() {
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+    let url = fake.connect_vm1(&token).await;
+    fake.control(json!({"vm_power": {"vm": format!("{SUB}/rg1/vm1"), "state": "deallocated"}}))
+        .await;
+    let mut ws = fake.ws(&url).await;
+    // The first frame is a close, not the challenge (az: "Make sure that it is powered on").
+    assert_eq!(expect_close(&mut ws).await.0, CloseCode::Error);
+}
+
+#[tokio::test]
+async fn drop_sessions_cuts_the_stream_without_a_close_frame() {
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+    let url = fake.connect_vm1(&token).await;
+    let mut ws = fake.authenticated_ws(&url, &token).await;
+    read_until(&mut ws, "vm1 login: ").await;
+    fake.control(json!({"drop_sessions": true})).await;
+    match tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("the drop in time")
+    {
+        Some(Ok(Message::Close(frame))) => panic!("a close frame came: {frame:?}"),
+        Some(Ok(other)) => panic!("a frame came: {other:?}"),
+        Some(Err(_)) | None => {}
+    }
+    assert_eq!(fake.state().await["counters"]["ws_dropped"], 1);
+}
+
+/// A minimal websocket client over TLS that reads frames as they are on the wire.
+struct RawWs {
+    stream: tokio_rustls::client::TlsStream<TcpStream>,
+}
+
+impl RawWs {
+    async fn open(fake: &FakeAzure, url: &str) -> RawWs {
+        let rest = url.strip_prefix("wss://").unwrap();
+        let (host, path) = rest.split_at(rest.find('/').unwrap());
+        let tcp = TcpStream::connect(host).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(Arc::clone(&fake.tls));
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let mut stream = connector.connect(name, tcp).await.unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(stream.read_u8().await.unwrap());
+        }
+        let head = String::from_utf8(head).unwrap();
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        // RFC 6455's example key and its accept value.
+        assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{head}");
+        RawWs { stream }
+    }
+
+    /// One unfragmented server frame: (opcode, payload).
+    async fn read(&mut self) -> (u8, Vec<u8>) {
+        let s = &mut self.stream;
+        let b0 = s.read_u8().await.unwrap();
+        let b1 = s.read_u8().await.unwrap();
+        assert_eq!(b0 & 0x80, 0x80, "FIN");
+        assert_eq!(b1 & 0x80, 0, "server frames are not masked");
+        let len = match b1 & 0x7f {
+            126 => u64::from(s.read_u16().await.unwrap()),
+            127 => s.read_u64().await.unwrap(),
+            n => u64::from(n),
+        };
+        let mut payload = vec![0u8; usize::try_from(len).unwrap()];
+        s.read_exact(&mut payload).await.unwrap();
+        (b0 & 0x0f, payload)
+    }
+
+    /// One masked client frame.
+    async fn write(&mut self, opcode: u8, payload: &[u8]) {
+        let mask = [0x12u8, 0x34, 0x56, 0x78];
+        let mut frame = vec![0x80 | opcode];
+        match u16::try_from(payload.len()) {
+            Ok(n) if n < 126 => frame.push(0x80 | n as u8),
+            Ok(n) => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&n.to_be_bytes());
+            }
+            Err(_) => panic!("test frames stay under 64 KiB"),
+        }
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.write_all(&frame).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn invalid_utf8_really_arrives_in_a_text_frame() {
+    const TEXT: u8 = 1;
+    const BINARY: u8 = 2;
+    let fake = FakeAzure::start();
+    let token = fake.token().await;
+    let url = fake.connect_vm1(&token).await;
+    fake.control(json!({"invalid_utf8_text_frames": true}))
+        .await;
+
+    let mut raw = RawWs::open(&fake, &url).await;
+    assert_eq!(raw.read().await, (TEXT, CHALLENGE.as_bytes().to_vec()));
+    raw.write(TEXT, token.as_bytes()).await;
+    let (opcode, replay) = raw.read().await;
+    assert_eq!(opcode, TEXT);
+    assert!(replay.ends_with(b"vm1 login: "));
+    // The echo of bytes that are not UTF-8 comes back raw, in a text frame.
+    raw.write(BINARY, b"a\xff\xfeb").await;
+    let (opcode, payload) = raw.read().await;
+    assert_eq!(opcode, TEXT);
+    assert_eq!(payload, b"a\xff\xfeb");
+    assert!(std::str::from_utf8(&payload).is_err());
+
+    // By default text frames stay valid UTF-8 (invalid bytes become U+FFFD).
+    fake.control(json!({"invalid_utf8_text_frames": false}))
+        .await;
+    raw.write(BINARY, b"c\xffd").await;
+    assert_eq!(raw.read().await, (TEXT, "c\u{FFFD}d".as_bytes().to_vec()));
+}
+
+#[tokio::test]
+async fn exits_when_stdin_closes() {
+    let mut fake = FakeAzure::start();
+    drop(fake.stdin.take());
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(status) = fake.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running after stdin closed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn a_unix_serial_socket_is_shared_by_successive_sessions() {
+    // The test plays qemu: a chardev socket that serves one client.
+    let mut listener = None;
+    let fake = FakeAzure::start_with(|dir| {
+        let path = dir.join("serial.sock");
+        listener = Some(tokio::net::UnixListener::bind(&path).unwrap());
+        vec![
+            "--vm".into(),
+            format!("{SUB}/rg1/vmq=unix:{}", path.display()),
+            "--ping-secs".into(),
+            "1".into(),
+        ]
+    });
+    let listener = listener.unwrap();
+    let token = fake.token().await;
+    let connect = vm_path(
+        "vmq",
+        "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
+    );
+    let first_url = fake.post(&connect, &token).await.1["connectionString"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut first = fake.authenticated_ws(&first_url, &token).await;
+    // The fake connects to the serial socket once the session is in.
+    let (mut guest, _) = tokio::time::timeout(WAIT, listener.accept())
+        .await
+        .expect("the fake connects to the serial socket")
+        .unwrap();
+    guest
+        .write_all("vmq login: \u{2500}".as_bytes())
+        .await
+        .unwrap();
+    read_until(&mut first, "vmq login: \u{2500}").await;
+    first.send(Message::text("root\r")).await.unwrap();
+    let mut typed = [0u8; 5];
+    guest.read_exact(&mut typed).await.unwrap();
+    assert_eq!(&typed, b"root\r");
+
+    // A second session evicts the first and reuses the same serial connection.
+    let second_url = fake.post(&connect, &token).await.1["connectionString"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut second = fake.authenticated_ws(&second_url, &token).await;
+    assert_eq!(expect_close(&mut first).await.0, CloseCode::Normal);
+    // The scrollback replays what the first session saw.
+    read_until(&mut second, "vmq login: ").await;
+    guest.write_all(b"Password: ").await.unwrap();
+    read_until(&mut second, "Password: ").await;
+    second
+        .send(Message::Binary(b"pw\r".to_vec().into()))
+        .await
+        .unwrap();
+    let mut typed = [0u8; 3];
+    guest.read_exact(&mut typed).await.unwrap();
+    assert_eq!(&typed, b"pw\r");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), listener.accept())
+            .await
+            .is_err(),
+        "no second serial connection"
+    );
+
+    // --ping-secs: the server pings open sessions.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Message::Ping(_) = next(&mut second).await {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no ping");
+    }
+
+    // qemu going away ends the session with a close frame.
+    drop(guest);
+    let (code, reason) = expect_close(&mut second).await;
+    assert_eq!(code, CloseCode::Error);
+    assert!(reason.contains("serial port"), "{reason}");
+}
+
+/// Against the real test guest (reference/test-guest.md): `scripts/guest run --name N`, then
+/// `FAKE_AZURE_GUEST_SERIAL=<serial.sock> cargo test --features fake-azure --test
+/// fake_azure_spec -- --ignored`. The guest's getty answers through the gateway, and a second
+/// session still reaches it (qemu serves one client: the fake must reuse its connection).
+#[tokio::test]
+#[ignore = "needs a running test guest: set FAKE_AZURE_GUEST_SERIAL"]
+async fn real_guest_answers_through_the_gateway() {
+    let serial = std::env::var("FAKE_AZURE_GUEST_SERIAL").expect("FAKE_AZURE_GUEST_SERIAL");
+    let fake =
+        FakeAzure::start_with(|_| vec!["--vm".into(), format!("{SUB}/rg1/guest=unix:{serial}")]);
+    let token = fake.token().await;
+    let connect = vm_path(
+        "guest",
+        "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
+    );
+    for probe in ["fa-probe-1", "fa-probe-2"] {
+        let url = fake.post(&connect, &token).await.1["connectionString"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut ws = fake.authenticated_ws(&url, &token).await;
+        ws.send(Message::text("\r")).await.unwrap();
+        read_until(&mut ws, "login: ").await;
+        // Typed at the login prompt, echoed by the guest's getty (not by any scrollback),
+        // then erased with Ctrl-U to leave the prompt as it was.
+        ws.send(Message::text(probe)).await.unwrap();
+        read_until(&mut ws, probe).await;
+        ws.send(Message::text("\x15")).await.unwrap();
+        read_until(&mut ws, "\x08 \x08").await;
+    }
+}
