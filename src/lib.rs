@@ -6,6 +6,7 @@
 //! with deadlines) → [`shell`] (console state, login, root, commands with exit status).
 //! [`cli`] is the command-line edge on top.
 
+pub mod azure;
 pub mod cli;
 pub mod exit;
 pub mod expect;

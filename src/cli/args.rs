@@ -1,5 +1,6 @@
 //! The command line: one target and login frame shared by every subcommand.
 
+use crate::azure::AuthMethod;
 use crate::link::LinkSpec;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -79,6 +80,20 @@ pub struct TargetArgs {
     /// Instance id within the scale set.
     #[arg(long, value_name = "N", global = true, requires = "vmss")]
     pub instance_id: Option<String>,
+    /// How to get the Azure token (auto tries each, like DefaultAzureCredential).
+    #[arg(long, value_enum, default_value_t = AuthMethod::Auto, global = true)]
+    pub auth: AuthMethod,
+    /// Azure cloud: AzureCloud, AzureUSGovernment or AzureChinaCloud.
+    #[arg(long, value_name = "NAME", default_value = "AzureCloud", global = true)]
+    pub cloud: String,
+    /// Custom Resource Manager endpoint (Azure Stack Hub); the token authority comes from
+    /// AZURE_AUTHORITY_HOST.
+    #[arg(long, value_name = "URL", global = true)]
+    pub arm_endpoint: Option<String>,
+    /// Token audience for a custom --arm-endpoint (Azure Stack Hub's "active directory resource
+    /// id"); default: the endpoint itself.
+    #[arg(long, value_name = "URL", global = true, requires = "arm_endpoint")]
+    pub arm_audience: Option<String>,
 }
 
 impl TargetArgs {
@@ -135,11 +150,17 @@ The command runs with stdin from /dev/null; its stdout and stderr come back byte
     )]
     Rescue,
     /// Send an admin command to an Azure VM: sysrq KEYS, nmi, or reset.
-    #[command(after_help = "Example:\n  lifeline send -g my-rg -n my-vm sysrq b")]
-    Send,
+    #[command(
+        after_help = "Examples:\n  lifeline send -g my-rg -n my-vm sysrq h\n  lifeline send -g my-rg -n my-vm reset --yes\n\n\
+NMI and reset act like the power button's cousins: they need --yes, or a confirmation on a terminal.\n\
+SysRq is refused for Windows VMs."
+    )]
+    Send(SendArgs),
     /// Show or switch the Azure Serial Console for the subscription: status, enable, disable.
-    #[command(after_help = "Example:\n  lifeline console status --subscription 0000-…")]
-    Console,
+    #[command(
+        after_help = "Example:\n  lifeline console status --subscription 00000000-0000-0000-0000-000000000000"
+    )]
+    Console(ConsoleArgs),
     /// Reset a user's password or SSH key, add or remove a sudo user (VMAccess parity).
     #[command(
         after_help = "Example:\n  lifeline user reset-password --user azureuser -g my-rg -n my-vm"
@@ -159,6 +180,44 @@ The command runs with stdin from /dev/null; its stdout and stderr come back byte
     /// List the diagnosis rules, or explain one.
     #[command(after_help = "Example:\n  lifeline rules SSH001")]
     Rules,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    #[command(subcommand)]
+    pub command: AdminArg,
+    /// Do not ask before NMI or reset.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum AdminArg {
+    /// Magic SysRq keys, e.g. `h` (help), `b` (reboot), `s` (sync), `u` (remount read-only).
+    Sysrq {
+        #[arg(value_name = "KEYS")]
+        keys: String,
+    },
+    /// A non-maskable interrupt (the kernel may panic and dump, per its settings).
+    Nmi,
+    /// A hard reset of the VM, like pulling the power.
+    Reset,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    #[command(subcommand)]
+    pub action: ConsoleAction,
+}
+
+#[derive(Debug, Subcommand, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleAction {
+    /// Whether the Serial Console is enabled for the subscription.
+    Status,
+    /// Enable it for the subscription.
+    Enable,
+    /// Disable it for the subscription.
+    Disable,
 }
 
 #[derive(Debug, Args)]

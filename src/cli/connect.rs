@@ -3,8 +3,10 @@
 
 use super::args::Cli;
 use super::session;
+use super::session::AzureHandle;
+use crate::azure::ArmClient;
+use crate::azure::admin::{self, AdminCommand};
 use crate::exit;
-use crate::link::Link;
 use anyhow::{Context, Result};
 use rustix::termios::{self, Termios};
 use std::io::IsTerminal;
@@ -15,11 +17,15 @@ const MENU_KEY: u8 = 0x1d;
 const SCRIPTED_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub async fn run(cli: &Cli) -> Result<u8> {
-    let spec = session::link_spec(cli)?;
-    let link = Link::open(&spec).await?;
+    let opened = session::open_link(cli).await?;
+    let link = opened.link;
+    let azure = opened.azure;
     let interactive = std::io::stdin().is_terminal();
     let _raw = if interactive {
-        eprintln!("Connected to {spec}. Press Enter for a prompt; Ctrl-] then q quits.\r");
+        eprintln!(
+            "Connected to {}. Press Enter for a prompt; Ctrl-] opens the menu.\r",
+            opened.description
+        );
         Some(RawMode::enter()?)
     } else {
         None
@@ -46,7 +52,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
     let mut writer = link.writer;
     let mut stdin = tokio::io::stdin();
     let mut from_user = [0u8; 1024];
-    let mut menu_open = false;
+    let mut menu = Menu::Closed;
     loop {
         let n = tokio::select! {
             ended = &mut output_ended => {
@@ -66,26 +72,91 @@ pub async fn run(cli: &Cli) -> Result<u8> {
         for &b in &from_user[..n] {
             if !interactive {
                 keys.push(b);
-            } else if menu_open {
-                menu_open = false;
-                match b {
-                    b'q' | b'Q' => {
-                        writer.write_all(&keys).await?;
-                        eprintln!("\r\nlifeline: disconnected.\r");
-                        return Ok(exit::OK);
-                    }
-                    MENU_KEY => keys.push(MENU_KEY),
-                    _ => eprint!("\r\n[back to the console]\r\n"),
+                continue;
+            }
+            match (menu, b) {
+                (Menu::Closed, MENU_KEY) => {
+                    menu = Menu::Open;
+                    eprint!("{}", menu_text(azure.is_some()));
                 }
-            } else if b == MENU_KEY {
-                menu_open = true;
-                eprint!("\r\n[lifeline] q: quit   Ctrl-]: send Ctrl-]   any other key: back\r\n");
-            } else {
-                keys.push(b);
+                (Menu::Closed, _) => keys.push(b),
+                (Menu::Open, b'q' | b'Q') => {
+                    writer.write_all(&keys).await?;
+                    eprintln!("\r\nlifeline: disconnected.\r");
+                    return Ok(exit::OK);
+                }
+                (Menu::Open, MENU_KEY) => {
+                    keys.push(MENU_KEY);
+                    menu = Menu::Closed;
+                }
+                (Menu::Open, b'n' | b'r') if azure.is_some() => {
+                    let command = if b == b'n' {
+                        AdminCommand::Nmi
+                    } else {
+                        AdminCommand::Reset
+                    };
+                    eprint!(
+                        "\r\nReally send {command:?}? It interrupts everything the VM runs. [y/N] "
+                    );
+                    menu = Menu::Confirm(command == AdminCommand::Reset);
+                }
+                (Menu::Open, b's') if azure.is_some() => {
+                    eprint!("\r\nSysRq key (h for help): ");
+                    menu = Menu::SysRq;
+                }
+                (Menu::Confirm(reset), b'y' | b'Y') => {
+                    let command = if reset {
+                        AdminCommand::Reset
+                    } else {
+                        AdminCommand::Nmi
+                    };
+                    admin_from_menu(&azure, command).await;
+                    menu = Menu::Closed;
+                }
+                (Menu::SysRq, key) if key.is_ascii_alphanumeric() => {
+                    admin_from_menu(&azure, AdminCommand::SysRq((key as char).to_string())).await;
+                    menu = Menu::Closed;
+                }
+                _ => {
+                    eprint!("\r\n[back to the console]\r\n");
+                    menu = Menu::Closed;
+                }
             }
         }
         writer.write_all(&keys).await?;
         writer.flush().await?;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Menu {
+    Closed,
+    Open,
+    /// Waiting for y to send NMI (false) or reset (true).
+    Confirm(bool),
+    /// Waiting for the SysRq key.
+    SysRq,
+}
+
+fn menu_text(azure: bool) -> &'static str {
+    if azure {
+        "\r\n[lifeline] q: quit   n: NMI   s: SysRq   r: reset   Ctrl-]: send Ctrl-]   other: back\r\n"
+    } else {
+        "\r\n[lifeline] q: quit   Ctrl-]: send Ctrl-]   any other key: back\r\n"
+    }
+}
+
+/// Sends an admin command chosen (and confirmed) in the menu; reports the outcome on stderr.
+async fn admin_from_menu(azure: &Option<(ArmClient, AzureHandle)>, command: AdminCommand) {
+    let Some((arm, handle)) = azure else { return };
+    if matches!(command, AdminCommand::SysRq(_)) && handle.machine.is_windows {
+        eprint!("\r\n[lifeline] SysRq is not available on Windows VMs\r\n");
+        return;
+    }
+    let url = handle.session_url.lock().expect("session url lock").clone();
+    match admin::send(arm, &url, &command).await {
+        Ok(()) => eprint!("\r\n[lifeline] sent {command:?}\r\n"),
+        Err(e) => eprint!("\r\n[lifeline] {command:?} failed: {e}\r\n"),
     }
 }
 

@@ -24,7 +24,7 @@ pub async fn run(cli: &Cli, args: &ExecArgs) -> Result<u8> {
         }
         OutputFormat::Json => {
             let doc = serde_json::json!({
-                "target": session::link_spec(cli)?.to_string(),
+                "target": target_description(cli),
                 "command": command,
                 "exit_status": out.exit_status,
                 "output": out.text(),
@@ -33,4 +33,14 @@ pub async fn run(cli: &Cli, args: &ExecArgs) -> Result<u8> {
         }
     }
     Ok(u8::try_from(out.exit_status).unwrap_or(crate::exit::SOFTWARE))
+}
+
+fn target_description(cli: &Cli) -> String {
+    match (&cli.target.serial, cli.target.is_azure()) {
+        (Some(spec), _) => spec.to_string(),
+        (None, true) => super::azure::vm_target(&cli.target)
+            .map(|t| format!("azure:{t}"))
+            .unwrap_or_else(|_| "azure".into()),
+        (None, false) => String::new(),
+    }
 }

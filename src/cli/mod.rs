@@ -3,6 +3,7 @@
 //! errors.
 
 mod args;
+mod azure;
 mod connect;
 mod exec;
 mod password;
@@ -49,8 +50,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Exec(args) => return exec::run(&cli, args).await,
         Command::Diagnose => "diagnose",
         Command::Rescue => "rescue",
-        Command::Send => "send",
-        Command::Console => "console",
+        Command::Send(args) => return azure::send(&cli, args).await,
+        Command::Console(args) => return azure::console(&cli, args).await,
         Command::User => "user",
         Command::ResetSsh => "reset-ssh",
         Command::Undo => "undo",
@@ -82,7 +83,10 @@ fn exit_code_for(error: &anyhow::Error) -> u8 {
             | ShellError::CommandTimeout { .. }
             | ShellError::Stuck { .. }
             | ShellError::KernelPanic => exit::TIMEOUT,
-            ShellError::Expect(_) | ShellError::Write(_) | ShellError::Damaged(_) => exit::LINK,
+            ShellError::Expect(_)
+            | ShellError::Write(_)
+            | ShellError::Damaged(_)
+            | ShellError::LinkInterrupted => exit::LINK,
             ShellError::LoginIncorrect { .. }
             | ShellError::PasswordRequired
             | ShellError::SudoRefused { .. }
@@ -91,7 +95,12 @@ fn exit_code_for(error: &anyhow::Error) -> u8 {
             ShellError::Transfer(_) => exit::SOFTWARE,
         };
     }
-    if error.downcast_ref::<crate::link::LinkError>().is_some() {
+    if error.downcast_ref::<crate::link::LinkError>().is_some()
+        || error
+            .downcast_ref::<crate::azure::console_link::ConsoleLinkError>()
+            .is_some()
+        || error.downcast_ref::<crate::azure::ArmError>().is_some()
+    {
         return exit::LINK;
     }
     if error.downcast_ref::<Unavailable>().is_some() {

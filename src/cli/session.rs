@@ -1,8 +1,8 @@
 //! From command-line arguments to a link and a logged-in shell session.
 
+use super::UsageError;
 use super::args::Cli;
 use super::password;
-use super::{Unavailable, UsageError};
 use crate::link::{Link, LinkSpec};
 use crate::secret::{Secret, SecretRegistry};
 use crate::shell::{Credentials, Session, Timeouts};
@@ -12,11 +12,44 @@ use anyhow::{Context, Result};
 pub const ROWS: u16 = 24;
 pub const COLS: u16 = 80;
 
-/// The local serial target, or a clear reason why this build cannot reach the one named.
-pub fn link_spec(cli: &Cli) -> Result<LinkSpec> {
+/// An open console: the link, and for Azure what admin commands need.
+pub struct OpenConsole {
+    pub link: Link,
+    pub description: String,
+    pub azure: Option<(crate::azure::ArmClient, AzureHandle)>,
+}
+
+/// What stays of an Azure console once its link is handed to a session.
+pub struct AzureHandle {
+    pub session_url: std::sync::Arc<std::sync::Mutex<String>>,
+    pub machine: crate::azure::arm::MachineView,
+}
+
+/// Opens the console the arguments name: a local serial target or an Azure machine.
+pub async fn open_link(cli: &Cli) -> Result<OpenConsole> {
     if cli.target.is_azure() {
-        return Err(Unavailable("Azure targets (-g/-n, --ids, --vmss)".into()).into());
+        let (console, arm) = super::azure::open_console(&cli.target).await?;
+        let description = console.link.description.clone();
+        let handle = AzureHandle {
+            session_url: console.session_url,
+            machine: console.machine,
+        };
+        return Ok(OpenConsole {
+            link: console.link,
+            description,
+            azure: Some((arm, handle)),
+        });
     }
+    let spec = link_spec(cli)?;
+    Ok(OpenConsole {
+        link: Link::open(&spec).await?,
+        description: spec.to_string(),
+        azure: None,
+    })
+}
+
+/// The local serial target named by --serial.
+pub fn link_spec(cli: &Cli) -> Result<LinkSpec> {
     cli.target.serial.clone().ok_or_else(|| {
         UsageError(
             "no target: give --serial unix:PATH|tcp:HOST:PORT|cmd:'COMMAND', or an Azure VM with -g RG -n VM"
@@ -61,18 +94,18 @@ pub fn credentials(cli: &Cli) -> Result<Credentials> {
     })
 }
 
-/// Opens the link, attaches, logs in, and becomes root when asked.
+/// Opens the console, attaches, logs in, and becomes root when asked.
 pub async fn open(cli: &Cli, root: bool) -> Result<(Session, Credentials)> {
-    let spec = link_spec(cli)?;
     let creds = credentials(cli)?;
     let secrets = SecretRegistry::default();
     let console = console(cli, &secrets)?;
-    let link = Link::open(&spec).await?;
-    let mut session = Session::new(link, console, secrets, Timeouts::default());
+    let opened = open_link(cli).await?;
+    let description = opened.description;
+    let mut session = Session::new(opened.link, console, secrets, Timeouts::default());
     session
         .attach(&creds)
         .await
-        .with_context(|| format!("reaching a shell on {spec}"))?;
+        .with_context(|| format!("reaching a shell on {description}"))?;
     if root {
         session
             .become_root(&creds.user, creds.password.as_ref())

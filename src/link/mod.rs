@@ -25,6 +25,22 @@ pub struct Link {
     pub description: String,
     /// Whatever owns the far end (a child process), kept alive as long as the link.
     pub keepalive: KeepAlive,
+    /// How often the transport underneath was lost and re-established (bytes may be missing).
+    pub interruptions: Interruptions,
+}
+
+/// A count of transport interruptions, shared between a self-healing link and its user.
+#[derive(Clone, Default, Debug)]
+pub struct Interruptions(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Interruptions {
+    pub fn record(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// Holds what must outlive the link's reader and writer (a console command's process, which is
@@ -63,6 +79,7 @@ impl Link {
             writer,
             description: description.into(),
             keepalive: KeepAlive::default(),
+            interruptions: Interruptions::default(),
         }
     }
 
@@ -107,6 +124,7 @@ impl Link {
                     keepalive: KeepAlive {
                         _owner: Some(owner),
                     },
+                    interruptions: Interruptions::default(),
                 })
             }
         }

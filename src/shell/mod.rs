@@ -16,7 +16,7 @@ pub use command::Encoding;
 pub use state::{ConsoleState, classify};
 
 use crate::expect::{ExpectError, Expecter, Needles};
-use crate::link::{KeepAlive, Link, Writer};
+use crate::link::{Interruptions, KeepAlive, Link, Writer};
 use crate::secret::{Secret, SecretRegistry};
 use crate::term::Console;
 use std::time::Duration;
@@ -85,6 +85,11 @@ pub enum ShellError {
     Damaged(#[from] command::Damaged),
     #[error("{0}")]
     Transfer(String),
+    #[error(
+        "the console connection dropped while the command ran and was re-established; its output \
+         may be incomplete, so it is not reported. The session goes on."
+    )]
+    LinkInterrupted,
 }
 
 /// What running one command produced.
@@ -125,6 +130,7 @@ pub struct Session {
     expecter: Expecter,
     writer: Writer,
     _keepalive: KeepAlive,
+    interruptions: Interruptions,
     secrets: SecretRegistry,
     timeouts: Timeouts,
     /// What the console showed when we came.
@@ -149,6 +155,7 @@ impl Session {
             expecter: Expecter::new(link.reader, console),
             writer: link.writer,
             _keepalive: link.keepalive,
+            interruptions: link.interruptions,
             secrets,
             timeouts,
             found: ConsoleState::Unknown,
@@ -377,6 +384,32 @@ impl Session {
 
     /// Waits for the markers of command `id` and decodes what lies between them.
     async fn collect(&mut self, id: &str, limit: Duration) -> Result<CommandOutput, ShellError> {
+        let interruptions = self.interruptions.count();
+        let result = self.collect_markers(id, limit).await;
+        if self.interruptions.count() != interruptions {
+            // Bytes may have been lost or replayed: no result is trustworthy. Get back to a
+            // known prompt so the next command starts clean.
+            self.resync().await?;
+            return Err(ShellError::LinkInterrupted);
+        }
+        result
+    }
+
+    /// After an interruption: interrupt whatever may still run and wait for our prompt.
+    async fn resync(&mut self) -> Result<(), ShellError> {
+        self.expecter.discard_pending();
+        self.type_text("\x03").await?;
+        self.expecter
+            .expect(&self.prompt, self.timeouts.login)
+            .await?;
+        Ok(())
+    }
+
+    async fn collect_markers(
+        &mut self,
+        id: &str,
+        limit: Duration,
+    ) -> Result<CommandOutput, ShellError> {
         let begin = Needles::new(&[("begin marker", &command::begin_pattern(id))]).expect("marker");
         let end = Needles::new(&[("end marker", &command::end_pattern(id))]).expect("marker");
         let started = Instant::now();

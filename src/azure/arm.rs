@@ -1,0 +1,358 @@
+//! Azure Resource Manager calls, through azure_core's pipeline (retries with Retry-After on
+//! 408/429/5xx, request ids, bearer tokens). Every failure becomes an [`ArmError`] that says what
+//! Azure answered and what the user can do about it; nothing is swallowed.
+
+use super::cloud::Cloud;
+use super::target::{Machine, VmTarget};
+use azure_core::credentials::TokenCredential;
+use azure_core::http::headers::HeaderName;
+use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
+use azure_core::http::{ClientOptions, Context, Method, Pipeline, Request, Url};
+use serde_json::Value;
+use std::sync::Arc;
+
+const CONSOLE_API: &str = "2018-05-01";
+const COMPUTE_API: &str = "2024-07-01";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArmError {
+    #[error("Azure answered {status} {code} to {what}: {message}{hint}")]
+    Http {
+        what: String,
+        status: u16,
+        code: String,
+        message: String,
+        hint: String,
+    },
+    #[error("could not {what}: {message}")]
+    Transport { what: String, message: String },
+    #[error("{0}")]
+    Credential(String),
+}
+
+impl ArmError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ArmError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// What the pre-checks need to know about a machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineView {
+    /// The `PowerState/…` code without its prefix: running, stopped, deallocated, …
+    pub power_state: Option<String>,
+    pub boot_diagnostics: bool,
+    pub is_windows: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ArmClient {
+    pipeline: Pipeline,
+    cloud: Cloud,
+    credential: Arc<dyn TokenCredential>,
+}
+
+impl ArmClient {
+    pub fn new(cloud: Cloud, credential: Arc<dyn TokenCredential>) -> Self {
+        let auth = Arc::new(BearerTokenAuthorizationPolicy::new(
+            credential.clone(),
+            [cloud.scope.clone()],
+        ));
+        let pipeline = Pipeline::new(
+            Some(env!("CARGO_PKG_NAME")),
+            Some(env!("CARGO_PKG_VERSION")),
+            ClientOptions::default(),
+            Vec::new(),
+            vec![auth],
+            None,
+        );
+        ArmClient {
+            pipeline,
+            cloud,
+            credential,
+        }
+    }
+
+    /// The ARM token itself: the gateway wants it as the websocket's first message, and
+    /// admin commands as a bearer.
+    pub async fn token(&self) -> Result<String, ArmError> {
+        self.credential
+            .get_token(&[self.cloud.scope.as_str()], None)
+            .await
+            .map(|t| t.token.secret().to_string())
+            .map_err(|e| ArmError::Credential(e.to_string()))
+    }
+
+    /// Whether the Serial Console is disabled for the subscription.
+    pub async fn console_disabled(&self, subscription: &str) -> Result<bool, ArmError> {
+        let path = format!(
+            "subscriptions/{subscription}/providers/Microsoft.SerialConsole/consoleServices/default"
+        );
+        let v = self
+            .call(
+                Method::Get,
+                &path,
+                CONSOLE_API,
+                "read the Serial Console setting",
+            )
+            .await?;
+        Ok(disabled_flag(&v))
+    }
+
+    /// Enables or disables the Serial Console for the subscription; returns the new `disabled`.
+    pub async fn set_console(&self, subscription: &str, enabled: bool) -> Result<bool, ArmError> {
+        let action = if enabled {
+            "enableConsole"
+        } else {
+            "disableConsole"
+        };
+        let path = format!(
+            "subscriptions/{subscription}/providers/Microsoft.SerialConsole/consoleServices/default/{action}"
+        );
+        let v = self.call(Method::Post, &path, CONSOLE_API, action).await?;
+        Ok(disabled_flag(&v))
+    }
+
+    /// Power state, boot diagnostics and OS of a VM or scale-set instance.
+    pub async fn machine(&self, target: &VmTarget) -> Result<MachineView, ArmError> {
+        match &target.machine {
+            Machine::Vm { .. } => {
+                let path = format!("{}?$expand=instanceView", target.resource_path());
+                let v = self
+                    .call(Method::Get, &path, COMPUTE_API, &format!("read {target}"))
+                    .await?;
+                let props = &v["properties"];
+                Ok(MachineView {
+                    power_state: power_state(&props["instanceView"]["statuses"]),
+                    boot_diagnostics: props["diagnosticsProfile"]["bootDiagnostics"]["enabled"]
+                        .as_bool()
+                        .unwrap_or(false),
+                    is_windows: text_contains(&props["instanceView"]["osName"], "windows")
+                        || text_contains(
+                            &props["storageProfile"]["imageReference"]["offer"],
+                            "windows",
+                        ),
+                })
+            }
+            Machine::ScaleSetInstance { .. } => {
+                let path = format!("{}/instanceView", target.resource_path());
+                let v = self
+                    .call(Method::Get, &path, COMPUTE_API, &format!("read {target}"))
+                    .await?;
+                Ok(MachineView {
+                    power_state: power_state(&v["statuses"]),
+                    boot_diagnostics: !v["bootDiagnostics"].is_null(),
+                    is_windows: text_contains(&v["osName"], "windows"),
+                })
+            }
+        }
+    }
+
+    /// Whether a scale set of this name exists in the resource group (to explain a 404 for a VM
+    /// name that is really a scale set).
+    pub async fn scale_set_exists(
+        &self,
+        subscription: &str,
+        resource_group: &str,
+        name: &str,
+    ) -> bool {
+        let path = format!(
+            "subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}"
+        );
+        self.call(Method::Get, &path, COMPUTE_API, "read the scale set")
+            .await
+            .is_ok()
+    }
+
+    /// `serialPorts/0/connect`: a fresh websocket URL for one console session.
+    pub async fn connect(&self, target: &VmTarget) -> Result<String, ArmError> {
+        let path = format!(
+            "{}/providers/Microsoft.SerialConsole/serialPorts/0/connect",
+            target.resource_path()
+        );
+        let v = self
+            .call(
+                Method::Post,
+                &path,
+                CONSOLE_API,
+                &format!("open the serial console of {target}"),
+            )
+            .await?;
+        v["connectionString"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ArmError::Transport {
+                what: "open the serial console".into(),
+                message: format!("the answer had no connectionString: {v}"),
+            })
+    }
+
+    /// POSTs a JSON body to an absolute https URL with the ARM token (admin commands).
+    pub async fn post_json(&self, url: Url, body: Value, what: &str) -> Result<Value, ArmError> {
+        self.send(Method::Post, url, Some(body), what).await
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        api: &str,
+        what: &str,
+    ) -> Result<Value, ArmError> {
+        let mut url = self.url(path_and_query, what)?;
+        url.query_pairs_mut().append_pair("api-version", api);
+        let body = (method == Method::Post).then(|| serde_json::json!({}));
+        self.send(method, url, body, what).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+        what: &str,
+    ) -> Result<Value, ArmError> {
+        let mut request = Request::new(url, method);
+        request.insert_header("accept", "application/json");
+        request.insert_header("accept-language", "en");
+        if let Some(body) = body {
+            request.insert_header("content-type", "application/json");
+            request.set_body(serde_json::to_vec(&body).expect("json"));
+        }
+        let options = azure_core::http::PipelineSendOptions {
+            skip_checks: true,
+            ..Default::default()
+        };
+        let response = self
+            .pipeline
+            .send(&Context::new(), &mut request, Some(options))
+            .await
+            .map_err(|e| transport_or_credential(e, what))?;
+        let status = u16::from(response.status());
+        let request_id = response
+            .headers()
+            .get_optional_string(&HeaderName::from_static("x-ms-request-id"));
+        let body = response.into_body().into_string().unwrap_or_default();
+        let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        if (200..300).contains(&status) {
+            return Ok(value);
+        }
+        let error = if value["error"].is_object() {
+            &value["error"]
+        } else {
+            &value
+        };
+        let code = error["code"].as_str().unwrap_or("").to_string();
+        let mut message = error["message"].as_str().unwrap_or(body.trim()).to_string();
+        if let Some(id) = request_id {
+            message.push_str(&format!(" (request id {id})"));
+        }
+        Err(ArmError::Http {
+            what: what.to_string(),
+            status,
+            hint: hint(status, &code),
+            code,
+            message,
+        })
+    }
+
+    fn url(&self, path_and_query: &str, what: &str) -> Result<Url, ArmError> {
+        self.cloud
+            .arm_endpoint
+            .join(path_and_query)
+            .map_err(|e| ArmError::Transport {
+                what: what.to_string(),
+                message: format!("bad resource path {path_and_query:?}: {e}"),
+            })
+    }
+}
+
+fn transport_or_credential(e: azure_core::Error, what: &str) -> ArmError {
+    if matches!(e.kind(), azure_core::error::ErrorKind::Credential) {
+        ArmError::Credential(e.to_string())
+    } else {
+        ArmError::Transport {
+            what: what.to_string(),
+            message: format!("{e}; check the network path to Azure Resource Manager and any proxy"),
+        }
+    }
+}
+
+/// What the user can do about an ARM status, beyond Azure's own message.
+fn hint(status: u16, code: &str) -> String {
+    let text = match (status, code) {
+        (401, _) => {
+            "the token was refused: log in again (`az login`) or check the service principal"
+        }
+        (403, "SerialConsoleDisabled") | (403, "ConsoleDisabled") => {
+            "the Serial Console is disabled for this subscription: run `lifeline console enable`"
+        }
+        (403, _) => {
+            "your identity lacks a permission: the Virtual Machine Contributor role (or any role with \
+             Microsoft.SerialConsole/serialPorts/connect/action and Microsoft.Compute/virtualMachines/read) is needed"
+        }
+        (404, _) => {
+            "check the subscription, resource group and VM name (and --instance-id for scale sets)"
+        }
+        (409, _) => {
+            "another operation or a resource lock is in the way; retry when it has finished"
+        }
+        (429, _) => {
+            "Azure is throttling requests; lifeline already retried with Retry-After, try again later"
+        }
+        (400, _) => {
+            "the request was refused as invalid; if the VM is still provisioning, wait until it has finished"
+        }
+        _ => return String::new(),
+    };
+    format!(".\n  What to do: {text}.")
+}
+
+fn disabled_flag(v: &Value) -> bool {
+    v["properties"]["disabled"]
+        .as_bool()
+        .or_else(|| v["disabled"].as_bool())
+        .unwrap_or(false)
+}
+
+fn power_state(statuses: &Value) -> Option<String> {
+    statuses.as_array()?.iter().find_map(|s| {
+        s["code"]
+            .as_str()?
+            .strip_prefix("PowerState/")
+            .map(str::to_string)
+    })
+}
+
+fn text_contains(v: &Value, needle: &str) -> bool {
+    v.as_str()
+        .is_some_and(|s| s.to_ascii_lowercase().contains(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_power_state_and_flags() {
+        let statuses = serde_json::json!([
+            {"code": "ProvisioningState/succeeded"},
+            {"code": "PowerState/deallocated", "displayStatus": "VM deallocated"}
+        ]);
+        assert_eq!(power_state(&statuses).as_deref(), Some("deallocated"));
+        assert!(disabled_flag(
+            &serde_json::json!({"properties": {"disabled": true}})
+        ));
+        assert!(disabled_flag(&serde_json::json!({"disabled": true})));
+    }
+
+    #[test]
+    fn hints_name_the_fix() {
+        assert!(hint(403, "AuthorizationFailed").contains("Virtual Machine Contributor"));
+        assert!(hint(403, "SerialConsoleDisabled").contains("lifeline console enable"));
+        assert!(hint(500, "").is_empty());
+    }
+}

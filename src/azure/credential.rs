@@ -1,0 +1,169 @@
+//! Getting an ARM token: an explicit method, or a chain in the order of Azure's
+//! DefaultAzureCredential (which azure_identity 1.0 no longer has): environment client secret,
+//! workload identity, managed identity, Azure CLI, Azure Developer CLI.
+//!
+//! The chain remembers the first credential that worked. When none works, the error names each
+//! one that was tried and why it failed, so the user knows what to set up.
+
+use super::cloud::Cloud;
+use async_trait::async_trait;
+use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
+use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
+use azure_core::http::ClientOptions;
+use azure_identity::{
+    AzureCliCredential, AzureDeveloperCliCredential, ClientSecretCredential,
+    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AuthMethod {
+    /// Try each method below in turn (like DefaultAzureCredential).
+    #[default]
+    Auto,
+    /// AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET.
+    ClientSecret,
+    /// AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE.
+    WorkloadIdentity,
+    /// The VM's or App Service's managed identity (AZURE_CLIENT_ID for a user-assigned one).
+    ManagedIdentity,
+    /// `az login`.
+    Cli,
+    /// `azd auth login`.
+    Azd,
+}
+
+impl AuthMethod {
+    const CHAIN: [AuthMethod; 5] = [
+        AuthMethod::ClientSecret,
+        AuthMethod::WorkloadIdentity,
+        AuthMethod::ManagedIdentity,
+        AuthMethod::Cli,
+        AuthMethod::Azd,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            AuthMethod::Auto => "auto",
+            AuthMethod::ClientSecret => "client secret (environment)",
+            AuthMethod::WorkloadIdentity => "workload identity",
+            AuthMethod::ManagedIdentity => "managed identity",
+            AuthMethod::Cli => "Azure CLI",
+            AuthMethod::Azd => "Azure Developer CLI",
+        }
+    }
+}
+
+/// Builds the credential for `method` in `cloud`.
+pub fn credential(method: AuthMethod, cloud: &Cloud) -> Arc<dyn TokenCredential> {
+    Arc::new(Chain {
+        methods: match method {
+            AuthMethod::Auto => AuthMethod::CHAIN.to_vec(),
+            one => vec![one],
+        },
+        cloud: cloud.clone(),
+        chosen: Mutex::new(None),
+    })
+}
+
+#[derive(Debug)]
+struct Chain {
+    methods: Vec<AuthMethod>,
+    cloud: Cloud,
+    chosen: Mutex<Option<Arc<dyn TokenCredential>>>,
+}
+
+#[async_trait]
+impl TokenCredential for Chain {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        let chosen = self.chosen.lock().expect("credential lock").clone();
+        if let Some(credential) = chosen {
+            return credential.get_token(scopes, options).await;
+        }
+        let mut failures = Vec::new();
+        for &method in &self.methods {
+            let attempt = match build(method, &self.cloud) {
+                Ok(credential) => match credential.get_token(scopes, options.clone()).await {
+                    Ok(token) => {
+                        tracing::info!(method = method.name(), "authenticated");
+                        *self.chosen.lock().expect("credential lock") = Some(credential);
+                        return Ok(token);
+                    }
+                    Err(e) => e.to_string(),
+                },
+                Err(why) => why,
+            };
+            failures.push(format!("  {}: {}", method.name(), first_line(&attempt)));
+        }
+        Err(azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            format!(
+                "no Azure credential worked. Tried:\n{}\nLog in with `az login`, or set \
+                 AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or choose one with --auth.",
+                failures.join("\n")
+            ),
+        ))
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
+fn client_options(cloud: &Cloud) -> ClientOptions {
+    let mut options = ClientOptions::default();
+    if let Some(host) = &cloud.authority_host {
+        let mut custom = CustomConfiguration::default();
+        custom.authority_host = host.clone();
+        options.cloud = Some(Arc::new(CloudConfiguration::Custom(custom)));
+    }
+    options
+}
+
+fn env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("{name} is not set"))
+}
+
+/// One credential, or why it cannot even be built (missing settings).
+fn build(method: AuthMethod, cloud: &Cloud) -> Result<Arc<dyn TokenCredential>, String> {
+    let built: azure_core::Result<Arc<dyn TokenCredential>> = match method {
+        AuthMethod::ClientSecret => {
+            let (tenant, client, secret) = (
+                env("AZURE_TENANT_ID")?,
+                env("AZURE_CLIENT_ID")?,
+                env("AZURE_CLIENT_SECRET")?,
+            );
+            let options = ClientSecretCredentialOptions {
+                client_options: client_options(cloud),
+            };
+            ClientSecretCredential::new(&tenant, client, Secret::new(secret), Some(options))
+                .map(|c| c as Arc<dyn TokenCredential>)
+        }
+        AuthMethod::WorkloadIdentity => {
+            env("AZURE_FEDERATED_TOKEN_FILE")?;
+            let mut options = WorkloadIdentityCredentialOptions::default();
+            options.credential_options.client_options = client_options(cloud);
+            WorkloadIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>)
+        }
+        AuthMethod::ManagedIdentity => {
+            let options = ManagedIdentityCredentialOptions {
+                user_assigned_id: std::env::var("AZURE_CLIENT_ID")
+                    .ok()
+                    .map(azure_identity::UserAssignedId::ClientId),
+                ..Default::default()
+            };
+            ManagedIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>)
+        }
+        AuthMethod::Cli => AzureCliCredential::new(None).map(|c| c as Arc<dyn TokenCredential>),
+        AuthMethod::Azd => {
+            AzureDeveloperCliCredential::new(None).map(|c| c as Arc<dyn TokenCredential>)
+        }
+        AuthMethod::Auto => unreachable!("the chain is expanded before building"),
+    };
+    built.map_err(|e| e.to_string())
+}

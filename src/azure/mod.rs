@@ -1,0 +1,22 @@
+//! The Azure Serial Console: credentials, ARM, the websocket session and admin commands.
+//!
+//! The path: a credential ([`credential`]) gets an ARM token; the ARM client ([`arm`]) checks
+//! that the console can work ([`precheck`]) and asks `serialPorts/0/connect` for a session URL;
+//! [`websocket`] opens it, answers the gateway's challenge with the token and carries the
+//! serial bytes; [`console_link`] turns that into a [`crate::link::Link`] that reconnects on its
+//! own, so every console feature works over Azure unchanged. [`admin`] sends NMI, SysRq and
+//! reset, which are HTTPS calls beside the websocket, not websocket messages.
+
+pub mod admin;
+pub mod arm;
+pub mod cloud;
+pub mod console_link;
+pub mod credential;
+pub mod precheck;
+pub mod target;
+pub mod websocket;
+
+pub use arm::{ArmClient, ArmError};
+pub use cloud::Cloud;
+pub use credential::AuthMethod;
+pub use target::VmTarget;

@@ -1,0 +1,196 @@
+//! The Azure side of the command line: which machine, which subscription, which credential;
+//! and the `console` and `send` subcommands.
+
+use super::UsageError;
+use super::args::{AdminArg, Cli, ConsoleAction, ConsoleArgs, OutputFormat, SendArgs, TargetArgs};
+use crate::azure::admin::{self, AdminCommand};
+use crate::azure::console_link::{self, AzureConsole};
+use crate::azure::target::Machine;
+use crate::azure::{ArmClient, Cloud, VmTarget, credential};
+use crate::exit;
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+
+/// The ARM client for the cloud and credential the arguments name.
+pub fn arm_client(target: &TargetArgs) -> Result<ArmClient> {
+    let mut cloud =
+        Cloud::resolve(&target.cloud, target.arm_endpoint.as_deref()).map_err(UsageError)?;
+    if let Some(audience) = &target.arm_audience {
+        cloud.scope = format!("{}/.default", audience.trim_end_matches('/'));
+    }
+    let credential = credential::credential(target.auth, &cloud);
+    Ok(ArmClient::new(cloud, credential))
+}
+
+/// The subscription: --subscription, then AZURE_SUBSCRIPTION_ID, then the Azure CLI's default.
+pub fn subscription(target: &TargetArgs) -> Result<String> {
+    if let Some(s) = &target.subscription {
+        return Ok(s.clone());
+    }
+    if let Ok(s) = std::env::var("AZURE_SUBSCRIPTION_ID") {
+        return Ok(s);
+    }
+    let from_cli = std::process::Command::new("az")
+        .args(["account", "show", "--query", "id", "-o", "tsv"])
+        .stderr(std::process::Stdio::null())
+        .output();
+    match from_cli {
+        Ok(out) if out.status.success() && !out.stdout.is_empty() => {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        }
+        _ => Err(UsageError(
+            "no subscription: pass --subscription ID, set AZURE_SUBSCRIPTION_ID, or choose one with `az account set`".into(),
+        )
+        .into()),
+    }
+}
+
+/// The one machine the arguments name.
+pub fn vm_target(target: &TargetArgs) -> Result<VmTarget> {
+    if let [id] = target.ids.as_slice() {
+        return VmTarget::from_resource_id(id).map_err(|e| UsageError(e).into());
+    }
+    if target.ids.len() > 1 {
+        bail!(UsageError(
+            "several --ids name several machines; this command works on one".into()
+        ));
+    }
+    let resource_group = target
+        .resource_group
+        .clone()
+        .ok_or_else(|| UsageError("an Azure machine needs -g/--resource-group RG".into()))?;
+    let machine = match (&target.vmss, &target.instance_id, &target.name) {
+        (Some(scale_set), Some(instance), _) => Machine::ScaleSetInstance {
+            scale_set: scale_set.clone(),
+            instance: instance.clone(),
+        },
+        (None, None, Some(name)) => Machine::Vm { name: name.clone() },
+        _ => bail!(UsageError(
+            "name the VM with -n VM, or a scale-set instance with --vmss NAME --instance-id N"
+                .into()
+        )),
+    };
+    Ok(VmTarget {
+        subscription: subscription(target)?,
+        resource_group,
+        machine,
+    })
+}
+
+/// Pre-checks the machine and opens its serial console.
+pub async fn open_console(target: &TargetArgs) -> Result<(AzureConsole, ArmClient)> {
+    let arm = arm_client(target)?;
+    let vm = vm_target(target)?;
+    let console = console_link::open(arm.clone(), vm).await?;
+    Ok((console, arm))
+}
+
+/// `lifeline console status|enable|disable`.
+pub async fn console(cli: &Cli, args: &ConsoleArgs) -> Result<u8> {
+    let arm = arm_client(&cli.target)?;
+    let subscription = subscription(&cli.target)?;
+    let disabled = match args.action {
+        ConsoleAction::Status => arm.console_disabled(&subscription).await?,
+        ConsoleAction::Enable => arm.set_console(&subscription, true).await?,
+        ConsoleAction::Disable => arm.set_console(&subscription, false).await?,
+    };
+    let state = if disabled { "disabled" } else { "enabled" };
+    match cli.output {
+        OutputFormat::Text => {
+            println!("The Azure Serial Console is {state} for subscription {subscription}.")
+        }
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::json!({"subscription": subscription, "enabled": !disabled})
+        ),
+    }
+    Ok(exit::OK)
+}
+
+/// `lifeline send sysrq KEYS | nmi | reset`.
+pub async fn send(cli: &Cli, args: &SendArgs) -> Result<u8> {
+    if !cli.target.is_azure() {
+        bail!(UsageError(
+            "admin commands need an Azure VM: -g RG -n VM, --ids or --vmss".into()
+        ));
+    }
+    let command = match &args.command {
+        AdminArg::Sysrq { keys } => AdminCommand::SysRq(keys.clone()),
+        AdminArg::Nmi => AdminCommand::Nmi,
+        AdminArg::Reset => AdminCommand::Reset,
+    };
+    let (mut console, arm) = open_console(&cli.target).await?;
+    send_admin(&arm, &console, &command, args.yes)?.await?;
+    // Show what the console says in answer (a SysRq help line, an NMI report).
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while let Ok(Ok(n)) =
+        tokio::time::timeout_at(deadline, console.link.reader.read(&mut buf)).await
+    {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer).trim().to_string();
+    match cli.output {
+        OutputFormat::Text => {
+            println!("Sent {command:?} to the VM.");
+            if !answer.is_empty() {
+                println!("The console answered:\n{answer}");
+            }
+        }
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::json!({"sent": format!("{command:?}"), "console": answer})
+        ),
+    }
+    Ok(exit::OK)
+}
+
+/// Checks that `command` may go (SysRq not on Windows, confirmation for NMI and reset) and
+/// returns the request to await.
+pub fn send_admin<'a>(
+    arm: &'a ArmClient,
+    console: &AzureConsole,
+    command: &'a AdminCommand,
+    confirmed: bool,
+) -> Result<impl Future<Output = Result<()>> + 'a> {
+    if matches!(command, AdminCommand::SysRq(_)) && console.machine.is_windows {
+        bail!(UsageError(
+            "SysRq is a Linux feature; this VM runs Windows".into()
+        ));
+    }
+    if matches!(command, AdminCommand::Nmi | AdminCommand::Reset)
+        && !confirmed
+        && !confirm(command)?
+    {
+        bail!(UsageError(format!(
+            "{command:?} not sent: not confirmed (pass --yes in scripts)"
+        )));
+    }
+    let url = console
+        .session_url
+        .lock()
+        .expect("session url lock")
+        .clone();
+    Ok(async move {
+        admin::send(arm, &url, command)
+            .await
+            .with_context(|| format!("sending {command:?}"))
+    })
+}
+
+fn confirm(command: &AdminCommand) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    eprint!("\r\nReally send {command:?} to the VM? This interrupts everything it runs. [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().eq_ignore_ascii_case("y"))
+}
