@@ -395,14 +395,32 @@ impl Session {
         result
     }
 
-    /// After an interruption: interrupt whatever may still run and wait for our prompt.
+    /// After an interruption: interrupt whatever may still run, let the console settle
+    /// (readline drops the line it was reading when Ctrl-C lands, typeahead included), then
+    /// prove the shell listens with a fresh marker: a replayed old prompt cannot fake that.
     async fn resync(&mut self) -> Result<(), ShellError> {
-        self.expecter.discard_pending();
         self.type_text("\x03").await?;
         self.expecter
-            .expect(&self.prompt, self.timeouts.login)
+            .settle(self.timeouts.quiet, NUDGE_WAIT)
             .await?;
-        Ok(())
+        let mut last = None;
+        for _ in 0..3 {
+            let id = command::marker_id();
+            self.type_text(&format!("\x15{}\r", command::sync_line(&id)))
+                .await?;
+            let sync =
+                Needles::new(&[("shell sync", &command::sync_pattern(&id))]).expect("pattern");
+            match self.expecter.expect(&sync, self.timeouts.login).await {
+                Ok(_) => {
+                    self.expecter
+                        .expect(&self.prompt, self.timeouts.login)
+                        .await?;
+                    return Ok(());
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("three attempts").into())
     }
 
     async fn collect_markers(
@@ -438,15 +456,8 @@ impl Session {
 
     /// Ctrl-C for a command that ran out of time, then back to our prompt.
     async fn interrupt(&mut self, waited: Duration, pending: Vec<u8>) -> ShellError {
-        if let Err(e) = self.type_text("\x03").await {
+        if let Err(e) = self.resync().await {
             return e;
-        }
-        if let Err(e) = self
-            .expecter
-            .expect(&self.prompt, self.timeouts.login)
-            .await
-        {
-            return e.into();
         }
         ShellError::CommandTimeout {
             waited,

@@ -1,0 +1,437 @@
+//! The whole Azure path end to end: lifeline → fake ARM (token, pre-checks, connect) → fake
+//! gateway (challenge, token, frames) → the real guest's ttyS0 under qemu. Credentials go through
+//! the real code path (the client-secret credential against the fake's token endpoint) and TLS
+//! through the operating system's trust store (SSL_CERT_FILE names the fake's CA).
+
+mod support;
+
+use lifeline::azure::console_link;
+use lifeline::azure::target::{Machine, VmTarget};
+use lifeline::azure::{ArmClient, AuthMethod, Cloud, credential};
+use lifeline::secret::SecretRegistry;
+use lifeline::shell::{Session, ShellError, Timeouts};
+use lifeline::term::Console;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+use support::{Guest, shared_guest};
+
+const SUB: &str = "00000000-0000-0000-0000-00000000a2e5";
+
+/// The fake Azure service in front of one guest; stops with the test process.
+struct FakeAzure {
+    url: String,
+    _process: Child,
+}
+
+fn fake_azure(guest: &Guest) -> &'static FakeAzure {
+    static FAKE: OnceLock<FakeAzure> = OnceLock::new();
+    FAKE.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("lifeline-fake-azure-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut process = Command::new(env!("CARGO_BIN_EXE_fake-azure"))
+            .arg("--state-dir")
+            .arg(&dir)
+            .arg("--vm")
+            .arg(format!("{SUB}/rg1/vm1=unix:{}", guest.serial.display()))
+            .arg("--vmss")
+            .arg(format!("{SUB}/rg1/ss1/0=echo"))
+            .arg("--exit-on-stdin-eof")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start fake-azure");
+        let line = BufReader::new(process.stdout.take().unwrap())
+            .lines()
+            .next()
+            .expect("READY line")
+            .unwrap();
+        let url = line.strip_prefix("READY ").expect("READY").to_string();
+        // Leak the stdin pipe on purpose: it closes when the test process exits, which stops
+        // the fake (--exit-on-stdin-eof).
+        std::mem::forget(process.stdin.take());
+        // SAFETY: set once, before any thread of this test binary reads these variables.
+        unsafe {
+            std::env::set_var("SSL_CERT_FILE", dir.join("ca.pem"));
+            std::env::set_var("AZURE_AUTHORITY_HOST", &url);
+            std::env::set_var("AZURE_TENANT_ID", "tenant-1");
+            std::env::set_var("AZURE_CLIENT_ID", "client-1");
+            std::env::set_var("AZURE_CLIENT_SECRET", "client-secret-1");
+        }
+        FakeAzure {
+            url,
+            _process: process,
+        }
+    })
+}
+
+impl FakeAzure {
+    fn control(&self, body: serde_json::Value) {
+        let out = Command::new("curl")
+            .args(["-sS", "--fail", "--cacert"])
+            .arg(std::env::var("SSL_CERT_FILE").unwrap())
+            .args([
+                "-H",
+                "content-type: application/json",
+                "-d",
+                &body.to_string(),
+            ])
+            .arg(format!("{}/fake/control", self.url))
+            .output()
+            .expect("curl");
+        assert!(
+            out.status.success(),
+            "control {body}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn args(&self) -> Vec<String> {
+        [
+            "--arm-endpoint",
+            &self.url,
+            "--arm-audience",
+            "https://management.azure.com/",
+            "--subscription",
+            SUB,
+            "--auth",
+            "client-secret",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn lifeline(&self, guest: &Guest, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_lifeline"))
+            .args(self.args())
+            .args(args)
+            .env("GUEST_PW", &guest.password)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run lifeline")
+    }
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_through_fake_arm_and_gateway_returns_output_and_status() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    let out = fake.lifeline(
+        &guest,
+        &[
+            "exec",
+            "-g",
+            "rg1",
+            "-n",
+            "vm1",
+            "--user",
+            &guest.user,
+            "--password-env",
+            "GUEST_PW",
+            "--root",
+            "--",
+            "hostname; id -u; exit 7",
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(stdout, "rescue-guest\n0\n", "stderr: {stderr}");
+    assert_eq!(out.status.code(), Some(7));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1011_refusal_on_the_first_attempt_recovers() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true, "refuse_next_ws": 1}));
+    let out = fake.lifeline(
+        &guest,
+        &[
+            "-v",
+            "exec",
+            "-g",
+            "rg1",
+            "-n",
+            "vm1",
+            "--user",
+            &guest.user,
+            "--password-env",
+            "GUEST_PW",
+            "--",
+            "echo recovered",
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(stdout, "recovered\n", "stderr: {stderr}");
+    assert!(stderr.contains("1011"), "the refusal is reported: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_carries_the_console_both_ways() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(fake.args())
+        .args(["connect", "-g", "rg1", "-n", "vm1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        stdin.write_all(b"\r").unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(
+        stdout.contains("rescue-guest login: "),
+        "stdout {stdout:?} stderr {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_dropped_mid_command_is_reported_and_the_session_goes_on() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    let mut cloud = Cloud::resolve("AzureCloud", Some(&fake.url)).unwrap();
+    cloud.scope = "https://management.azure.com/.default".into();
+    let arm = ArmClient::new(
+        cloud.clone(),
+        credential::credential(AuthMethod::ClientSecret, &cloud),
+    );
+    let target = VmTarget {
+        subscription: SUB.into(),
+        resource_group: "rg1".into(),
+        machine: Machine::Vm { name: "vm1".into() },
+    };
+    let console = console_link::open(arm, target)
+        .await
+        .expect("open the Azure console");
+    let mut session = Session::new(
+        console.link,
+        Console::new(24, 80, None),
+        SecretRegistry::default(),
+        Timeouts::default(),
+    );
+    session
+        .attach(&guest.credentials())
+        .await
+        .expect("log in over Azure");
+    assert_eq!(session.run("echo before").await.unwrap().text(), "before\n");
+
+    let dropper = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        fake.control(serde_json::json!({"drop_sessions": true}));
+    });
+    let err = session
+        .run_with_timeout("sleep 3; echo during", Duration::from_secs(15))
+        .await
+        .expect_err("a command interrupted by a drop must not report a result");
+    dropper.await.unwrap();
+    assert!(matches!(err, ShellError::LinkInterrupted), "{err}");
+
+    let after = session
+        .run("echo after; exit 4")
+        .await
+        .expect("the session goes on");
+    assert_eq!((after.text().as_str(), after.exit_status), ("after\n", 4));
+    session.leave().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_precheck_error_says_what_to_do() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    let exec = [
+        "exec",
+        "-g",
+        "rg1",
+        "-n",
+        "vm1",
+        "--user",
+        "azureuser",
+        "--password-env",
+        "GUEST_PW",
+        "--",
+        "true",
+    ];
+    let cases: Vec<(serde_json::Value, Vec<&str>, &str)> = vec![
+        (
+            serde_json::json!({"console_disabled": {"subscription": SUB, "disabled": true}}),
+            exec.to_vec(),
+            "lifeline console enable",
+        ),
+        (
+            serde_json::json!({"vm_power": {"vm": format!("{SUB}/rg1/vm1"), "state": "deallocated"}}),
+            exec.to_vec(),
+            "az vm start -g rg1 -n vm1",
+        ),
+        (
+            serde_json::json!({"boot_diagnostics": {"vm": format!("{SUB}/rg1/vm1"), "enabled": false}}),
+            exec.to_vec(),
+            "az vm boot-diagnostics enable -g rg1 -n vm1",
+        ),
+        (
+            serde_json::json!({"fail_next": {"route": "connect", "status": 403}}),
+            exec.to_vec(),
+            "Virtual Machine Contributor",
+        ),
+        (
+            serde_json::json!({"fail_next": {"route": "connect", "status": 409}}),
+            exec.to_vec(),
+            "another operation",
+        ),
+        (
+            serde_json::json!({}),
+            vec![
+                "exec",
+                "-g",
+                "rg1",
+                "-n",
+                "nosuchvm",
+                "--user",
+                "azureuser",
+                "--password-env",
+                "GUEST_PW",
+                "--",
+                "true",
+            ],
+            "check the subscription, resource group and VM name",
+        ),
+        (
+            serde_json::json!({}),
+            vec![
+                "exec",
+                "-g",
+                "rg1",
+                "-n",
+                "ss1",
+                "--user",
+                "azureuser",
+                "--password-env",
+                "GUEST_PW",
+                "--",
+                "true",
+            ],
+            "--instance-id",
+        ),
+    ];
+    for (fault, args, says) in cases {
+        fake.control(serde_json::json!({"clear_faults": true}));
+        fake.control(
+            serde_json::json!({"console_disabled": {"subscription": SUB, "disabled": false}}),
+        );
+        fake.control(
+            serde_json::json!({"vm_power": {"vm": format!("{SUB}/rg1/vm1"), "state": "running"}}),
+        );
+        fake.control(serde_json::json!({"boot_diagnostics": {"vm": format!("{SUB}/rg1/vm1"), "enabled": true}}));
+        if fault != serde_json::json!({}) {
+            fake.control(fault.clone());
+        }
+        let out = fake.lifeline(&guest, &args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(74), "{fault}: {stderr}");
+        assert!(
+            stderr.contains(says),
+            "{fault}: expected {says:?} in:\n{stderr}"
+        );
+    }
+    // Throttling is retried with Retry-After, invisibly.
+    fake.control(serde_json::json!({"clear_faults": true}));
+    fake.control(
+        serde_json::json!({"vm_power": {"vm": format!("{SUB}/rg1/vm1"), "state": "running"}}),
+    );
+    fake.control(
+        serde_json::json!({"boot_diagnostics": {"vm": format!("{SUB}/rg1/vm1"), "enabled": true}}),
+    );
+    fake.control(
+        serde_json::json!({"fail_next": {"route": "connect", "status": 429, "retry_after": 1}}),
+    );
+    let out = fake.lifeline(
+        &guest,
+        &[
+            "exec",
+            "-g",
+            "rg1",
+            "-n",
+            "vm1",
+            "--user",
+            "azureuser",
+            "--password-env",
+            "GUEST_PW",
+            "--",
+            "echo throttled-then-ok",
+        ],
+    );
+    assert_eq!(text(&out).0, "throttled-then-ok\n", "{}", text(&out).1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_switch_and_admin_commands() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    for (action, want) in [
+        ("disable", "disabled"),
+        ("status", "disabled"),
+        ("enable", "enabled"),
+    ] {
+        let out = fake.lifeline(&guest, &["console", action]);
+        assert!(
+            text(&out).0.contains(&format!("is {want}")),
+            "{action}: {:?}",
+            text(&out)
+        );
+    }
+    let out = fake.lifeline(
+        &guest,
+        &[
+            "send",
+            "--vmss",
+            "ss1",
+            "--instance-id",
+            "0",
+            "-g",
+            "rg1",
+            "sysrq",
+            "h",
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(
+        stdout.contains("sysrq: HELP"),
+        "stdout {stdout} stderr {stderr}"
+    );
+    let out = fake.lifeline(
+        &guest,
+        &[
+            "send",
+            "--vmss",
+            "ss1",
+            "--instance-id",
+            "0",
+            "-g",
+            "rg1",
+            "nmi",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "NMI without --yes and no terminal is refused"
+    );
+}
