@@ -102,6 +102,24 @@ impl FakeAzure {
         .to_vec()
     }
 
+    /// `lifeline exec` on vm1 as the guest user, with extra `flags`.
+    fn exec(&self, guest: &Guest, flags: &[&str], command: &str) -> Output {
+        let mut args = vec![
+            "exec",
+            "-g",
+            "rg1",
+            "-n",
+            "vm1",
+            "--user",
+            &guest.user,
+            "--password-env",
+            "GUEST_PW",
+        ];
+        args.extend_from_slice(flags);
+        args.extend(["--", command]);
+        self.lifeline(guest, &args)
+    }
+
     fn lifeline(&self, guest: &Guest, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_lifeline"))
             .args(self.args())
@@ -125,23 +143,7 @@ async fn exec_through_fake_arm_and_gateway_returns_output_and_status() {
     let guest = shared_guest().await;
     let fake = fake_azure(&guest);
     fake.control(serde_json::json!({"clear_faults": true}));
-    let out = fake.lifeline(
-        &guest,
-        &[
-            "exec",
-            "-g",
-            "rg1",
-            "-n",
-            "vm1",
-            "--user",
-            &guest.user,
-            "--password-env",
-            "GUEST_PW",
-            "--root",
-            "--",
-            "hostname; id -u; exit 7",
-        ],
-    );
+    let out = fake.exec(&guest, &["--root"], "hostname; id -u; exit 7");
     let (stdout, stderr) = text(&out);
     assert_eq!(stdout, "rescue-guest\n0\n", "stderr: {stderr}");
     assert_eq!(out.status.code(), Some(7));
@@ -152,23 +154,7 @@ async fn a_1011_refusal_on_the_first_attempt_recovers() {
     let guest = shared_guest().await;
     let fake = fake_azure(&guest);
     fake.control(serde_json::json!({"clear_faults": true, "refuse_next_ws": 1}));
-    let out = fake.lifeline(
-        &guest,
-        &[
-            "-v",
-            "exec",
-            "-g",
-            "rg1",
-            "-n",
-            "vm1",
-            "--user",
-            &guest.user,
-            "--password-env",
-            "GUEST_PW",
-            "--",
-            "echo recovered",
-        ],
-    );
+    let out = fake.exec(&guest, &["-v"], "echo recovered");
     let (stdout, stderr) = text(&out);
     assert_eq!(stdout, "recovered\n", "stderr: {stderr}");
     assert!(stderr.contains("1011"), "the refusal is reported: {stderr}");

@@ -2,7 +2,7 @@
 //! addressed to the open session. The URL is derived by parsing the session URL, not by string
 //! replacement: `wss://gw/n/connector/C/sessions/S/client` → `https://gw/…/sessions/S/adminCommand/nmi`.
 
-use super::arm::{ArmClient, ArmError};
+use super::arm::{ArmClient, ArmError, MachineView};
 use azure_core::http::Url;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,12 @@ impl AdminCommand {
             "commandParameters": parameters,
         })
     }
+}
+
+/// Why `command` must not go to this machine, if it must not: SysRq is a Linux feature.
+pub fn refusal(command: &AdminCommand, machine: &MachineView) -> Option<&'static str> {
+    (matches!(command, AdminCommand::SysRq(_)) && machine.is_windows)
+        .then_some("SysRq is a Linux feature; this VM runs Windows")
 }
 
 /// The admin endpoint for `command` on the session at `session_url`.
