@@ -159,10 +159,8 @@ pub fn send_admin<'a>(
     command: &'a AdminCommand,
     confirmed: bool,
 ) -> Result<impl Future<Output = Result<()>> + 'a> {
-    if matches!(command, AdminCommand::SysRq(_)) && console.machine.is_windows {
-        bail!(UsageError(
-            "SysRq is a Linux feature; this VM runs Windows".into()
-        ));
+    if let Some(why) = admin::refusal(command, &console.machine) {
+        bail!(UsageError(why.into()));
     }
     if matches!(command, AdminCommand::Nmi | AdminCommand::Reset)
         && !confirmed

@@ -149,8 +149,8 @@ fn menu_text(azure: bool) -> &'static str {
 /// Sends an admin command chosen (and confirmed) in the menu; reports the outcome on stderr.
 async fn admin_from_menu(azure: &Option<(ArmClient, AzureHandle)>, command: AdminCommand) {
     let Some((arm, handle)) = azure else { return };
-    if matches!(command, AdminCommand::SysRq(_)) && handle.machine.is_windows {
-        eprint!("\r\n[lifeline] SysRq is not available on Windows VMs\r\n");
+    if let Some(why) = admin::refusal(&command, &handle.machine) {
+        eprint!("\r\n[lifeline] {why}\r\n");
         return;
     }
     let url = handle.session_url.lock().expect("session url lock").clone();
