@@ -5,6 +5,7 @@
 //!
 //! Each test starts its own `fake-azure` with echo-mode machines and trusts only its `ca.pem`.
 
+mod support;
 use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use rustls::pki_types::pem::PemObject;
@@ -1258,14 +1259,12 @@ async fn a_unix_serial_socket_is_shared_by_successive_sessions() {
     assert!(reason.contains("serial port"), "{reason}");
 }
 
-/// Against the real test guest (reference/test-guest.md): `scripts/guest run --name N`, then
-/// `FAKE_AZURE_GUEST_SERIAL=<serial.sock> cargo test --features fake-azure --test
-/// fake_azure_spec -- --ignored`. The guest's getty answers through the gateway, and a second
-/// session still reaches it (qemu serves one client: the fake must reuse its connection).
-#[tokio::test]
-#[ignore = "needs a running test guest: set FAKE_AZURE_GUEST_SERIAL"]
+/// Against the real test guest: its getty answers through the gateway, and a second session
+/// still reaches it (qemu serves one client: the fake must reuse its connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_guest_answers_through_the_gateway() {
-    let serial = std::env::var("FAKE_AZURE_GUEST_SERIAL").expect("FAKE_AZURE_GUEST_SERIAL");
+    let guest = support::shared_guest().await;
+    let serial = guest.serial.display().to_string();
     let fake =
         FakeAzure::start_with(|_| vec!["--vm".into(), format!("{SUB}/rg1/guest=unix:{serial}")]);
     let token = fake.token().await;
