@@ -1,5 +1,5 @@
-//! The fake Azure service against its specification (shared/reference/azure-serial-console.md
-//! §2, §3, §8.2), independently of lifeline's own Azure client: plain HTTPS (reqwest),
+//! The fake Azure service against its specification (docs/azure-serial-console.md),
+//! independently of lifeline's own Azure client: plain HTTPS (reqwest),
 //! tokio-tungstenite, a hand-rolled websocket reader where raw frames matter, and azure_identity
 //! for the token endpoint.
 //!

@@ -1,5 +1,5 @@
-//! Azure Resource Manager, as much of it as a serial-console client touches (reference
-//! azure-serial-console.md §2, §3.2, §8.2):
+//! Azure Resource Manager, as much of it as a serial-console client touches (see
+//! docs/azure-serial-console.md):
 //!
 //! - `Microsoft.SerialConsole/consoleServices/default` status, `enableConsole`, `disableConsole`;
 //! - `Microsoft.Compute` VM (`?$expand=instanceView`), scale set, scale-set instance and its
@@ -717,7 +717,7 @@ async fn connect(
         .get(&key.subscription)
         .is_some_and(|(_, d)| *d);
     if disabled {
-        // The real code is not documented (reference §5, §8.2 "a 403-style error"); this one
+        // The real code is not documented (docs/azure-serial-console.md); this one
         // is ours, and the message says what to do.
         return cloud_error(
             StatusCode::FORBIDDEN,
@@ -732,7 +732,7 @@ async fn connect(
         return serial_port_not_found(target, port).into();
     }
     if !machine.boot_diagnostics {
-        // The portal's 404 text for this case (reference §5.2); az checks it client-side first.
+        // The portal's 404 text for this case (docs/azure-serial-console.md); az checks it client-side first.
         return cloud_error(
             StatusCode::NOT_FOUND,
             "NotFound",

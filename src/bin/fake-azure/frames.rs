@@ -1,6 +1,6 @@
 //! Serial output → websocket frames, in the framing a test asks for.
 //!
-//! Whether the real gateway sends text or binary frames is not known (reference §10), and a
+//! Whether the real gateway sends text or binary frames is not known (docs/azure-serial-console.md), and a
 //! serial port emits arbitrary bytes, so the fake can send text, binary, or both in turn.
 //! A text frame must hold UTF-8 for a conforming peer: by default the fake keeps text frames
 //! valid by holding back a character split across two reads and replacing invalid bytes with

@@ -1,4 +1,4 @@
-//! The serial-console gateway's HTTP side (reference §2 steps 3–4, §3.1, §8.2):
+//! The serial-console gateway's HTTP side (docs/azure-serial-console.md):
 //!
 //! - `GET /n/connector/{cid}/sessions/{sid}/client` upgrades to the websocket of a session that
 //!   ARM `connect` issued (the session itself runs in [`crate::session`]);

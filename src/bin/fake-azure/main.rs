@@ -1,7 +1,7 @@
 //! fake-azure: a local stand-in for the Azure services lifeline talks to, for tests and the
 //! demo, since real Azure cannot be reached here. It follows the documented protocol
-//! (shared/reference/azure-serial-console.md §8.2) and is tested against that document, not
-//! against lifeline's client (`tests/fake_azure_spec.rs`).
+//! (docs/azure-serial-console.md) and is tested against that document, not against lifeline's
+//! client (`tests/fake_azure_spec.rs`).
 //!
 //! One HTTPS listener on loopback serves all of it, because the gateway URL that ARM hands out
 //! is absolute and one trusted CA must cover every hop:
@@ -48,7 +48,7 @@ use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 use tracing_subscriber::EnvFilter;
 
-/// The default challenge: the real one is undocumented (reference §10 q1), so it is opaque
+/// The default challenge: the real one is undocumented (docs/azure-serial-console.md), so it is opaque
 /// JSON-looking text that a client must not display or parse.
 const DEFAULT_CHALLENGE: &str =
     r#"{"type":"challenge","message":"Send the access token as the next text frame"}"#;

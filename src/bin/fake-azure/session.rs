@@ -1,5 +1,4 @@
-//! One websocket session on the gateway, from the challenge to the close (reference §2 steps
-//! 4–6, §8.2):
+//! One websocket session on the gateway, from the challenge to the close (docs/azure-serial-console.md):
 //!
 //! 1. A machine without a host (deallocated) has no serial port: the socket is closed before any
 //!    frame (1011), which az reports as "Make sure that it is powered on".
@@ -9,7 +8,7 @@
 //!    `?authorization=` query token (az ≤ 0.1.8) counts as the answer.
 //! 3. Injected refusals close a correct answer with 1011 "Connection not trusted" too.
 //! 4. Once in, the session takes over the machine's console, evicting the previous session with
-//!    1000 and a reason that says so (the real code is not documented, reference §10 q7: 1000 is
+//!    1000 and a reason that says so (the real code is not documented, docs/azure-serial-console.md: 1000 is
 //!    our choice, since the eviction is the service working as designed). Then the scrollback is
 //!    replayed and serial bytes flow both ways. A text frame equal to an issued token is dropped,
 //!    not typed: az 0.1.7 sent its token again after the query had already authenticated it.
