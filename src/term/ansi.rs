@@ -29,35 +29,48 @@ impl Stripper {
     pub fn strip(&mut self, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(input.len());
         for &b in input {
-            self.state = match (self.state, b) {
-                (State::Ground, 0x1b) => State::Escape,
-                (State::Ground, b'\r' | b'\n' | b'\t' | 0x08) => {
-                    out.push(b);
-                    State::Ground
+            self.state = match self.step(b, &mut out) {
+                Some(next) => next,
+                // A byte that cannot continue the sequence ends it and counts as text, as on a
+                // terminal (systemd cuts long status lines mid-sequence: `ESC` then `…`).
+                None => {
+                    self.state = State::Ground;
+                    self.step(b, &mut out).unwrap_or(State::Ground)
                 }
-                (State::Ground, 0x00..=0x1f | 0x7f) => State::Ground,
-                (State::Ground, 0x9b) => State::Csi,
-                (State::Ground, _) => {
-                    out.push(b);
-                    State::Ground
-                }
-                (State::Escape, b'[') => State::Csi,
-                (State::Escape, b']' | b'P' | b'_' | b'^' | b'X') => State::String,
-                (State::Escape, 0x20..=0x2f) => State::EscapeIntermediate,
-                (State::Escape, 0x1b) => State::Escape,
-                (State::Escape, _) => State::Ground,
-                (State::EscapeIntermediate, _) => State::Ground,
-                (State::Csi, 0x40..=0x7e) => State::Ground,
-                (State::Csi, 0x1b) => State::Escape,
-                (State::Csi, _) => State::Csi,
-                (State::String, 0x07) => State::Ground,
-                (State::String, 0x1b) => State::StringEscape,
-                (State::String, _) => State::String,
-                (State::StringEscape, b'\\') => State::Ground,
-                (State::StringEscape, _) => State::String,
             };
         }
         out
+    }
+
+    /// The next state after `b`; `None` when `b` cannot continue the current sequence.
+    fn step(&self, b: u8, out: &mut Vec<u8>) -> Option<State> {
+        Some(match (self.state, b) {
+            (State::Ground, 0x1b) => State::Escape,
+            (State::Ground, b'\r' | b'\n' | b'\t' | 0x08) => {
+                out.push(b);
+                State::Ground
+            }
+            (State::Ground, 0x00..=0x1f | 0x7f) => State::Ground,
+            (State::Ground, _) => {
+                out.push(b);
+                State::Ground
+            }
+            (State::Escape, b'[') => State::Csi,
+            (State::Escape, b']' | b'P' | b'_' | b'^' | b'X') => State::String,
+            (State::Escape, 0x20..=0x2f) => State::EscapeIntermediate,
+            (State::Escape, 0x1b) => State::Escape,
+            (State::Escape, 0x30..=0x7e) => State::Ground,
+            (State::EscapeIntermediate, 0x30..=0x7e) => State::Ground,
+            (State::EscapeIntermediate, 0x20..=0x2f) => State::EscapeIntermediate,
+            (State::Csi, 0x40..=0x7e) => State::Ground,
+            (State::Csi, 0x20..=0x3f) => State::Csi,
+            (State::String, 0x07) => State::Ground,
+            (State::String, 0x1b) => State::StringEscape,
+            (State::String, _) => State::String,
+            (State::StringEscape, b'\\') => State::Ground,
+            (State::StringEscape, _) => State::String,
+            _ => return None,
+        })
     }
 }
 
@@ -87,6 +100,16 @@ mod tests {
         out.extend(s.strip(b"\x1b\\ef\x1b("));
         out.extend(s.strip(b"Bgh"));
         assert_eq!(out, b"abcdefgh");
+    }
+
+    #[test]
+    fn a_sequence_cut_short_by_text_gives_the_text_back() {
+        // systemd truncating a status line: ESC of `ESC[0m`, then the ellipsis.
+        assert_eq!(
+            strip(b"mount\x1b\xe2\x80\xa6POSIX"),
+            "mount\u{2026}POSIX".as_bytes()
+        );
+        assert_eq!(strip(b"a\x1b[0;3\xc3\xa9b"), "a\u{e9}b".as_bytes());
     }
 
     #[test]
