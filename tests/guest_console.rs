@@ -160,11 +160,26 @@ async fn from_a_user_shell_left_open() {
 async fn from_a_root_shell_left_open_which_stays_open() {
     let guest = shared_guest().await;
     login_raw(&guest, "root", &guest.root_password, r"# $").await;
-    let session = run_all_cases(&guest, ConsoleState::Shell).await;
+    let mut session = run_all_cases(&guest, ConsoleState::Shell).await;
     assert!(session.is_root());
+    let level = session
+        .run("cat /proc/sys/kernel/printk")
+        .await
+        .unwrap()
+        .text();
+    assert!(
+        level.starts_with("1\t"),
+        "console log level lowered while we work: {level:?}"
+    );
     session.leave().await.unwrap();
     let line = screen_after_leaving(&guest).await;
     assert!(line.starts_with("root@rescue-guest"), "left as {line:?}");
+    // ... and the console log level is back to what it was.
+    type_raw(
+        &guest,
+        &[("cat /proc/sys/kernel/printk\r", r"^7\s+4\s+1\s+7")],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

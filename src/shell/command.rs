@@ -122,17 +122,24 @@ pub fn end_pattern(id: &str) -> String {
     format!(r"ll-{id}-end\r*\n")
 }
 
-/// The line that tells us a shell is listening and what it can do: its uid and whether it has
-/// `base64`. The marker is assembled by `printf`, so its echo cannot match.
-pub fn sync_line(id: &str) -> String {
+/// The line that tells us a shell is listening and what it can do: its uid, whether it has
+/// `base64`, and, when `quiet_kernel` is set and the shell is root's, the console log level it
+/// found before lowering it to 1 (so kernel messages stop interleaving; empty otherwise). The
+/// marker is assembled by `printf`, so its echo cannot match.
+pub fn sync_line(id: &str, quiet_kernel: bool) -> String {
+    let quiet = if quiet_kernel {
+        "$([ \"$(id -u)\" = 0 ] && read l r </proc/sys/kernel/printk && echo 1 >/proc/sys/kernel/printk && echo \"$l\")"
+    } else {
+        ""
+    };
     format!(
-        "printf '%s-%s:%s:%s\\n' ll {id} \"$(id -u)\" \"$(command -v base64 >/dev/null 2>&1 && echo base64 || echo hex)\""
+        "printf '%s-%s:%s:%s:%s\\n' ll {id} \"$(id -u)\" \"$(command -v base64 >/dev/null 2>&1 && echo base64 || echo hex)\" \"{quiet}\""
     )
 }
 
-/// Regex source matching [`sync_line`]'s output; groups: uid, encoding.
+/// Regex source matching [`sync_line`]'s output; groups: uid, encoding, saved log level.
 pub fn sync_pattern(id: &str) -> String {
-    format!(r"ll-{id}:([0-9]+):(base64|hex)\r*\n")
+    format!(r"ll-{id}:([0-9]+):(base64|hex):([0-9]*)\r*\n")
 }
 
 /// A random marker id: 12 hex digits, fresh for every command.
@@ -215,7 +222,7 @@ mod tests {
                 assert!(!line.contains('\n'));
             }
         }
-        assert!(!sync_line(&id).contains(&format!("ll-{id}")));
+        assert!(!sync_line(&id, true).contains(&format!("ll-{id}")));
     }
 
     #[test]

@@ -406,7 +406,7 @@ impl Session {
         let mut last = None;
         for _ in 0..3 {
             let id = command::marker_id();
-            self.type_text(&format!("\x15{}\r", command::sync_line(&id)))
+            self.type_text(&format!("\x15{}\r", command::sync_line(&id, false)))
                 .await?;
             let sync =
                 Needles::new(&[("shell sync", &command::sync_pattern(&id))]).expect("pattern");
@@ -491,23 +491,9 @@ impl Session {
         self.writer.shutdown().await.map_err(ShellError::Write)
     }
 
-    /// Lowers the kernel's console log level (root only) so fewer kernel lines interleave with
-    /// our commands; the old level is restored when we leave.
-    pub async fn quiet_kernel(&mut self) -> Result<(), ShellError> {
-        if !self.is_root() || self.saved_printk.is_some() {
-            return Ok(());
-        }
-        let out = self
-            .run("read level rest < /proc/sys/kernel/printk && echo \"$level\" && echo 1 > /proc/sys/kernel/printk")
-            .await?;
-        if out.exit_status == 0 {
-            self.saved_printk = Some(out.text().trim().to_string());
-        }
-        Ok(())
-    }
-
     /// Starts our own shell and sets it up: our prompt, no pager, no colours, no history file,
-    /// no bracketed paste, wide lines. One round trip also learns the uid and the encoding.
+    /// no bracketed paste, wide lines, and as root the kernel's console log level lowered (put
+    /// back when we leave). One round trip also learns the uid and the encoding.
     async fn enter_own_shell(&mut self) -> Result<(), ShellError> {
         self.type_text(
             "if command -v bash >/dev/null 2>&1; then bash --norc --noprofile; else sh; fi\r",
@@ -520,7 +506,7 @@ impl Session {
             "unset HISTFILE PROMPT_COMMAND; export TERM=dumb PAGER=cat SYSTEMD_PAGER= SYSTEMD_COLORS=0 SYSTEMD_URLIFY=0 LC_ALL=C; \
              bind 'set enable-bracketed-paste off' 2>/dev/null; stty cols 1000 2>/dev/null; \
              PS2=''; PS1='{left}''{right}'; {}\r",
-            command::sync_line(&id)
+            command::sync_line(&id, self.saved_printk.is_none())
         );
         self.type_text(&setup).await?;
         let sync = Needles::new(&[("shell sync", &command::sync_pattern(&id))]).expect("pattern");
@@ -532,6 +518,9 @@ impl Session {
             .next()
             .and_then(Encoding::parse)
             .unwrap_or(Encoding::Base64);
+        if let Some(level) = parts.next().filter(|l| !l.is_empty()) {
+            self.saved_printk = Some(level.to_string());
+        }
         self.expecter
             .expect(&self.prompt, self.timeouts.login)
             .await?;
@@ -551,7 +540,7 @@ impl Session {
     /// Whether the shell we found open is root's (asked in one round trip).
     async fn shell_found_is_root(&mut self) -> Result<bool, ShellError> {
         let id = command::marker_id();
-        self.type_text(&format!("{}\r", command::sync_line(&id)))
+        self.type_text(&format!("{}\r", command::sync_line(&id, false)))
             .await?;
         let sync = Needles::new(&[("shell sync", &command::sync_pattern(&id))]).expect("pattern");
         let taken = self.expecter.expect(&sync, self.timeouts.login).await?;
