@@ -58,6 +58,7 @@ pub enum OutputFormat {
 
 /// Which console to reach.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Target")]
 pub struct TargetArgs {
     /// A local serial console: unix:PATH, tcp:HOST:PORT or cmd:'COMMAND'.
     #[arg(long, value_name = "SPEC", global = true, conflicts_with_all = ["resource_group", "ids", "vmss"])]
@@ -104,8 +105,9 @@ impl TargetArgs {
 
 /// How to log in on the console. Passwords are never taken as plain command-line values.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Guest login")]
 pub struct LoginArgs {
-    /// User to log in as when the console shows a login prompt.
+    /// User to log in as when the console shows a login prompt (default: root).
     #[arg(long, value_name = "NAME", global = true)]
     pub user: Option<String>,
     /// Read the password from this environment variable.
