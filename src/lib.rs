@@ -2,15 +2,21 @@
 //! down, repair it safely, and prove that SSH answers again.
 //!
 //! The layers follow the path of the data, each knowing only the one below it:
-//! [`link`] (a byte stream) → [`term`] (screen, plain text, transcript) → [`expect`] (matching
-//! with deadlines) → [`shell`] (console state, login, root, commands with exit status).
-//! [`cli`] is the command-line edge on top.
+//! [`link`] (a byte stream; [`azure`] provides one over the Azure Serial Console) → [`term`]
+//! (screen, plain text, transcript) → [`expect`] (matching with deadlines) → [`shell`] (console
+//! state, login, root, commands with exit status) → [`probe`] (one read-only script that
+//! collects facts) → [`rules`] (one file per cause) → [`report`]. [`diagnose`] runs the middle
+//! of that path; [`cli`] is the command-line edge on top.
 
 pub mod azure;
 pub mod cli;
+pub mod diagnose;
 pub mod exit;
 pub mod expect;
 pub mod link;
+pub mod probe;
+pub mod report;
+pub mod rules;
 pub mod secret;
 pub mod shell;
 pub mod term;

@@ -142,10 +142,11 @@ The command runs with stdin from /dev/null; its stdout and stderr come back byte
     )]
     Exec(ExecArgs),
     /// Find out why SSH is down (read-only).
-    #[command(
-        after_help = "Example:\n  lifeline diagnose -g my-rg -n my-vm --user azureuser --password-env PW -o json"
-    )]
-    Diagnose,
+    #[command(after_help = "Examples:\n  lifeline diagnose --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW\n  \
+lifeline diagnose -g my-rg -n my-vm --user azureuser --password-env PW -o json\n\n\
+One probe collects the facts (read-only), every rule of `lifeline rules` judges them.\n\
+Exit codes: 0 healthy, 1 problems found; see `lifeline --help` for the others.")]
+    Diagnose(DiagnoseArgs),
     /// Diagnose, repair safely (backup, validate, roll back), and verify that SSH answers.
     #[command(
         after_help = "Example:\n  lifeline rescue -g my-rg -n my-vm --user azureuser --password-env PW --yes"
@@ -180,8 +181,22 @@ SysRq is refused for Windows VMs."
     )]
     Undo,
     /// List the diagnosis rules, or explain one.
-    #[command(after_help = "Example:\n  lifeline rules SSH001")]
-    Rules,
+    #[command(after_help = "Examples:\n  lifeline rules\n  lifeline rules SSH001")]
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// Whose SSH login to diagnose (account, keys, AllowUsers…); default: the --user.
+    #[arg(long, value_name = "NAME")]
+    pub ssh_user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// A rule id (SSH001) or name to explain; without it, all rules are listed.
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Args)]

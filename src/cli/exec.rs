@@ -24,7 +24,7 @@ pub async fn run(cli: &Cli, args: &ExecArgs) -> Result<u8> {
         }
         OutputFormat::Json => {
             let doc = serde_json::json!({
-                "target": target_description(cli),
+                "target": session::target_description(cli),
                 "command": command,
                 "exit_status": out.exit_status,
                 "output": out.text(),
@@ -35,12 +35,3 @@ pub async fn run(cli: &Cli, args: &ExecArgs) -> Result<u8> {
     Ok(u8::try_from(out.exit_status).unwrap_or(crate::exit::SOFTWARE))
 }
 
-fn target_description(cli: &Cli) -> String {
-    match (&cli.target.serial, cli.target.is_azure()) {
-        (Some(spec), _) => spec.to_string(),
-        (None, true) => super::azure::vm_target(&cli.target)
-            .map(|t| format!("azure:{t}"))
-            .unwrap_or_else(|_| "azure".into()),
-        (None, false) => String::new(),
-    }
-}

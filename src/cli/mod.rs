@@ -5,6 +5,7 @@
 mod args;
 mod azure;
 mod connect;
+mod diagnose;
 mod exec;
 mod password;
 mod session;
@@ -48,14 +49,14 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let name = match &cli.command {
         Command::Connect => return connect::run(&cli).await,
         Command::Exec(args) => return exec::run(&cli, args).await,
-        Command::Diagnose => "diagnose",
+        Command::Diagnose(args) => return diagnose::run(&cli, args).await,
+        Command::Rules(args) => return diagnose::rules(args),
         Command::Rescue => "rescue",
         Command::Send(args) => return azure::send(&cli, args).await,
         Command::Console(args) => return azure::console(&cli, args).await,
         Command::User => "user",
         Command::ResetSsh => "reset-ssh",
         Command::Undo => "undo",
-        Command::Rules => "rules",
     };
     Err(Unavailable(format!("lifeline {name}")).into())
 }

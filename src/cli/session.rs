@@ -114,3 +114,14 @@ pub async fn open(cli: &Cli, root: bool) -> Result<(Session, Credentials)> {
     }
     Ok((session, creds))
 }
+
+/// What the target is called in reports: the serial spec or the Azure machine.
+pub fn target_description(cli: &Cli) -> String {
+    match (&cli.target.serial, cli.target.is_azure()) {
+        (Some(spec), _) => spec.to_string(),
+        (None, true) => super::azure::vm_target(&cli.target)
+            .map(|t| format!("azure:{t}"))
+            .unwrap_or_else(|_| "azure".into()),
+        (None, false) => String::new(),
+    }
+}

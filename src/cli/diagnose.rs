@@ -1,0 +1,41 @@
+//! `lifeline diagnose` and `lifeline rules`.
+
+use super::UsageError;
+use super::args::{Cli, DiagnoseArgs, OutputFormat, RulesArgs};
+use super::session;
+use crate::diagnose::diagnose;
+use crate::exit;
+use crate::{report, rules};
+use anyhow::Result;
+
+pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
+    let (mut session, creds) = session::open(cli, true).await?;
+    let user = args.ssh_user.clone().unwrap_or_else(|| creds.user.clone());
+    let result = diagnose(&mut session, &user).await;
+    // Leave the console tidy whatever happened; the diagnosis error wins.
+    let left = session.leave().await;
+    let diagnosis = result?;
+    left?;
+    let target = session::target_description(cli);
+    match cli.output {
+        OutputFormat::Text => print!("{}", report::render_text(&diagnosis, &target)),
+        OutputFormat::Json => println!("{}", report::render_json(&diagnosis, &target)),
+    }
+    Ok(if diagnosis.healthy() { exit::OK } else { exit::PROBLEMS })
+}
+
+pub fn rules(args: &RulesArgs) -> Result<u8> {
+    match &args.id {
+        None => print!("{}", rules::docs::render_list()),
+        Some(id) => match rules::docs::explain(id) {
+            Some(text) => print!("{text}"),
+            None => {
+                return Err(UsageError(format!(
+                    "no rule {id:?}; `lifeline rules` lists them all"
+                ))
+                .into());
+            }
+        },
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,84 @@
+//! `lifeline diagnose`: one probe over the console, every rule over its facts.
+//!
+//! The whole diagnosis costs one [`Session::run`]: the probe script goes up with the
+//! session's long-script transfer (one round trip) and runs (one more), so a diagnosis after
+//! login is two round trips, whatever the console's latency.
+
+use crate::probe::{self, Facts, ProbeError};
+use crate::rules::{self, Finding, Severity};
+use crate::shell::Session;
+use std::time::Duration;
+
+/// What a diagnosis found, and what the probe cost.
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    pub facts: Facts,
+    /// Errors first, causes before symptoms (see [`rules::evaluate`]).
+    pub findings: Vec<Finding>,
+    pub cost: ProbeCost,
+}
+
+/// The price of the probe over the console.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct ProbeCost {
+    /// The script as sent, before the session encodes it.
+    pub script_bytes: usize,
+    /// The probe's output, after the session decoded it.
+    pub output_bytes: usize,
+    /// From sending the script to having its output parsed.
+    #[serde(serialize_with = "millis")]
+    pub elapsed: Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiagnoseError {
+    #[error(
+        "the diagnosis needs a root shell (it reads /etc/shadow, host keys and firewall rules): become root first"
+    )]
+    NotRoot,
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+}
+
+impl Diagnosis {
+    /// Judges facts already collected (a fixture, a saved probe output).
+    pub fn from_facts(facts: Facts, cost: ProbeCost) -> Diagnosis {
+        let findings = rules::evaluate(&facts);
+        Diagnosis {
+            facts,
+            findings,
+            cost,
+        }
+    }
+
+    /// No error or warning: exit code 0. Info findings do not count.
+    pub fn healthy(&self) -> bool {
+        self.findings.iter().all(|f| f.severity == Severity::Info)
+    }
+
+    /// The rule ids found, in report order.
+    pub fn ids(&self) -> Vec<&'static str> {
+        self.findings.iter().map(|f| f.id).collect()
+    }
+}
+
+/// Diagnoses why SSH fails for `user` on the guest behind `session`, which must be a root
+/// shell (see [`Session::become_root`]). Read-only: the guest is left as it was.
+pub async fn diagnose(session: &mut Session, user: &str) -> Result<Diagnosis, DiagnoseError> {
+    if !session.is_root() {
+        return Err(DiagnoseError::NotRoot);
+    }
+    let collected = probe::collect(session, user).await?;
+    Ok(Diagnosis::from_facts(
+        collected.facts,
+        ProbeCost {
+            script_bytes: collected.script_bytes,
+            output_bytes: collected.output_bytes,
+            elapsed: collected.elapsed,
+        },
+    ))
+}

@@ -1,0 +1,177 @@
+//! The probe: one POSIX sh script shipped inside the binary that collects, in one pass over the
+//! console, every fact the rules need, and the parser that turns its output into [`Facts`].
+//!
+//! One pass because every command over a serial console costs a round trip through the
+//! console server: the script goes up with the session's long-script transfer and comes back
+//! as one command's output. The script is read-only and bounds every command it runs in time
+//! (see probe.sh); its output format is versioned ([`parse::FORMAT_VERSION`]).
+
+pub mod facts;
+pub mod firewall;
+pub mod parse;
+pub mod sshd_config;
+
+pub use facts::Facts;
+pub use parse::{ParseError, parse};
+
+use crate::shell::{Session, ShellError};
+use std::time::{Duration, Instant};
+
+/// The probe as written, comments and all (see [`script_for`] for what is sent).
+pub const SCRIPT: &str = include_str!("probe.sh");
+
+/// How long the probe may take on the guest. Each command in it is bounded (5–15 s), so this
+/// only trips when the guest is far slower than any we have measured (TCG: about 5 s).
+pub const TIME_LIMIT: Duration = Duration::from_secs(180);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error(
+        "{0:?} is not a valid user name (letters, digits, '.', '_', '-'; at most 32 characters)"
+    )]
+    InvalidUser(String),
+    #[error(transparent)]
+    Shell(#[from] ShellError),
+    #[error("{error}; the output ended with:\n{tail}")]
+    Parse { error: ParseError, tail: String },
+}
+
+/// What one probe run produced, and what it cost.
+#[derive(Debug, Clone)]
+pub struct Collected {
+    pub facts: Facts,
+    /// The script as sent (before the session's encoding).
+    pub script_bytes: usize,
+    /// The probe's output (after the session's decoding).
+    pub output_bytes: usize,
+    /// From sending the script to having parsed its output.
+    pub elapsed: Duration,
+}
+
+/// The script to send for `user`: the user's name, then the probe without comments and
+/// indentation (a third of its size, and every byte crosses a slow console twice, typed and
+/// echoed).
+pub fn script_for(user: &str) -> Result<String, ProbeError> {
+    let valid = !user.is_empty()
+        && user.len() <= 32
+        && !user.starts_with('-')
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !valid {
+        return Err(ProbeError::InvalidUser(user.to_string()));
+    }
+    Ok(format!("LL_USER='{user}'\n{}", minify(SCRIPT)))
+}
+
+/// Drops comment lines, blank lines and leading blanks. probe.sh is written so this is safe:
+/// no line inside a multi-line quoted string starts with a blank or `#`.
+pub fn minify(script: &str) -> String {
+    let mut out = String::with_capacity(script.len());
+    for line in script.lines().map(str::trim_start) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Runs the probe as `user`'s diagnosis on a root session and parses what it printed.
+pub async fn collect(session: &mut Session, user: &str) -> Result<Collected, ProbeError> {
+    let script = script_for(user)?;
+    let started = Instant::now();
+    let out = session.run_with_timeout(&script, TIME_LIMIT).await?;
+    let text = out.text();
+    let facts = parse(&text).map_err(|error| ProbeError::Parse {
+        error,
+        tail: tail(&text, 10),
+    })?;
+    Ok(Collected {
+        facts,
+        script_bytes: script.len(),
+        output_bytes: out.output.len(),
+        elapsed: started.elapsed(),
+    })
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    #[test]
+    fn user_names_are_checked_before_they_reach_a_shell() {
+        assert!(
+            script_for("azureuser")
+                .unwrap()
+                .starts_with("LL_USER='azureuser'\n")
+        );
+        for bad in ["", "a'b", "a b", "-rf", "$(reboot)", &"x".repeat(33)] {
+            assert!(script_for(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_minified_probe_is_much_smaller_and_still_parses_as_sh() {
+        let small = minify(SCRIPT);
+        assert!(
+            small.len() * 10 < SCRIPT.len() * 8,
+            "{} of {}",
+            small.len(),
+            SCRIPT.len()
+        );
+        for shell in ["dash", "bash", "busybox"] {
+            let mut cmd = Command::new(shell);
+            if shell == "busybox" {
+                cmd.arg("sh");
+            }
+            let out = cmd
+                .args(["-n", "-c", &small])
+                .output()
+                .unwrap_or_else(|e| panic!("{shell} is needed to test the probe: {e}"));
+            assert!(
+                out.status.success(),
+                "{shell}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    /// The probe runs here too (no sshd on a build machine, but every section must come out
+    /// and parse), and says the same under each shell the issue names.
+    #[test]
+    fn the_probe_runs_under_dash_bash_and_busybox_and_parses() {
+        let script = script_for("root").unwrap();
+        let mut outputs = Vec::new();
+        for shell in ["dash", "bash", "busybox"] {
+            let mut cmd = Command::new(shell);
+            if shell == "busybox" {
+                cmd.arg("sh");
+            }
+            let out = cmd
+                .args(["-c", &script])
+                .output()
+                .unwrap_or_else(|e| panic!("{shell} is needed to test the probe: {e}"));
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let facts = parse(&text).unwrap_or_else(|e| panic!("{shell}: {e}\n{text}"));
+            assert_eq!(facts.user, "root", "{shell}");
+            assert!(facts.account.exists, "{shell}: root's account");
+            assert_eq!(facts.account.home.as_deref(), Some("/root"), "{shell}");
+            assert!(!facts.disks.is_empty(), "{shell}: df");
+            outputs.push((shell, facts.account.groups.clone(), facts.config.ports()));
+        }
+        assert!(
+            outputs
+                .windows(2)
+                .all(|w| w[0].1 == w[1].1 && w[0].2 == w[1].2),
+            "{outputs:?}"
+        );
+    }
+}

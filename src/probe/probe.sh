@@ -1,0 +1,471 @@
+# lifeline probe: everything that decides whether SSH can work on this guest, in one pass.
+#
+# Runs as root under dash, bash or busybox sh; needs nothing beyond what a minimal image has
+# and degrades when a tool is missing. It only reads: no file, unit, rule or setting changes.
+# (The local banner check connects to sshd like any client would; on socket-activated
+# systems that starts ssh.service, exactly as the first real client would.)
+#
+# Input: LL_USER, the account whose login matters, set by the sender in front of this script.
+# Output: sections, each a line "@name" followed by its lines; src/probe/parse.rs reads them.
+# The last section is "@end": without it the output was cut short.
+#
+# Every command that can block runs under `t SECONDS`, so a hung tool costs at most that long:
+# whatever talks to a daemon (systemctl, journalctl, firewall-cmd, fail2ban-client), a name
+# service (getent, id), the network (the banner check), or reads a file system that may hang
+# (stat, df, the user's home). Text filters on pipes and reads of /etc and /proc are not
+# wrapped: they cannot block, and each wrapper costs a process.
+#
+# The sender strips comment lines and leading blanks (src/probe/mod.rs), so the continuation
+# lines of a multi-line quoted string must start at column 0 and never with `#`.
+#
+# `local` is not POSIX but dash, bash and busybox sh all have it. Word splitting of unquoted
+# variables is deliberate (globbing is off: `set -f`).
+# shellcheck shell=dash disable=SC2086,SC2016
+
+LC_ALL=C
+export LC_ALL
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+TAB=$(printf '\t')
+LL_IFS=$IFS
+set -f
+
+if timeout 1 true 2>/dev/null; then
+    t() { ll_s=$1; shift; timeout "$ll_s" "$@"; }
+elif timeout -t 1 true 2>/dev/null; then
+    t() { ll_s=$1; shift; timeout -t "$ll_s" "$@"; }
+else
+    t() {
+        ll_s=$1; shift
+        "$@" &
+        ll_p=$!
+        (sleep "$ll_s"; kill -9 "$ll_p") >/dev/null 2>&1 &
+        ll_w=$!
+        wait "$ll_p"; ll_r=$?
+        kill "$ll_w" 2>/dev/null
+        return "$ll_r"
+    }
+fi
+
+has() { command -v "$1" >/dev/null 2>&1; }
+sec() { printf '@%s\n' "$1"; }
+
+# st PATH...: one stat line per path ("HEXMODE UID GID USER GROUP SIZE PATH"), "- PATH" when
+# it does not exist. Symlinks are followed, as sshd's realpath() does.
+st() {
+    ll_n=$#
+    for ll_f; do
+        if [ -e "$ll_f" ]; then set -- "$@" "$ll_f"; else printf -- '- %s\n' "$ll_f"; fi
+    done
+    shift "$ll_n"
+    [ $# -gt 0 ] || return 0
+    t 5 stat -L -c '%f %u %g %U %G %s %n' -- "$@"
+}
+
+# conf FILE DEPTH: the active lines of an sshd config file as "FILE<TAB>LINE<TAB>TEXT", with
+# Include directives expanded in place, in the order sshd reads them.
+conf() {
+    if [ ! -r "$1" ]; then
+        printf '%s\t-\t\n' "$1"
+        return
+    fi
+    local file=$1 depth=$2 n=0 line text pat f
+    while IFS= read -r line || [ -n "$line" ]; do
+        n=$((n + 1))
+        text=${line#"${line%%[! "$TAB"]*}"}
+        case $text in '' | '#'*) continue ;; esac
+        printf '%s\t%s\t%s\n' "$file" "$n" "$text"
+        case ${text%%[ ="$TAB"]*} in
+            [Ii][Nn][Cc][Ll][Uu][Dd][Ee])
+                [ "$depth" -lt 8 ] || continue
+                for pat in ${text#???????}; do
+                    pat=${pat#=}; pat=${pat#\"}; pat=${pat%\"}
+                    [ -n "$pat" ] || continue
+                    case $pat in /*) ;; *) pat=/etc/ssh/$pat ;; esac
+                    set +f
+                    for f in $pat; do
+                        [ -f "$f" ] && conf "$f" $((depth + 1))
+                    done
+                    set -f
+                done
+                ;;
+        esac
+    done <"$file"
+}
+
+# cfg KEYWORD [all]: a keyword's effective value(s): from `sshd -T` when it ran, otherwise from
+# the config files (first value wins, global section only).
+cfg() {
+    if [ -n "$SSHD_T" ]; then
+        printf '%s\n' "$SSHD_T" | sed -n "s/^$1 //p"
+        return
+    fi
+    printf '%s\n' "$CONF" | awk -F "$TAB" -v k="$1" -v all="$2" '
+        { l = $3; n = split(l, w, /[ \t=]+/); kw = tolower(w[1]) }
+        kw == "match" { exit }
+        kw == k { v = l; sub(/^[^ \t=]+[ \t=]+/, "", v); print v; if (all == "") exit }'
+}
+
+# banner HOST PORT: connect to sshd on this guest and read its first line.
+banner() {
+    if has bash; then
+        ll_out=$(t 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 7; IFS= read -r l <&3; printf "%s\n" "$l"' _ "$1" "$2" 2>&1)
+        ll_rc=$?
+    elif has nc; then
+        ll_out=$(t 3 nc "$1" "$2" </dev/null 2>&1 | head -n 1)
+        ll_rc=$?
+    else
+        printf '%s %s - unavailable\n' "$1" "$2"
+        return
+    fi
+    printf '%s %s %s %s\n' "$1" "$2" "$ll_rc" "$(printf '%s' "$ll_out" | tr -d '\r' | head -n 1 | cut -c1-120)"
+}
+
+# keys FILE: what an authorized keys file holds, without the keys themselves: its lines, the
+# lines with no key type, lines ending in CR, and the key types.
+keys() {
+    [ -f "$1" ] && [ -r "$1" ] || return 0
+    t 5 awk -v f="$1" '
+        /\r$/ { cr++ }
+        { sub(/\r$/, "") }
+        /^[ \t]*(#|$)/ { next }
+        { lines++; t = ""
+          for (i = 1; i <= NF; i++) if ($i ~ /^(ssh-|ecdsa-|sk-)/) { t = $i; break }
+          if (t == "") bad++; else types = types (types == "" ? "" : ",") t }
+        END { printf "keys=%s lines=%d bad=%d cr=%d types=%s\n", f, lines, bad, cr, types }' "$1"
+}
+
+# pam FILE DEPTH: the modules a PAM service file uses (following @include, include and
+# substack), each as "[-]MODULE ok|missing".
+pam() {
+    if [ ! -r "$1" ]; then
+        printf 'nofile %s\n' "$1"
+        return
+    fi
+    local file=$1 depth=$2 line type opt ctrl mod d found
+    while IFS= read -r line || [ -n "$line" ]; do
+        set -- $line
+        case $1 in '' | '#'*) continue ;; esac
+        if [ "$1" = @include ]; then
+            [ "$depth" -lt 6 ] && pam "/etc/pam.d/$2" $((depth + 1))
+            continue
+        fi
+        type=$1; opt=
+        case $type in -*) opt=- ;; esac
+        shift; ctrl=$1; shift
+        case $ctrl in
+            '['*)
+                while [ $# -gt 0 ]; do
+                    case $ctrl in *']') break ;; esac
+                    ctrl="$ctrl $1"; shift
+                done
+                ;;
+        esac
+        mod=$1
+        [ -n "$mod" ] || continue
+        case $ctrl in *module_unknown=ignore*) opt=- ;; esac
+        case $ctrl in
+            include | substack)
+                [ "$depth" -lt 6 ] && pam "/etc/pam.d/$mod" $((depth + 1))
+                continue
+                ;;
+        esac
+        found=missing
+        case $mod in
+            /*) [ -e "$mod" ] && found=ok ;;
+            *) for d in $PAM_DIRS; do [ -e "$d/$mod" ] && found=ok && break; done ;;
+        esac
+        printf '%s%s %s\n' "$opt" "$mod" "$found"
+    done <"$file"
+}
+
+probe() {
+    sec probe
+    echo "version=1"
+    echo "start=$(date +%s)"
+    echo "user=$LL_USER"
+
+    sec os
+    for f in /etc/os-release /usr/lib/os-release; do
+        if [ -r "$f" ]; then
+            grep -E '^(ID|ID_LIKE|VERSION_ID|PRETTY_NAME)=' "$f"
+            break
+        fi
+    done
+
+    sec init
+    read -r ll_pid1 </proc/1/comm && echo "pid1=$ll_pid1"
+    has systemctl && echo "state=$(t 5 systemctl is-system-running)"
+
+    if has systemctl; then
+        sec units
+        t 5 systemctl show -p Id,LoadState,UnitFileState,ActiveState,SubState,Result,NRestarts,DropInPaths,RuntimeDirectory,Listen \
+            ssh.service sshd.service ssh.socket sshd.socket | cut -c1-400
+    fi
+
+    sec sshd
+    SSHD=$(command -v sshd)
+    if [ -z "$SSHD" ]; then
+        for f in /usr/sbin/sshd /usr/bin/sshd /sbin/sshd; do
+            [ -x "$f" ] && SSHD=$f && break
+        done
+    fi
+    echo "path=$SSHD"
+    if [ -n "$SSHD" ]; then
+        echo "version=$(t 5 "$SSHD" -V 2>&1 | grep OpenSSH | head -n 1)"
+        if has ldd; then
+            ll_libs=$(t 5 ldd "$SSHD")
+            case $ll_libs in *libwrap*) echo "libwrap=yes" ;; esac
+            printf '%s\n' "$ll_libs" | grep 'not found' | sed 's/^[ \t]*/missing_lib=/'
+        fi
+    fi
+    [ -e /etc/ssh/sshd_not_to_be_run ] && echo "not_to_be_run=yes"
+
+    sec processes
+    set +f
+    set -- /proc/[0-9]*
+    set -f
+    for d; do
+        read -r ll_comm <"$d/comm" 2>/dev/null || continue
+        case $ll_comm in
+            sshd | sshd-session | sshd-auth)
+                printf '%s %s\n' "${d#/proc/}" "$(tr '\0' ' ' <"$d/cmdline" | cut -c1-120)"
+                ;;
+        esac
+    done
+
+    sec listen
+    if has ss; then
+        echo "tool=ss"
+        t 5 ss -ltnp | sed 1d
+    elif has netstat; then
+        echo "tool=netstat"
+        t 5 netstat -ltnp | grep LISTEN
+    else
+        echo "tool=proc"
+        for f in /proc/net/tcp /proc/net/tcp6; do
+            [ -r "$f" ] && awk '$4 == "0A" { print $2 }' "$f"
+        done
+    fi
+
+    sec sshd_t
+    if [ -n "$SSHD" ]; then
+        ll_out=$(t 10 "$SSHD" -t 2>&1)
+        echo "rc=$?"
+        printf '%s\n' "$ll_out" | head -n 20 | cut -c1-300
+    fi
+
+    SSHD_T=
+    if [ -n "$SSHD" ]; then
+        SSHD_T=$(t 10 "$SSHD" -T -C "user=$LL_USER,host=localhost,addr=127.0.0.1") ||
+            SSHD_T=$(t 10 "$SSHD" -T) || SSHD_T=
+    fi
+    sec sshd_T
+    printf '%s\n' "$SSHD_T" | grep -E '^(port|listenaddress|addressfamily|permitrootlogin|passwordauthentication|pubkeyauthentication|kbdinteractiveauthentication|usepam|allowusers|denyusers|allowgroups|denygroups|authorizedkeysfile|authorizedkeyscommand|strictmodes|hostkey|maxstartups|persourcepenalties|usedns|chrootdirectory|forcecommand|authenticationmethods|pubkeyacceptedalgorithms|pubkeyacceptedkeytypes|permitemptypasswords|pidfile) '
+
+    ll_main=/etc/ssh/sshd_config
+    [ ! -e "$ll_main" ] && [ -e /usr/etc/ssh/sshd_config ] && ll_main=/usr/etc/ssh/sshd_config
+    CONF=$(conf "$ll_main" 0)
+    sec config
+    printf '%s\n' "$CONF" | cut -c1-300
+
+    sec hostkeys
+    ll_keys=$(cfg hostkey all)
+    [ -n "$ll_keys" ] || ll_keys="/etc/ssh/ssh_host_rsa_key
+/etc/ssh/ssh_host_ecdsa_key
+/etc/ssh/ssh_host_ed25519_key"
+    printf '%s\n' "$ll_keys"
+
+    sec stat
+    set +f
+    set -- /etc/ssh/ssh_host_*_key
+    set -f
+    # shellcheck disable=SC2046 # config file paths, one a line
+    st /etc/ssh /etc/ssh/sshd_config.d $(printf '%s\n' "$CONF" | cut -f1 | sort -u) \
+        $ll_keys "$@" /run/sshd /var/run/sshd /var/empty/sshd /var/empty /var/lib/empty /var/lib/sshd /usr/share/empty.sshd
+
+    sec privsep
+    if t 5 getent passwd sshd >/dev/null || grep -q '^sshd:' /etc/passwd; then echo "user=yes"; else echo "user=no"; fi
+
+    sec account
+    echo "today=$(($(date +%s) / 86400))"
+    ll_pw=$(t 5 getent passwd "$LL_USER") || ll_pw=$(grep "^$LL_USER:" /etc/passwd)
+    echo "passwd=$ll_pw"
+    ll_home=
+    if [ -n "$ll_pw" ]; then
+        IFS=:
+        set -- $ll_pw
+        IFS=$LL_IFS
+        ll_home=$6
+        ll_shell=$7
+        [ -x "$ll_shell" ] && echo "shell_executable=yes"
+        echo "groups=$(t 5 id -Gn "$LL_USER")"
+        echo "group=$(t 5 getent group "$4")"
+        ll_sh=$(t 5 getent shadow "$LL_USER") || ll_sh=$(grep "^$LL_USER:" /etc/shadow)
+        if [ -n "$ll_sh" ]; then
+            IFS=:
+            set -- $ll_sh
+            IFS=$LL_IFS
+            case $2 in
+                '') ll_state=empty ;;
+                '!'*) ll_state=locked ;;
+                '*'*) ll_state=nopassword ;;
+                *) ll_state=hashed ;;
+            esac
+            echo "shadow=$ll_state:$3:$4:$5:$6:$7:$8"
+        fi
+        if has faillock && grep -qs pam_faillock /etc/pam.d/sshd /etc/pam.d/system-auth /etc/pam.d/password-auth /etc/pam.d/common-auth; then
+            echo "faillock_valid=$(t 5 faillock --user "$LL_USER" | grep -c ' V$')"
+            echo "faillock_deny=$(sed -n 's/^[ ]*deny[ ]*=[ ]*\([0-9]*\).*/\1/p' /etc/security/faillock.conf 2>/dev/null | head -n 1)"
+        fi
+    fi
+
+    sec keyfiles
+    ll_akf=$(cfg authorizedkeysfile)
+    [ -n "$ll_akf" ] || ll_akf=".ssh/authorized_keys .ssh/authorized_keys2"
+    ll_paths=
+    ll_files=
+    if [ -n "$ll_home" ]; then
+        for f in $ll_akf; do
+            [ "$f" = none ] && continue
+            f=$(printf '%s' "$f" | sed "s|%h|$ll_home|g; s|%u|$LL_USER|g; s|%%|%|g")
+            case $f in /*) ;; *) f=$ll_home/$f ;; esac
+            case $f in "$ll_home"/*) ll_stop=$ll_home ;; *) ll_stop=/ ;; esac
+            echo "file=$f"
+            ll_files="$ll_files$TAB$f"
+            ll_p=$f
+            ll_paths="$ll_paths
+$f"
+            while [ "$ll_p" != "$ll_stop" ] && [ "$ll_p" != / ]; do
+                ll_p=${ll_p%/*}
+                [ -n "$ll_p" ] || ll_p=/
+                ll_paths="$ll_paths
+$ll_p"
+            done
+            keys "$f"
+        done
+        # Keys in the usual place that the configuration does not consult still tell a story.
+        case "$ll_files$TAB" in
+            *"$TAB$ll_home/.ssh/authorized_keys$TAB"*) ;;
+            *) keys "$ll_home/.ssh/authorized_keys" ;;
+        esac
+        sec stat
+        IFS='
+'
+        # shellcheck disable=SC2046 # split on newlines only: one path a line
+        st $(printf '%s\n' "$ll_paths" | sort -u)
+        IFS=$LL_IFS
+    fi
+
+    sec nologin
+    for f in /etc/nologin /run/nologin /var/run/nologin; do
+        [ "$f" = /var/run/nologin ] && [ /var/run -ef /run ] && continue
+        [ -e "$f" ] && printf '%s %s\n' "$f" "$(head -n 1 "$f" | cut -c1-100)"
+    done
+
+    sec pam
+    set +f
+    PAM_DIRS=$(for d in /lib/security /lib64/security /usr/lib/security /usr/lib64/security /lib/*/security /usr/lib/*/security; do [ -d "$d" ] && echo "$d"; done)
+    set -f
+    pam /etc/pam.d/sshd 0 | sort -u
+
+    if has iptables-save; then
+        sec iptables
+        t 5 iptables-save | awk '/^\*/ { f = ($0 == "*filter") } f && /^(:|-A)/' | head -n 200
+    fi
+    if has nft; then
+        sec nft
+        t 5 nft -s list ruleset | head -n 300
+    fi
+    if has ufw; then
+        sec ufw
+        grep -E '^ENABLED=' /etc/ufw/ufw.conf
+        grep -qs '^ENABLED=yes' /etc/ufw/ufw.conf && t 10 ufw status verbose | head -n 60
+    fi
+    if has firewall-cmd && [ "$(t 5 systemctl is-active firewalld)" = active ]; then
+        sec firewalld
+        t 10 firewall-cmd --list-all | head -n 40
+    fi
+    if has fail2ban-client; then
+        sec fail2ban
+        t 10 fail2ban-client status sshd | head -n 20
+    fi
+    sec hosts_access
+    grep -Hv -E '^[[:space:]]*(#|$)' /etc/hosts.allow /etc/hosts.deny | head -n 40
+
+    sec df
+    t 5 df -P / /var /home /tmp /run
+    sec dfi
+    t 5 df -Pi / /var /home /tmp /run
+    sec mounts
+    awk '$2 == "/"' /proc/mounts
+
+    if has ip; then
+        sec addr
+        t 5 ip -o addr show | awk '{ print $2, $3, $4 }'
+    fi
+
+    sec selinux
+    if [ -r /sys/fs/selinux/enforce ]; then
+        read -r ll_enf </sys/fs/selinux/enforce && echo "enforce=$ll_enf"
+    fi
+    if [ -r /sys/fs/selinux/enforce ] && [ -n "$ll_home" ]; then
+        for f in "$ll_home" "$ll_home/.ssh" "$ll_home/.ssh/authorized_keys"; do
+            [ -e "$f" ] && echo "label=$(t 5 stat -c '%C %n' "$f")"
+        done
+        ll_ports=$(cfg port all)
+        if [ "$ll_ports" != 22 ] && has semanage; then
+            echo "ssh_port_t=$(t 15 semanage port -l | sed -n 's/^ssh_port_t[ ]*tcp[ ]*//p')"
+        fi
+    fi
+
+    sec crypto
+    [ -r /etc/crypto-policies/config ] && echo "policy=$(grep -v '^#' /etc/crypto-policies/config | head -n 1)"
+    [ -r /proc/sys/crypto/fips_enabled ] && echo "fips=$(cat /proc/sys/crypto/fips_enabled)"
+
+    sec log
+    ll_log=
+    has journalctl && ll_log=$(t 5 journalctl -b --no-pager -o cat -n 15 -u ssh.service -u sshd.service -u ssh.socket)
+    if [ -z "$ll_log" ]; then
+        for f in /var/log/auth.log /var/log/secure /var/log/messages; do
+            if [ -r "$f" ]; then
+                ll_log=$(grep sshd "$f" | tail -n 15)
+                break
+            fi
+        done
+    fi
+    printf '%s\n' "$ll_log" | cut -c1-200
+    sec oom
+    { t 5 dmesg || t 5 journalctl -k -b --no-pager -o cat; } | grep -i -E 'out of memory|oom-kill' | grep sshd | tail -n 3 | cut -c1-200
+
+    sec banner
+    ll_ports=$(cfg port all)
+    [ -n "$ll_ports" ] || ll_ports=22
+    if [ -n "$SSHD_T" ]; then
+        ll_las=$(cfg listenaddress all)
+    else
+        ll_las=
+        for a in $(cfg listenaddress all); do
+            case $a in
+                \[*\]:* | *.*:*) ll_las="$ll_las $a" ;;
+                *) for p in $ll_ports; do ll_las="$ll_las $a:$p"; done ;;
+            esac
+        done
+    fi
+    if [ -z "$ll_las" ]; then
+        for p in $ll_ports; do ll_las="$ll_las 0.0.0.0:$p [::]:$p"; done
+    fi
+    for a in $ll_las; do
+        ll_h=${a%:*}
+        case $ll_h in
+            0.0.0.0) ll_h=127.0.0.1 ;;
+            '[::]') ll_h=::1 ;;
+            \[*\]) ll_h=${ll_h#[}; ll_h=${ll_h%]} ;;
+        esac
+        banner "$ll_h" "${a##*:}"
+    done
+
+    sec end
+    echo "end=$(date +%s)"
+}
+
+probe 2>/dev/null

@@ -1,0 +1,35 @@
+//! SSH003: there is no sshd binary.
+
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH003",
+    name: "sshd-not-installed",
+    title: "sshd is not installed",
+    category: Category::Service,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "Looks for the sshd binary in PATH, /usr/sbin, /usr/bin and /sbin.",
+        why: "Without the server there is nothing to start: the unit fails (`Unit ssh.service \
+              could not be found` or an ExecStart error) and clients are refused.",
+        fix: "lifeline reinstalls the OpenSSH server with the distribution's package manager \
+              (`apt-get install --reinstall openssh-server`, `dnf reinstall openssh-server`, \
+              `zypper install --force openssh-server`, `tdnf reinstall openssh-server`); \
+              configuration files are kept.",
+        safety: "Needs the package repositories to be reachable from the VM. Package managers \
+                 keep modified configuration files (Debian conffiles, RPM .rpmnew).",
+    },
+    check,
+};
+
+fn check(facts: &Facts) -> Option<Finding> {
+    if facts.sshd.binary.is_some() {
+        return None;
+    }
+    Some(RULE.finding(
+        RULE.title,
+        vec!["no sshd in PATH, /usr/sbin, /usr/bin or /sbin".into()],
+        reinstall_command(facts),
+    ))
+}

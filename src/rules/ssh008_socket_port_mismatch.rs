@@ -1,0 +1,62 @@
+//! SSH008: the socket that starts sshd listens elsewhere than sshd_config says.
+
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH008",
+    name: "socket-port-mismatch",
+    title: "ssh.socket listens on other ports than sshd_config names",
+    category: Category::Service,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "Where sshd is socket-activated (Ubuntu 22.10 and later), compares the ports \
+               ssh.socket listens on with the Port lines of the effective sshd configuration.",
+        why: "With socket activation systemd, not sshd, owns the listening socket: a Port \
+              changed in sshd_config has no effect until the socket is regenerated (Ubuntu \
+              24.04's sshd-socket-generator runs at daemon-reload) or its override file \
+              (/etc/systemd/system/ssh.socket.d/addresses.conf on 22.10–23.10) is edited. \
+              Clients using the new port are refused.",
+        fix: "lifeline runs `systemctl daemon-reload` and restarts ssh.socket; where a stale \
+              manual override pins the old port, it rewrites that override to the configured \
+              ports.",
+        safety: "Medium: restarting the socket briefly closes the listener; open sessions stay. \
+                 The override file is backed up first.",
+    },
+    check,
+};
+
+fn check(facts: &Facts) -> Option<Finding> {
+    if !facts.socket_activated() {
+        return None;
+    }
+    let socket = facts.socket_unit()?;
+    let mut socket_ports = socket.listen_ports();
+    socket_ports.sort_unstable();
+    socket_ports.dedup();
+    let mut config_ports = facts.config.ports();
+    config_ports.sort_unstable();
+    if socket_ports.is_empty() || socket_ports == config_ports {
+        return None;
+    }
+    let mut evidence = vec![
+        format!("{} listens on: {}", socket.id, socket.listen.join(", ")),
+        config_ref(facts, "port", "Port"),
+    ];
+    evidence.extend(
+        socket
+            .drop_in_paths
+            .iter()
+            .map(|p| format!("socket override: {p}")),
+    );
+    Some(RULE.finding(
+        format!(
+            "{} listens on port {}, but sshd_config says {}",
+            socket.id,
+            port_list(&socket_ports),
+            port_list(&config_ports)
+        ),
+        evidence,
+        format!("systemctl daemon-reload && systemctl restart {}", socket.id),
+    ))
+}

@@ -1,0 +1,41 @@
+//! SSH102: sshd is configured for a port other than 22.
+
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH102",
+    name: "port-not-22",
+    title: "sshd listens on a port other than 22",
+    category: Category::Configuration,
+    severity: Severity::Warning,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "Whether the effective configuration leaves out port 22 (the port Azure's NSG \
+               rules, `az ssh`, the portal's Connect blade and most clients assume).",
+        why: "Clients that use port 22 are refused; the NSG or a load balancer often allows \
+              only 22, so even clients that know the new port time out. On SELinux systems \
+              sshd cannot bind a port that is not labelled ssh_port_t (see SSH602).",
+        fix: "Either connect with `ssh -p PORT` after allowing that port in the NSG, or let \
+              lifeline set `Port 22` in the file that sets the port (a drop-in when Include \
+              comes first), validate with `sshd -t` and restart sshd.",
+        safety: "Low: the edit is validated and undoable. A warning, not an error: a custom \
+                 port can be deliberate.",
+    },
+    check,
+};
+
+fn check(facts: &Facts) -> Option<Finding> {
+    let ports = facts.config.ports();
+    if ports.contains(&22) {
+        return None;
+    }
+    Some(RULE.finding(
+        format!("sshd is configured for port {}, not 22", port_list(&ports)),
+        vec![config_ref(facts, "port", "Port")],
+        format!(
+            "connect with `ssh -p {}` (allow it in the NSG), or set `Port 22` and {}",
+            ports[0],
+            restart(facts)
+        ),
+    ))
+}

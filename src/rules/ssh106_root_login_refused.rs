@@ -1,0 +1,44 @@
+//! SSH106: root is the user, and sshd does not let root in.
+
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH106",
+    name: "root-login-refused",
+    title: "sshd does not let root log in",
+    category: Category::Configuration,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "When the login user is root: PermitRootLogin `no` or `forced-commands-only`, or \
+               `prohibit-password` while root has no authorized key.",
+        why: "sshd refuses root (`ROOT LOGIN REFUSED`) or accepts only keys root does not \
+              have; Azure Linux ships `PermitRootLogin no`.",
+        fix: "lifeline recommends logging in as an administrator and using sudo. If root \
+              access is required it sets `PermitRootLogin prohibit-password` and installs a \
+              key for root, never password logins for root.",
+        safety: "Medium: root logins widen exposure; lifeline asks first.",
+    },
+    check,
+};
+
+fn check(facts: &Facts) -> Option<Finding> {
+    if !user_is_root(facts) {
+        return None;
+    }
+    let setting = facts.config.get("permitrootlogin")?;
+    let title = match setting {
+        "no" | "forced-commands-only" => {
+            format!("PermitRootLogin {setting} refuses root logins")
+        }
+        "prohibit-password" | "without-password" if facts.authorized_key_count() == 0 => {
+            format!("PermitRootLogin {setting} needs a key, and root has none")
+        }
+        _ => return None,
+    };
+    Some(RULE.finding(
+        title,
+        vec![config_ref(facts, "permitrootlogin", "PermitRootLogin")],
+        "log in as an administrator and use sudo; or install a key for root",
+    ))
+}

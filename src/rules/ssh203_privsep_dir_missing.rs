@@ -1,0 +1,77 @@
+//! SSH203: the privilege-separation directory is missing.
+
+use super::*;
+use crate::probe::facts::TestProblem;
+
+pub static RULE: Rule = Rule {
+    id: "SSH203",
+    name: "privsep-dir-missing",
+    title: "the privilege-separation directory is missing",
+    category: Category::Keys,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "Whether the directory sshd chroots its unprivileged child into exists: the one \
+               `sshd -t` names, else the distribution's (/run/sshd on Debian and Ubuntu, \
+               /var/empty/sshd on the RHEL family, /var/lib/empty on SUSE, /var/lib/sshd on \
+               Azure Linux). On Debian and Ubuntu the unit creates /run/sshd when it starts \
+               (RuntimeDirectory), so its absence while the unit is stopped is normal and not \
+               reported.",
+        why: "sshd checks the directory at start and for every new connection (`Missing \
+              privilege separation directory: /run/sshd`): a running sshd closes each new \
+              connection before its banner.",
+        fix: "lifeline creates the directory owned by root with mode 0755; on Debian and \
+              Ubuntu a restart of ssh.service re-creates it as well.",
+        safety: "Safe: an empty root-owned directory.",
+    },
+    check,
+};
+
+/// The privilege-separation directories each family compiles in.
+pub(super) fn expected_dirs(facts: &Facts) -> Vec<String> {
+    let named = facts.sshd.test.problems.iter().find_map(|p| match p {
+        TestProblem::PrivsepDirMissing { path } | TestProblem::PrivsepDirUnsafe { path } => {
+            Some(path.clone())
+        }
+        _ => None,
+    });
+    if let Some(path) = named {
+        return vec![path];
+    }
+    let dirs: &[&str] = match facts.os.family {
+        Family::Debian => &["/run/sshd"],
+        Family::Rhel => &["/var/empty/sshd", "/usr/share/empty.sshd"],
+        Family::Suse => &["/var/lib/empty"],
+        Family::AzureLinux => &["/var/lib/sshd"],
+        Family::Unknown => &[],
+    };
+    dirs.iter().map(|d| d.to_string()).collect()
+}
+
+fn check(facts: &Facts) -> Option<Finding> {
+    let dirs = expected_dirs(facts);
+    if dirs.is_empty() || !dirs.iter().all(|d| facts.file(d) == Some(None)) {
+        return None;
+    }
+    let dir = &dirs[0];
+    // systemd creates a RuntimeDirectory when it starts the unit: missing while stopped is
+    // how it should be.
+    let created_on_start = facts.service_unit().is_some_and(|u| {
+        !u.is_active()
+            && u.runtime_directory
+                .iter()
+                .any(|r| *dir == format!("/run/{r}") || *dir == format!("/var/run/{r}"))
+    });
+    if created_on_start {
+        return None;
+    }
+    let mut evidence = vec![format!("{dir}: missing")];
+    if facts.sshd_up() {
+        evidence.push("sshd is running, so every new connection fails".into());
+    }
+    Some(RULE.finding(
+        format!("the privilege-separation directory {dir} is missing"),
+        evidence,
+        format!("mkdir -p {dir} && chown root:root {dir} && chmod 0755 {dir}"),
+    ))
+}

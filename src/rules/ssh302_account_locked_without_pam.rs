@@ -1,0 +1,54 @@
+//! SSH302: a locked account and UsePAM no: sshd refuses every method.
+
+use super::*;
+use crate::probe::facts::PasswordState;
+
+pub static RULE: Rule = Rule {
+    id: "SSH302",
+    name: "account-locked-without-pam",
+    title: "the account is locked and sshd does not use PAM",
+    category: Category::Accounts,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "Whether the user's password is locked (the shadow hash starts with `!`) while \
+               sshd runs with `UsePAM no`.",
+        why: "Without PAM sshd checks the lock itself and refuses every method, keys included \
+              (`User azureuser not allowed because account is locked`). On RHEL 9 this \
+              happens when the Include of sshd_config.d (which carries `UsePAM yes`) is lost, \
+              since OpenSSH's own default is `UsePAM no`.",
+        fix: "lifeline restores `UsePAM yes` in the file that wins (validated with `sshd -t`) \
+              for a key-only account; if the account should have a password it unlocks it \
+              (`usermod -U`).",
+        safety: "Low: `UsePAM yes` is every supported distribution's setting.",
+    },
+    check,
+};
+
+fn check(facts: &Facts) -> Option<Finding> {
+    if facts.account.password != Some(PasswordState::Locked)
+        || facts.config.flag("usepam") != Some(false)
+    {
+        return None;
+    }
+    let mut evidence = vec![
+        format!(
+            "{}'s password is locked (shadow hash starts with !)",
+            facts.user
+        ),
+        config_ref(facts, "usepam", "UsePAM"),
+    ];
+    evidence.extend(recent_log(facts, 2, &["account is locked"]));
+    Some(RULE.finding(
+        format!(
+            "{}'s account is locked and sshd does not use PAM (UsePAM no), so sshd refuses every login",
+            facts.user
+        ),
+        evidence,
+        format!(
+            "set `UsePAM yes`, check with `sshd -t`, then {}; or `usermod -U {}`",
+            restart(facts),
+            facts.user
+        ),
+    ))
+}

@@ -1,0 +1,40 @@
+//! SSH303: the login shell refuses logins or does not exist.
+
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH303",
+    name: "login-shell-unusable",
+    title: "the user's login shell refuses logins or does not exist",
+    category: Category::Accounts,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "The user's login shell: nologin and false refuse logins; a shell that does not \
+               exist or is not executable cannot start.",
+        why: "Authentication succeeds, then the session ends at once (`This account is \
+              currently not available.`); sshd logs `User azureuser not allowed because shell \
+              … does not exist` for a missing one.",
+        fix: "lifeline sets the shell to /bin/bash, or /bin/sh where bash is missing \
+              (`usermod -s`).",
+        safety: "Low: changes only the user's shell.",
+    },
+    check,
+};
+
+fn check(facts: &Facts) -> Option<Finding> {
+    let shell = facts.account.shell.as_deref().filter(|s| !s.is_empty())?;
+    let refuses = shell.ends_with("/nologin") || shell.ends_with("/false");
+    let problem = if refuses {
+        "refuses logins"
+    } else if !facts.account.shell_executable {
+        "does not exist or is not executable"
+    } else {
+        return None;
+    };
+    Some(RULE.finding(
+        format!("{}'s login shell {shell} {problem}", facts.user),
+        vec![format!("passwd: {} … {shell}", facts.user)],
+        format!("usermod -s /bin/bash {}", facts.user),
+    ))
+}

@@ -1,0 +1,45 @@
+//! SSH304: /etc/nologin or /run/nologin refuses non-root logins.
+
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH304",
+    name: "nologin-file",
+    title: "a nologin file refuses every user but root",
+    category: Category::Accounts,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "Whether /etc/nologin or /run/nologin exists while the login user is not root.",
+        why: "pam_nologin (and sshd itself without PAM) refuses non-root users while the file \
+              exists, showing its text. systemd creates /run/nologin early in boot and at \
+              shutdown (`System is booting up. Unprivileged users are not permitted to log in \
+              yet.`), so a boot stuck on a job leaves it behind; admins create /etc/nologin \
+              for maintenance and forget it.",
+        fix: "lifeline removes the file (after `shutdown -c` when a shutdown is pending); when \
+              the boot is stuck it names the job that holds it up.",
+        safety: "Safe: the file carries only a message.",
+    },
+    check,
+};
+
+fn check(facts: &Facts) -> Option<Finding> {
+    if user_is_root(facts) {
+        return None;
+    }
+    let first = facts.nologin.first()?;
+    let evidence = facts
+        .nologin
+        .iter()
+        .map(|n| format!("{}: {:?}", n.path, n.message))
+        .collect();
+    let paths: Vec<&str> = facts.nologin.iter().map(|n| n.path.as_str()).collect();
+    Some(RULE.finding(
+        format!(
+            "{} exists: logins of every user but root are refused",
+            first.path
+        ),
+        evidence,
+        format!("rm -f {}", paths.join(" ")),
+    ))
+}

@@ -1,0 +1,40 @@
+//! SSH403: ufw does not allow sshd's port.
+
+use super::*;
+use crate::probe::firewall::Verdict;
+
+pub static RULE: Rule = Rule {
+    id: "SSH403",
+    name: "ufw-blocks",
+    title: "ufw blocks sshd's port",
+    category: Category::Network,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "With ufw enabled (/etc/ufw/ufw.conf `ENABLED=yes`), whether its rules or its \
+               default incoming policy let a new connection to each sshd port in.",
+        why: "`ufw enable` without `ufw allow OpenSSH` is the classic way to lock yourself out \
+              of an Ubuntu VM: the default policy denies incoming connections.",
+        fix: "lifeline runs `ufw allow PORT/tcp` (`ufw allow OpenSSH` for port 22); ufw \
+              persists it.",
+        safety: "Low: one allow rule for the SSH port.",
+    },
+    check,
+};
+
+fn check(facts: &Facts) -> Option<Finding> {
+    let ufw = facts.firewall.ufw.as_ref()?;
+    let (port, by) = facts
+        .config
+        .ports()
+        .into_iter()
+        .find_map(|port| match ufw.verdict(port) {
+            Verdict::Blocked(by) => Some((port, by)),
+            _ => None,
+        })?;
+    Some(RULE.finding(
+        format!("ufw blocks new connections to port {port}"),
+        vec![by],
+        format!("ufw allow {port}/tcp"),
+    ))
+}

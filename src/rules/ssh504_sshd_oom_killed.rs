@@ -1,0 +1,34 @@
+//! SSH504: the kernel killed sshd for lack of memory.
+
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH504",
+    name: "sshd-oom-killed",
+    title: "the kernel killed sshd for lack of memory",
+    category: Category::Resources,
+    severity: Severity::Warning,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "Kernel messages of this boot about the out-of-memory killer choosing an sshd \
+               process.",
+        why: "When memory runs out the kernel kills a process; if it is the sshd listener, \
+              SSH is gone until sshd is restarted, and forks for new sessions fail before \
+              that.",
+        fix: "lifeline restarts sshd and, when asked, protects it with a unit drop-in \
+              (`OOMScoreAdjust=-900`); the memory hog is named for you to deal with.",
+        safety: "Low: the drop-in only lowers sshd's chance of being chosen.",
+    },
+    check,
+};
+
+fn check(facts: &Facts) -> Option<Finding> {
+    if facts.oom.is_empty() {
+        return None;
+    }
+    Some(RULE.finding(
+        RULE.title,
+        facts.oom.iter().map(|l| format!("kernel: {l}")).collect(),
+        restart(facts),
+    ))
+}

@@ -1,0 +1,47 @@
+//! SSH602: SELinux does not let sshd bind its custom port.
+
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH602",
+    name: "selinux-port-not-allowed",
+    title: "SELinux does not let sshd use its port",
+    category: Category::Selinux,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "With SELinux enforcing and sshd on a port other than 22, whether that port is \
+               labelled `ssh_port_t` (`semanage port -l`).",
+        why: "The policy forbids sshd to bind other ports (`Bind to port 2222 on 0.0.0.0 \
+              failed: Permission denied.`): sshd starts without that listener, or not at all.",
+        fix: "lifeline labels the port (`semanage port -a -t ssh_port_t -p tcp PORT`) and \
+              restarts sshd.",
+        safety: "Low: it allows sshd, and only sshd, to use that port.",
+    },
+    check,
+};
+
+fn check(facts: &Facts) -> Option<Finding> {
+    if facts.selinux.enforcing != Some(true) {
+        return None;
+    }
+    let labelled = facts.selinux.ssh_ports.as_ref()?;
+    let port = facts
+        .config
+        .ports()
+        .into_iter()
+        .find(|p| *p != 22 && !labelled.iter().any(|l| l == &p.to_string()))?;
+    let mut evidence = vec![
+        config_ref(facts, "port", "Port"),
+        format!("ports labelled ssh_port_t: {}", labelled.join(", ")),
+    ];
+    evidence.extend(recent_log(facts, 2, &["Permission denied"]));
+    Some(RULE.finding(
+        format!("SELinux does not let sshd bind port {port}"),
+        evidence,
+        format!(
+            "semanage port -a -t ssh_port_t -p tcp {port} && {}",
+            restart(facts)
+        ),
+    ))
+}
