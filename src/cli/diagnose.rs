@@ -11,7 +11,16 @@ use anyhow::Result;
 pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
     let (mut session, creds) = session::open(cli, true).await?;
     let user = args.ssh_user.clone().unwrap_or_else(|| creds.user.clone());
+    let before = session.traffic();
+    let started = std::time::Instant::now();
     let result = diagnose(&mut session, &user).await;
+    let after = session.traffic();
+    tracing::info!(
+        sent = after.sent - before.sent,
+        received = after.received - before.received,
+        seconds = started.elapsed().as_secs_f64(),
+        "diagnosis cost on the console"
+    );
     // Leave the console tidy whatever happened; the diagnosis error wins.
     let left = session.leave().await;
     let diagnosis = result?;
@@ -21,7 +30,11 @@ pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
         OutputFormat::Text => print!("{}", report::render_text(&diagnosis, &target)),
         OutputFormat::Json => println!("{}", report::render_json(&diagnosis, &target)),
     }
-    Ok(if diagnosis.healthy() { exit::OK } else { exit::PROBLEMS })
+    Ok(if diagnosis.healthy() {
+        exit::OK
+    } else {
+        exit::PROBLEMS
+    })
 }
 
 pub fn rules(args: &RulesArgs) -> Result<u8> {
@@ -30,10 +43,9 @@ pub fn rules(args: &RulesArgs) -> Result<u8> {
         Some(id) => match rules::docs::explain(id) {
             Some(text) => print!("{text}"),
             None => {
-                return Err(UsageError(format!(
-                    "no rule {id:?}; `lifeline rules` lists them all"
-                ))
-                .into());
+                return Err(
+                    UsageError(format!("no rule {id:?}; `lifeline rules` lists them all")).into(),
+                );
             }
         },
     }

@@ -56,6 +56,8 @@ pub struct Expecter {
     buffer: ExpectBuffer,
     chunk: Vec<u8>,
     eof: bool,
+    /// Raw bytes read from the link so far.
+    received: u64,
 }
 
 impl Expecter {
@@ -66,11 +68,17 @@ impl Expecter {
             buffer: ExpectBuffer::new(DEFAULT_LIMIT, DEFAULT_WINDOW),
             chunk: vec![0; 64 * 1024],
             eof: false,
+            received: 0,
         }
     }
 
     pub fn console(&self) -> &Console {
         &self.console
+    }
+
+    /// Raw bytes read from the link so far.
+    pub fn received(&self) -> u64 {
+        self.received
     }
 
     pub fn console_mut(&mut self) -> &mut Console {
@@ -157,6 +165,7 @@ impl Expecter {
             self.eof = true;
             return Ok(0);
         }
+        self.received += n as u64;
         let text = self.console.receive(&self.chunk[..n])?;
         self.buffer.push(&text);
         Ok(text.len())

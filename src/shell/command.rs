@@ -123,7 +123,7 @@ pub fn end_pattern(id: &str) -> String {
 }
 
 /// The line that tells us a shell is listening and what it can do: its uid, whether it has
-/// `base64`, and, when `quiet_kernel` is set and the shell is root's, the console log level it
+/// `base64`, where scratch files can go, and, when `quiet_kernel` is set and the shell is root's, the console log level it
 /// found before lowering it to 1 (so kernel messages stop interleaving; empty otherwise). The
 /// marker is assembled by `printf`, so its echo cannot match.
 pub fn sync_line(id: &str, quiet_kernel: bool) -> String {
@@ -133,13 +133,15 @@ pub fn sync_line(id: &str, quiet_kernel: bool) -> String {
         ""
     };
     format!(
-        "printf '%s-%s:%s:%s:%s\\n' ll {id} \"$(id -u)\" \"$(command -v base64 >/dev/null 2>&1 && echo base64 || echo hex)\" \"{quiet}\""
+        "printf '%s-%s:%s:%s:%s:%s\\n' ll {id} \"$(id -u)\" \"$(command -v base64 >/dev/null 2>&1 && echo base64 || echo hex)\" \"{quiet}\" \"$([ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo /tmp)\""
     )
 }
 
-/// Regex source matching [`sync_line`]'s output; groups: uid, encoding, saved log level.
+/// Regex source matching [`sync_line`]'s output; groups: uid, encoding, saved log level, and
+/// the directory for scratch files (memory-backed `/dev/shm` when writable: a full disk must not
+/// stop a rescue).
 pub fn sync_pattern(id: &str) -> String {
-    format!(r"ll-{id}:([0-9]+):(base64|hex):([0-9]*)\r*\n")
+    format!(r"ll-{id}:([0-9]+):(base64|hex):([0-9]*):(/[^:\r\n]*)\r*\n")
 }
 
 /// A random marker id: 12 hex digits, fresh for every command.

@@ -92,6 +92,13 @@ pub enum ShellError {
     LinkInterrupted,
 }
 
+/// Bytes that crossed the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Traffic {
+    pub sent: u64,
+    pub received: u64,
+}
+
 /// What running one command produced.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CommandOutput {
@@ -131,6 +138,10 @@ pub struct Session {
     writer: Writer,
     _keepalive: KeepAlive,
     interruptions: Interruptions,
+    /// Bytes written to the link so far.
+    sent: u64,
+    /// Where scratch files (uploaded scripts) go on the guest.
+    scratch_dir: String,
     secrets: SecretRegistry,
     timeouts: Timeouts,
     /// What the console showed when we came.
@@ -156,6 +167,8 @@ impl Session {
             writer: link.writer,
             _keepalive: link.keepalive,
             interruptions: link.interruptions,
+            sent: 0,
+            scratch_dir: "/tmp".into(),
             secrets,
             timeouts,
             found: ConsoleState::Unknown,
@@ -175,6 +188,14 @@ impl Session {
 
     pub fn is_root(&self) -> bool {
         self.uid == Some(0)
+    }
+
+    /// Bytes sent to and received from the console so far: over a slow link, the cost.
+    pub fn traffic(&self) -> Traffic {
+        Traffic {
+            sent: self.sent,
+            received: self.expecter.received(),
+        }
     }
 
     pub fn encoding(&self) -> Encoding {
@@ -521,6 +542,9 @@ impl Session {
         if let Some(level) = parts.next().filter(|l| !l.is_empty()) {
             self.saved_printk = Some(level.to_string());
         }
+        if let Some(dir) = parts.next() {
+            self.scratch_dir = dir.to_string();
+        }
         self.expecter
             .expect(&self.prompt, self.timeouts.login)
             .await?;
@@ -606,6 +630,7 @@ impl Session {
                         return Err(ShellError::Write(std::io::ErrorKind::WriteZero.into()));
                     }
                     rest = &rest[n..];
+                    self.sent += n as u64;
                 }
                 read = self.expecter.pump() => read?,
             }

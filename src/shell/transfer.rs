@@ -69,7 +69,7 @@ impl Session {
         id: &str,
         limit: Duration,
     ) -> Result<CommandOutput, ShellError> {
-        let path = format!("/tmp/.ll-{id}.sh");
+        let path = format!("{}/.ll-{id}.sh", self.scratch_dir);
         self.send_file(&path, script.as_bytes(), 0o600).await?;
         let quoted = shell_quote(&path);
         self.type_text(&format!(". {quoted}; rm -f {quoted}\r"))
