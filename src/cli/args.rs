@@ -142,10 +142,12 @@ The command runs with stdin from /dev/null; its stdout and stderr come back byte
     )]
     Exec(ExecArgs),
     /// Find out why SSH is down (read-only).
-    #[command(after_help = "Examples:\n  lifeline diagnose --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW\n  \
+    #[command(
+        after_help = "Examples:\n  lifeline diagnose --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW\n  \
 lifeline diagnose -g my-rg -n my-vm --user azureuser --password-env PW -o json\n\n\
 One probe collects the facts (read-only), every rule of `lifeline rules` judges them.\n\
-Exit codes: 0 healthy, 1 problems found; see `lifeline --help` for the others.")]
+Exit codes: 0 healthy, 1 problems found; see `lifeline --help` for the others."
+    )]
     Diagnose(DiagnoseArgs),
     /// Diagnose, repair safely (backup, validate, roll back), and verify that SSH answers.
     #[command(

@@ -34,4 +34,3 @@ pub async fn run(cli: &Cli, args: &ExecArgs) -> Result<u8> {
     }
     Ok(u8::try_from(out.exit_status).unwrap_or(crate::exit::SOFTWARE))
 }
-
