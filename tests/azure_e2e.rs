@@ -421,3 +421,47 @@ async fn console_switch_and_admin_commands() {
         "NMI without --yes and no terminal is refused"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_that_are_not_utf8_in_text_frames_do_not_end_the_session() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true, "invalid_utf8_text_frames": true}));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(fake.args())
+        .args(["connect", "-g", "rg1", "-n", "vm1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        let pause = || std::thread::sleep(Duration::from_secs(2));
+        for keys in [
+            "\r".to_string(),
+            "root\r".to_string(),
+            format!("{}\r", guest.root_password),
+            "printf 'raw \\377\\376 bytes\\n'; echo still-here\r".to_string(),
+            "exit\r".to_string(),
+        ] {
+            pause();
+            stdin.write_all(keys.as_bytes()).unwrap();
+        }
+        pause();
+    }
+    let out = child.wait_with_output().unwrap();
+    fake.control(serde_json::json!({"clear_faults": true, "invalid_utf8_text_frames": false}));
+    let raw = out.stdout;
+    // The command's echo spells the bytes as octal escapes; its output carries them raw.
+    let at = raw
+        .windows(7)
+        .position(|w| w == b"raw \xff\xfe ")
+        .expect("the raw bytes reached the client unchanged");
+    let after = String::from_utf8_lossy(&raw[at..]);
+    assert!(
+        after.contains("still-here"),
+        "the session went on: {after:?}"
+    );
+}

@@ -41,3 +41,33 @@ async fn ssh_follows_sshd_stopped_and_started_through_the_serial_console() {
         .ssh_works()
         .expect("SSH works again after sshd was started");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_reported_as_login_incorrect() {
+    use lifeline::link::Link;
+    use lifeline::secret::{Secret, SecretRegistry};
+    use lifeline::shell::{Credentials, Session, ShellError, Timeouts};
+    use lifeline::term::Console;
+
+    let guest = shared_guest().await;
+    let link = Link::open(&guest.serial_spec()).await.unwrap();
+    let mut session = Session::new(
+        link,
+        Console::new(24, 80, None),
+        SecretRegistry::default(),
+        Timeouts::default(),
+    );
+    let wrong = Credentials {
+        user: guest.user.clone(),
+        password: Some(Secret::new("not-the-password")),
+        root_password: None,
+    };
+    let err = session
+        .attach(&wrong)
+        .await
+        .expect_err("a wrong password must fail");
+    assert!(
+        matches!(err, ShellError::LoginIncorrect { .. }),
+        "expected Login incorrect, got {err}"
+    );
+}
