@@ -15,6 +15,7 @@ pub mod exit;
 pub mod expect;
 pub mod link;
 pub mod probe;
+pub mod remedy;
 pub mod report;
 pub mod rules;
 pub mod secret;

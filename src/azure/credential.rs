@@ -167,3 +167,29 @@ fn build(method: AuthMethod, cloud: &Cloud) -> Result<Arc<dyn TokenCredential>, 
     };
     built.map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn when_nothing_works_the_error_names_each_method_and_why() {
+        let cloud = Cloud::resolve("AzureCloud", None).unwrap();
+        let chain = Chain {
+            methods: vec![AuthMethod::ClientSecret, AuthMethod::WorkloadIdentity],
+            cloud,
+            chosen: Mutex::new(None),
+        };
+        if std::env::var_os("AZURE_CLIENT_SECRET").is_some() {
+            return; // a real service principal is configured here; nothing to learn
+        }
+        let err = chain
+            .get_token(&["https://management.azure.com/.default"], None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("client secret (environment): AZURE_"), "{err}");
+        assert!(err.contains("workload identity: AZURE_"), "{err}");
+        assert!(err.contains("az login"), "{err}");
+    }
+}

@@ -1,0 +1,24 @@
+//! The operations, VMAccess's and more, each a value that makes a [`Plan`](super::Plan):
+//!
+//! | operation | VMAccess | what lifeline adds |
+//! |---|---|---|
+//! | [`ResetSsh`] | `reset_ssh` | the package's pristine sshd_config (Include kept), drop-ins that break `sshd -t` repaired and those that override reported, the firewall of whatever kind opened persistently, `sshd -t`, rollback |
+//! | [`ResetPassword`] | `password` | hash made on the client; PasswordAuthentication made effective for the user (drop-ins and Match blocks); expiry, lock and faillock lifted |
+//! | [`ResetKey`] | `ssh_key` | the AuthorizedKeysFile sshd really uses; StrictModes owners and modes along the path; any OpenSSH key type |
+//! | [`AddUser`] | `username` + sudo | a sudoers drop-in of its own checked by visudo |
+//! | [`RemoveUser`] | `remove_user` | root and system accounts refused; the home archived in the backup |
+//! | [`Undo`] | `restore_backup_ssh` | any backup, byte for byte, itself backed up |
+
+mod add_user;
+mod password;
+mod remove_user;
+mod reset_key;
+mod reset_ssh;
+mod undo;
+
+pub use add_user::AddUser;
+pub use password::ResetPassword;
+pub use remove_user::RemoveUser;
+pub use reset_key::ResetKey;
+pub use reset_ssh::ResetSsh;
+pub use undo::{Undo, list_backups};

@@ -1,0 +1,112 @@
+//! `lifeline user reset-password`: a new password for an account, hashed on the client (the
+//! guest side is `password.sh`).
+//!
+//! Only the sha512-crypt hash crosses the console, inside the plan's script file, and reaches
+//! `chpasswd -e` on its standard input (never a command line). One round trip first reads the
+//! salt of the account's current `$6$` hash (the salt alone, never the hash): the password
+//! hashed with that salt equals the current hash exactly when the password is already the
+//! requested one, which is how a second run knows to change nothing.
+//!
+//! An account that cannot log in with a good password is made able to: the lock (`!`) goes with
+//! the new hash, an expired password or account is lifted (`chage`), faillock is reset, and
+//! `PasswordAuthentication yes` is made effective for the user (`sshd -T -C user=…`): in a
+//! drop-in of lifeline's own when the main file includes drop-ins first, else in the main file
+//! above its first Match; a Match block that still says no is answered by a Match block for
+//! the user in lifeline's drop-in, which sshd reads first.
+
+use crate::remedy::crypt::{CryptSalt, sha512_crypt};
+use crate::remedy::plan::{Plan, quote};
+use crate::remedy::{RemedyError, UserName};
+use crate::secret::Secret;
+use crate::shell::Session;
+
+pub(super) const SCRIPT: &str = include_str!("password.sh");
+
+#[derive(Debug, Clone)]
+pub struct ResetPassword {
+    pub user: UserName,
+    pub password: Secret,
+}
+
+impl ResetPassword {
+    /// Reads the account's current salt (one round trip), then plans.
+    pub async fn plan(&self, session: &mut Session) -> Result<Plan, RemedyError> {
+        let salt = current_salt(session, &self.user).await?;
+        Ok(add_steps(
+            Plan::new("user reset-password"),
+            &self.user,
+            &self.password,
+            salt.as_ref(),
+        ))
+    }
+}
+
+/// The salt of `user`'s current sha512-crypt hash, if that is what it has.
+pub(super) async fn current_salt(
+    session: &mut Session,
+    user: &UserName,
+) -> Result<Option<CryptSalt>, RemedyError> {
+    let out = session
+        .run(&format!(
+            "getent shadow {} | cut -d: -f2 | sed -n 's/^!*\\(\\$6\\$\\(rounds=[0-9]*\\$\\)\\{{0,1\\}}[^$]*\\$\\).*/\\1/p'",
+            quote(user.as_str())
+        ))
+        .await?;
+    Ok(CryptSalt::parse(&out.text()))
+}
+
+/// The steps that set the password and make password logins work for `user`.
+pub(super) fn add_steps(
+    mut plan: Plan,
+    user: &UserName,
+    password: &Secret,
+    salt: Option<&CryptSalt>,
+) -> Plan {
+    let fresh = sha512_crypt(password, &CryptSalt::random());
+    let same = salt.map_or_else(|| fresh.clone(), |salt| sha512_crypt(password, salt));
+    let same = plan.secret(same);
+    let fresh = plan.secret(fresh);
+    let name = quote(user.as_str());
+    plan.library(SCRIPT)
+        .step(
+            format!("set the password of {user}, and make the account usable"),
+            format!("ll_set_password {name} '{same}' '{fresh}' && ll_account_usable {name}"),
+        )
+        .step(
+            format!("make sshd accept passwords from {user}"),
+            format!("ll_password_auth {name}"),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SCRIPT;
+    use crate::remedy::plan::run_locally;
+
+    fn set_option(config: &str) -> String {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            &format!("ll_set_option f PasswordAuthentication yes <<'EOF'\n{config}EOF"),
+        );
+        std::fs::remove_dir_all(dir).ok();
+        out
+    }
+
+    #[test]
+    fn the_option_is_set_in_the_global_section_only() {
+        assert_eq!(
+            set_option(
+                "Port 22\npasswordauthentication no\nMatch User a\n  PasswordAuthentication no\n"
+            ),
+            "Port 22\nPasswordAuthentication yes\nMatch User a\n  PasswordAuthentication no\n"
+        );
+        assert_eq!(
+            set_option("Port 22\nMatch User a\n  X11Forwarding no\n"),
+            "Port 22\nPasswordAuthentication yes\nMatch User a\n  X11Forwarding no\n"
+        );
+        assert_eq!(
+            set_option("# mine\n"),
+            "# mine\nPasswordAuthentication yes\n"
+        );
+    }
+}

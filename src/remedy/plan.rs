@@ -1,0 +1,261 @@
+//! A plan: ordered steps rendered into ONE POSIX sh script for the guest, sent and run in one
+//! go (two waits on the console: the upload's checksum, then the result).
+//!
+//! The script is the shell runtime (`plan.sh`, `backup.sh`, `write.sh`, `validate.sh`,
+//! `service.sh`, `verify.sh`, plus the libraries a plan names), then the data the plan carries,
+//! then one function per step, run in order by `ll_step`, then `ll_finish` (restart, verify).
+//! The runtime travels without its comments and indentation: over a 115200-baud console every
+//! byte costs.
+//!
+//! The script runs from a root-only file that removes itself as it starts, ignoring the
+//! interrupts and hang-ups of a console (a transaction cut off halfway is what must not
+//! happen). Password hashes live in the plan as placeholders and are put into the script only
+//! as it is sent; [`Plan::script`] shows them withheld, and nothing here logs the script.
+
+use super::outcome::Outcome;
+use super::{RemedyError, backup, service, validate, verify, write};
+use crate::secret::Secret;
+use crate::shell::{CommandOutput, Session, ShellError};
+use std::time::Duration;
+use tracing::info;
+
+/// Long enough for firewall-cmd, userdel and a socket-activated sshd under emulation.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
+
+const CORE: &str = include_str!("plan.sh");
+
+/// The runtime every plan carries, in dependency order.
+const RUNTIME: [&str; 6] = [
+    CORE,
+    backup::SCRIPT,
+    write::SCRIPT,
+    validate::SCRIPT,
+    service::SCRIPT,
+    verify::SCRIPT,
+];
+
+/// Shown instead of a secret in [`Plan::script`].
+const WITHHELD: &str = "<withheld>";
+
+#[derive(Debug, Clone)]
+struct Step {
+    title: String,
+    body: String,
+}
+
+/// Ordered steps and what they need, ready to be shown (`--dry-run`) or applied.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    operation: String,
+    libraries: Vec<&'static str>,
+    data: Vec<(String, String)>,
+    steps: Vec<Step>,
+    secrets: Vec<Secret>,
+}
+
+impl Plan {
+    pub(super) fn new(operation: &str) -> Self {
+        Plan {
+            operation: operation.to_string(),
+            libraries: Vec::new(),
+            data: Vec::new(),
+            steps: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
+
+    /// Adds a shell library the steps call (once, however often it is named).
+    pub(super) fn library(mut self, script: &'static str) -> Self {
+        if !self.libraries.contains(&script) {
+            self.libraries.push(script);
+        }
+        self
+    }
+
+    /// Text the steps find in `$LL_RUN/NAME` on the guest.
+    pub(super) fn data(mut self, name: &str, content: &str) -> Self {
+        self.data.push((name.to_string(), content.to_string()));
+        self
+    }
+
+    /// A step: `body` is shell calling the runtime and libraries; it fails by returning non-zero
+    /// (after `ll_fail MESSAGE`).
+    pub(super) fn step(mut self, title: impl Into<String>, body: impl Into<String>) -> Self {
+        self.steps.push(Step {
+            title: title.into(),
+            body: body.into(),
+        });
+        self
+    }
+
+    /// Registers a secret and returns the placeholder to write where it belongs (inside single
+    /// quotes: the values are crypt strings, which hold no quote).
+    pub(super) fn secret(&mut self, value: Secret) -> String {
+        self.secrets.push(value);
+        placeholder(self.secrets.len() - 1)
+    }
+
+    pub fn operation(&self) -> &str {
+        &self.operation
+    }
+
+    /// The titles of the steps, in order.
+    pub fn step_titles(&self) -> impl Iterator<Item = &str> {
+        self.steps.iter().map(|s| s.title.as_str())
+    }
+
+    /// The guest script, with secrets withheld: what `--dry-run` shows.
+    pub fn script(&self) -> String {
+        self.render(|_| WITHHELD)
+    }
+
+    /// Runs the plan on the guest; `session` must be a root shell.
+    pub async fn apply(&self, session: &mut Session) -> Result<Outcome, RemedyError> {
+        if !session.is_root() {
+            return Err(RemedyError::NotRoot);
+        }
+        info!(operation = %self.operation, steps = self.steps.len(), "applying a plan");
+        let script = self.render(|i| self.secrets[i].expose());
+        let out = run_script(session, &script).await?;
+        let outcome = Outcome::parse(&self.operation, &out.output, out.exit_status)?;
+        info!(
+            operation = %self.operation,
+            changed = outcome.changed(),
+            verified = outcome.ssh_verified(),
+            "plan applied"
+        );
+        Ok(outcome)
+    }
+
+    fn render<'a>(&'a self, secret: impl Fn(usize) -> &'a str) -> String {
+        let mut script = format!("LL_OPERATION={}\n", quote(&self.operation));
+        script.push_str(&library_text(RUNTIME.iter().chain(&self.libraries)));
+        script.push_str("ll_begin\n");
+        for (name, content) in &self.data {
+            script.push_str(&write::data_block(name, content));
+        }
+        for (n, step) in self.steps.iter().enumerate() {
+            let mut body = step.body.clone();
+            for i in 0..self.secrets.len() {
+                body = body.replace(&placeholder(i), secret(i));
+            }
+            script.push_str(&format!(
+                "ll_step_{n}() {{\n{body}\n}}\nll_step {} ll_step_{n}\n",
+                quote(&step.title)
+            ));
+        }
+        script.push_str("ll_finish\n");
+        script
+    }
+}
+
+fn placeholder(index: usize) -> String {
+    format!("@LL_SECRET_{index}@")
+}
+
+/// A script of just `libraries` (after the core) and `call`: for read-only requests.
+pub(super) fn library_script(libraries: &[&'static str], call: &str) -> String {
+    format!("{}{call}\n", library_text([CORE].iter().chain(libraries)))
+}
+
+/// The libraries without comment lines, blank lines and indentation.
+fn library_text<'a>(libraries: impl Iterator<Item = &'a &'static str>) -> String {
+    let mut text = String::new();
+    for line in libraries.flat_map(|l| l.lines()).map(str::trim_start) {
+        if !line.is_empty() && !line.starts_with('#') {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// Sends `script` to a root-only file in /run (root's own tmpfs; /dev/shm or /tmp where /run is
+/// not writable) and runs it; the script removes the file as it starts and ignores the
+/// console's interrupts and hang-ups.
+pub(super) async fn run_script(
+    session: &mut Session,
+    script: &str,
+) -> Result<CommandOutput, RemedyError> {
+    let script = format!("rm -f -- \"$0\"\ntrap '' INT HUP PIPE\n{script}");
+    let name = format!("lifeline-{:016x}.sh", rand::random::<u64>());
+    let mut refused = None;
+    for dir in ["/run", "/dev/shm", "/tmp"] {
+        let path = format!("{dir}/{name}");
+        match session.send_file(&path, script.as_bytes(), 0o700).await {
+            Ok(()) => {
+                return Ok(session
+                    .run_with_timeout(&format!("sh {path}"), SCRIPT_TIMEOUT)
+                    .await?);
+            }
+            Err(ShellError::Transfer(why)) => refused = Some(ShellError::Transfer(why)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(refused.expect("three attempts").into())
+}
+
+/// Quotes `s` for a POSIX shell (the twin of the shell layer's private `shell_quote`).
+pub(super) fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Runs library functions on this machine, in a scratch directory that stands in for the
+/// guest's (`$T`), with backups under `$T/backups`: for unit tests of the shell side that
+/// touch nothing outside the directory. Returns the directory and what the body printed.
+#[cfg(test)]
+pub(super) fn run_locally(libraries: &[&'static str], body: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("ll-remedy-{:016x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let setup = format!(
+        "T={}; LL_RUN=$T/run; LL_SDIR=$LL_RUN/step; LL_BACKUP_ROOT=$T/backups; LL_OPERATION=test\n\
+         mkdir -p \"$LL_SDIR\" && : >\"$LL_SDIR/manifest\"\n",
+        quote(&dir.to_string_lossy())
+    );
+    let all: Vec<&'static str> = RUNTIME[1..].iter().chain(libraries).copied().collect();
+    let script = library_script(&all, &format!("{setup}{body}"));
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.stderr.is_empty(),
+        "the shell complained: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_withheld_from_the_shown_script() {
+        let mut plan = Plan::new("user reset-password");
+        let hash = plan.secret(Secret::new("$6$salt$hash"));
+        let plan = plan.step("set it", format!("ll_set_password u '{hash}'"));
+        let shown = plan.script();
+        assert!(shown.contains("ll_set_password u '<withheld>'"));
+        assert!(!shown.contains("$6$salt$hash"));
+        let real = plan.render(|i| plan.secrets[i].expose());
+        assert!(real.contains("ll_set_password u '$6$salt$hash'"));
+    }
+
+    #[test]
+    fn the_runtime_is_sent_without_comments_and_parses() {
+        let plan = Plan::new("x").step("noop", "true");
+        let script = plan.script();
+        assert!(
+            !script
+                .lines()
+                .any(|l| l.starts_with('#') || l.starts_with(' '))
+        );
+        let status = std::process::Command::new("sh")
+            .args(["-n", "-c", &script])
+            .status()
+            .unwrap();
+        assert!(status.success(), "sh -n rejects the script");
+    }
+}

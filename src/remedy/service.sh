@@ -1,0 +1,91 @@
+# The SSH service: restarted (never condrestart, which leaves a stopped sshd stopped) when its
+# configuration changed, started when it is not running, unmasked and enabled on the way.
+# Debian and Ubuntu call the unit ssh, everyone else sshd; Ubuntu 22.10 and later start it
+# from ssh.socket, whose listening ports a generator derives from sshd_config at daemon-reload.
+
+ll_systemd() {
+    [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && command -v systemctl >/dev/null 2>&1
+}
+
+# ll_unit_state NAME: LoadState, UnitFileState and ActiveState of NAME.service (LL_SVC_LOAD,
+# LL_SVC_FILE, LL_SVC_ACTIVE) and the UnitFileState and ActiveState of NAME.socket
+# (LL_SOCK_FILE, LL_SOCK_ACTIVE), from one systemctl call: every process counts on a slow guest.
+ll_unit_state() {
+    local key value socket=
+    LL_SVC_LOAD= LL_SVC_FILE= LL_SVC_ACTIVE= LL_SOCK_FILE= LL_SOCK_ACTIVE=
+    systemctl show -p LoadState -p UnitFileState -p ActiveState "$1.service" "$1.socket" \
+        >"$LL_RUN/units" 2>/dev/null
+    while IFS='=' read -r key value; do
+        case $key:$socket in
+        :*) socket=1 ;;
+        LoadState:) LL_SVC_LOAD=$value ;;
+        UnitFileState:) LL_SVC_FILE=$value ;;
+        ActiveState:) LL_SVC_ACTIVE=$value ;;
+        UnitFileState:1) LL_SOCK_FILE=$value ;;
+        ActiveState:1) LL_SOCK_ACTIVE=$value ;;
+        esac
+    done <"$LL_RUN/units"
+}
+
+# ll_ssh_unit: LL_UNIT (ssh or sshd), its state (ll_unit_state), and whether it is
+# socket-activated (LL_SOCKET=1).
+ll_ssh_unit() {
+    local name
+    LL_UNIT= LL_SOCKET=
+    for name in ssh sshd; do
+        ll_unit_state "$name"
+        case $LL_SVC_LOAD in loaded | masked)
+            LL_UNIT=$name
+            break
+            ;;
+        esac
+    done
+    [ -n "$LL_UNIT" ] || return 1
+    case $LL_SOCK_FILE in enabled | enabled-runtime)
+        [ "$LL_SVC_FILE" = enabled ] || LL_SOCKET=1
+        ;;
+    esac
+}
+
+
+# ll_sshd_service CHANGED: restarts the SSH unit when CHANGED is non-empty, starts it when it
+# is not active.
+ll_sshd_service() {
+    local unit active err
+    ll_systemd || {
+        ll_emit service - skipped "systemd is not PID 1 here: nothing was started; start sshd once the system is up"
+        return 0
+    }
+    ll_ssh_unit || {
+        ll_emit service - failed "neither ssh.service nor sshd.service exists: is openssh-server installed?"
+        return 1
+    }
+    if [ "$LL_SVC_LOAD" = masked ]; then
+        systemctl unmask "$LL_UNIT.service" >/dev/null 2>&1 && ll_ssh_unit &&
+            ll_emit changed "$LL_UNIT.service" unmasked
+    fi
+    unit=$LL_UNIT.service active=$LL_SVC_ACTIVE
+    if [ -n "$LL_SOCKET" ]; then
+        unit=$LL_UNIT.socket active=$LL_SOCK_ACTIVE
+    elif [ "$LL_SVC_FILE" = disabled ]; then
+        systemctl enable "$unit" >/dev/null 2>&1 && ll_emit changed "$unit" "enabled at boot"
+    fi
+    if [ -z "$1" ] && [ "$active" = active ]; then
+        ll_emit service "$unit" unchanged "active"
+        return 0
+    fi
+    systemctl reset-failed "$LL_UNIT.service" "$unit" >/dev/null 2>&1
+    if [ -n "$LL_SOCKET" ]; then
+        # The generator rewrites the socket's ports from sshd_config; the running service
+        # (if any) must go so the next connection starts one with the new configuration.
+        systemctl daemon-reload >/dev/null 2>&1
+        systemctl stop "$LL_UNIT.service" >/dev/null 2>&1
+    fi
+    if err=$(systemctl restart "$unit" 2>&1) && [ "$(systemctl is-active "$unit")" = active ]; then
+        ll_emit service "$unit" restarted
+        return 0
+    fi
+    [ ! -e /etc/ssh/sshd_not_to_be_run ] || err="$err /etc/ssh/sshd_not_to_be_run exists."
+    ll_emit service "$unit" failed "$err $(journalctl -u "$unit" -n 5 -o cat --no-pager 2>/dev/null)"
+    return 1
+}
