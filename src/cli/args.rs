@@ -168,23 +168,119 @@ SysRq is refused for Windows VMs."
     Console(ConsoleArgs),
     /// Reset a user's password or SSH key, add or remove a sudo user (VMAccess parity).
     #[command(
-        after_help = "Example:\n  lifeline user reset-password --user azureuser -g my-rg -n my-vm"
+        after_help = "Examples:\n  lifeline user reset-password alice --new-password-env NEWPW -g my-rg -n my-vm --user azureuser --password-env PW --yes\n  \
+lifeline user reset-key alice --ssh-key-file ~/.ssh/id_ed25519.pub --serial unix:/run/vm1/serial.sock --user root --password-env PW\n  \
+lifeline user add rescuer --sudo --ssh-key-file key.pub …\n  lifeline user remove rescuer …\n\n\
+--user/--password-* are how lifeline logs in on the console; NAME is the account changed.\n\
+New passwords are hashed here (sha512-crypt); only the hash crosses the console."
     )]
-    User,
-    /// Reset sshd's configuration to a safe default, with backup and validation.
+    User(UserArgs),
+    /// Reset sshd's configuration to the distribution's default, with backup, validation and rollback.
     #[command(
         name = "reset-ssh",
-        after_help = "Example:\n  lifeline reset-ssh -g my-rg -n my-vm --user azureuser --password-env PW"
+        after_help = "Example:\n  lifeline reset-ssh -g my-rg -n my-vm --user azureuser --password-env PW --yes\n\n\
+Also opens port 22 in the guest firewall and restarts sshd; --dry-run prints the guest script."
     )]
-    ResetSsh,
-    /// Restore the files of a lifeline backup on the guest.
+    ResetSsh(ResetSshArgs),
+    /// Restore the files of a lifeline backup on the guest (the newest, or the one named).
     #[command(
-        after_help = "Example:\n  lifeline undo --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW"
+        after_help = "Examples:\n  lifeline undo --list --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW\n  \
+lifeline undo --backup 20261121T103107Z … --yes"
     )]
-    Undo,
+    Undo(UndoArgs),
     /// List the diagnosis rules, or explain one.
     #[command(after_help = "Examples:\n  lifeline rules\n  lifeline rules SSH001")]
     Rules(RulesArgs),
+}
+
+/// What every change on the guest takes: confirmation, or a dry run.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct ChangeArgs {
+    /// Apply without asking (scripts).
+    #[arg(long, global = true)]
+    pub yes: bool,
+    /// Print the guest script and change nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetSshArgs {
+    /// Keep the configured Port lines instead of going back to 22.
+    #[arg(long)]
+    pub keep_ports: bool,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The backup to restore (default: the newest).
+    #[arg(long, value_name = "ID")]
+    pub backup: Option<String>,
+    /// List the backups on the guest instead.
+    #[arg(long)]
+    pub list: bool,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub action: UserAction,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Set a new password (and unlock the account, clear its expiry, allow password logins).
+    ResetPassword {
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[command(flatten)]
+        new_password: NewPassword,
+    },
+    /// Install an SSH public key in the account's authorized_keys (and fix the path's modes).
+    ResetKey {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The public key file.
+        #[arg(long, value_name = "FILE")]
+        ssh_key_file: std::path::PathBuf,
+        /// Replace the keys already there instead of adding to them.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Create an account, optionally with sudo rights, a key and a password.
+    Add {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Grant sudo rights (without a password prompt when no password is set).
+        #[arg(long)]
+        sudo: bool,
+        #[arg(long, value_name = "FILE")]
+        ssh_key_file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        new_password: NewPassword,
+    },
+    /// Delete an account and its home (refused for root and system accounts).
+    Remove {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+/// Where a new password comes from; never a plain command-line value.
+#[derive(Debug, Args, Clone)]
+pub struct NewPassword {
+    /// Read the new password from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "new_password_file")]
+    pub new_password_env: Option<String>,
+    /// Read the new password from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub new_password_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

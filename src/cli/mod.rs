@@ -8,6 +8,7 @@ mod connect;
 mod diagnose;
 mod exec;
 mod password;
+mod remedy;
 mod session;
 
 pub use args::{Cli, Command, OutputFormat};
@@ -51,12 +52,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Exec(args) => return exec::run(&cli, args).await,
         Command::Diagnose(args) => return diagnose::run(&cli, args).await,
         Command::Rules(args) => return diagnose::rules(args),
-        Command::Rescue => "rescue",
+        Command::User(args) => return remedy::user(&cli, args).await,
+        Command::ResetSsh(args) => return remedy::reset_ssh(&cli, args).await,
+        Command::Undo(args) => return remedy::undo(&cli, args).await,
         Command::Send(args) => return azure::send(&cli, args).await,
         Command::Console(args) => return azure::console(&cli, args).await,
-        Command::User => "user",
-        Command::ResetSsh => "reset-ssh",
-        Command::Undo => "undo",
+        Command::Rescue => "rescue",
     };
     Err(Unavailable(format!("lifeline {name}")).into())
 }

@@ -190,6 +190,11 @@ impl Session {
         self.uid == Some(0)
     }
 
+    /// Adds a secret the transcript must redact (a new password the caller holds).
+    pub fn register_secret(&self, secret: &Secret) {
+        self.secrets.register(secret);
+    }
+
     /// Bytes sent to and received from the console so far: over a slow link, the cost.
     pub fn traffic(&self) -> Traffic {
         Traffic {
