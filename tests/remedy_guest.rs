@@ -4,8 +4,6 @@
 //! restores files byte for byte; a new password never appears on the console, in the guest's
 //! histories, logs or process list.
 
-#[path = "support/ssh_password.rs"]
-mod ssh_password;
 mod support;
 
 use lifeline::remedy::ops::{AddUser, RemoveUser, ResetKey, ResetPassword, ResetSsh, Undo};
@@ -13,8 +11,8 @@ use lifeline::remedy::{BackupId, Outcome, Plan, PublicKeys, StepStatus, UserName
 use lifeline::secret::Secret;
 use lifeline::shell::Session;
 use sha2::{Digest, Sha256};
-use ssh_password::{Login, new_key, ssh_as};
 use std::time::Instant;
+use support::ssh_password::{Login, new_key, ssh_as};
 use support::{Guest, SshAuth, shared_guest};
 
 async fn root_session(guest: &Guest) -> Session {

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod ssh_password;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ use lifeline::link::{Link, LinkSpec};
 use lifeline::secret::{Secret, SecretRegistry};
 use lifeline::shell::{Credentials, Session, Timeouts};
 use lifeline::term::Console;
+use ssh_password::{Login, ssh_as};
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -140,65 +143,14 @@ impl Guest {
         session
     }
 
-    /// Runs `command` over SSH with the given authentication; `Err` carries ssh's own message.
+    /// Runs `command` over SSH as the guest user with the given authentication; `Err` carries
+    /// ssh's own message.
     pub fn ssh(&self, auth: SshAuth, command: &str) -> Result<Output, String> {
-        let mut cmd = Command::new("ssh");
-        cmd.args([
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "-o",
-            "ConnectTimeout=10",
-            "-o",
-            "NumberOfPasswordPrompts=1",
-            "-p",
-            &self.ssh_port.to_string(),
-        ]);
-        match auth {
-            SshAuth::Key => {
-                cmd.args([
-                    "-o",
-                    "BatchMode=yes",
-                    "-o",
-                    "IdentitiesOnly=yes",
-                    "-o",
-                    "PasswordAuthentication=no",
-                    "-i",
-                ])
-                .arg(&self.key);
-            }
-            SshAuth::Password => {
-                // ssh reads a password only from a terminal or an askpass program; the program
-                // gets it from the environment, never from the command line.
-                cmd.args([
-                    "-o",
-                    "PubkeyAuthentication=no",
-                    "-o",
-                    "PreferredAuthentications=password,keyboard-interactive",
-                ])
-                .env("SSH_ASKPASS", askpass_program())
-                .env("SSH_ASKPASS_REQUIRE", "force")
-                .env("LIFELINE_TEST_SSH_PASSWORD", &self.password)
-                .stdin(Stdio::null());
-            }
-        }
-        let out = cmd
-            .arg(format!("{}@127.0.0.1", self.user))
-            .arg(command)
-            .output()
-            .map_err(|e| format!("could not run ssh: {e}"))?;
-        if out.status.success() {
-            Ok(out)
-        } else {
-            Err(format!(
-                "ssh ({auth:?}) exited with {}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
+        let login = match auth {
+            SshAuth::Key => Login::Key(&self.key),
+            SshAuth::Password => Login::Password(&self.password),
+        };
+        ssh_as(self, &self.user, login, command)
     }
 
     /// Whether SSH login works right now, by key and by password (the first failure is returned).
@@ -281,21 +233,4 @@ fn private_copy_of_key(key: &Path, name: &str) -> PathBuf {
     std::fs::copy(key, &copy).expect("copy the guest's ssh key");
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).expect("chmod key");
     copy
-}
-
-fn askpass_program() -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!("lifeline-askpass-{}", std::process::id()));
-        std::fs::write(
-            &path,
-            "#!/bin/sh\nprintf '%s\\n' \"$LIFELINE_TEST_SSH_PASSWORD\"\n",
-        )
-        .expect("write askpass");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))
-            .expect("chmod askpass");
-        path
-    })
-    .clone()
 }

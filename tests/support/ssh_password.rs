@@ -1,6 +1,6 @@
-//! SSH logins from the host as any user, with an explicit password or key: `Guest::ssh` knows
-//! only the guest's own user, password and key, and the remedy tests log in as users and with
-//! credentials they have just created.
+//! SSH logins from the host as any user, with an explicit password or key. `Guest::ssh` is this
+//! for the guest's own user; the remedy tests log in as users and with credentials they have
+//! just created.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
