@@ -9,8 +9,6 @@ pub const OK: u8 = 0;
 pub const PROBLEMS: u8 = 1;
 /// Bad command line (clap's own code for usage errors).
 pub const USAGE: u8 = 2;
-/// The subcommand exists in the interface but is not available in this build yet.
-pub const UNAVAILABLE: u8 = 69;
 /// A bug or an unexpected internal state.
 pub const SOFTWARE: u8 = 70;
 /// The console could not be reached, or the link broke.

@@ -122,3 +122,41 @@ fn the_verdict_comes_first_and_the_json_follows_the_schema() {
         }
     }
 }
+
+/// Findings no fixture's rescue may fix on its own: they need a person's decision.
+const MANUAL: &[&str] = &["SSH106", "SSH210"];
+
+/// Every fixture's rescue plan: each finding has a step unless it needs a person, the guest
+/// script is valid sh, and a configuration edit names the very line the probe saw.
+#[test]
+fn each_fixture_gets_a_rescue_plan_that_parses() {
+    use lifeline::remedy::ops::Repair;
+    for (name, _) in CASES {
+        let diagnosis = diagnose_fixture(name);
+        let repair = Repair::plan(&diagnosis);
+        for (finding, step) in &repair.fixes {
+            assert!(!step.is_empty(), "{name}: {} has an empty step", finding.id);
+        }
+        let manual: Vec<&str> = repair.manual.iter().map(|f| f.id).collect();
+        for id in &manual {
+            assert!(MANUAL.contains(id), "{name}: {id} is left to a person");
+        }
+        assert_eq!(
+            repair.fixes.len() + manual.len(),
+            diagnosis.findings.len(),
+            "{name}: a finding is neither fixed nor left to a person"
+        );
+        let script = repair.plan.script();
+        let status = std::process::Command::new("sh")
+            .args(["-n", "-c", &script])
+            .status()
+            .unwrap();
+        assert!(status.success(), "{name}: sh -n rejects the rescue script");
+    }
+    let config_error = Repair::plan(&diagnose_fixture("debian-12-config-error.txt"));
+    let script = config_error.plan.script();
+    assert!(
+        script.contains("ll_edit_lines '/etc/ssh/sshd_config' <<'LL_EDITS'"),
+        "{script}"
+    );
+}

@@ -18,8 +18,8 @@ Examples:
   lifeline connect --serial cmd:'virsh console vm1'
   lifeline diagnose -g my-rg -n my-vm --user azureuser --password-file ~/.vm-pw -o json
 
-Exit codes: 0 success; 1 problems found; 2 usage; 69 not available in this build;
-70 internal error; 74 console unreachable or link broken; 75 timed out; 77 login or sudo refused.
+Exit codes: 0 success; 1 problems found (rescue: SSH not verified); 2 usage; 70 internal error;
+74 console unreachable or link broken; 75 timed out; 77 login or sudo refused.
 `exec` exits with the guest command's own status when the command ran.";
 
 #[derive(Debug, Parser)]
@@ -150,10 +150,8 @@ Exit codes: 0 healthy, 1 problems found; see `lifeline --help` for the others."
     )]
     Diagnose(DiagnoseArgs),
     /// Diagnose, repair safely (backup, validate, roll back), and verify that SSH answers.
-    #[command(
-        after_help = "Example:\n  lifeline rescue -g my-rg -n my-vm --user azureuser --password-env PW --yes"
-    )]
-    Rescue,
+    #[command(after_help = RESCUE_HELP)]
+    Rescue(RescueArgs),
     /// Send an admin command to an Azure VM: sysrq KEYS, nmi, or reset.
     #[command(
         after_help = "Examples:\n  lifeline send -g my-rg -n my-vm sysrq h\n  lifeline send -g my-rg -n my-vm reset --yes\n\n\
@@ -191,6 +189,42 @@ lifeline undo --backup 20261121T103107Z … --yes"
     /// List the diagnosis rules, or explain one.
     #[command(after_help = "Examples:\n  lifeline rules\n  lifeline rules SSH001")]
     Rules(RulesArgs),
+}
+
+const RESCUE_HELP: &str = "\
+Examples:
+  lifeline rescue -g my-rg -n my-vm --user azureuser --password-env PW --yes
+  lifeline rescue --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW --dry-run
+  lifeline rescue -g my-rg -n my-vm --user azureuser --password-env PW --yes --verify-host 20.1.2.3
+  lifeline rescue --ids ID1 --ids ID2 --user azureuser --password-env PW --yes --parallel 4 -o json
+  lifeline rescue --targets fleet.toml --yes -o json      (playbook format: docs/playbook.md)
+
+What it does: diagnose (lifeline diagnose), show the fixes, apply them as one guest script
+(each file backed up under /var/backups/lifeline, written atomically, sshd -t before any
+restart, rolled back on failure), diagnose again and repeat while fixes uncover more, then
+verify: sshd's banner on every configured port from inside the guest, and with --verify-host
+a real SSH handshake from here. Findings without a safe fix are listed for you.
+
+Exit codes: 0 SSH verified working; 1 SSH still fails (or a dry run found problems);
+2 usage or not confirmed; see `lifeline --help` for the others. With several targets:
+0 when every target is verified, else 1; the JSON document has a result per target.";
+
+#[derive(Debug, Args)]
+pub struct RescueArgs {
+    /// Whose SSH login must work (account, keys, AllowUsers…); default: the --user.
+    #[arg(long, value_name = "NAME")]
+    pub ssh_user: Option<String>,
+    /// After the repair, complete an SSH handshake with HOST[:PORT] from this machine.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub verify_host: Option<String>,
+    /// A playbook (TOML) naming many targets and the operations for each.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["serial", "resource_group", "ids", "vmss"])]
+    pub targets: Option<PathBuf>,
+    /// How many targets at once, with several --ids or --targets (default 4, or the playbook's).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: Option<u16>,
+    #[command(flatten)]
+    pub change: ChangeArgs,
 }
 
 /// What every change on the guest takes: confirmation, or a dry run.

@@ -17,7 +17,7 @@ const MENU_KEY: u8 = 0x1d;
 const SCRIPTED_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub async fn run(cli: &Cli) -> Result<u8> {
-    let opened = session::open_link(cli).await?;
+    let opened = session::open_link(&cli.target).await?;
     let link = opened.link;
     let azure = opened.azure;
     let interactive = std::io::stdin().is_terminal();

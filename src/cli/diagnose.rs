@@ -25,7 +25,7 @@ pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
     let left = session.leave().await;
     let diagnosis = result?;
     left?;
-    let target = session::target_description(cli);
+    let target = session::target_description(&cli.target);
     match cli.output {
         OutputFormat::Text => print!("{}", report::render_text(&diagnosis, &target)),
         OutputFormat::Json => println!("{}", report::render_json(&diagnosis, &target)),

@@ -24,7 +24,7 @@ pub async fn run(cli: &Cli, args: &ExecArgs) -> Result<u8> {
         }
         OutputFormat::Json => {
             let doc = serde_json::json!({
-                "target": session::target_description(cli),
+                "target": session::target_description(&cli.target),
                 "command": command,
                 "exit_status": out.exit_status,
                 "output": out.text(),

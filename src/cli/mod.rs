@@ -4,11 +4,13 @@
 
 mod args;
 mod azure;
+mod bulk;
 mod connect;
 mod diagnose;
 mod exec;
 mod password;
 mod remedy;
+mod rescue;
 mod session;
 
 pub use args::{Cli, Command, OutputFormat};
@@ -47,19 +49,18 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
-    let name = match &cli.command {
-        Command::Connect => return connect::run(&cli).await,
-        Command::Exec(args) => return exec::run(&cli, args).await,
-        Command::Diagnose(args) => return diagnose::run(&cli, args).await,
-        Command::Rules(args) => return diagnose::rules(args),
-        Command::User(args) => return remedy::user(&cli, args).await,
-        Command::ResetSsh(args) => return remedy::reset_ssh(&cli, args).await,
-        Command::Undo(args) => return remedy::undo(&cli, args).await,
-        Command::Send(args) => return azure::send(&cli, args).await,
-        Command::Console(args) => return azure::console(&cli, args).await,
-        Command::Rescue => "rescue",
-    };
-    Err(Unavailable(format!("lifeline {name}")).into())
+    match &cli.command {
+        Command::Connect => connect::run(&cli).await,
+        Command::Exec(args) => exec::run(&cli, args).await,
+        Command::Diagnose(args) => diagnose::run(&cli, args).await,
+        Command::Rules(args) => diagnose::rules(args),
+        Command::User(args) => remedy::user(&cli, args).await,
+        Command::ResetSsh(args) => remedy::reset_ssh(&cli, args).await,
+        Command::Undo(args) => remedy::undo(&cli, args).await,
+        Command::Send(args) => azure::send(&cli, args).await,
+        Command::Console(args) => azure::console(&cli, args).await,
+        Command::Rescue(args) => rescue::run(&cli, args).await,
+    }
 }
 
 fn init_logging(verbose: u8) {
@@ -78,7 +79,7 @@ fn init_logging(verbose: u8) {
 }
 
 /// The exit code for a failure, from the typed error underneath.
-fn exit_code_for(error: &anyhow::Error) -> u8 {
+pub(super) fn exit_code_for(error: &anyhow::Error) -> u8 {
     if let Some(e) = error.downcast_ref::<ShellError>() {
         return match e {
             ShellError::Expect(ExpectError::Timeout { .. })
@@ -105,9 +106,6 @@ fn exit_code_for(error: &anyhow::Error) -> u8 {
     {
         return exit::LINK;
     }
-    if error.downcast_ref::<Unavailable>().is_some() {
-        return exit::UNAVAILABLE;
-    }
     if error.downcast_ref::<UsageError>().is_some() {
         return exit::USAGE;
     }
@@ -118,8 +116,3 @@ fn exit_code_for(error: &anyhow::Error) -> u8 {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
-
-/// A part of the interface that this build does not provide yet.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}: not available in this build yet (exit code 69)")]
-pub struct Unavailable(pub String);

@@ -16,11 +16,12 @@ use anyhow::{Context, Result, bail};
 use std::io::{BufRead, IsTerminal, Write};
 
 pub async fn reset_ssh(cli: &Cli, args: &ResetSshArgs) -> Result<u8> {
-    let (session, _) = session::open(cli, true).await?;
-    let plan = ResetSsh {
+    let (mut session, _) = session::open(cli, true).await?;
+    let plan = Change::ResetSsh {
         keep_ports: args.keep_ports,
     }
-    .plan();
+    .plan(&mut session)
+    .await?;
     apply(cli, session, plan, args.change).await
 }
 
@@ -56,56 +57,115 @@ pub async fn undo(cli: &Cli, args: &UndoArgs) -> Result<u8> {
 
 pub async fn user(cli: &Cli, args: &UserArgs) -> Result<u8> {
     // Read every input before touching the console, so a typo costs no login.
-    let new_password = match &args.action {
-        UserAction::ResetPassword { new_password, .. } => {
-            Some(required(new_password_of(new_password)?)?)
-        }
-        UserAction::Add { new_password, .. } => new_password_of(new_password)?,
-        _ => None,
-    };
-    let keys = match &args.action {
-        UserAction::ResetKey { ssh_key_file, .. } => Some(read_keys(ssh_key_file)?),
+    let change = match &args.action {
+        UserAction::ResetPassword { name, new_password } => Change::ResetPassword {
+            user: UserName::new(name)?,
+            password: required(new_password_of(new_password)?)?,
+        },
+        UserAction::ResetKey {
+            name,
+            ssh_key_file,
+            replace,
+        } => Change::ResetKey {
+            user: UserName::new(name)?,
+            keys: read_keys(ssh_key_file)?,
+            replace: *replace,
+        },
         UserAction::Add {
-            ssh_key_file: Some(file),
-            ..
-        } => Some(read_keys(file)?),
-        _ => None,
+            name,
+            sudo,
+            ssh_key_file,
+            new_password,
+        } => Change::AddUser {
+            user: UserName::new(name)?,
+            sudo: *sudo,
+            keys: ssh_key_file.as_deref().map(read_keys).transpose()?,
+            password: new_password_of(new_password)?,
+        },
+        UserAction::Remove { name } => Change::RemoveUser {
+            user: UserName::new(name)?,
+        },
     };
     let (mut session, _) = session::open(cli, true).await?;
-    if let Some(secret) = &new_password {
-        session.register_secret(secret);
-    }
-    let plan = match &args.action {
-        UserAction::ResetPassword { name, .. } => {
-            ResetPassword {
-                user: UserName::new(name)?,
-                password: new_password.clone().expect("read above"),
-            }
-            .plan(&mut session)
-            .await?
-        }
-        UserAction::ResetKey { name, replace, .. } => ResetKey {
-            user: UserName::new(name)?,
-            keys: keys.clone().expect("read above"),
-            replace: *replace,
-        }
-        .plan(),
-        UserAction::Add { name, sudo, .. } => {
-            AddUser {
-                user: UserName::new(name)?,
-                sudo: *sudo,
-                keys,
-                password: new_password,
-            }
-            .plan(&mut session)
-            .await?
-        }
-        UserAction::Remove { name } => RemoveUser {
-            user: UserName::new(name)?,
-        }
-        .plan(),
-    };
+    let plan = change.plan(&mut session).await?;
     apply(cli, session, plan, args.change).await
+}
+
+/// A change on the guest with all its inputs read and checked, ready to be planned on a
+/// session: what `reset-ssh` and `user …` do, and playbook operations.
+pub enum Change {
+    ResetSsh {
+        keep_ports: bool,
+    },
+    ResetPassword {
+        user: UserName,
+        password: Secret,
+    },
+    ResetKey {
+        user: UserName,
+        keys: PublicKeys,
+        replace: bool,
+    },
+    AddUser {
+        user: UserName,
+        sudo: bool,
+        keys: Option<PublicKeys>,
+        password: Option<Secret>,
+    },
+    RemoveUser {
+        user: UserName,
+    },
+}
+
+impl Change {
+    /// Plans the change; a new password is registered with the session first, so that it is
+    /// redacted from everything the session records.
+    pub async fn plan(&self, session: &mut Session) -> Result<Plan> {
+        Ok(match self {
+            Change::ResetSsh { keep_ports } => ResetSsh {
+                keep_ports: *keep_ports,
+            }
+            .plan(),
+            Change::ResetPassword { user, password } => {
+                session.register_secret(password);
+                ResetPassword {
+                    user: user.clone(),
+                    password: password.clone(),
+                }
+                .plan(session)
+                .await?
+            }
+            Change::ResetKey {
+                user,
+                keys,
+                replace,
+            } => ResetKey {
+                user: user.clone(),
+                keys: keys.clone(),
+                replace: *replace,
+            }
+            .plan(),
+            Change::AddUser {
+                user,
+                sudo,
+                keys,
+                password,
+            } => {
+                if let Some(secret) = password {
+                    session.register_secret(secret);
+                }
+                AddUser {
+                    user: user.clone(),
+                    sudo: *sudo,
+                    keys: keys.clone(),
+                    password: password.clone(),
+                }
+                .plan(session)
+                .await?
+            }
+            Change::RemoveUser { user } => RemoveUser { user: user.clone() }.plan(),
+        })
+    }
 }
 
 /// Shows, confirms and applies `plan`, leaves the console, and reports the outcome.
@@ -168,7 +228,7 @@ fn required(secret: Option<Secret>) -> Result<Secret> {
     })
 }
 
-fn read_keys(file: &std::path::Path) -> Result<PublicKeys> {
+pub fn read_keys(file: &std::path::Path) -> Result<PublicKeys> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("could not read the key file {}", file.display()))?;
     Ok(PublicKeys::parse(&text)?)

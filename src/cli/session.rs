@@ -1,13 +1,14 @@
 //! From command-line arguments to a link and a logged-in shell session.
 
 use super::UsageError;
-use super::args::Cli;
+use super::args::{Cli, LoginArgs, TargetArgs};
 use super::password;
 use crate::link::{Link, LinkSpec};
 use crate::secret::{Secret, SecretRegistry};
 use crate::shell::{Credentials, Session, Timeouts};
 use crate::term::{Console, Transcript};
 use anyhow::{Context, Result};
+use std::path::PathBuf;
 
 pub const ROWS: u16 = 24;
 pub const COLS: u16 = 80;
@@ -25,10 +26,29 @@ pub struct AzureHandle {
     pub machine: crate::azure::arm::MachineView,
 }
 
+/// Where and how to log in: the command line's target and login, or one playbook target's.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub target: TargetArgs,
+    pub login: LoginArgs,
+    /// Where to record the session (asciicast), if anywhere.
+    pub record: Option<PathBuf>,
+}
+
+impl Endpoint {
+    pub fn of(cli: &Cli) -> Endpoint {
+        Endpoint {
+            target: cli.target.clone(),
+            login: cli.login.clone(),
+            record: cli.record.clone(),
+        }
+    }
+}
+
 /// Opens the console the arguments name: a local serial target or an Azure machine.
-pub async fn open_link(cli: &Cli) -> Result<OpenConsole> {
-    if cli.target.is_azure() {
-        let (console, arm) = super::azure::open_console(&cli.target).await?;
+pub async fn open_link(target: &TargetArgs) -> Result<OpenConsole> {
+    if target.is_azure() {
+        let (console, arm) = super::azure::open_console(target).await?;
         let description = console.link.description.clone();
         let handle = AzureHandle {
             session_url: console.session_url,
@@ -40,7 +60,7 @@ pub async fn open_link(cli: &Cli) -> Result<OpenConsole> {
             azure: Some((arm, handle)),
         });
     }
-    let spec = link_spec(cli)?;
+    let spec = link_spec(target)?;
     Ok(OpenConsole {
         link: Link::open(&spec).await?,
         description: spec.to_string(),
@@ -49,8 +69,8 @@ pub async fn open_link(cli: &Cli) -> Result<OpenConsole> {
 }
 
 /// The local serial target named by --serial.
-pub fn link_spec(cli: &Cli) -> Result<LinkSpec> {
-    cli.target.serial.clone().ok_or_else(|| {
+pub fn link_spec(target: &TargetArgs) -> Result<LinkSpec> {
+    target.serial.clone().ok_or_else(|| {
         UsageError(
             "no target: give --serial unix:PATH|tcp:HOST:PORT|cmd:'COMMAND', or an Azure VM with -g RG -n VM"
                 .into(),
@@ -60,8 +80,8 @@ pub fn link_spec(cli: &Cli) -> Result<LinkSpec> {
 }
 
 /// The console view every session uses, with a transcript when `--record` asks for one.
-pub fn console(cli: &Cli, secrets: &SecretRegistry) -> Result<Console> {
-    let transcript = match &cli.record {
+pub fn console(record: Option<&std::path::Path>, secrets: &SecretRegistry) -> Result<Console> {
+    let transcript = match record {
         Some(path) => Some(
             Transcript::create(path, COLS, ROWS, secrets.clone())
                 .with_context(|| format!("could not create the transcript {}", path.display()))?,
@@ -72,15 +92,17 @@ pub fn console(cli: &Cli, secrets: &SecretRegistry) -> Result<Console> {
 }
 
 /// The login credentials from the arguments (asking on the terminal when nothing else says).
-pub fn credentials(cli: &Cli) -> Result<Credentials> {
-    let login = &cli.login;
+/// `ask`: whether a missing password may be asked for on the terminal (never in bulk runs).
+pub fn credentials(login: &LoginArgs, ask: bool) -> Result<Credentials> {
     let user = login.user.clone().unwrap_or_else(|| "root".into());
     let password: Option<Secret> = if let Some(var) = &login.password_env {
         Some(password::from_env(var)?)
     } else if let Some(path) = &login.password_file {
         Some(password::from_file(path)?)
-    } else {
+    } else if ask {
         password::prompt(&format!("Password for {user} on the guest: "))?
+    } else {
+        None
     };
     let root_password = login
         .root_password_env
@@ -96,10 +118,21 @@ pub fn credentials(cli: &Cli) -> Result<Credentials> {
 
 /// Opens the console, attaches, logs in, and becomes root when asked.
 pub async fn open(cli: &Cli, root: bool) -> Result<(Session, Credentials)> {
-    let creds = credentials(cli)?;
+    open_endpoint(&Endpoint::of(cli), root).await
+}
+
+/// [`open`] for any endpoint.
+pub async fn open_endpoint(endpoint: &Endpoint, root: bool) -> Result<(Session, Credentials)> {
+    let creds = credentials(&endpoint.login, true)?;
+    let session = open_with(endpoint, creds.clone(), root).await?;
+    Ok((session, creds))
+}
+
+/// [`open_endpoint`] with credentials already read.
+pub async fn open_with(endpoint: &Endpoint, creds: Credentials, root: bool) -> Result<Session> {
     let secrets = SecretRegistry::default();
-    let console = console(cli, &secrets)?;
-    let opened = open_link(cli).await?;
+    let console = console(endpoint.record.as_deref(), &secrets)?;
+    let opened = open_link(&endpoint.target).await?;
     let description = opened.description;
     let mut session = Session::new(opened.link, console, secrets, Timeouts::default());
     session
@@ -112,14 +145,14 @@ pub async fn open(cli: &Cli, root: bool) -> Result<(Session, Credentials)> {
             .await
             .context("becoming root")?;
     }
-    Ok((session, creds))
+    Ok(session)
 }
 
 /// What the target is called in reports: the serial spec or the Azure machine.
-pub fn target_description(cli: &Cli) -> String {
-    match (&cli.target.serial, cli.target.is_azure()) {
+pub fn target_description(target: &TargetArgs) -> String {
+    match (&target.serial, target.is_azure()) {
         (Some(spec), _) => spec.to_string(),
-        (None, true) => super::azure::vm_target(&cli.target)
+        (None, true) => super::azure::vm_target(target)
             .map(|t| format!("azure:{t}"))
             .unwrap_or_else(|_| "azure".into()),
         (None, false) => String::new(),

@@ -258,7 +258,7 @@ impl SshdConfig {
     }
 }
 
-fn split_host_port(entry: &str) -> (String, Option<u16>) {
+pub(crate) fn split_host_port(entry: &str) -> (String, Option<u16>) {
     if let Some(rest) = entry.strip_prefix('[') {
         let (host, after) = rest.split_once(']').unwrap_or((rest, ""));
         let port = after.strip_prefix(':').and_then(|p| p.parse().ok());

@@ -2,6 +2,12 @@
 # in its persistent rules where it keeps them. Nothing is flushed, and nothing is added where
 # no rule or policy drops traffic (an ACCEPT in front of nothing only adds noise).
 
+# ll_open_ssh_ports: the firewall step, for the ports sshd is now configured for.
+ll_open_ssh_ports() {
+    # shellcheck disable=SC2046 # one port per word
+    ll_open_ports $(ll_targets | awk '{ print $2 }')
+}
+
 # ll_open_ports PORT...
 ll_open_ports() {
     if command -v firewall-cmd >/dev/null 2>&1 && firewall-cmd --state >/dev/null 2>&1; then

@@ -216,6 +216,8 @@ registry!(
     ssh602_selinux_port_not_allowed,
 );
 
+pub(crate) use ssh203_privsep_dir_missing::expected_dirs as privsep_dirs;
+
 /// A rule by id (`SSH001`, any case) or name (`sshd-not-running`).
 pub fn find(id_or_name: &str) -> Option<&'static Rule> {
     all()

@@ -13,10 +13,11 @@ pub static RULE: Rule = Rule {
         what: "Looks for the sshd binary in PATH, /usr/sbin, /usr/bin and /sbin.",
         why: "Without the server there is nothing to start: the unit fails (`Unit ssh.service \
               could not be found` or an ExecStart error) and clients are refused.",
-        fix: "lifeline reinstalls the OpenSSH server with the distribution's package manager \
-              (`apt-get install --reinstall openssh-server`, `dnf reinstall openssh-server`, \
-              `zypper install --force openssh-server`, `tdnf reinstall openssh-server`); \
-              configuration files are kept.",
+        fix: "`lifeline rescue` leaves this to you, since it needs the package mirror: it \
+              shows the reinstall command for the distribution (`apt-get install --reinstall \
+              openssh-server`, `dnf reinstall openssh-server`, `zypper install --force \
+              openssh-server`, `tdnf reinstall openssh-server`); configuration files are \
+              kept.",
         safety: "Needs the package repositories to be reachable from the VM. Package managers \
                  keep modified configuration files (Debian conffiles, RPM .rpmnew).",
     },

@@ -17,9 +17,9 @@ pub static RULE: Rule = Rule {
               24.04's sshd-socket-generator runs at daemon-reload) or its override file \
               (/etc/systemd/system/ssh.socket.d/addresses.conf on 22.10–23.10) is edited. \
               Clients using the new port are refused.",
-        fix: "lifeline runs `systemctl daemon-reload` and restarts ssh.socket; where a stale \
-              manual override pins the old port, it rewrites that override to the configured \
-              ports.",
+        fix: "lifeline runs `systemctl daemon-reload` and restarts ssh.socket, so that the \
+              generator derives the socket's ports from sshd_config again. A manual override \
+              that pins ports is reported, not rewritten.",
         safety: "Medium: restarting the socket briefly closes the listener; open sessions stay. \
                  The override file is backed up first.",
     },

@@ -16,8 +16,8 @@ pub static RULE: Rule = Rule {
         why: "sshd cannot bind a port that is taken (`Bind to port 22 on 0.0.0.0 failed: \
               Address already in use`), and clients reach the other program instead.",
         fix: "lifeline names the process; stopping or reconfiguring it is left to the \
-              administrator, since it is someone's workload. Moving sshd to a free port is the \
-              alternative (then allow that port in the NSG).",
+              administrator, since it is someone's workload. Moving sshd to a free port is \
+              the alternative (then allow that port in the NSG).",
         safety: "No automatic change: the other program may matter more than SSH.",
     },
     check,

@@ -16,9 +16,9 @@ pub static RULE: Rule = Rule {
         why: "An interrupted upgrade or a half-removed library leaves sshd unable to start \
               (`error while loading shared libraries`, `OpenSSL version mismatch`), so it is \
               down after the next restart or reboot.",
-        fix: "lifeline finishes the package transaction and reinstalls the OpenSSH server \
-              (`dpkg --configure -a`, `apt-get install --reinstall openssh-server`, or the \
-              dnf/zypper/tdnf equivalent).",
+        fix: "`lifeline rescue` leaves this to you: it shows how to finish the package \
+              transaction and reinstall the OpenSSH server (`dpkg --configure -a`, `apt-get \
+              install --reinstall openssh-server`, or the dnf/zypper/tdnf equivalent).",
         safety: "Medium: package operations need the repositories and may pull in updates.",
     },
     check,

@@ -15,9 +15,10 @@ pub static RULE: Rule = Rule {
         why: "Clients that use port 22 are refused; the NSG or a load balancer often allows \
               only 22, so even clients that know the new port time out. On SELinux systems \
               sshd cannot bind a port that is not labelled ssh_port_t (see SSH602).",
-        fix: "Either connect with `ssh -p PORT` after allowing that port in the NSG, or let \
-              lifeline set `Port 22` in the file that sets the port (a drop-in when Include \
-              comes first), validate with `sshd -t` and restart sshd.",
+        fix: "lifeline adds `Port 22` beside the configured port, in the file and at the \
+              line that sets it (so the other port keeps working), opens 22 in the guest \
+              firewall, validates with `sshd -t` and restarts sshd. Connecting with `ssh -p \
+              PORT` after allowing that port in the NSG is the alternative.",
         safety: "Low: the edit is validated and undoable. A warning, not an error: a custom \
                  port can be deliberate.",
     },

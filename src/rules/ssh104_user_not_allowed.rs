@@ -16,8 +16,9 @@ pub static RULE: Rule = Rule {
         why: "Once either list exists, sshd refuses everyone it does not name, after \
               authentication (`User azureuser from … not allowed because not listed in \
               AllowUsers`): the client sees `Permission denied` with the right key or password.",
-        fix: "lifeline adds the user to the list in the file that sets it (or asks to remove \
-              the list), validates with `sshd -t` and reloads sshd.",
+        fix: "For AllowUsers, lifeline adds the user to the first global AllowUsers line, \
+              validates with `sshd -t` and restarts sshd. AllowGroups is left to you: which \
+              group to add is a policy decision.",
         safety: "Low, but it is an access policy: lifeline asks before widening it.",
     },
     check,

@@ -14,9 +14,9 @@ pub static RULE: Rule = Rule {
                `prohibit-password` while root has no authorized key.",
         why: "sshd refuses root (`ROOT LOGIN REFUSED`) or accepts only keys root does not \
               have; Azure Linux ships `PermitRootLogin no`.",
-        fix: "lifeline recommends logging in as an administrator and using sudo. If root \
-              access is required it sets `PermitRootLogin prohibit-password` and installs a \
-              key for root, never password logins for root.",
+        fix: "`lifeline rescue` leaves this to you: log in as an administrator and use sudo. \
+              If root access is required, `PermitRootLogin prohibit-password` and a key for \
+              root (`lifeline user reset-key root`), never password logins for root.",
         safety: "Medium: root logins widen exposure; lifeline asks first.",
     },
     check,

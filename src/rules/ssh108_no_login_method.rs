@@ -18,9 +18,10 @@ pub static RULE: Rule = Rule {
         why: "With no method that can succeed every attempt ends in `Permission denied`; this \
               is the state of a key-only cloud account whose authorized_keys was emptied or \
               deleted.",
-        fix: "lifeline installs the key you give it (`lifeline user --key`), or sets a new \
-              password (sent as a crypt hash, never in clear) and enables password \
-              authentication for that user.",
+        fix: "`lifeline rescue` leaves the choice to you: install a key (`lifeline user \
+              reset-key`), or set a new password (`lifeline user reset-password`, sent as a \
+              crypt hash, never in clear), which also enables password authentication for \
+              that user.",
         safety: "Low for a key. A password widens exposure; lifeline asks first.",
     },
     check,

@@ -16,9 +16,10 @@ pub static RULE: Rule = Rule {
         why: "Without a host key sshd cannot prove its identity: it exits at start (`sshd: no \
               hostkeys available -- exiting.`), and a running sshd closes every new \
               connection before its banner, since each connection re-reads the keys.",
-        fix: "lifeline moves empty key files aside and runs `ssh-keygen -A`, which creates the \
-              missing default keys with the right modes (restoring SELinux labels where \
-              needed), then restarts sshd.",
+        fix: "lifeline creates each configured host key that is missing or empty with \
+              `ssh-keygen -t TYPE -f PATH` (the type from the file name), backing up what \
+              was there, restores SELinux labels, and restarts sshd. Clients see new host \
+              key fingerprints.",
         safety: "Low, with one consequence: new host keys change the server's fingerprint, so \
                  clients warn `REMOTE HOST IDENTIFICATION HAS CHANGED` and need their \
                  known_hosts entry updated.",

@@ -28,7 +28,7 @@ pub static RULE: Rule = Rule {
 };
 
 /// The privilege-separation directories each family compiles in.
-pub(super) fn expected_dirs(facts: &Facts) -> Vec<String> {
+pub(crate) fn expected_dirs(facts: &Facts) -> Vec<String> {
     let named = facts.sshd.test.problems.iter().find_map(|p| match p {
         TestProblem::PrivsepDirMissing { path } | TestProblem::PrivsepDirUnsafe { path } => {
             Some(path.clone())

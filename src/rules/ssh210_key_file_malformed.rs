@@ -18,8 +18,9 @@ pub static RULE: Rule = Rule {
         why: "sshd skips lines it cannot parse; when no line is left the user has no key and \
               gets `Permission denied (publickey)`. A carriage return glued to the key's base64 \
               spoils that key.",
-        fix: "lifeline converts RFC 4716 keys with `ssh-keygen -i`, joins wrapped keys, strips \
-              carriage returns, and keeps every valid line as it was.",
+        fix: "`lifeline rescue` leaves this to you, since only you know which keys belong: \
+              convert RFC 4716 keys with `ssh-keygen -i`, join wrapped keys, strip carriage \
+              returns; `lifeline user reset-key` installs a clean one.",
         safety: "Low: the file is backed up and rewritten atomically with its owner and mode.",
     },
     check,

@@ -16,9 +16,9 @@ pub static RULE: Rule = Rule {
         why: "sshd refuses a key whose type it does not accept (`key type ssh-dss not in \
               PubkeyAcceptedAlgorithms`): an account with only such keys gets `Permission \
               denied (publickey)`.",
-        fix: "lifeline recommends a new Ed25519 (or RSA ≥ 3072) key installed with `lifeline \
-              user --key`; re-enabling an old algorithm (`PubkeyAcceptedAlgorithms +ssh-dss`) \
-              is offered only as a temporary measure.",
+        fix: "`lifeline rescue` leaves this to you: a new Ed25519 (or RSA ≥ 3072) key \
+              installed with `lifeline user reset-key`; re-enabling an old algorithm \
+              (`PubkeyAcceptedAlgorithms +ssh-dss`) only as a temporary measure.",
         safety: "Adding a key is safe. Re-enabling a weak algorithm weakens the server; \
                  lifeline never does it without being asked.",
     },

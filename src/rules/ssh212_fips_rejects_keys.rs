@@ -14,8 +14,9 @@ pub static RULE: Rule = Rule {
                family system while every key of the user is Ed25519.",
         why: "The FIPS crypto policy leaves Ed25519 out of the accepted algorithms, so such an \
               account gets `Permission denied (publickey)` once FIPS is enabled.",
-        fix: "lifeline recommends an RSA (≥ 3072 bits) or ECDSA key installed with `lifeline \
-              user --key`; it does not turn FIPS mode off.",
+        fix: "`lifeline rescue` leaves this to you: an RSA (≥ 3072 bits) or ECDSA key \
+              installed with `lifeline user reset-key`; lifeline does not turn FIPS mode \
+              off.",
         safety: "Adding a key is safe; FIPS mode is a compliance decision left to its owner.",
     },
     check,

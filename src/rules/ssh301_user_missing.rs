@@ -14,9 +14,9 @@ pub static RULE: Rule = Rule {
                knows the login user.",
         why: "sshd answers an unknown user like a wrong password (`Invalid user azureuser`): \
               `Permission denied` whatever the client offers.",
-        fix: "lifeline creates the user like Azure's VMAccess does: `useradd -m`, a key or a \
-              password (sent as a crypt hash), and sudo rights in /etc/sudoers.d validated \
-              with `visudo -c`.",
+        fix: "`lifeline rescue` leaves this to you: `lifeline user add USER --sudo` creates \
+              the user like Azure's VMAccess does (`useradd -m`, a key or a password sent as \
+              a crypt hash, sudo rights in /etc/sudoers.d validated with `visudo -c`).",
         safety: "Medium: a new privileged account; lifeline asks first.",
     },
     check,

@@ -17,9 +17,10 @@ pub static RULE: Rule = Rule {
               (`User azureuser not allowed because account is locked`). On RHEL 9 this \
               happens when the Include of sshd_config.d (which carries `UsePAM yes`) is lost, \
               since OpenSSH's own default is `UsePAM no`.",
-        fix: "lifeline restores `UsePAM yes` in the file that wins (validated with `sshd -t`) \
-              for a key-only account; if the account should have a password it unlocks it \
-              (`usermod -U`).",
+        fix: "lifeline unlocks the account (`usermod -U`) when a password is behind the \
+              lock; for a key-only account, where unlocking would leave it without any \
+              password, it restores `UsePAM yes` on the UsePAM line instead (validated with \
+              `sshd -t`).",
         safety: "Low: `UsePAM yes` is every supported distribution's setting.",
     },
     check,

@@ -16,8 +16,8 @@ pub static RULE: Rule = Rule {
               shutdown (`System is booting up. Unprivileged users are not permitted to log in \
               yet.`), so a boot stuck on a job leaves it behind; admins create /etc/nologin \
               for maintenance and forget it.",
-        fix: "lifeline removes the file (after `shutdown -c` when a shutdown is pending); when \
-              the boot is stuck it names the job that holds it up.",
+        fix: "lifeline removes the file (after `shutdown -c` when a shutdown is pending), \
+              backed up so that undo can put it back.",
         safety: "Safe: the file carries only a message.",
     },
     check,

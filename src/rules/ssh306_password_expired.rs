@@ -17,9 +17,9 @@ pub static RULE: Rule = Rule {
               password change (`You are required to change your password immediately`), \
               which a non-interactive client cannot do; past the inactivity period the account \
               is disabled.",
-        fix: "lifeline sets a new password (sent as a crypt hash), which also resets the last \
-              change date, or clears the ageing (`chage -d today -M -1 -I -1 USER`) for a \
-              key-only account.",
+        fix: "lifeline counts the password as changed today (`chage -d`), which lifts the \
+              expiry without touching the ageing policy; `lifeline user reset-password` sets \
+              a new one.",
         safety: "Low, but password ageing may be a policy; lifeline asks first.",
     },
     check,

@@ -17,9 +17,10 @@ pub static RULE: Rule = Rule {
               `PAM adding faulty module`): every login ends in `Permission denied` or an \
               immediate disconnect. Without /etc/pam.d/sshd PAM falls back to \
               /etc/pam.d/other, which usually denies.",
-        fix: "lifeline restores the distribution's PAM configuration (`pam-auth-update \
-              --force` on Debian and Ubuntu, `authselect apply-changes` on RHEL 8 and 9) and \
-              reinstalls the package that ships the missing module.",
+        fix: "`lifeline rescue` leaves this to you: restore the distribution's PAM \
+              configuration (`pam-auth-update --force` on Debian and Ubuntu, `authselect \
+              apply-changes` on RHEL 8 and 9) and reinstall the package that ships the \
+              missing module.",
         safety: "High: PAM also guards the console login. lifeline changes it only when asked \
                  and keeps the root shell it has open until the change is verified.",
     },

@@ -15,8 +15,7 @@ pub static RULE: Rule = Rule {
                default incoming policy let a new connection to each sshd port in.",
         why: "`ufw enable` without `ufw allow OpenSSH` is the classic way to lock yourself out \
               of an Ubuntu VM: the default policy denies incoming connections.",
-        fix: "lifeline runs `ufw allow PORT/tcp` (`ufw allow OpenSSH` for port 22); ufw \
-              persists it.",
+        fix: "lifeline runs `ufw allow PORT/tcp` for each SSH port; ufw persists it.",
         safety: "Low: one allow rule for the SSH port.",
     },
     check,

@@ -16,8 +16,9 @@ pub static RULE: Rule = Rule {
                target. Rich rules make the answer unknown rather than a finding.",
         why: "firewalld rejects what its zone does not allow: removing the ssh service, or \
               moving sshd to a new port without adding it, locks clients out.",
-        fix: "lifeline runs `firewall-cmd --permanent --add-service=ssh` (or \
-              `--add-port=PORT/tcp`) and `firewall-cmd --reload`.",
+        fix: "lifeline opens each SSH port in the default and every active zone, now and \
+              permanently (`firewall-cmd --zone=Z --add-port=PORT/tcp`, and again with \
+              `--permanent`).",
         safety: "Low: one service or port in the zone.",
     },
     check,

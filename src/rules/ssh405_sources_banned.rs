@@ -14,8 +14,9 @@ pub static RULE: Rule = Rule {
                specific source addresses (fail2ban's f2b-* chains, sshguard, manual bans).",
         why: "A banned client times out or is refused while everyone else gets in; an \
               administrator who mistyped a password a few times bans their own address.",
-        fix: "lifeline lists the bans and removes the one you name (`fail2ban-client set sshd \
-              unbanip ADDRESS`), and suggests adding your address to fail2ban's ignoreip.",
+        fix: "`lifeline rescue` leaves this to you: it shows the bans; remove yours with \
+              `fail2ban-client set sshd unbanip ADDRESS` and add your address to fail2ban's \
+              ignoreip.",
         safety: "Low: unbanning one address; the others stay banned.",
     },
     check,

@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
                that /etc/hosts.allow does not override.",
         why: "TCP wrappers close the connection before the banner (`kex_exchange_identification: \
               Connection closed by remote host`; sshd logs `refused connect from …`).",
-        fix: "lifeline adds `sshd: ALL` to /etc/hosts.allow, or removes the deny line you \
-              choose.",
+        fix: "`lifeline rescue` leaves this to you: add `sshd: ALL` (or your network) to \
+              /etc/hosts.allow, or remove the deny line.",
         safety: "Low: hosts.allow is read on each connection; nothing restarts.",
     },
     check,

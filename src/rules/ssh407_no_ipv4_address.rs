@@ -14,9 +14,9 @@ pub static RULE: Rule = Rule {
         why: "Without one nothing reaches the VM: clients time out. Typical causes are a \
               network configuration pinned to an old MAC address or a static address, a \
               renamed interface (eth0 became ens33), or a DHCP client that failed at boot.",
-        fix: "lifeline shows the interfaces and the network service's log; it resets the \
-              primary interface to DHCP (netplan, NetworkManager, ifcfg, wicked or \
-              systemd-networkd, whichever the guest uses) when asked.",
+        fix: "`lifeline rescue` leaves this to you: check the interfaces and the network \
+              service's log, and reset the primary interface to DHCP (netplan, \
+              NetworkManager, ifcfg, wicked or systemd-networkd, whichever the guest uses).",
         safety: "Medium: a wrong network configuration can keep the VM unreachable; the \
                  serial console stays the way back in.",
     },

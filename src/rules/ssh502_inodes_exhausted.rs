@@ -13,8 +13,8 @@ pub static RULE: Rule = Rule {
         what: "Inode use of /, /var, /home, /tmp and /run (`df -i`): 98 % or more.",
         why: "With no free inode no file can be created although space is left: the same \
               failures as a full disk (SSH501), harder to spot because `df -h` looks fine.",
-        fix: "lifeline finds the directories with the most files (a runaway cache, mail \
-              queue or session store) and shows them; deleting is left to you.",
+        fix: "`lifeline rescue` leaves this to you: find the directories with the most files \
+              (a runaway cache, mail queue or session store) and delete what is not needed.",
         safety: "No automatic deletion: many small files are usually someone's data.",
     },
     check,

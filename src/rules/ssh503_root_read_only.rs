@@ -14,9 +14,9 @@ pub static RULE: Rule = Rule {
         why: "The kernel remounts / read-only after a file system error (`errors=remount-ro`), \
               and emergency shells mount it read-only: services that write fail, and no \
               repair can be saved until it is writable again.",
-        fix: "lifeline checks the kernel log for file system errors; without errors it \
-              remounts / read-write (`mount -o remount,rw /`). With errors it recommends an \
-              offline fsck (`az vm repair`) instead.",
+        fix: "`lifeline rescue` leaves this to you: check the kernel log for file system \
+              errors; without errors `mount -o remount,rw /`, with errors an offline fsck \
+              (`az vm repair`).",
         safety: "High if the file system is damaged: writing to it can make things worse, \
                  which is why lifeline looks at the errors first.",
     },

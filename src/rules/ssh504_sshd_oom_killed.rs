@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         why: "When memory runs out the kernel kills a process; if it is the sshd listener, \
               SSH is gone until sshd is restarted, and forks for new sessions fail before \
               that.",
-        fix: "lifeline restarts sshd and, when asked, protects it with a unit drop-in \
-              (`OOMScoreAdjust=-900`); the memory hog is named for you to deal with.",
+        fix: "lifeline restarts sshd; the memory hog is named for you to deal with \
+              (`OOMScoreAdjust=-900` in a unit drop-in protects sshd next time).",
         safety: "Low: the drop-in only lowers sshd's chance of being chosen.",
     },
     check,

@@ -15,8 +15,8 @@ pub static RULE: Rule = Rule {
         why: "Until the boot finishes systemd keeps /run/nologin in place (non-root logins \
               are refused) and units ordered after the stuck job, sshd among them on some \
               images, do not start; in maintenance mode nothing but the console shell runs.",
-        fix: "lifeline lists the jobs still waiting (`systemctl list-jobs`) and the failed \
-              units; a mount that never appears is usually a data disk missing from \
+        fix: "`lifeline rescue` leaves this to you: `systemctl list-jobs` shows the jobs \
+              still waiting; a mount that never appears is usually a data disk missing from \
               /etc/fstab without `nofail`.",
         safety: "No automatic change: the stuck job's owner decides.",
     },

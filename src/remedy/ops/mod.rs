@@ -7,11 +7,13 @@
 //! | [`ResetKey`] | `ssh_key` | the AuthorizedKeysFile sshd really uses; StrictModes owners and modes along the path; any OpenSSH key type |
 //! | [`AddUser`] | `username` + sudo | a sudoers drop-in of its own checked by visudo |
 //! | [`RemoveUser`] | `remove_user` | root and system accounts refused; the home archived in the backup |
+//! | [`Repair`] | — | `lifeline rescue`: a fix for each finding of a diagnosis that has a safe one, in the order sshd needs them |
 //! | [`Undo`] | `restore_backup_ssh` | any backup, byte for byte, itself backed up |
 
 mod add_user;
 mod password;
 mod remove_user;
+mod repair;
 mod reset_key;
 mod reset_ssh;
 mod undo;
@@ -19,6 +21,7 @@ mod undo;
 pub use add_user::AddUser;
 pub use password::ResetPassword;
 pub use remove_user::RemoveUser;
+pub use repair::Repair;
 pub use reset_key::ResetKey;
 pub use reset_ssh::ResetSsh;
 pub use undo::{Undo, list_backups};

@@ -118,9 +118,3 @@ ll_report_overrides() {
         done
     done
 }
-
-# ll_open_ssh_ports: the firewall step, for the ports sshd is now configured for.
-ll_open_ssh_ports() {
-    # shellcheck disable=SC2046 # one port per word
-    ll_open_ports $(ll_targets | awk '{ print $2 }')
-}

@@ -1,6 +1,8 @@
-//! `lifeline diagnose` on the real Debian guest: one table of ways to break SSH, each applied
-//! through the serial console as root, proven real from the host (SSH fails as it should), and
-//! diagnosed: exactly the listed rules must fire, no other. A healthy guest yields nothing; the
+//! Every way to break SSH in one table, on the real Debian guest: each break is applied through
+//! the serial console as root and proven real from the host (SSH fails as it should); then
+//! `diagnose` must name exactly the listed rules, and `rescue` must repair it: SSH works again
+//! from the host (key and password), the rescue reports itself verified, and a second rescue
+//! changes nothing. A healthy guest yields no finding and a rescue that changes nothing; the
 //! healthy case also measures what a diagnosis costs on the console.
 
 mod support;
@@ -9,6 +11,7 @@ use lifeline::diagnose::{Diagnosis, diagnose};
 use lifeline::expect::{Expecter, Needles};
 use lifeline::link::Link;
 use lifeline::report;
+use lifeline::rescue::{RescueOptions, RescueReport, rescue};
 use lifeline::secret::{Secret, SecretRegistry};
 use lifeline::shell::{Credentials, Session, Timeouts};
 use lifeline::term::Console;
@@ -42,6 +45,8 @@ struct Scenario {
     breaks: Breaks,
     /// The rule ids that must fire, and no other.
     expect: &'static [&'static str],
+    /// The rule ids still found after the rescue (a problem lifeline only reports).
+    remains: &'static [&'static str],
 }
 
 /// One test per scenario, all in this one table.
@@ -60,90 +65,105 @@ scenarios! {
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH001"],
+        remains: &[],
     },
     disabled_and_stopped_then_rebooted: Scenario {
         break_with: "systemctl disable --now ssh",
         reboot: true,
         breaks: Breaks::Ssh,
         expect: &["SSH004", "SSH001"],
+        remains: &[],
     },
     masked: Scenario {
         break_with: "systemctl mask --now ssh",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH005", "SSH001"],
+        remains: &[],
     },
     config_syntax_error: Scenario {
         break_with: "echo 'Bogus yes' >> /etc/ssh/sshd_config; systemctl restart ssh; true",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH101", "SSH001"],
+        remains: &[],
     },
     port_changed: Scenario {
         break_with: "sed -i 's/^Port 22$/Port 2222/' /etc/ssh/sshd_config && systemctl restart ssh",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH102"],
+        remains: &[],
     },
     listen_address_absent: Scenario {
         break_with: "echo 'ListenAddress 10.9.9.9' >> /etc/ssh/sshd_config; systemctl restart ssh; true",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH103", "SSH001"],
+        remains: &[],
     },
     host_keys_removed: Scenario {
         break_with: "rm -f /etc/ssh/ssh_host_*",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH201"],
+        remains: &[],
     },
     host_keys_mode_0644: Scenario {
         break_with: "chmod 0644 /etc/ssh/ssh_host_*_key",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH202"],
+        remains: &[],
     },
     run_sshd_missing: Scenario {
         break_with: "rm -rf /run/sshd",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH203"],
+        remains: &[],
     },
     authorized_keys_mode_0666: Scenario {
         break_with: "chmod 0666 /home/azureuser/.ssh/authorized_keys",
         reboot: false,
         breaks: Breaks::KeyLogin,
         expect: &["SSH206"],
+        remains: &[],
     },
     home_world_writable: Scenario {
         break_with: "chmod 0777 /home/azureuser",
         reboot: false,
         breaks: Breaks::KeyLogin,
         expect: &["SSH207"],
+        remains: &[],
     },
     account_locked_with_usepam_no: Scenario {
         break_with: "usermod -L azureuser && sed -i 's/^UsePAM yes/UsePAM no/' /etc/ssh/sshd_config && systemctl restart ssh",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH302"],
+        remains: &[],
     },
     login_shell_nologin: Scenario {
         break_with: "usermod -s /usr/sbin/nologin azureuser",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH303"],
+        remains: &[],
     },
     etc_nologin_present: Scenario {
         break_with: "echo 'down for maintenance' > /etc/nologin",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH304"],
+        remains: &[],
     },
     iptables_drop_on_22: Scenario {
         break_with: "iptables -I INPUT -p tcp --dport 22 -j DROP",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH401"],
+        remains: &[],
     },
     // Filled as an ordinary user, the way logs and uploads fill disks: df shows 100 % and no
     // space available, root keeps the reserved blocks.
@@ -152,12 +172,14 @@ scenarios! {
         reboot: false,
         breaks: Breaks::Nothing,
         expect: &["SSH501"],
+        remains: &["SSH501"],
     },
     allow_users_excludes_the_user: Scenario {
         break_with: "echo 'AllowUsers nobody' >> /etc/ssh/sshd_config && systemctl restart ssh",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH104"],
+        remains: &[],
     },
 }
 
@@ -183,12 +205,56 @@ async fn run(name: &str, scenario: Scenario) {
         .await
         .unwrap_or_else(|e| panic!("{name}: diagnose: {e}"));
     check(name, &diagnosis, scenario.expect);
-    eprintln!(
-        "{name}: {:?} in {:.1} s (probe {:.1} s)",
-        diagnosis.ids(),
-        started.elapsed().as_secs_f64(),
-        diagnosis.cost.elapsed.as_secs_f64()
+    let diagnosed = started.elapsed();
+    let report = rescued(&mut session, &guest.user).await;
+    let mut before: Vec<&str> = report.before.iter().map(|f| f.id).collect();
+    before.sort_unstable();
+    let mut expected = scenario.expect.to_vec();
+    expected.sort_unstable();
+    assert_eq!(
+        before, expected,
+        "{name}: the rescue's own diagnosis differs"
     );
+    let remains: Vec<&str> = report.after.iter().map(|f| f.id).collect();
+    assert_eq!(
+        remains, scenario.remains,
+        "{name}: after the rescue\n{report}"
+    );
+    assert!(
+        report.verified,
+        "{name}: the rescue is not verified\n{report}"
+    );
+    assert!(
+        report.changed,
+        "{name}: the rescue changed nothing\n{report}"
+    );
+    tokio::task::block_in_place(|| guest.ssh_works())
+        .unwrap_or_else(|e| panic!("{name}: SSH fails after the rescue: {e}\n{report}"));
+    if scenario.remains.is_empty() {
+        let again = rescued(&mut session, &guest.user).await;
+        assert!(
+            again.before.is_empty() && !again.changed && again.verified,
+            "{name}: a second rescue found or changed something\n{again}"
+        );
+    }
+    eprintln!(
+        "{name}: {:?}; diagnosed in {:.1} s (probe {:.1} s), rescued in {:.1} s",
+        diagnosis.ids(),
+        diagnosed.as_secs_f64(),
+        diagnosis.cost.elapsed.as_secs_f64(),
+        report.elapsed_ms as f64 / 1000.0
+    );
+}
+
+/// A rescue without questions, as `--yes` runs it.
+async fn rescued(session: &mut Session, user: &str) -> RescueReport {
+    let options = RescueOptions {
+        user: user.to_string(),
+        ..RescueOptions::default()
+    };
+    rescue(session, &options, &mut |_, _| true)
+        .await
+        .expect("rescue")
 }
 
 /// A healthy guest yields no finding; and what one diagnosis costs over the console.
@@ -210,6 +276,11 @@ async fn a_healthy_guest_has_no_findings_and_the_cost_is_measured() {
     check("healthy", &diagnosis, &[]);
     assert!(diagnosis.healthy());
     assert_eq!(diagnosis.facts.sshd_listen_ports(), vec![22]);
+    let report = rescued(&mut session, &guest.user).await;
+    assert!(
+        report.before.is_empty() && report.rounds.is_empty() && !report.changed && report.verified,
+        "a rescue of a healthy guest did something:\n{report}"
+    );
     eprintln!(
         "diagnosis cost: {:.2} s wall, {} s on the guest by its clock, {} bytes sent, {} bytes received \
          (script {} bytes, facts {} bytes)",

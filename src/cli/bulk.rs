@@ -1,0 +1,474 @@
+//! `lifeline rescue` on many targets: several `--ids`, or a playbook (`--targets FILE`,
+//! docs/playbook.md). Targets run concurrently, at most `--parallel` at a time; each gets its
+//! own console, session and result, and one failing never stops the others. The output is
+//! one JSON document (or a text summary) with a result per target, in the order given.
+//!
+//! Every input (passwords, new passwords, key files) is read before the first console is
+//! opened, so a typo costs no login; nothing asks on the terminal.
+
+use super::UsageError;
+use super::args::{Cli, LoginArgs, OutputFormat, RescueArgs, TargetArgs};
+use super::remedy::{Change, read_keys};
+use super::session::{self, Endpoint};
+use super::{exit_code_for, password};
+use crate::exit;
+use crate::playbook::{self, Console, Operation, Playbook, SecretSource};
+use crate::remedy::{Outcome, UserName};
+use crate::rescue::{RescueOptions, RescueReport, rescue};
+use crate::secret::Secret;
+use crate::shell::{Credentials, Session};
+use anyhow::{Result, bail};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Semaphore;
+use tracing::{info, warn};
+
+/// Targets at once when neither `--parallel` nor the playbook says.
+const DEFAULT_PARALLEL: usize = 4;
+
+/// One target, ready to run.
+struct Job {
+    name: String,
+    endpoint: Endpoint,
+    credentials: Credentials,
+    steps: Vec<Step>,
+    verify_host: Option<String>,
+}
+
+enum Step {
+    Rescue,
+    Change { name: &'static str, change: Change },
+}
+
+#[derive(Debug, Serialize)]
+struct BulkReport {
+    /// Every target verified (rescue) or changed as asked (other operations).
+    ok: bool,
+    parallel: usize,
+    summary: Summary,
+    targets: Vec<TargetResult>,
+    elapsed_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    targets: usize,
+    ok: usize,
+    failed: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct TargetResult {
+    name: String,
+    target: String,
+    ok: bool,
+    /// What `lifeline rescue` on this target alone would have exited with.
+    exit_code: u8,
+    /// Why the target could not be worked on at all (console, login, sudo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    operations: Vec<OperationResult>,
+    elapsed_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct OperationResult {
+    operation: &'static str,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rescue: Option<RescueReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
+    /// `--dry-run`: the guest script of a change, secrets withheld.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    script: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
+    if !args.change.yes && !args.change.dry_run {
+        bail!(UsageError(
+            "with several targets lifeline never asks: pass --yes to apply, or --dry-run to see the plans"
+                .into()
+        ));
+    }
+    let (jobs, playbook_parallel) = match &args.targets {
+        Some(path) => {
+            let playbook = Playbook::load(path).map_err(|e| UsageError(e.to_string()))?;
+            (from_playbook(cli, &playbook)?, playbook.parallel)
+        }
+        None => (from_ids(cli, args)?, None),
+    };
+    let parallel = args
+        .parallel
+        .map(usize::from)
+        .or(playbook_parallel)
+        .unwrap_or(DEFAULT_PARALLEL);
+    let started = Instant::now();
+    let targets = run_all(jobs, parallel, args).await;
+    let ok = targets.iter().filter(|t| t.ok).count();
+    let report = BulkReport {
+        ok: ok == targets.len(),
+        parallel,
+        summary: Summary {
+            targets: targets.len(),
+            ok,
+            failed: targets.len() - ok,
+        },
+        targets,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    match cli.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string(&report)?),
+        OutputFormat::Text => print_text(&report),
+    }
+    Ok(if report.ok { exit::OK } else { exit::PROBLEMS })
+}
+
+/// Runs every job, at most `parallel` at once; results come back in the jobs' order.
+async fn run_all(jobs: Vec<Job>, parallel: usize, args: &RescueArgs) -> Vec<TargetResult> {
+    let permits = Arc::new(Semaphore::new(parallel));
+    let dry_run = args.change.dry_run;
+    let ssh_user = args.ssh_user.clone();
+    let total = jobs.len();
+    let handles: Vec<_> = jobs
+        .into_iter()
+        .enumerate()
+        .map(|(n, job)| {
+            let permits = permits.clone();
+            let ssh_user = ssh_user.clone();
+            tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await.expect("never closed");
+                eprintln!("lifeline: [{}/{total}] {}: starting", n + 1, job.name);
+                let result = run_job(job, dry_run, ssh_user).await;
+                let state = if result.ok { "ok" } else { "FAILED" };
+                eprintln!(
+                    "lifeline: [{}/{total}] {}: {state} in {:.1} s",
+                    n + 1,
+                    result.name,
+                    result.elapsed_ms as f64 / 1000.0
+                );
+                result
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(handles.len());
+    for handle in handles {
+        match handle.await {
+            Ok(result) => results.push(result),
+            // A panic in one target's task is that target's failure, not the run's.
+            Err(e) => results.push(TargetResult {
+                name: "?".into(),
+                target: String::new(),
+                ok: false,
+                exit_code: exit::SOFTWARE,
+                error: Some(format!("internal error: {e}")),
+                operations: Vec::new(),
+                elapsed_ms: 0,
+            }),
+        }
+    }
+    results
+}
+
+async fn run_job(job: Job, dry_run: bool, ssh_user: Option<String>) -> TargetResult {
+    let started = Instant::now();
+    let mut result = TargetResult {
+        name: job.name.clone(),
+        target: session::target_description(&job.endpoint.target),
+        ok: false,
+        exit_code: exit::OK,
+        error: None,
+        operations: Vec::new(),
+        elapsed_ms: 0,
+    };
+    match session::open_with(&job.endpoint, job.credentials.clone(), true).await {
+        Err(e) => {
+            warn!(target = %job.name, "could not reach a root shell: {e:#}");
+            result.exit_code = exit_code_for(&e);
+            result.error = Some(format!("{e:#}"));
+        }
+        Ok(mut session) => {
+            let options = RescueOptions {
+                user: ssh_user.unwrap_or_else(|| job.credentials.user.clone()),
+                verify_host: job.verify_host.clone(),
+                dry_run,
+            };
+            for step in &job.steps {
+                let done = run_step(&mut session, step, &options, &result.target).await;
+                let failed = !done.ok;
+                result.operations.push(done);
+                if failed {
+                    break;
+                }
+            }
+            if let Err(e) = session.leave().await {
+                warn!(target = %job.name, "leaving the console: {e}");
+            }
+            result.ok = result.operations.iter().all(|o| o.ok);
+            result.exit_code = if result.ok { exit::OK } else { exit::PROBLEMS };
+        }
+    }
+    result.elapsed_ms = started.elapsed().as_millis() as u64;
+    info!(target = %result.name, ok = result.ok, "target done");
+    result
+}
+
+async fn run_step(
+    session: &mut Session,
+    step: &Step,
+    options: &RescueOptions,
+    target: &str,
+) -> OperationResult {
+    let mut done = OperationResult {
+        operation: match step {
+            Step::Rescue => "rescue",
+            Step::Change { name, .. } => name,
+        },
+        ok: false,
+        rescue: None,
+        outcome: None,
+        script: None,
+        error: None,
+    };
+    match step {
+        Step::Rescue => match rescue(session, options, &mut |_, _| true).await {
+            Ok(mut report) => {
+                report.target = target.to_string();
+                done.ok = report.verified;
+                done.rescue = Some(report);
+            }
+            Err(e) => done.error = Some(e.to_string()),
+        },
+        Step::Change { change, .. } => match change.plan(session).await {
+            Ok(plan) if options.dry_run => {
+                done.ok = true;
+                done.script = Some(plan.script());
+            }
+            Ok(plan) => match plan.apply(session).await {
+                Ok(outcome) => {
+                    done.ok = outcome.succeeded();
+                    done.outcome = Some(outcome);
+                }
+                Err(e) => done.error = Some(e.to_string()),
+            },
+            Err(e) => done.error = Some(format!("{e:#}")),
+        },
+    }
+    done
+}
+
+/// `--ids A --ids B …`: a rescue on each, with the command line's login.
+fn from_ids(cli: &Cli, args: &RescueArgs) -> Result<Vec<Job>> {
+    if args.verify_host.is_some() {
+        bail!(UsageError(
+            "--verify-host names one host; with several targets give each its verify_host in a playbook (--targets)"
+                .into()
+        ));
+    }
+    let credentials = session::credentials(&cli.login, false)?;
+    cli.target
+        .ids
+        .iter()
+        .map(|id| {
+            let target = TargetArgs {
+                ids: vec![id.clone()],
+                ..cli.target.clone()
+            };
+            Ok(Job {
+                name: id.rsplit('/').next().unwrap_or(id).to_string(),
+                endpoint: endpoint(cli, target, cli.login.clone(), id),
+                credentials: credentials.clone(),
+                steps: vec![Step::Rescue],
+                verify_host: None,
+            })
+        })
+        .collect()
+}
+
+fn from_playbook(cli: &Cli, playbook: &Playbook) -> Result<Vec<Job>> {
+    playbook
+        .targets
+        .iter()
+        .map(|t| {
+            let target = target_args(cli, &t.console);
+            let login = login_args(&t.login);
+            let credentials = session::credentials(&login, false)
+                .map_err(|e| anyhow::anyhow!("{}: {e:#}", t.name))?;
+            let steps = t
+                .operations
+                .iter()
+                .map(prepare)
+                .collect::<Result<Vec<Step>>>()
+                .map_err(|e| anyhow::anyhow!("{}: {e:#}", t.name))?;
+            Ok(Job {
+                name: t.name.clone(),
+                endpoint: endpoint(cli, target, login, &t.name),
+                credentials,
+                steps,
+                verify_host: t.verify_host.clone(),
+            })
+        })
+        .collect()
+}
+
+fn endpoint(cli: &Cli, target: TargetArgs, login: LoginArgs, name: &str) -> Endpoint {
+    Endpoint {
+        target,
+        login,
+        record: cli.record.as_deref().map(|p| per_target(p, name)),
+    }
+}
+
+/// `--record run.cast` with several targets: `run.NAME.cast` for each.
+fn per_target(path: &Path, name: &str) -> std::path::PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!("{stem}.{safe}.cast"))
+}
+
+/// The playbook's console as the command line's target flags; Azure settings (auth, cloud,
+/// endpoints) and the default subscription come from the command line.
+fn target_args(cli: &Cli, console: &Console) -> TargetArgs {
+    let shared = TargetArgs {
+        serial: None,
+        resource_group: None,
+        name: None,
+        ids: Vec::new(),
+        vmss: None,
+        instance_id: None,
+        ..cli.target.clone()
+    };
+    match console {
+        Console::Serial(spec) => TargetArgs {
+            serial: Some(spec.clone()),
+            ..shared
+        },
+        Console::AzureId(vm) => TargetArgs {
+            ids: vec![format!("/{}", vm.resource_path())],
+            ..shared
+        },
+        Console::AzureVm {
+            subscription,
+            resource_group,
+            vm,
+        } => TargetArgs {
+            subscription: subscription.clone().or(shared.subscription.clone()),
+            resource_group: Some(resource_group.clone()),
+            name: Some(vm.clone()),
+            ..shared
+        },
+        Console::AzureScaleSet {
+            subscription,
+            resource_group,
+            scale_set,
+            instance_id,
+        } => TargetArgs {
+            subscription: subscription.clone().or(shared.subscription.clone()),
+            resource_group: Some(resource_group.clone()),
+            vmss: Some(scale_set.clone()),
+            instance_id: Some(instance_id.clone()),
+            ..shared
+        },
+    }
+}
+
+fn login_args(login: &playbook::Login) -> LoginArgs {
+    let (password_env, password_file) = match &login.password {
+        Some(SecretSource::Env(var)) => (Some(var.clone()), None),
+        Some(SecretSource::File(path)) => (None, Some(path.clone())),
+        None => (None, None),
+    };
+    LoginArgs {
+        user: login.user.clone(),
+        password_env,
+        password_file,
+        root_password_env: login.root_password_env.clone(),
+    }
+}
+
+/// Reads what an operation needs (new passwords, key files) and checks the user name.
+fn prepare(operation: &Operation) -> Result<Step> {
+    let secret = |source: &SecretSource| -> Result<Secret> {
+        match source {
+            SecretSource::Env(var) => password::from_env(var),
+            SecretSource::File(path) => password::from_file(path),
+        }
+    };
+    let change = match operation {
+        Operation::Rescue => return Ok(Step::Rescue),
+        Operation::ResetSsh { keep_ports } => Change::ResetSsh {
+            keep_ports: *keep_ports,
+        },
+        Operation::ResetPassword { user, password } => Change::ResetPassword {
+            user: UserName::new(user)?,
+            password: secret(password)?,
+        },
+        Operation::ResetKey { user, ssh_key_file } => Change::ResetKey {
+            user: UserName::new(user)?,
+            keys: read_keys(ssh_key_file)?,
+            replace: false,
+        },
+        Operation::AddUser {
+            user,
+            sudo,
+            ssh_key_file,
+            password,
+        } => Change::AddUser {
+            user: UserName::new(user)?,
+            sudo: *sudo,
+            keys: ssh_key_file.as_deref().map(read_keys).transpose()?,
+            password: password.as_ref().map(secret).transpose()?,
+        },
+        Operation::RemoveUser { user } => Change::RemoveUser {
+            user: UserName::new(user)?,
+        },
+    };
+    Ok(Step::Change {
+        name: operation.name(),
+        change,
+    })
+}
+
+fn print_text(report: &BulkReport) {
+    for target in &report.targets {
+        let state = if target.ok { "ok" } else { "FAILED" };
+        println!(
+            "{}: {state} ({}, {:.1} s)",
+            target.name,
+            target.target,
+            target.elapsed_ms as f64 / 1000.0
+        );
+        if let Some(error) = &target.error {
+            println!("  {error}");
+        }
+        for op in &target.operations {
+            let first = match (&op.rescue, &op.outcome, &op.error) {
+                (Some(r), _, _) => r.to_string(),
+                (_, Some(o), _) => o.to_string(),
+                (_, _, Some(e)) => format!("{}: {e}", op.operation),
+                _ => format!("{}: dry run", op.operation),
+            };
+            println!("  {}", first.lines().next().unwrap_or_default());
+        }
+    }
+    println!(
+        "{} of {} targets ok ({} at a time, {:.1} s)",
+        report.summary.ok,
+        report.summary.targets,
+        report.parallel,
+        report.elapsed_ms as f64 / 1000.0
+    );
+}

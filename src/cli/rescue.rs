@@ -1,0 +1,93 @@
+//! `lifeline rescue` on one target: log in as root, rescue, leave the console as found, report.
+//! Several targets (`--ids` more than once, `--targets FILE`) go to [`super::bulk`].
+
+use super::UsageError;
+use super::args::{Cli, OutputFormat, RescueArgs};
+use super::session::{self, Endpoint};
+use crate::diagnose::Diagnosis;
+use crate::exit;
+use crate::remedy::ops::Repair;
+use crate::rescue::{RescueOptions, RescueReport, rescue};
+use anyhow::{Result, bail};
+use std::io::{BufRead, IsTerminal, Write};
+
+pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
+    if args.targets.is_some() || cli.target.ids.len() > 1 {
+        return super::bulk::run(cli, args).await;
+    }
+    let endpoint = Endpoint::of(cli);
+    let ask = !args.change.yes && !args.change.dry_run;
+    let mut confirm = |diagnosis: &Diagnosis, repair: &Repair| {
+        !ask || confirm_on_terminal(diagnosis, repair).unwrap_or(false)
+    };
+    let report = rescue_at(&endpoint, args, &mut confirm).await?;
+    match cli.output {
+        OutputFormat::Text => print!("{report}"),
+        OutputFormat::Json => println!("{}", serde_json::to_string(&report)?),
+    }
+    if report.declined {
+        bail!(UsageError(
+            "nothing changed: not confirmed (pass --yes in scripts, or --dry-run to see the plan)"
+                .into()
+        ));
+    }
+    Ok(exit_code(&report))
+}
+
+/// Rescues the guest behind `endpoint`: logs in, becomes root, runs the rescue, and leaves the
+/// console tidy whatever happened (the rescue's error wins).
+pub async fn rescue_at(
+    endpoint: &Endpoint,
+    args: &RescueArgs,
+    confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
+) -> Result<RescueReport> {
+    let (mut session, creds) = session::open_endpoint(endpoint, true).await?;
+    let options = RescueOptions {
+        user: args.ssh_user.clone().unwrap_or_else(|| creds.user.clone()),
+        verify_host: args.verify_host.clone(),
+        dry_run: args.change.dry_run,
+    };
+    let result = rescue(&mut session, &options, confirm).await;
+    let left = session.leave().await;
+    let mut report = result?;
+    left?;
+    report.target = session::target_description(&endpoint.target);
+    Ok(report)
+}
+
+pub fn exit_code(report: &RescueReport) -> u8 {
+    if report.verified {
+        exit::OK
+    } else {
+        exit::PROBLEMS
+    }
+}
+
+/// Shows the findings and the fixes on stderr and asks; `false` without a terminal.
+fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    eprintln!("lifeline found:");
+    for finding in &diagnosis.findings {
+        eprintln!("  {} {}", finding.id, finding.title);
+    }
+    eprintln!("and will:");
+    for step in repair.plan.step_titles() {
+        eprintln!("  - {step}");
+    }
+    eprintln!(
+        "  - then start sshd (unmasked, enabled), restart it if its files changed, and check its banner"
+    );
+    for finding in &repair.manual {
+        eprintln!("  (left for you: {} {})", finding.id, finding.title);
+    }
+    eprint!(
+        "Apply these fixes on the guest (each file backed up first; lifeline repeats the \
+         diagnosis and fixes what they uncover)? [y/N] "
+    );
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().eq_ignore_ascii_case("y"))
+}

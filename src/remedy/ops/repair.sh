@@ -1,0 +1,276 @@
+# rescue: the fixes for what a diagnosis found. Each function repairs one kind of cause, touches
+# only what that cause names, and is idempotent: what is already right is reported unchanged.
+
+# ll_edit_lines FILE <EDITS: applies edits to FILE's lines, one per line, its fields LINE, OLD,
+# NEW and WHY separated by \037 (config lines may hold tabs):
+# line LINE must still read OLD (leading blanks aside) or nothing is written, since the guest
+# changed after the diagnosis. An empty NEW comments the line out (with WHY beside it); a NEW
+# holding "\n" becomes several lines. Line numbers are those of the file as it was.
+ll_edit_lines() {
+    local file="$1"
+    [ -f "$file" ] && [ ! -L "$file" ] || {
+        ll_fail "$file is gone or is a link: the guest changed since the diagnosis; run rescue again"
+        return 1
+    }
+    cat >"$LL_RUN/edits"
+    awk -F '\037' '
+        FNR == NR { old[$1] = $2; new[$1] = $3; why[$1] = $4; next }
+        FNR in old {
+            text = $0; sub(/^[ \t]+/, "", text); sub(/[ \t\r]+$/, "", text)
+            if (text != old[FNR]) { print FNR ": " text > "/dev/stderr"; bad = 1; exit }
+            if (new[FNR] == "") { print "#" $0 "  # lifeline rescue: " why[FNR]; next }
+            indent = $0; sub(/[^ \t].*/, "", indent)
+            n = split(new[FNR], parts, /\\n/)
+            for (i = 1; i <= n; i++) print indent parts[i]
+            next
+        }
+        { print }
+        END { exit bad }' "$LL_RUN/edits" "$file" >"$LL_RUN/edited" 2>"$LL_RUN/err" || {
+        ll_fail "$file line $(cut -d: -f1 "$LL_RUN/err") no longer reads as diagnosed: the guest changed since the diagnosis; run rescue again"
+        return 1
+    }
+    ll_put "$file" 0644 0:0 <"$LL_RUN/edited"
+}
+
+# ll_comment_rejected: while sshd -t names a file and line under /etc/ssh, comments that line
+# out; a complaint without a line, or about a file elsewhere, is left for the step's validation.
+ll_comment_rejected() {
+    local i=0 loc file line text
+    while [ $i -lt 20 ] && ! ll_sshd_valid; do
+        i=$((i + 1))
+        loc=$(printf '%s\n' "$LL_SSHD_ERR" |
+            sed -n 's/^\(\/[^:]*\):\{0,1\} line \([0-9][0-9]*\):.*/\1 \2/p' | head -n 1)
+        file=${loc% *} line=${loc##* }
+        case $file in /etc/ssh/*) ;; *) return 0 ;; esac
+        [ -f "$file" ] || return 0
+        text=$(sed -n "${line}{s/^[[:space:]]*//;s/[[:space:]]*\$//;p;}" "$file")
+        case $text in '' | '#'*) return 0 ;; esac
+        printf '%s\037%s\037\037%s\n' "$line" "$text" "sshd -t rejected it" | ll_edit_lines "$file" || return 1
+        ll_emit note "commented out $file line $line: $(printf '%s\n' "$LL_SSHD_ERR" | head -n 1)"
+    done
+    return 0
+}
+
+# ll_host_keys PATH...: creates each missing (or empty) private host key with ssh-keygen,
+# of the type its name says, as the package would; other keys are left as they are.
+ll_host_keys() {
+    local key type err
+    for key; do
+        if [ -s "$key" ]; then
+            ll_emit unchanged "$key"
+            continue
+        fi
+        case $key in
+        *ed25519*) type=ed25519 ;; *ecdsa*) type=ecdsa ;; *rsa*) type=rsa ;;
+        *)
+            ll_emit warning "$key: its type is not in its name; create it with ssh-keygen -t TYPE -f $key"
+            continue
+            ;;
+        esac
+        ll_backup "$key" "$key.pub" || return 1
+        rm -f -- "$key" "$key.pub"
+        err=$(ssh-keygen -q -t "$type" -N '' -C "root@$(hostname)" -f "$key" 2>&1 </dev/null) || {
+            ll_fail "ssh-keygen -t $type -f $key failed: $err"
+            return 1
+        }
+        ll_relabel "$key" "$key.pub"
+        ll_emit changed "$key" "created a new $type host key: $(ssh-keygen -l -f "$key.pub" 2>/dev/null | cut -d' ' -f2)"
+    done
+}
+
+# ll_host_key_modes PATH...: private host keys owned by root, mode 0600 (0640 where the group
+# is ssh_keys, as the RHEL family ships them); their .pub files 0644.
+ll_host_key_modes() {
+    local key mode
+    for key; do
+        [ -f "$key" ] || continue
+        mode=600
+        [ "$(stat -c %G -- "$key")" != ssh_keys ] || mode=640
+        ll_chown "$key" 0 || return 1
+        ll_chmod "$key" "$mode" || return 1
+        [ ! -f "$key.pub" ] || ll_chmod "$key.pub" 644 || return 1
+    done
+}
+
+# ll_chown PATH UID: changes the owning user (the group is left), after backing it up.
+ll_chown() {
+    [ "$(stat -c %u -- "$1")" != "$2" ] || return 0
+    ll_backup "$1" && chown "$2" "$1" || {
+        ll_fail "${LL_STEP_ERR:-could not change the owner of $1}"
+        return 1
+    }
+    ll_emit changed "$1" "owner uid $2"
+}
+
+# ll_privsep_dir DIR: root's, 0755, created if missing.
+ll_privsep_dir() {
+    ll_mkdir "$1" 0755 0:0 || return 1
+    ll_chown "$1" 0 && ll_chmod "$1" 755
+}
+
+# ll_privsep_user: the unprivileged account sshd's children run as, created as the package does.
+ll_privsep_user() {
+    local dir=/run/sshd shell=/usr/sbin/nologin err
+    getent passwd sshd >/dev/null && return 0
+    [ -d /var/empty/sshd ] && dir=/var/empty/sshd
+    [ -x "$shell" ] || shell=/sbin/nologin
+    # shellcheck disable=SC2086 # the account files, one per word
+    ll_backup $LL_ACCOUNT_FILES || return 1
+    err=$(useradd -r -M -d "$dir" -s "$shell" -c 'sshd privilege separation' sshd 2>&1) || {
+        ll_fail "useradd sshd failed: $err"
+        return 1
+    }
+    ll_emit changed "account sshd" "created (system account, home $dir, no login)"
+}
+
+# ll_key_path USER FILE: StrictModes satisfied along FILE's path: FILE owned by the user (or
+# root), readable by them, writable by nobody else; every directory from FILE up to the home
+# (or to / outside it) owned by the user or root and writable by nobody else; .ssh 0700.
+ll_key_path() {
+    local dir owner
+    ll_user "$1" || return 1
+    if [ -e "$2" ]; then
+        [ ! -L "$2" ] && [ -f "$2" ] || {
+            ll_fail "$2 is a link or not a regular file: left for you to look at"
+            return 1
+        }
+        owner=$(stat -c %u -- "$2")
+        [ "$owner" = "$LL_UID" ] || [ "$owner" = 0 ] || ll_chown "$2" "$LL_UID" || return 1
+        ll_chmod "$2" 600 || return 1
+    fi
+    dir=${2%/*}
+    while [ -n "$dir" ]; do
+        if [ -d "$dir" ] && [ ! -L "$dir" ]; then
+            owner=$(stat -c %u -- "$dir")
+            case $dir in "$LL_HOME" | "$LL_HOME"/*)
+                [ "$owner" = "$LL_UID" ] || [ "$owner" = 0 ] || ll_chown "$dir" "$LL_UID" || return 1 ;;
+            esac
+            case $dir in */.ssh) ll_chmod "$dir" 700 ;; *) ll_chmod "$dir" "$(ll_without_group_other_write "$dir")" ;; esac || return 1
+        fi
+        [ "$dir" != "$LL_HOME" ] || break
+        dir=${dir%/*}
+    done
+}
+
+# ll_home USER: creates a missing home directory from /etc/skel, owned by the user, 0700.
+ll_home() {
+    ll_user "$1" || return 1
+    [ ! -d "$LL_HOME" ] || return 0
+    case $LL_HOME in /home/* | /srv/* | /var/lib/*/home/*) ;; *)
+        ll_fail "the home of $1 is $LL_HOME, not under /home: create it by hand"
+        return 1
+        ;;
+    esac
+    if awk -v h="$LL_HOME" '$2 == h || index(h, $2 "/") == 1 && $2 != "/" { found = 1 } END { exit !found }' /etc/fstab 2>/dev/null; then
+        ll_fail "$LL_HOME is under a mount point of /etc/fstab that is not mounted: mount it (mount -a) rather than create it"
+        return 1
+    fi
+    ll_mkdir "$LL_HOME" 0700 "$LL_UID:$LL_GID" || return 1
+    [ ! -d /etc/skel ] || (cd /etc/skel && tar -cf - .) | (cd "$LL_HOME" && tar -xpf - --no-same-owner) &&
+        chown -R "$LL_UID:$LL_GID" "$LL_HOME"
+    ll_emit note "$LL_HOME filled from /etc/skel"
+}
+
+# ll_unlock USER [FILE LINE TEXT]: unlocks a locked password (usermod -U). An account with no
+# password behind the "!" cannot be unlocked without becoming password-less: then the UsePAM
+# line (FILE, LINE, reading TEXT) says yes instead, the distributions' default, under which
+# sshd lets a locked account in by key.
+ll_unlock() {
+    local hash
+    hash=$(getent shadow "$1" | cut -d: -f2)
+    case $hash in
+    '!'*) ;;
+    *)
+        ll_emit unchanged "account $1 (not locked)"
+        return 0
+        ;;
+    esac
+    case ${hash#"${hash%%[!!]*}"} in '' | '*')
+        [ $# -eq 4 ] || {
+            ll_fail "$1 has no password behind the lock: set one with lifeline user reset-password"
+            return 1
+        }
+        ll_emit note "$1 has no password behind the lock: sshd gets UsePAM yes instead"
+        printf '%s\037%s\037UsePAM yes\037\n' "$3" "$4" | ll_edit_lines "$2"
+        return
+        ;;
+    esac
+    ll_backup /etc/shadow && usermod -U "$1" 2>"$LL_RUN/err" || {
+        ll_fail "usermod -U $1 failed: $(cat "$LL_RUN/err")"
+        return 1
+    }
+    ll_emit changed "account $1" "unlocked (usermod -U)"
+}
+
+# ll_login_shell USER: /bin/bash, or /bin/sh where bash is missing.
+ll_login_shell() {
+    local shell=/bin/bash
+    [ -x "$shell" ] || shell=/bin/sh
+    ll_backup /etc/passwd && usermod -s "$shell" "$1" 2>"$LL_RUN/err" || {
+        ll_fail "usermod -s $shell $1 failed: $(cat "$LL_RUN/err")"
+        return 1
+    }
+    ll_emit changed "account $1" "login shell $shell"
+}
+
+# ll_nologin PATH...: removes nologin files (backed up); a pending shutdown is cancelled first,
+# since it would write them again.
+ll_nologin() {
+    local file
+    [ ! -e /run/systemd/shutdown/scheduled ] || {
+        shutdown -c 2>/dev/null && ll_emit changed "scheduled shutdown" cancelled
+    }
+    for file; do
+        ll_remove "$file" || return 1
+    done
+}
+
+# ll_free_space: the safe ways to free space (the journal, the package caches, rotated logs),
+# then what is largest, for a person to judge.
+ll_free_space() {
+    local before after
+    before=$(df -Pk / | awk 'NR == 2 { print $4 }')
+    command -v journalctl >/dev/null 2>&1 && journalctl --vacuum-size=100M >/dev/null 2>&1
+    if command -v apt-get >/dev/null 2>&1; then apt-get clean >/dev/null 2>&1
+    elif command -v dnf >/dev/null 2>&1; then dnf clean all >/dev/null 2>&1
+    elif command -v yum >/dev/null 2>&1; then yum clean all >/dev/null 2>&1
+    elif command -v zypper >/dev/null 2>&1; then zypper clean --all >/dev/null 2>&1
+    elif command -v tdnf >/dev/null 2>&1; then tdnf clean all >/dev/null 2>&1
+    fi
+    find /var/log -xdev -type f \( -name '*.gz' -o -name '*.[0-9]' -o -name '*.old' \) -delete 2>/dev/null
+    after=$(df -Pk / | awk 'NR == 2 { print $4 }')
+    if [ "${after:-0}" -gt "${before:-0}" ]; then
+        ll_emit changed "/" "$((after - before)) KiB freed (journal vacuumed to 100M, package cache cleaned, rotated logs removed)"
+    else
+        ll_emit unchanged "free space on / (nothing safe to delete)"
+    fi
+    du -xak / 2>/dev/null | sort -rn | awk 'NR > 1 && $1 > 102400 && n < 5 { n++; printf "%d MiB\t%s\n", $1 / 1024, $2 }' >"$LL_RUN/large"
+    while IFS=$LL_TAB read -r size path; do
+        ll_emit warning "large on /: $path ($size): delete it yourself if it is not needed"
+    done <"$LL_RUN/large"
+}
+
+# ll_selinux_labels PATH...: the policy's labels back on each path, recursively.
+ll_selinux_labels() {
+    command -v restorecon >/dev/null 2>&1 || return 0
+    restorecon -RF -- "$@" 2>/dev/null && ll_emit changed "$*" "SELinux labels restored (restorecon -RF)"
+}
+
+# ll_selinux_port PORT: lets sshd bind PORT under SELinux.
+ll_selinux_port() {
+    command -v semanage >/dev/null 2>&1 || {
+        ll_fail "semanage is not installed (policycoreutils-python-utils): cannot label port $1"
+        return 1
+    }
+    semanage port -a -t ssh_port_t -p tcp "$1" 2>"$LL_RUN/err" ||
+        semanage port -m -t ssh_port_t -p tcp "$1" 2>>"$LL_RUN/err" || {
+        ll_fail "semanage could not label TCP $1 ssh_port_t: $(cat "$LL_RUN/err")"
+        return 1
+    }
+    ll_emit changed "SELinux port $1/tcp" "labelled ssh_port_t"
+}
+
+# ll_want_restart: sshd is restarted at the end even if no file of its changed.
+ll_want_restart() {
+    LL_SSHD_CHANGED=1
+}

@@ -1,0 +1,112 @@
+//! `lifeline rescue`: diagnose, plan the fixes, confirm, apply, and prove that SSH works.
+//!
+//! A fix can reveal the next problem (a configuration that parses again names a host key that
+//! is missing), so the cycle repeats, diagnosing afresh each time, while a round brings up a
+//! fixable finding no earlier round addressed, at most [`MAX_ROUNDS`] times. Only the first
+//! plan is confirmed: later rounds fix findings of the same catalogue, each backed up.
+//!
+//! SSH counts as working when, after the last round, sshd's banner answers on every port it is
+//! configured for (read from inside the guest by the last diagnosis), no finding of error
+//! severity is left, and, when asked, a real SSH handshake from this machine succeeds
+//! ([`crate::ssh_handshake`]).
+
+mod report;
+
+pub use report::{HandshakeCheck, RescueReport, Round};
+
+use crate::diagnose::{DiagnoseError, Diagnosis, diagnose};
+use crate::probe::facts::BannerOutcome;
+use crate::remedy::RemedyError;
+use crate::remedy::ops::Repair;
+use crate::rules::Severity;
+use crate::shell::Session;
+use crate::ssh_handshake;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+use tracing::info;
+
+/// Diagnose-and-fix cycles at most: each round fixes what the one before uncovered.
+pub const MAX_ROUNDS: usize = 3;
+
+/// How long the client-side handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Clone, Default)]
+pub struct RescueOptions {
+    /// The user SSH must work for (whose account, keys and access are checked).
+    pub user: String,
+    /// `HOST[:PORT]` to complete an SSH handshake with from this machine afterwards.
+    pub verify_host: Option<String>,
+    /// Show the plan and its script; change nothing.
+    pub dry_run: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RescueError {
+    #[error(transparent)]
+    Diagnose(#[from] DiagnoseError),
+    #[error(transparent)]
+    Remedy(#[from] RemedyError),
+}
+
+/// Runs a rescue on the guest behind `session` (a root shell). `confirm` sees the first plan
+/// and says whether to apply it; it is not asked when there is nothing to fix.
+pub async fn rescue(
+    session: &mut Session,
+    options: &RescueOptions,
+    confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
+) -> Result<RescueReport, RescueError> {
+    let started = Instant::now();
+    let mut diagnosis = diagnose(session, &options.user).await?;
+    let mut report = RescueReport::new(&options.user, &diagnosis);
+    let mut addressed: BTreeSet<&'static str> = BTreeSet::new();
+    for round in 0..MAX_ROUNDS {
+        let repair = Repair::plan(&diagnosis);
+        let fresh = repair.fixes.iter().any(|(f, _)| !addressed.contains(f.id));
+        if repair.is_empty() || !fresh {
+            break;
+        }
+        if round == 0 {
+            if options.dry_run {
+                report.dry_run(&repair);
+                break;
+            }
+            if !confirm(&diagnosis, &repair) {
+                report.declined = true;
+                break;
+            }
+        }
+        addressed.extend(repair.fixes.iter().map(|(f, _)| f.id));
+        info!(
+            round = round + 1,
+            fixes = repair.fixes.len(),
+            "rescue round"
+        );
+        let outcome = repair.plan.apply(session).await?;
+        report.rounds.push(Round::new(&repair, outcome));
+        diagnosis = diagnose(session, &options.user).await?;
+    }
+    report.conclude(&diagnosis, Repair::plan(&diagnosis).manual);
+    if let (Some(host), false) = (&options.verify_host, options.dry_run || report.declined) {
+        report.handshake = Some(HandshakeCheck::from(
+            ssh_handshake::handshake(host, &options.user, HANDSHAKE_TIMEOUT).await,
+            host,
+        ));
+    }
+    report.verified = verified(&diagnosis) && report.handshake.as_ref().is_none_or(|h| h.ok);
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// sshd answers on every configured port, seen from inside the guest, and no error is left.
+fn verified(diagnosis: &Diagnosis) -> bool {
+    let banners = &diagnosis.facts.banners;
+    !banners.is_empty()
+        && banners
+            .iter()
+            .all(|b| matches!(b.outcome, BannerOutcome::Answered(_)))
+        && diagnosis
+            .findings
+            .iter()
+            .all(|f| f.severity != Severity::Error)
+}

@@ -1,0 +1,250 @@
+//! What a rescue did and found, as text for a person and as one JSON document for scripts
+//! (docs/rescue-json.md). Both come from this one value.
+
+use crate::diagnose::Diagnosis;
+use crate::probe::facts::{Banner, BannerOutcome};
+use crate::remedy::ops::Repair;
+use crate::remedy::{BackupLocation, Outcome};
+use crate::rules::Finding;
+use crate::ssh_handshake::{HandshakeError, HandshakeReport};
+use serde::Serialize;
+use std::fmt;
+
+/// One finding and the step that fixes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedFix {
+    pub id: &'static str,
+    pub title: String,
+    pub step: String,
+}
+
+/// One diagnose-and-fix cycle.
+#[derive(Debug, Clone, Serialize)]
+pub struct Round {
+    pub fixes: Vec<PlannedFix>,
+    pub outcome: Outcome,
+}
+
+impl Round {
+    pub(super) fn new(repair: &Repair, outcome: Outcome) -> Round {
+        Round {
+            fixes: planned(repair),
+            outcome,
+        }
+    }
+}
+
+fn planned(repair: &Repair) -> Vec<PlannedFix> {
+    repair
+        .fixes
+        .iter()
+        .map(|(finding, step)| PlannedFix {
+            id: finding.id,
+            title: finding.title.clone(),
+            step: step.clone(),
+        })
+        .collect()
+}
+
+/// The client-side SSH handshake (`--verify-host`).
+#[derive(Debug, Clone, Serialize)]
+pub struct HandshakeCheck {
+    pub address: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<HandshakeReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl HandshakeCheck {
+    pub(super) fn from(result: Result<HandshakeReport, HandshakeError>, address: &str) -> Self {
+        match result {
+            Ok(report) => HandshakeCheck {
+                address: report.address.clone(),
+                ok: true,
+                report: Some(report),
+                error: None,
+            },
+            Err(e) => HandshakeCheck {
+                address: address.to_string(),
+                ok: false,
+                report: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RescueReport {
+    /// The console reached (`unix:…`, an Azure VM); the caller fills it in.
+    pub target: String,
+    pub user: String,
+    /// SSH works for the user: banners answer on every configured port, no error finding is
+    /// left, and the handshake (when asked for) succeeded.
+    pub verified: bool,
+    /// Something on the guest changed and stayed changed.
+    pub changed: bool,
+    /// What the first diagnosis found.
+    pub before: Vec<Finding>,
+    /// The fixes planned from the first diagnosis (what `--dry-run` and the confirmation show).
+    pub plan: Vec<PlannedFix>,
+    pub rounds: Vec<Round>,
+    /// What the last diagnosis still found.
+    pub after: Vec<Finding>,
+    /// Findings lifeline does not fix on its own, with the rule's advice in `fix`.
+    pub manual: Vec<Finding>,
+    /// sshd's banner on each configured port, read from inside the guest at the end.
+    pub banners: Vec<Banner>,
+    pub handshake: Option<HandshakeCheck>,
+    /// Where each round's backup is: `lifeline undo --backup ID` takes a round back.
+    pub backups: Vec<BackupLocation>,
+    /// `--dry-run`: the guest script of the first round, secrets withheld.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run_script: Option<String>,
+    /// The plan was not confirmed: nothing changed.
+    pub declined: bool,
+    pub elapsed_ms: u64,
+}
+
+impl RescueReport {
+    pub(super) fn new(user: &str, diagnosis: &Diagnosis) -> RescueReport {
+        let repair = Repair::plan(diagnosis);
+        RescueReport {
+            target: String::new(),
+            user: user.to_string(),
+            verified: false,
+            changed: false,
+            before: diagnosis.findings.clone(),
+            plan: planned(&repair),
+            rounds: Vec::new(),
+            after: Vec::new(),
+            manual: Vec::new(),
+            banners: Vec::new(),
+            handshake: None,
+            backups: Vec::new(),
+            dry_run_script: None,
+            declined: false,
+            elapsed_ms: 0,
+        }
+    }
+
+    pub(super) fn dry_run(&mut self, repair: &Repair) {
+        self.dry_run_script = Some(repair.plan.script());
+    }
+
+    pub(super) fn conclude(&mut self, last: &Diagnosis, manual: Vec<Finding>) {
+        self.after = last.findings.clone();
+        self.manual = manual;
+        self.banners = last.facts.banners.clone();
+        // Starting or restarting sshd changes the guest too, though no file changed.
+        self.changed = self.rounds.iter().any(|r| {
+            r.outcome.changed() || r.outcome.service.iter().any(|s| s.status == "restarted")
+        });
+        self.backups = self
+            .rounds
+            .iter()
+            .filter_map(|r| r.outcome.backup.clone())
+            .collect();
+    }
+}
+
+impl fmt::Display for RescueReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = match (self.verified, self.before.is_empty()) {
+            (true, true) => "SSH works; nothing needed fixing",
+            (true, false) if self.changed => "SSH works again",
+            (true, false) => "SSH works",
+            (false, _) if self.dry_run_script.is_some() => "dry run, nothing changed",
+            (false, _) if self.declined => "not confirmed, nothing changed",
+            (false, _) => "SSH still FAILS",
+        };
+        writeln!(f, "rescue of {} for {}: {verdict}", self.target, self.user)?;
+        if !self.before.is_empty() {
+            writeln!(f, "\nfound:")?;
+            for finding in &self.before {
+                writeln!(
+                    f,
+                    "  {} {}: {}",
+                    finding.id,
+                    finding.severity.as_str(),
+                    finding.title
+                )?;
+            }
+        }
+        if let Some(script) = &self.dry_run_script {
+            writeln!(f, "\nplan:")?;
+            for fix in &self.plan {
+                writeln!(f, "  {}: {}", fix.id, fix.step)?;
+            }
+            writeln!(f, "\nthe guest script (secrets withheld):\n{script}")?;
+        }
+        for (n, round) in self.rounds.iter().enumerate() {
+            writeln!(f, "\nround {}:", n + 1)?;
+            write!(f, "{}", indent(&round.outcome.to_string()))?;
+        }
+        if !self.rounds.is_empty() {
+            match self.after.is_empty() {
+                true => writeln!(f, "\nafter: no findings")?,
+                false => {
+                    writeln!(f, "\nafter, still found:")?;
+                    for finding in &self.after {
+                        writeln!(
+                            f,
+                            "  {} {}: {}",
+                            finding.id,
+                            finding.severity.as_str(),
+                            finding.title
+                        )?;
+                    }
+                }
+            }
+        }
+        if !self.manual.is_empty() {
+            writeln!(f, "\nfor you to do (lifeline does not decide these):")?;
+            for finding in &self.manual {
+                writeln!(f, "  {}: {}", finding.id, finding.fix)?;
+            }
+        }
+        writeln!(f)?;
+        for banner in &self.banners {
+            match &banner.outcome {
+                BannerOutcome::Answered(line) => {
+                    writeln!(f, "ssh {}:{} answers: {line}", banner.host, banner.port)?
+                }
+                other => writeln!(
+                    f,
+                    "ssh {}:{} does NOT answer: {other:?}",
+                    banner.host, banner.port
+                )?,
+            }
+        }
+        if let Some(check) = &self.handshake {
+            match (&check.report, &check.error) {
+                (Some(r), _) => writeln!(
+                    f,
+                    "handshake with {}: ok, {} host key {}, offers {}",
+                    r.address,
+                    r.host_key_algorithm,
+                    r.host_key_fingerprint,
+                    r.auth_methods.join(",")
+                )?,
+                (None, Some(e)) => writeln!(f, "handshake with {}: FAILED: {e}", check.address)?,
+                (None, None) => {}
+            }
+        }
+        for backup in &self.backups {
+            writeln!(
+                f,
+                "backup {} at {} (lifeline undo --backup {} takes it back)",
+                backup.id, backup.path, backup.id
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}

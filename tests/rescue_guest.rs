@@ -1,0 +1,420 @@
+//! `lifeline rescue` on the real guest beyond the scenario table: the command line end to end
+//! (JSON, exit code, the client-side handshake) after a password reset, with no secret left
+//! anywhere; a rescue cut off while its script runs; undo of a rescue, byte for byte; and a
+//! playbook over two targets, one of which cannot be reached.
+
+mod support;
+
+use lifeline::link::Link;
+use lifeline::remedy::ops::Undo;
+use lifeline::remedy::{BackupId, Plan};
+use lifeline::rescue::{RescueOptions, rescue};
+use lifeline::secret::{Secret, SecretRegistry};
+use lifeline::shell::{Session, Timeouts};
+use lifeline::term::Console;
+use std::pin::Pin;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use support::ssh_password::{Login, ssh_as};
+use support::{Guest, shared_guest};
+use tokio::io::AsyncWrite;
+
+async fn root_session(guest: &Guest) -> Session {
+    let mut session = guest.session().await;
+    session
+        .become_root(&guest.user, Some(&Secret::new(guest.password.clone())))
+        .await
+        .expect("sudo on the guest");
+    session
+}
+
+/// Runs shell on the guest as root and insists that it succeeds.
+async fn sh(session: &mut Session, command: &str) -> String {
+    let out = session.run(command).await.expect("run on the guest");
+    assert_eq!(out.exit_status, 0, "{command}: {}", out.text());
+    out.text()
+}
+
+fn options(guest: &Guest) -> RescueOptions {
+    RescueOptions {
+        user: guest.user.clone(),
+        ..RescueOptions::default()
+    }
+}
+
+/// Runs the lifeline binary against the guest's serial socket with `env`, stdin closed.
+fn lifeline(guest: &Guest, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lifeline"));
+    command
+        .arg("--serial")
+        .arg(format!("unix:{}", guest.serial.display()))
+        .args(args)
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run lifeline")
+}
+
+/// Every command line on the host, sampled until `stop` is set.
+fn watch_process_lists(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut seen = String::new();
+        while !stop.load(Ordering::SeqCst) {
+            if let Ok(out) = Command::new("ps").args(["-eo", "args"]).output() {
+                seen.push_str(&String::from_utf8_lossy(&out.stdout));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        seen
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_resets_a_password_then_rescues_and_no_secret_is_left_anywhere() {
+    let guest = shared_guest().await;
+    let new_password = format!("Ll-{:016x}", rand::random::<u64>());
+    let dir = std::env::temp_dir().join(format!("lifeline-rescue-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cast = dir.join("rescue.cast");
+    let cast_arg = cast.to_string_lossy().into_owned();
+    let serial_before = guest.serial_log().len();
+    let mut session = root_session(&guest).await;
+    sh(
+        &mut session,
+        "echo 'Bogus yes' >> /etc/ssh/sshd_config; systemctl stop ssh; \
+         iptables -I INPUT -p tcp --dport 22 -j DROP",
+    )
+    .await;
+    session.leave().await.unwrap();
+    tokio::task::block_in_place(|| assert!(guest.ssh_works().is_err()));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = watch_process_lists(stop.clone());
+    let env = [
+        ("GUEST_PW", guest.password.as_str()),
+        ("NEW_PW", new_password.as_str()),
+    ];
+    let user = guest.user.as_str();
+    let reset = lifeline(
+        &guest,
+        &[
+            "-vvv",
+            "--user",
+            user,
+            "--password-env",
+            "GUEST_PW",
+            "user",
+            "reset-password",
+            user,
+            "--new-password-env",
+            "NEW_PW",
+            "--yes",
+        ],
+        &env,
+    );
+    let verify = format!("127.0.0.1:{}", guest.ssh_port);
+    let out = lifeline(
+        &guest,
+        &[
+            "-vvv",
+            "--record",
+            &cast_arg,
+            "--user",
+            user,
+            "--password-env",
+            "NEW_PW",
+            "-o",
+            "json",
+            "rescue",
+            "--yes",
+            "--verify-host",
+            &verify,
+        ],
+        &env,
+    );
+    stop.store(true, Ordering::SeqCst);
+    let process_lists = watcher.join().unwrap();
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&reset.stderr),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        reset.status.success(),
+        "user reset-password: {}",
+        String::from_utf8_lossy(&reset.stdout)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "rescue: {stdout}\n{logs}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(report["verified"], true, "{report:#}");
+    assert_eq!(report["changed"], true);
+    assert_eq!(report["handshake"]["ok"], true, "{report:#}");
+    let before: Vec<&str> = report["before"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        before.contains(&"SSH101") && before.contains(&"SSH401"),
+        "{before:?}"
+    );
+    assert!(report["after"].as_array().unwrap().is_empty(), "{report:#}");
+
+    tokio::task::block_in_place(|| {
+        ssh_as(&guest, user, Login::Password(&new_password), "true")
+            .expect("SSH with the new password after the rescue");
+        guest
+            .ssh(support::SshAuth::Key, "true")
+            .expect("SSH by key after the rescue");
+    });
+    let transcript = std::fs::read_to_string(&cast).expect("the transcript");
+    let serial = guest.serial_log()[serial_before..].to_string();
+    let mut session = root_session(&guest).await;
+    let guest_side = sh(
+        &mut session,
+        "cat /root/.bash_history /home/*/.bash_history 2>/dev/null; \
+         journalctl --no-pager -q 2>/dev/null; cat /var/log/auth.log /var/log/syslog 2>/dev/null; \
+         ps -eo args",
+    )
+    .await;
+    session.leave().await.unwrap();
+    for secret in [new_password.as_str(), guest.password.as_str()] {
+        for (place, text) in [
+            ("the CLI's logs", logs.as_str()),
+            ("the CLI's output", stdout.as_ref()),
+            ("the transcript", transcript.as_str()),
+            ("the serial console", serial.as_str()),
+            (
+                "the guest's histories, logs or processes",
+                guest_side.as_str(),
+            ),
+            ("the host's process list", process_lists.as_str()),
+        ] {
+            assert!(!text.contains(secret), "a password appears in {place}");
+        }
+    }
+    assert!(
+        !logs.contains("$6$") && !guest_side.contains("$6$"),
+        "a password hash leaked"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// The writing side of a serial link that is cut, both ways, a moment after the session sends
+/// the command that runs a plan's script: the console goes away while the script runs.
+struct Tripwire<T> {
+    inner: T,
+    /// A second handle on the socket, to shut it down with.
+    socket: Option<std::os::unix::net::UnixStream>,
+    tripped: Arc<AtomicBool>,
+    seen: Vec<u8>,
+}
+
+const RUN_SCRIPT: &[u8] = b"sh /run/lifeline-";
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Tripwire<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &poll {
+            let n = *n;
+            self.seen.extend_from_slice(&buf[..n]);
+            let seen_run = self.seen.windows(RUN_SCRIPT.len()).any(|w| w == RUN_SCRIPT);
+            if let Some(socket) = seen_run.then(|| self.socket.take()).flatten() {
+                let tripped = self.tripped.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                    tripped.store(true, Ordering::SeqCst);
+                    let _ = socket.shutdown(std::net::Shutdown::Both);
+                });
+            }
+            let keep = self.seen.len().saturating_sub(RUN_SCRIPT.len());
+            self.seen.drain(..keep);
+        }
+        poll
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rescue_cut_off_while_applying_leaves_sshd_valid_and_the_next_one_completes() {
+    let guest = shared_guest().await;
+    let mut session = root_session(&guest).await;
+    sh(
+        &mut session,
+        "echo 'Bogus yes' >> /etc/ssh/sshd_config; echo 'ListenAddress 10.9.9.9' >> /etc/ssh/sshd_config; \
+         chmod 0644 /etc/ssh/ssh_host_*_key; systemctl restart ssh; true",
+    )
+    .await;
+    session.leave().await.unwrap();
+
+    let socket =
+        std::os::unix::net::UnixStream::connect(&guest.serial).expect("open the serial socket");
+    socket.set_nonblocking(true).unwrap();
+    let handle = socket.try_clone().unwrap();
+    let (reader, writer) = tokio::net::UnixStream::from_std(socket)
+        .unwrap()
+        .into_split();
+    let tripped = Arc::new(AtomicBool::new(false));
+    let link = Link::new(
+        Box::new(reader),
+        Box::new(Tripwire {
+            inner: writer,
+            socket: Some(handle),
+            tripped: tripped.clone(),
+            seen: Vec::new(),
+        }),
+        "serial with a tripwire",
+    );
+    let mut cut = Session::new(
+        link,
+        Console::new(24, 80, None),
+        SecretRegistry::default(),
+        Timeouts::default(),
+    );
+    cut.attach(&guest.credentials()).await.expect("log in");
+    cut.become_root(&guest.user, Some(&Secret::new(guest.password.clone())))
+        .await
+        .expect("sudo");
+    let result = rescue(&mut cut, &options(&guest), &mut |_, _| true).await;
+    assert!(tripped.load(Ordering::SeqCst), "the link was never cut");
+    assert!(
+        result.is_err(),
+        "a rescue across a cut link reported success"
+    );
+    drop(cut);
+
+    // The script goes on without its console; give it time to end, then look.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let mut session = root_session(&guest).await;
+    sh(&mut session, "sshd -t").await;
+    let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
+        .await
+        .expect("the next rescue");
+    assert!(report.verified, "{report}");
+    assert!(report.after.is_empty(), "{report}");
+    session.leave().await.unwrap();
+    tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the second rescue");
+}
+
+async fn sha256_and_stat(session: &mut Session, paths: &str) -> String {
+    sh(
+        session,
+        &format!(
+            "for p in {paths}; do sha256sum \"$p\" 2>/dev/null; stat -c '%n %a %u %g' \"$p\"; done"
+        ),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_takes_a_rescue_back_byte_for_byte() {
+    let guest = shared_guest().await;
+    let mut session = root_session(&guest).await;
+    let paths = "/etc/ssh/sshd_config /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_rsa_key \
+                 /home/azureuser /home/azureuser/.ssh /home/azureuser/.ssh/authorized_keys /etc/passwd";
+    sh(
+        &mut session,
+        "echo 'Bogus yes' >> /etc/ssh/sshd_config; chmod 0644 /etc/ssh/ssh_host_*_key; \
+         chmod 0777 /home/azureuser; usermod -s /usr/sbin/nologin azureuser; systemctl restart ssh; true",
+    )
+    .await;
+    let broken = sha256_and_stat(&mut session, paths).await;
+
+    let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
+        .await
+        .expect("rescue");
+    assert!(report.verified, "{report}");
+    tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the rescue");
+    assert_ne!(sha256_and_stat(&mut session, paths).await, broken);
+
+    for backup in report.backups.iter().rev() {
+        let plan: Plan = Undo {
+            backup: Some(BackupId::parse(backup.id.as_str()).unwrap()),
+        }
+        .plan();
+        let outcome = plan.apply(&mut session).await.expect("undo");
+        assert!(!outcome.restored.is_empty(), "{outcome}");
+    }
+    assert_eq!(
+        sha256_and_stat(&mut session, paths).await,
+        broken,
+        "undo did not restore the files exactly"
+    );
+    session.leave().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_playbook_rescues_the_reachable_target_and_reports_the_other() {
+    let guest = shared_guest().await;
+    let mut session = root_session(&guest).await;
+    sh(&mut session, "systemctl stop ssh").await;
+    session.leave().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("lifeline-playbook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let playbook = dir.join("fleet.toml");
+    std::fs::write(
+        &playbook,
+        format!(
+            "[defaults]\nuser = \"{user}\"\npassword_env = \"GUEST_PW\"\nparallel = 2\n\n\
+             [[target]]\nname = \"guest\"\nserial = \"unix:{serial}\"\nverify_host = \"127.0.0.1:{port}\"\n\n\
+             [[target]]\nname = \"gone\"\nserial = \"unix:{dir}/no-such.sock\"\n",
+            user = guest.user,
+            serial = guest.serial.display(),
+            port = guest.ssh_port,
+            dir = dir.display(),
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(["-o", "json", "rescue", "--yes", "--targets"])
+        .arg(&playbook)
+        .env("GUEST_PW", &guest.password)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(report["summary"]["targets"], 2);
+    assert_eq!(report["summary"]["ok"], 1);
+    let guest_result = &report["targets"][0];
+    assert_eq!(guest_result["name"], "guest");
+    assert_eq!(guest_result["ok"], true, "{guest_result:#}");
+    assert_eq!(guest_result["operations"][0]["rescue"]["verified"], true);
+    assert_eq!(
+        guest_result["operations"][0]["rescue"]["handshake"]["ok"],
+        true
+    );
+    let gone = &report["targets"][1];
+    assert_eq!(gone["name"], "gone");
+    assert_eq!(gone["ok"], false);
+    assert_eq!(gone["exit_code"], 74, "{gone:#}");
+    assert!(
+        gone["error"].as_str().unwrap().contains("no-such.sock"),
+        "{gone:#}"
+    );
+    tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the playbook");
+    std::fs::remove_dir_all(dir).ok();
+}
