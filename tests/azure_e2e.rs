@@ -8,9 +8,7 @@ mod support;
 use lifeline::azure::console_link;
 use lifeline::azure::target::{Machine, VmTarget};
 use lifeline::azure::{ArmClient, AuthMethod, Cloud, credential};
-use lifeline::secret::SecretRegistry;
-use lifeline::shell::{Session, ShellError, Timeouts};
-use lifeline::term::Console;
+use lifeline::shell::ShellError;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -207,16 +205,7 @@ async fn a_websocket_dropped_mid_command_is_reported_and_the_session_goes_on() {
     let console = console_link::open(arm, target)
         .await
         .expect("open the Azure console");
-    let mut session = Session::new(
-        console.link,
-        Console::new(24, 80, None),
-        SecretRegistry::default(),
-        Timeouts::default(),
-    );
-    session
-        .attach(&guest.credentials())
-        .await
-        .expect("log in over Azure");
+    let mut session = guest.session_over(console.link).await;
     assert_eq!(session.run("echo before").await.unwrap().text(), "before\n");
 
     let dropper = tokio::spawn(async move {

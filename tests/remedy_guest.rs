@@ -13,23 +13,7 @@ use lifeline::shell::Session;
 use sha2::{Digest, Sha256};
 use std::time::Instant;
 use support::ssh_password::{Login, new_key, ssh_as};
-use support::{Guest, SshAuth, shared_guest};
-
-async fn root_session(guest: &Guest) -> Session {
-    let mut session = guest.session().await;
-    session
-        .become_root(&guest.user, Some(&Secret::new(guest.password.clone())))
-        .await
-        .expect("sudo on the guest");
-    session
-}
-
-/// Runs shell on the guest as root and insists that it succeeds.
-async fn sh(session: &mut Session, command: &str) -> String {
-    let out = session.run(command).await.expect("run on the guest");
-    assert_eq!(out.exit_status, 0, "{command}: {}", out.text());
-    out.text()
-}
+use support::{SshAuth, sh, shared_guest};
 
 async fn apply(session: &mut Session, plan: &Plan) -> Outcome {
     let (started, before) = (Instant::now(), session.traffic());
@@ -82,7 +66,7 @@ fn public_keys(key: &std::path::Path) -> PublicKeys {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_ssh_repairs_port_drop_in_and_firewalls_and_twice_changes_nothing() {
     let guest = shared_guest().await;
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_session().await;
     sh(
         &mut session,
         "sed -i 's/^Port 22$/Port 2222/' /etc/ssh/sshd_config && \
@@ -135,7 +119,7 @@ async fn reset_ssh_repairs_port_drop_in_and_firewalls_and_twice_changes_nothing(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_that_sshd_rejects_or_cannot_start_with_is_rolled_back() {
     let guest = shared_guest().await;
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_session().await;
     // A damaged package default: the reset can only produce a configuration sshd rejects.
     sh(
         &mut session,
@@ -199,7 +183,7 @@ async fn reset_password_makes_password_logins_work_and_the_password_appears_nowh
     let guest = shared_guest().await;
     let new_password = format!("Ll-{:016x}", rand::random::<u64>());
     let serial_before = guest.serial_log().len();
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_session().await;
     // Password logins off, for everyone and once more for this user in a Match block; the
     // account locked and expired.
     sh(
@@ -297,7 +281,7 @@ async fn reset_password_makes_password_logins_work_and_the_password_appears_nowh
 async fn reset_key_brings_back_a_deleted_authorized_keys() {
     let guest = shared_guest().await;
     let key = new_key("reset-key");
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_session().await;
     sh(
         &mut session,
         "rm -rf /home/azureuser/.ssh && chmod 0777 /home/azureuser",
@@ -332,7 +316,7 @@ async fn reset_key_brings_back_a_deleted_authorized_keys() {
 async fn a_user_added_with_sudo_logs_in_and_is_removed_again() {
     let guest = shared_guest().await;
     let key = new_key("rescuer");
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_session().await;
     let add = AddUser {
         user: user("rescuer"),
         sudo: true,
@@ -398,7 +382,7 @@ async fn a_user_added_with_sudo_logs_in_and_is_removed_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undo_restores_the_files_byte_for_byte() {
     let guest = shared_guest().await;
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_session().await;
     sh(
         &mut session,
         "sed -i 's/^Port 22$/Port 2222/' /etc/ssh/sshd_config && chmod 0640 /etc/ssh/sshd_config && \

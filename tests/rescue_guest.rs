@@ -9,9 +9,8 @@ use lifeline::link::Link;
 use lifeline::remedy::ops::Undo;
 use lifeline::remedy::{BackupId, Plan};
 use lifeline::rescue::{RescueOptions, rescue};
-use lifeline::secret::{Secret, SecretRegistry};
-use lifeline::shell::{Session, Timeouts};
-use lifeline::term::Console;
+use lifeline::secret::Secret;
+use lifeline::shell::Session;
 use std::pin::Pin;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -19,24 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use support::ssh_password::{Login, ssh_as};
-use support::{Guest, shared_guest};
+use support::{Guest, sh, shared_guest};
 use tokio::io::AsyncWrite;
-
-async fn root_session(guest: &Guest) -> Session {
-    let mut session = guest.session().await;
-    session
-        .become_root(&guest.user, Some(&Secret::new(guest.password.clone())))
-        .await
-        .expect("sudo on the guest");
-    session
-}
-
-/// Runs shell on the guest as root and insists that it succeeds.
-async fn sh(session: &mut Session, command: &str) -> String {
-    let out = session.run(command).await.expect("run on the guest");
-    assert_eq!(out.exit_status, 0, "{command}: {}", out.text());
-    out.text()
-}
 
 fn options(guest: &Guest) -> RescueOptions {
     RescueOptions {
@@ -82,7 +65,7 @@ async fn the_cli_resets_a_password_then_rescues_and_no_secret_is_left_anywhere()
     let cast = dir.join("rescue.cast");
     let cast_arg = cast.to_string_lossy().into_owned();
     let serial_before = guest.serial_log().len();
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_session().await;
     sh(
         &mut session,
         "echo 'Bogus yes' >> /etc/ssh/sshd_config; systemctl stop ssh; \
@@ -175,7 +158,7 @@ async fn the_cli_resets_a_password_then_rescues_and_no_secret_is_left_anywhere()
     });
     let transcript = std::fs::read_to_string(&cast).expect("the transcript");
     let serial = guest.serial_log()[serial_before..].to_string();
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_session().await;
     let guest_side = sh(
         &mut session,
         "cat /root/.bash_history /home/*/.bash_history 2>/dev/null; \
@@ -255,7 +238,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tripwire<T> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rescue_cut_off_while_applying_leaves_sshd_valid_and_the_next_one_completes() {
     let guest = shared_guest().await;
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_session().await;
     sh(
         &mut session,
         "echo 'Bogus yes' >> /etc/ssh/sshd_config; echo 'ListenAddress 10.9.9.9' >> /etc/ssh/sshd_config; \
@@ -282,13 +265,7 @@ async fn a_rescue_cut_off_while_applying_leaves_sshd_valid_and_the_next_one_comp
         }),
         "serial with a tripwire",
     );
-    let mut cut = Session::new(
-        link,
-        Console::new(24, 80, None),
-        SecretRegistry::default(),
-        Timeouts::default(),
-    );
-    cut.attach(&guest.credentials()).await.expect("log in");
+    let mut cut = guest.session_over(link).await;
     cut.become_root(&guest.user, Some(&Secret::new(guest.password.clone())))
         .await
         .expect("sudo");
@@ -302,7 +279,7 @@ async fn a_rescue_cut_off_while_applying_leaves_sshd_valid_and_the_next_one_comp
 
     // The script goes on without its console; give it time to end, then look.
     tokio::time::sleep(Duration::from_secs(20)).await;
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_session().await;
     sh(&mut session, "sshd -t").await;
     let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
         .await
@@ -326,7 +303,7 @@ async fn sha256_and_stat(session: &mut Session, paths: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undo_takes_a_rescue_back_byte_for_byte() {
     let guest = shared_guest().await;
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_session().await;
     let paths = "/etc/ssh/sshd_config /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_rsa_key \
                  /home/azureuser /home/azureuser/.ssh /home/azureuser/.ssh/authorized_keys /etc/passwd";
     sh(
@@ -363,7 +340,7 @@ async fn undo_takes_a_rescue_back_byte_for_byte() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_playbook_rescues_the_reachable_target_and_reports_the_other() {
     let guest = shared_guest().await;
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_session().await;
     sh(&mut session, "systemctl stop ssh").await;
     session.leave().await.unwrap();
     let dir = std::env::temp_dir().join(format!("lifeline-playbook-{}", std::process::id()));

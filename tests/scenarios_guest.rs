@@ -465,15 +465,5 @@ async fn counted_session(guest: &Guest, traffic: &Traffic) -> Session {
         }),
         "counted serial",
     );
-    let mut session = Session::new(
-        link,
-        Console::new(24, 80, None),
-        SecretRegistry::default(),
-        Timeouts::default(),
-    );
-    session
-        .attach(&guest.credentials())
-        .await
-        .expect("log in on the serial console");
-    session
+    guest.session_over(link).await
 }

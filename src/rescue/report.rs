@@ -163,15 +163,7 @@ impl fmt::Display for RescueReport {
         writeln!(f, "rescue of {} for {}: {verdict}", self.target, self.user)?;
         if !self.before.is_empty() {
             writeln!(f, "\nfound:")?;
-            for finding in &self.before {
-                writeln!(
-                    f,
-                    "  {} {}: {}",
-                    finding.id,
-                    finding.severity.as_str(),
-                    finding.title
-                )?;
-            }
+            write_findings(f, &self.before)?;
         }
         if let Some(script) = &self.dry_run_script {
             writeln!(f, "\nplan:")?;
@@ -184,21 +176,12 @@ impl fmt::Display for RescueReport {
             writeln!(f, "\nround {}:", n + 1)?;
             write!(f, "{}", indent(&round.outcome.to_string()))?;
         }
-        if !self.rounds.is_empty() {
-            match self.after.is_empty() {
-                true => writeln!(f, "\nafter: no findings")?,
-                false => {
-                    writeln!(f, "\nafter, still found:")?;
-                    for finding in &self.after {
-                        writeln!(
-                            f,
-                            "  {} {}: {}",
-                            finding.id,
-                            finding.severity.as_str(),
-                            finding.title
-                        )?;
-                    }
-                }
+        match (self.rounds.is_empty(), self.after.is_empty()) {
+            (true, _) => {}
+            (false, true) => writeln!(f, "\nafter: no findings")?,
+            (false, false) => {
+                writeln!(f, "\nafter, still found:")?;
+                write_findings(f, &self.after)?;
             }
         }
         if !self.manual.is_empty() {
@@ -243,6 +226,19 @@ impl fmt::Display for RescueReport {
         }
         Ok(())
     }
+}
+
+fn write_findings(f: &mut fmt::Formatter<'_>, findings: &[Finding]) -> fmt::Result {
+    for finding in findings {
+        writeln!(
+            f,
+            "  {} {}: {}",
+            finding.id,
+            finding.severity.as_str(),
+            finding.title
+        )?;
+    }
+    Ok(())
 }
 
 fn indent(text: &str) -> String {

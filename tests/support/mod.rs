@@ -130,6 +130,11 @@ impl Guest {
         let link = Link::open(&self.serial_spec())
             .await
             .expect("open the serial socket");
+        self.session_over(link).await
+    }
+
+    /// Reaches a shell as the guest user over `link` (a wrapped socket, the Azure console).
+    pub async fn session_over(&self, link: Link) -> Session {
         let mut session = Session::new(
             link,
             Console::new(24, 80, None),
@@ -140,6 +145,16 @@ impl Guest {
             .attach(&self.credentials())
             .await
             .expect("log in on the serial console");
+        session
+    }
+
+    /// A session on the serial console that became root with sudo.
+    pub async fn root_session(&self) -> Session {
+        let mut session = self.session().await;
+        session
+            .become_root(&self.user, Some(&Secret::new(self.password.clone())))
+            .await
+            .expect("sudo on the guest");
         session
     }
 
@@ -233,4 +248,11 @@ fn private_copy_of_key(key: &Path, name: &str) -> PathBuf {
     std::fs::copy(key, &copy).expect("copy the guest's ssh key");
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).expect("chmod key");
     copy
+}
+
+/// Runs shell on the guest and insists that it succeeds; returns its output.
+pub async fn sh(session: &mut Session, command: &str) -> String {
+    let out = session.run(command).await.expect("run on the guest");
+    assert_eq!(out.exit_status, 0, "{command}: {}", out.text());
+    out.text()
 }
