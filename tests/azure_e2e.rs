@@ -66,23 +66,36 @@ fn fake_azure(guest: &Guest) -> &'static FakeAzure {
 
 impl FakeAzure {
     fn control(&self, body: serde_json::Value) {
-        let out = Command::new("curl")
-            .args(["-sS", "--fail", "--cacert"])
-            .arg(std::env::var("SSL_CERT_FILE").unwrap())
-            .args([
+        self.curl("control", Some(&body));
+    }
+
+    /// The fake's counters and recent requests (`GET /fake/state`).
+    fn state(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.curl("state", None)).expect("the fake's state is JSON")
+    }
+
+    fn curl(&self, path: &str, body: Option<&serde_json::Value>) -> Vec<u8> {
+        let mut curl = Command::new("curl");
+        curl.args(["-sS", "--fail", "--cacert"])
+            .arg(std::env::var("SSL_CERT_FILE").unwrap());
+        if let Some(body) = body {
+            curl.args([
                 "-H",
                 "content-type: application/json",
                 "-d",
                 &body.to_string(),
-            ])
-            .arg(format!("{}/fake/control", self.url))
+            ]);
+        }
+        let out = curl
+            .arg(format!("{}/fake/{path}", self.url))
             .output()
             .expect("curl");
         assert!(
             out.status.success(),
-            "control {body}: {}",
+            "{path} {body:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        out.stdout
     }
 
     fn args(&self) -> Vec<String> {
@@ -453,4 +466,69 @@ async fn bytes_that_are_not_utf8_in_text_frames_do_not_end_the_session() {
         after.contains("still-here"),
         "the session went on: {after:?}"
     );
+}
+
+/// `lifeline rescue` over two resource ids at once: ARM throttles the first connect call (429
+/// with Retry-After) and the rescue still completes; the scale-set instance is deallocated and
+/// fails on its own without stopping the other; one JSON document holds both results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_rescue_honours_throttling_and_one_failure_does_not_stop_the_other() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    let broke = fake.exec(&guest, &["--root"], "systemctl stop ssh");
+    assert!(broke.status.success(), "{:?}", text(&broke));
+    let connects_before = fake.state()["counters"]["connect_calls"].as_u64().unwrap();
+    fake.control(serde_json::json!({
+        "fail_next": {"route": "connect", "status": 429, "retry_after": 2, "count": 1},
+        "vm_power": {"vm": format!("{SUB}/rg1/ss1/0"), "state": "deallocated"},
+    }));
+    let base = format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute");
+    let vm = format!("{base}/virtualMachines/vm1");
+    let instance = format!("{base}/virtualMachineScaleSets/ss1/virtualMachines/0");
+    let out = fake.lifeline(
+        &guest,
+        &[
+            "-o",
+            "json",
+            "rescue",
+            "--ids",
+            &vm,
+            "--ids",
+            &instance,
+            "--user",
+            &guest.user,
+            "--password-env",
+            "GUEST_PW",
+            "--yes",
+            "--parallel",
+            "2",
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    fake.control(serde_json::json!({
+        "clear_faults": true,
+        "vm_power": {"vm": format!("{SUB}/rg1/ss1/0"), "state": "running"},
+    }));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(report["summary"]["targets"], 2);
+    let (rescued, deallocated) = (&report["targets"][0], &report["targets"][1]);
+    assert_eq!(rescued["ok"], true, "{rescued:#}\n{stderr}");
+    assert_eq!(rescued["operations"][0]["rescue"]["verified"], true);
+    assert_eq!(deallocated["ok"], false);
+    assert_eq!(deallocated["exit_code"], 74, "{deallocated:#}");
+    assert!(
+        deallocated["error"]
+            .as_str()
+            .unwrap()
+            .contains("deallocated"),
+        "{deallocated:#}"
+    );
+    let connects = fake.state()["counters"]["connect_calls"].as_u64().unwrap() - connects_before;
+    assert!(
+        connects >= 2,
+        "the throttled connect call was not retried: {connects} calls"
+    );
+    tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the bulk rescue");
 }

@@ -11,6 +11,8 @@
 //! Configuration edits name the file, the line and the text the diagnosis saw; the guest
 //! refuses an edit when the line no longer reads so (the guest changed since the diagnosis),
 //! and comments a line out rather than deleting it, so that a person sees what was there.
+//! Only when sshd still rejects a line after that does the main file go back to the
+//! distribution's pristine default (as `lifeline reset-ssh --keep-ports` does).
 
 use crate::diagnose::Diagnosis;
 use crate::probe::facts::{Facts, TestProblem};
@@ -396,7 +398,11 @@ impl<'a> Builder<'a> {
             let body = self.config_step_body();
             self.step(PHASE_CONFIG, CONFIG_STEP, &body);
         }
-        let mut plan = Plan::new("rescue")
+        let mut plan = Plan::new("rescue");
+        if self.steps.contains_key(&PHASE_CONFIG) {
+            plan = super::reset_ssh::with_reset(plan);
+        }
+        plan = plan
             .library(firewall::SCRIPT)
             .library(super::reset_key::SCRIPT)
             .library(super::add_user::SCRIPT)
@@ -428,7 +434,7 @@ impl<'a> Builder<'a> {
             }
             body.push_str("LL_EDITS\n");
         }
-        body.push_str("ll_comment_rejected");
+        body.push_str("ll_comment_rejected && ll_reset_if_still_rejected");
         body
     }
 }
@@ -437,4 +443,61 @@ impl<'a> Builder<'a> {
 /// family.
 fn privsep_dir(facts: &Facts) -> Option<String> {
     crate::rules::privsep_dirs(facts).into_iter().next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FIELD, SCRIPT};
+    use crate::remedy::plan::run_locally;
+
+    /// Runs `ll_edit_lines` on a scratch copy of `config` with `edits` (fields joined by
+    /// [`FIELD`]); returns the file afterwards and what the run printed.
+    fn edit(config: &str, edits: &[[&str; 4]]) -> (String, String) {
+        let lines: String = edits
+            .iter()
+            .map(|e| format!("{}\n", e.join(&FIELD.to_string())))
+            .collect();
+        let body = format!(
+            "printf '%s' '{config}' >\"$T/cfg\"\n\
+             ll_edit_lines \"$T/cfg\" <<'EOF'\n{lines}EOF\n\
+             echo \"status $? $LL_STEP_ERR\""
+        );
+        let (dir, out) = run_locally(&[SCRIPT], &body);
+        let after = std::fs::read_to_string(dir.join("cfg")).unwrap();
+        std::fs::remove_dir_all(dir).ok();
+        (after, out)
+    }
+
+    #[test]
+    fn lines_are_commented_out_replaced_or_grown_where_the_probe_saw_them() {
+        let config = "Port 2222\nBogus\tyes\n  PubkeyAuthentication no\nUsePAM yes\n";
+        let (after, out) = edit(
+            config,
+            &[
+                ["1", "Port 2222", "Port 22\\nPort 2222", ""],
+                ["2", "Bogus\tyes", "", "sshd -t: Bad configuration option"],
+                [
+                    "3",
+                    "PubkeyAuthentication no",
+                    "PubkeyAuthentication yes",
+                    "",
+                ],
+            ],
+        );
+        assert!(out.contains("status 0"), "{out}");
+        assert_eq!(
+            after,
+            "Port 22\nPort 2222\n#Bogus\tyes  # lifeline rescue: sshd -t: Bad configuration option\n  \
+             PubkeyAuthentication yes\nUsePAM yes\n"
+        );
+    }
+
+    #[test]
+    fn a_line_that_changed_since_the_diagnosis_is_left_alone() {
+        let config = "Port 2200\n";
+        let (after, out) = edit(config, &[["1", "Port 2222", "Port 22", ""]]);
+        assert!(out.contains("status 1"), "{out}");
+        assert!(out.contains("no longer reads as diagnosed"), "{out}");
+        assert_eq!(after, config);
+    }
 }

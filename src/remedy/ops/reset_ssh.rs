@@ -28,13 +28,8 @@ pub struct ResetSsh {
 impl ResetSsh {
     pub fn plan(&self) -> Plan {
         let keep = if self.keep_ports { "1" } else { "" };
-        let plan = TEMPLATES
-            .iter()
-            .fold(Plan::new("reset-ssh"), |plan, (family, text)| {
-                plan.data(&format!("template.{family}"), text)
-            });
-        plan.library(firewall::SCRIPT)
-            .library(SCRIPT)
+        with_reset(Plan::new("reset-ssh"))
+            .library(firewall::SCRIPT)
             .step(
                 "reset /etc/ssh/sshd_config to the distribution's default",
                 format!("ll_reset_sshd_config {}", quote(keep)),
@@ -44,6 +39,17 @@ impl ResetSsh {
                 "ll_open_ssh_ports",
             )
     }
+}
+
+/// `plan` able to reset the main sshd_config (`ll_reset_sshd_config`): the library and the
+/// templates it falls back on.
+pub(super) fn with_reset(plan: Plan) -> Plan {
+    TEMPLATES
+        .iter()
+        .fold(plan, |plan, (family, text)| {
+            plan.data(&format!("template.{family}"), text)
+        })
+        .library(SCRIPT)
 }
 
 #[cfg(test)]
