@@ -45,8 +45,9 @@ struct Scenario {
     breaks: Breaks,
     /// The rule ids that must fire, and no other.
     expect: &'static [&'static str],
-    /// The rule ids still found after the rescue (a problem lifeline only reports).
-    remains: &'static [&'static str],
+    /// The rule ids still found after the rescue (a problem lifeline only reports), and what
+    /// the report must name for a person to deal with.
+    remains: (&'static [&'static str], &'static str),
 }
 
 /// One test per scenario, all in this one table.
@@ -65,105 +66,105 @@ scenarios! {
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH001"],
-        remains: &[],
+        remains: (&[], ""),
     },
     disabled_and_stopped_then_rebooted: Scenario {
         break_with: "systemctl disable --now ssh",
         reboot: true,
         breaks: Breaks::Ssh,
         expect: &["SSH004", "SSH001"],
-        remains: &[],
+        remains: (&[], ""),
     },
     masked: Scenario {
         break_with: "systemctl mask --now ssh",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH005", "SSH001"],
-        remains: &[],
+        remains: (&[], ""),
     },
     config_syntax_error: Scenario {
         break_with: "echo 'Bogus yes' >> /etc/ssh/sshd_config; systemctl restart ssh; true",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH101", "SSH001"],
-        remains: &[],
+        remains: (&[], ""),
     },
     port_changed: Scenario {
         break_with: "sed -i 's/^Port 22$/Port 2222/' /etc/ssh/sshd_config && systemctl restart ssh",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH102"],
-        remains: &[],
+        remains: (&[], ""),
     },
     listen_address_absent: Scenario {
         break_with: "echo 'ListenAddress 10.9.9.9' >> /etc/ssh/sshd_config; systemctl restart ssh; true",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH103", "SSH001"],
-        remains: &[],
+        remains: (&[], ""),
     },
     host_keys_removed: Scenario {
         break_with: "rm -f /etc/ssh/ssh_host_*",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH201"],
-        remains: &[],
+        remains: (&[], ""),
     },
     host_keys_mode_0644: Scenario {
         break_with: "chmod 0644 /etc/ssh/ssh_host_*_key",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH202"],
-        remains: &[],
+        remains: (&[], ""),
     },
     run_sshd_missing: Scenario {
         break_with: "rm -rf /run/sshd",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH203"],
-        remains: &[],
+        remains: (&[], ""),
     },
     authorized_keys_mode_0666: Scenario {
         break_with: "chmod 0666 /home/azureuser/.ssh/authorized_keys",
         reboot: false,
         breaks: Breaks::KeyLogin,
         expect: &["SSH206"],
-        remains: &[],
+        remains: (&[], ""),
     },
     home_world_writable: Scenario {
         break_with: "chmod 0777 /home/azureuser",
         reboot: false,
         breaks: Breaks::KeyLogin,
         expect: &["SSH207"],
-        remains: &[],
+        remains: (&[], ""),
     },
     account_locked_with_usepam_no: Scenario {
         break_with: "usermod -L azureuser && sed -i 's/^UsePAM yes/UsePAM no/' /etc/ssh/sshd_config && systemctl restart ssh",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH302"],
-        remains: &[],
+        remains: (&[], ""),
     },
     login_shell_nologin: Scenario {
         break_with: "usermod -s /usr/sbin/nologin azureuser",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH303"],
-        remains: &[],
+        remains: (&[], ""),
     },
     etc_nologin_present: Scenario {
         break_with: "echo 'down for maintenance' > /etc/nologin",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH304"],
-        remains: &[],
+        remains: (&[], ""),
     },
     iptables_drop_on_22: Scenario {
         break_with: "iptables -I INPUT -p tcp --dport 22 -j DROP",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH401"],
-        remains: &[],
+        remains: (&[], ""),
     },
     // Filled as an ordinary user, the way logs and uploads fill disks: df shows 100 % and no
     // space available, root keeps the reserved blocks.
@@ -172,14 +173,14 @@ scenarios! {
         reboot: false,
         breaks: Breaks::Nothing,
         expect: &["SSH501"],
-        remains: &["SSH501"],
+        remains: (&["SSH501"], "/var/tmp/fill"),
     },
     allow_users_excludes_the_user: Scenario {
         break_with: "echo 'AllowUsers nobody' >> /etc/ssh/sshd_config && systemctl restart ssh",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH104"],
-        remains: &[],
+        remains: (&[], ""),
     },
 }
 
@@ -215,22 +216,24 @@ async fn run(name: &str, scenario: Scenario) {
         before, expected,
         "{name}: the rescue's own diagnosis differs"
     );
-    let remains: Vec<&str> = report.after.iter().map(|f| f.id).collect();
-    assert_eq!(
-        remains, scenario.remains,
-        "{name}: after the rescue\n{report}"
-    );
+    let (remains, named) = scenario.remains;
+    let after: Vec<&str> = report.after.iter().map(|f| f.id).collect();
+    assert_eq!(after, remains, "{name}: after the rescue\n{report}");
     assert!(
         report.verified,
         "{name}: the rescue is not verified\n{report}"
     );
     assert!(
-        report.changed,
+        report.changed || !remains.is_empty(),
         "{name}: the rescue changed nothing\n{report}"
+    );
+    assert!(
+        report.to_string().contains(named),
+        "{name}: the report does not name {named}\n{report}"
     );
     tokio::task::block_in_place(|| guest.ssh_works())
         .unwrap_or_else(|e| panic!("{name}: SSH fails after the rescue: {e}\n{report}"));
-    if scenario.remains.is_empty() {
+    if remains.is_empty() {
         let again = rescued(&mut session, &guest.user).await;
         assert!(
             again.before.is_empty() && !again.changed && again.verified,

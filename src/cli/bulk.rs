@@ -11,6 +11,8 @@ use super::args::{Cli, LoginArgs, OutputFormat, RescueArgs, TargetArgs};
 use super::remedy::{Change, read_keys};
 use super::session::{self, Endpoint};
 use super::{exit_code_for, password};
+use crate::azure::VmTarget;
+use crate::azure::target::Machine;
 use crate::exit;
 use crate::playbook::{self, Console, Operation, Playbook, SecretSource};
 use crate::remedy::{Outcome, UserName};
@@ -279,7 +281,16 @@ fn from_ids(cli: &Cli, args: &RescueArgs) -> Result<Vec<Job>> {
                 ..cli.target.clone()
             };
             Ok(Job {
-                name: id.rsplit('/').next().unwrap_or(id).to_string(),
+                // RG/VM, as a playbook names it: VM names repeat across resource groups.
+                name: VmTarget::from_resource_id(id)
+                    .map(|t| match t.machine {
+                        Machine::Vm { name } => format!("{}/{name}", t.resource_group),
+                        Machine::ScaleSetInstance {
+                            scale_set,
+                            instance,
+                        } => format!("{}/{scale_set}/{instance}", t.resource_group),
+                    })
+                    .unwrap_or_else(|_| id.clone()),
                 endpoint: endpoint(cli, target, cli.login.clone(), id),
                 credentials: credentials.clone(),
                 steps: vec![Step::Rescue],

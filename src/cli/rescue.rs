@@ -48,9 +48,11 @@ pub async fn rescue_at(
         dry_run: args.change.dry_run,
     };
     let result = rescue(&mut session, &options, confirm).await;
-    let left = session.leave().await;
+    // The rescue's result (and its error) win over a console that could not be left tidy.
+    if let Err(e) = session.leave().await {
+        tracing::warn!("leaving the console: {e}");
+    }
     let mut report = result?;
-    left?;
     report.target = session::target_description(&endpoint.target);
     Ok(report)
 }

@@ -131,7 +131,8 @@ impl SshdConfig {
         SshdConfig {
             source: ConfigSource::SshdT,
             values,
-            lines,
+            // Read the files' way only to mark which lines sit in Match blocks.
+            lines: SshdConfig::from_files(lines, "", &[]).lines,
             missing_files: Vec::new(),
         }
     }
@@ -242,14 +243,18 @@ impl SshdConfig {
         out
     }
 
-    /// The line that set `keyword` to its effective value, when a file set it.
+    /// The line that set `keyword` to its effective value, when a file set it: a global line
+    /// if one says so (`sshd -T` does not tell which Match block applied), else a Match line.
     pub fn origin(&self, keyword: &str) -> Option<&ConfigLine> {
         let value = self.get(keyword)?;
-        self.lines.iter().find(|l| {
+        let sets = |l: &&ConfigLine| {
             l.keyword == keyword
                 && (l.value.eq_ignore_ascii_case(value)
                     || l.value.split_whitespace().any(|w| w == value))
-        })
+        };
+        let mut candidates = self.lines.iter().filter(sets);
+        let first = candidates.clone().next()?;
+        Some(candidates.find(|l| !l.in_match).unwrap_or(first))
     }
 
     /// Every line that sets `keyword`.

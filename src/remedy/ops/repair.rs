@@ -2,11 +2,11 @@
 //! the step that makes it (the guest side is `repair.sh`). Findings without one are handed back
 //! as the manual part of the plan, with the rule's own advice.
 //!
-//! Steps run in the order SSH needs them: first what sshd needs to start at all (host keys,
-//! the privilege-separation directory and user), then the configuration, then the account and
-//! its keys, then the way in (nologin files, firewall, SELinux), then disk space. The service
-//! is started, enabled, unmasked or restarted by the plan's end (`ll_finish`), which then
-//! checks sshd's banner on every configured port.
+//! Steps run in the order SSH needs them: disk space first (every other step writes a backup),
+//! then what sshd needs to start at all (host keys, the privilege-separation directory and
+//! user), then the configuration, then the account and its keys, then the way in (nologin
+//! files, firewall, SELinux). The service is started, enabled, unmasked or restarted by the
+//! plan's end (`ll_finish`), which then checks sshd's banner on every configured port.
 //!
 //! Configuration edits name the file, the line and the text the diagnosis saw; the guest
 //! refuses an edit when the line no longer reads so (the guest changed since the diagnosis),
@@ -79,11 +79,12 @@ struct Builder<'a> {
     edits: BTreeMap<String, BTreeMap<u32, LineEdit>>,
 }
 
-const PHASE_SSHD_NEEDS: u8 = 0;
-const PHASE_CONFIG: u8 = 1;
-const PHASE_ACCOUNT: u8 = 2;
-const PHASE_ACCESS: u8 = 3;
-const PHASE_RESOURCES: u8 = 4;
+/// Space first: every other step writes a backup.
+const PHASE_RESOURCES: u8 = 0;
+const PHASE_SSHD_NEEDS: u8 = 1;
+const PHASE_CONFIG: u8 = 2;
+const PHASE_ACCOUNT: u8 = 3;
+const PHASE_ACCESS: u8 = 4;
 const PHASE_SERVICE: u8 = 5;
 
 const CONFIG_STEP: &str = "repair the sshd configuration";
@@ -201,10 +202,17 @@ impl<'a> Builder<'a> {
                 CONFIG_STEP.to_string()
             }
             "SSH107" => self.set_origin("pubkeyauthentication", "PubkeyAuthentication yes")?,
-            "SSH109" => self.set_origin(
-                "authorizedkeysfile",
-                "AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2",
-            )?,
+            "SSH109" => {
+                // Added to what is configured (others may rely on it), unless that is `none`.
+                let origin = facts.config.origin("authorizedkeysfile")?.clone();
+                let kept = match origin.value.as_str() {
+                    "none" => String::new(),
+                    value => format!(" {value}"),
+                };
+                let text = format!("AuthorizedKeysFile .ssh/authorized_keys{kept}");
+                self.edit(&origin, &text, "");
+                CONFIG_STEP.to_string()
+            }
             "SSH110" => self.set_origin("addressfamily", "AddressFamily any")?,
             "SSH201" => {
                 let keys: Vec<String> = facts.host_keys.iter().map(|k| quote(k)).collect();
@@ -320,25 +328,19 @@ impl<'a> Builder<'a> {
     }
 
     /// SSH302: a locked account that sshd refuses outright (UsePAM no). Unlocked when a password
-    /// is behind the lock; otherwise `UsePAM yes` (the distributions' default) comes back.
+    /// is behind the lock; otherwise `UsePAM yes` (the distributions' default) comes back, in
+    /// the file whose line decided.
     fn unlock(&mut self) -> String {
-        let usepam = self
+        let file = self
             .facts
             .config
             .origin("usepam")
-            .map(|l| {
-                format!(
-                    " {} {} {}",
-                    quote(&l.file),
-                    l.line,
-                    quote(l.text.trim_end())
-                )
-            })
+            .map(|l| format!(" {}", quote(&l.file)))
             .unwrap_or_default();
         self.step(
             PHASE_ACCOUNT,
             &format!("unlock {}", self.facts.user),
-            &format!("ll_unlock {}{usepam}", self.user),
+            &format!("ll_unlock {}{file}", self.user),
         )
     }
 
@@ -498,6 +500,15 @@ mod tests {
         let (after, out) = edit(config, &[["1", "Port 2222", "Port 22", ""]]);
         assert!(out.contains("status 1"), "{out}");
         assert!(out.contains("no longer reads as diagnosed"), "{out}");
+        assert_eq!(after, config);
+        let (after, out) = edit(
+            config,
+            &[
+                ["1", "Port 2200", "Port 22", ""],
+                ["5", "UsePAM no", "UsePAM yes", ""],
+            ],
+        );
+        assert!(out.contains("status 1"), "a line past the end: {out}");
         assert_eq!(after, config);
     }
 }

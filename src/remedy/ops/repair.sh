@@ -16,6 +16,7 @@ ll_edit_lines() {
     awk -F '\037' '
         FNR == NR { old[$1] = $2; new[$1] = $3; why[$1] = $4; next }
         FNR in old {
+            seen[FNR] = 1
             text = $0; sub(/^[ \t]+/, "", text); sub(/[ \t\r]+$/, "", text)
             if (text != old[FNR]) { print FNR ": " text > "/dev/stderr"; bad = 1; exit }
             if (new[FNR] == "") { print "#" $0 "  # lifeline rescue: " why[FNR]; next }
@@ -25,7 +26,10 @@ ll_edit_lines() {
             next
         }
         { print }
-        END { exit bad }' "$LL_RUN/edits" "$file" >"$LL_RUN/edited" 2>"$LL_RUN/err" || {
+        END {
+            for (l in old) if (!bad && !(l in seen)) { print l ": (past the end)" > "/dev/stderr"; bad = 1 }
+            exit bad
+        }' "$LL_RUN/edits" "$file" >"$LL_RUN/edited" 2>"$LL_RUN/err" || {
         ll_fail "$file line $(cut -d: -f1 "$LL_RUN/err") no longer reads as diagnosed: the guest changed since the diagnosis; run rescue again"
         return 1
     }
@@ -45,7 +49,9 @@ ll_comment_rejected() {
         [ -f "$file" ] || return 0
         text=$(sed -n "${line}{s/^[[:space:]]*//;s/[[:space:]]*\$//;p;}" "$file")
         case $text in '' | '#'*) return 0 ;; esac
-        printf '%s\037%s\037\037%s\n' "$line" "$text" "sshd -t rejected it" | ll_edit_lines "$file" || return 1
+        # Not a pipe: ll_edit_lines must run in this shell, or what it records is lost.
+        printf '%s\037%s\037\037%s\n' "$line" "$text" "sshd -t rejected it" >"$LL_RUN/edit"
+        ll_edit_lines "$file" <"$LL_RUN/edit" || return 1
         ll_emit note "commented out $file line $line: $(printf '%s\n' "$LL_SSHD_ERR" | head -n 1)"
     done
     return 0
@@ -126,7 +132,9 @@ ll_privsep_user() {
     [ -x "$shell" ] || shell=/sbin/nologin
     # shellcheck disable=SC2086 # the account files, one per word
     ll_backup $LL_ACCOUNT_FILES || return 1
-    err=$(useradd -r -M -d "$dir" -s "$shell" -c 'sshd privilege separation' sshd 2>&1) || {
+    set -- -r -M -d "$dir" -s "$shell" -c 'sshd privilege separation'
+    ! getent group sshd >/dev/null || set -- "$@" -g sshd
+    err=$(useradd "$@" sshd 2>&1) || {
         ll_fail "useradd sshd failed: $err"
         return 1
     }
@@ -139,14 +147,16 @@ ll_privsep_user() {
 ll_key_path() {
     local dir owner
     ll_user "$1" || return 1
-    if [ -e "$2" ]; then
-        [ ! -L "$2" ] && [ -f "$2" ] || {
-            ll_fail "$2 is a link or not a regular file: left for you to look at"
-            return 1
-        }
-        owner=$(stat -c %u -- "$2")
-        [ "$owner" = "$LL_UID" ] || [ "$owner" = 0 ] || ll_chown "$2" "$LL_UID" || return 1
+    # sshd reads the file as the user: it must be theirs. A link sshd follows is left as it is
+    # (its target is someone's choice); the directories on the way are fixed all the same.
+    if [ -L "$2" ]; then
+        ll_emit warning "$2 is a symbolic link: its target is left as it is"
+    elif [ -f "$2" ]; then
+        case $2 in "$LL_HOME"/*) ll_chown "$2" "$LL_UID" || return 1 ;; esac
         ll_chmod "$2" 600 || return 1
+    elif [ -e "$2" ]; then
+        ll_fail "$2 is not a regular file: left for you to look at"
+        return 1
     fi
     dir=${2%/*}
     while [ -n "$dir" ]; do
@@ -171,45 +181,65 @@ ll_home() {
         return 1
         ;;
     esac
-    if awk -v h="$LL_HOME" '$2 == h || index(h, $2 "/") == 1 && $2 != "/" { found = 1 } END { exit !found }' /etc/fstab 2>/dev/null; then
-        ll_fail "$LL_HOME is under a mount point of /etc/fstab that is not mounted: mount it (mount -a) rather than create it"
+    # A home on a file system of its own that is not mounted must be mounted, not recreated.
+    local mount
+    mount=$(awk -v h="$LL_HOME" '$1 !~ /^#/ && $2 != "/" && (h == $2 || index(h, $2 "/") == 1) { print $2 }' \
+        /etc/fstab 2>/dev/null | head -n 1)
+    if [ -n "$mount" ] && ! awk -v m="$mount" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; then
+        ll_fail "$LL_HOME is under $mount, a file system of /etc/fstab that is not mounted: mount it (mount $mount) rather than create the home"
         return 1
     fi
     ll_mkdir "$LL_HOME" 0700 "$LL_UID:$LL_GID" || return 1
-    [ ! -d /etc/skel ] || (cd /etc/skel && tar -cf - .) | (cd "$LL_HOME" && tar -xpf - --no-same-owner) &&
+    if [ -d /etc/skel ] && (cd /etc/skel && tar -cf - .) | (cd "$LL_HOME" && tar -xpf - --no-same-owner); then
         chown -R "$LL_UID:$LL_GID" "$LL_HOME"
-    ll_emit note "$LL_HOME filled from /etc/skel"
+        ll_emit note "$LL_HOME filled from /etc/skel"
+    fi
+    chmod 0700 "$LL_HOME"
 }
 
-# ll_unlock USER [FILE LINE TEXT]: unlocks a locked password (usermod -U). An account with no
-# password behind the "!" cannot be unlocked without becoming password-less: then the UsePAM
-# line (FILE, LINE, reading TEXT) says yes instead, the distributions' default, under which
-# sshd lets a locked account in by key.
+# ll_unlock USER [FILE]: unlocks a locked password (usermod -U, as often as there are "!":
+# RHEL's passwd -l writes two). An account with no password behind the lock cannot be
+# unlocked without becoming password-less: then sshd gets UsePAM yes instead (in FILE, the one
+# that decides, else the main file), the distributions' default, under which sshd lets a
+# locked account in by key.
 ll_unlock() {
-    local hash
-    hash=$(getent shadow "$1" | cut -d: -f2)
-    case $hash in
-    '!'*) ;;
-    *)
+    local hash file=${2:-/etc/ssh/sshd_config}
+    ll_locked "$1" || {
         ll_emit unchanged "account $1 (not locked)"
+        return 0
+    }
+    hash=$(getent shadow "$1" | cut -d: -f2)
+    case ${hash#"${hash%%[!!]*}"} in '' | '*')
+        ll_emit note "$1 has no password behind the lock: sshd gets UsePAM yes instead"
+        ll_set_option "$file" UsePAM yes <"$file" >"$LL_RUN/usepam" &&
+            ll_put "$file" 0644 0:0 <"$LL_RUN/usepam" || return 1
+        ll_sshd_valid || return 0 # the step's validation reports it
+        [ "$(ll_effective "$1" usepam)" = yes ] || {
+            ll_fail "UsePAM stays no for $1: another file or a Match block decides"
+            return 1
+        }
         return 0
         ;;
     esac
-    case ${hash#"${hash%%[!!]*}"} in '' | '*')
-        [ $# -eq 4 ] || {
-            ll_fail "$1 has no password behind the lock: set one with lifeline user reset-password"
+    ll_backup /etc/shadow || return 1
+    for _ in 1 2 3; do
+        ll_locked "$1" || break
+        usermod -U "$1" 2>"$LL_RUN/err" || {
+            ll_fail "usermod -U $1 failed: $(cat "$LL_RUN/err")"
             return 1
         }
-        ll_emit note "$1 has no password behind the lock: sshd gets UsePAM yes instead"
-        printf '%s\037%s\037UsePAM yes\037\n' "$3" "$4" | ll_edit_lines "$2"
-        return
-        ;;
-    esac
-    ll_backup /etc/shadow && usermod -U "$1" 2>"$LL_RUN/err" || {
-        ll_fail "usermod -U $1 failed: $(cat "$LL_RUN/err")"
+    done
+    ! ll_locked "$1" || {
+        ll_fail "$1 is still locked after usermod -U"
         return 1
     }
     ll_emit changed "account $1" "unlocked (usermod -U)"
+}
+
+# ll_locked USER: the password field starts with "!".
+ll_locked() {
+    case $(getent shadow "$1" | cut -d: -f2) in '!'*) return 0 ;; esac
+    return 1
 }
 
 # ll_login_shell USER: /bin/bash, or /bin/sh where bash is missing.
@@ -236,7 +266,7 @@ ll_nologin() {
 }
 
 # ll_free_space: the safe ways to free space (the journal, the package caches, rotated logs),
-# then what is largest, for a person to judge.
+# then the largest files (over 50 MiB), for a person to judge.
 ll_free_space() {
     local before after
     before=$(df -Pk / | awk 'NR == 2 { print $4 }')
@@ -254,10 +284,18 @@ ll_free_space() {
     else
         ll_emit unchanged "free space on / (nothing safe to delete)"
     fi
-    du -xak / 2>/dev/null | sort -rn | awk 'NR > 1 && $1 > 102400 && n < 5 { n++; printf "%d MiB\t%s\n", $1 / 1024, $2 }' >"$LL_RUN/large"
+    ll_bounded 60 find / -xdev -type f -size +51200k -exec du -k {} + 2>/dev/null |
+        sort -rn | head -n 5 >"$LL_RUN/large"
     while IFS=$LL_TAB read -r size path; do
-        ll_emit warning "large on /: $path ($size): delete it yourself if it is not needed"
+        ll_emit warning "large file on /: $path ($((size / 1024)) MiB): delete it yourself if it is not needed"
     done <"$LL_RUN/large"
+}
+
+# ll_bounded SECONDS COMMAND...: COMMAND, stopped after SECONDS where timeout(1) exists.
+ll_bounded() {
+    local seconds=$1
+    shift
+    if command -v timeout >/dev/null 2>&1; then timeout "$seconds" "$@"; else "$@"; fi
 }
 
 # ll_selinux_labels PATH...: the policy's labels back on each path, recursively.
