@@ -12,8 +12,8 @@ use lifeline::expect::{Expecter, Needles};
 use lifeline::link::Link;
 use lifeline::report;
 use lifeline::rescue::{RescueOptions, RescueReport, rescue};
-use lifeline::secret::{Secret, SecretRegistry};
-use lifeline::shell::{Credentials, Session, Timeouts};
+use lifeline::secret::Secret;
+use lifeline::shell::Session;
 use lifeline::term::Console;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -187,7 +187,7 @@ scenarios! {
 async fn run(name: &str, scenario: Scenario) {
     let guest = shared_guest().await;
     let started = Instant::now();
-    let mut session = root_session(&guest).await;
+    let mut session = guest.root_login().await;
     let out = session
         .run(scenario.break_with)
         .await
@@ -301,31 +301,6 @@ async fn a_healthy_guest_has_no_findings_and_the_cost_is_measured() {
     session.leave().await.expect("leave the console");
 }
 
-/// A session on the guest's console, logged in as root (the sudo path is exercised by the
-/// healthy case; here it would only add a round trip per scenario).
-async fn root_session(guest: &Guest) -> Session {
-    let link = Link::open(&guest.serial_spec())
-        .await
-        .expect("open the serial socket");
-    let mut session = Session::new(
-        link,
-        Console::new(24, 80, None),
-        SecretRegistry::default(),
-        Timeouts::default(),
-    );
-    let root = Credentials {
-        user: "root".into(),
-        password: Some(Secret::new(guest.root_password.clone())),
-        root_password: None,
-    };
-    session
-        .attach(&root)
-        .await
-        .expect("log in as root on the serial console");
-    assert!(session.is_root());
-    session
-}
-
 /// Reboots through the console and returns a new root session on the booted guest.
 async fn reboot(guest: &Guest, mut session: Session) -> Session {
     session
@@ -347,7 +322,7 @@ async fn reboot(guest: &Guest, mut session: Session) -> Session {
     }
     drop(expecter);
     drop(link.writer);
-    root_session(guest).await
+    guest.root_login().await
 }
 
 /// Proves from the host that the break broke what it should.

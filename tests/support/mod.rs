@@ -135,16 +135,22 @@ impl Guest {
 
     /// Reaches a shell as the guest user over `link` (a wrapped socket, the Azure console).
     pub async fn session_over(&self, link: Link) -> Session {
-        let mut session = Session::new(
-            link,
-            Console::new(24, 80, None),
-            SecretRegistry::default(),
-            Timeouts::default(),
-        );
-        session
-            .attach(&self.credentials())
+        session_as(link, &self.credentials()).await
+    }
+
+    /// A session on the serial console logged in as root directly, with root's password
+    /// (whatever happened to the guest user's).
+    pub async fn root_login(&self) -> Session {
+        let link = Link::open(&self.serial_spec())
             .await
-            .expect("log in on the serial console");
+            .expect("open the serial socket");
+        let root = Credentials {
+            user: "root".into(),
+            password: Some(Secret::new(self.root_password.clone())),
+            root_password: None,
+        };
+        let session = session_as(link, &root).await;
+        assert!(session.is_root());
         session
     }
 
@@ -255,4 +261,18 @@ pub async fn sh(session: &mut Session, command: &str) -> String {
     let out = session.run(command).await.expect("run on the guest");
     assert_eq!(out.exit_status, 0, "{command}: {}", out.text());
     out.text()
+}
+
+async fn session_as(link: Link, credentials: &Credentials) -> Session {
+    let mut session = Session::new(
+        link,
+        Console::new(24, 80, None),
+        SecretRegistry::default(),
+        Timeouts::default(),
+    );
+    session
+        .attach(credentials)
+        .await
+        .unwrap_or_else(|e| panic!("log in as {} on the serial console: {e}", credentials.user));
+    session
 }
