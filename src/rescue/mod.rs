@@ -82,9 +82,16 @@ pub async fn rescue(
             fixes = repair.fixes.len(),
             "rescue round"
         );
-        let outcome = repair.plan.apply(session).await?;
-        report.rounds.push(Round::new(&repair, outcome));
-        diagnosis = diagnose(session, &options.user).await?;
+        match next_round(session, &repair, &options.user, &mut report).await {
+            Ok(next) => diagnosis = next,
+            // Once a round has changed the guest, its report (and backup ids) must reach the
+            // caller: a later failure ends the rescue unverified, with the error in it.
+            Err(e) if !report.rounds.is_empty() => {
+                report.error = Some(e.to_string());
+                break;
+            }
+            Err(e) => return Err(e),
+        }
     }
     report.conclude(&diagnosis, Repair::plan(&diagnosis).manual);
     if let (Some(host), false) = (&options.verify_host, options.dry_run || report.declined) {
@@ -93,9 +100,23 @@ pub async fn rescue(
             host,
         ));
     }
-    report.verified = verified(&diagnosis) && report.handshake.as_ref().is_none_or(|h| h.ok);
+    report.verified = report.error.is_none()
+        && verified(&diagnosis)
+        && report.handshake.as_ref().is_none_or(|h| h.ok);
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// Applies one round's plan, records it, and diagnoses afresh.
+async fn next_round(
+    session: &mut Session,
+    repair: &Repair,
+    user: &str,
+    report: &mut RescueReport,
+) -> Result<Diagnosis, RescueError> {
+    let outcome = repair.plan.apply(session).await?;
+    report.rounds.push(Round::new(repair, outcome));
+    Ok(diagnose(session, user).await?)
 }
 
 /// sshd answers on every configured port, seen from inside the guest, and no error is left.

@@ -105,6 +105,10 @@ pub struct RescueReport {
     pub dry_run_script: Option<String>,
     /// The plan was not confirmed: nothing changed.
     pub declined: bool,
+    /// What stopped the rescue after a round had changed the guest (the console broke, a
+    /// diagnosis failed); the rounds before it are reported all the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub elapsed_ms: u64,
 }
 
@@ -126,6 +130,7 @@ impl RescueReport {
             backups: Vec::new(),
             dry_run_script: None,
             declined: false,
+            error: None,
             elapsed_ms: 0,
         }
     }
@@ -183,6 +188,9 @@ impl fmt::Display for RescueReport {
                 writeln!(f, "\nafter, still found:")?;
                 write_findings(f, &self.after)?;
             }
+        }
+        if let Some(error) = &self.error {
+            writeln!(f, "\nthe rescue stopped: {error}")?;
         }
         if !self.manual.is_empty() {
             writeln!(f, "\nfor you to do (lifeline does not decide these):")?;
