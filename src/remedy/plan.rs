@@ -129,7 +129,15 @@ impl Plan {
 
     fn render<'a>(&'a self, secret: impl Fn(usize) -> &'a str) -> String {
         let mut script = format!("LL_OPERATION={}\n", quote(&self.operation));
-        script.push_str(&library_text(RUNTIME.iter().chain(&self.libraries)));
+        script.push_str(&library_text(RUNTIME.iter()));
+        let roots: String = RUNTIME
+            .iter()
+            .copied()
+            .chain(self.steps.iter().map(|s| s.body.as_str()))
+            .collect();
+        script.push_str(&library_text(
+            [reachable(&self.libraries, &roots).as_str()].iter(),
+        ));
         script.push_str("ll_begin\n");
         for (name, content) in &self.data {
             script.push_str(&write::data_block(name, content));
@@ -158,8 +166,74 @@ pub(super) fn library_script(libraries: &[&'static str], call: &str) -> String {
     format!("{}{call}\n", library_text([CORE].iter().chain(libraries)))
 }
 
+/// One top-level piece of a library: a function (`name() {` to a `}` in column 0), a variable
+/// (`NAME=…`), or anything else (`name` is `None`: always kept).
+struct Definition<'a> {
+    name: Option<&'a str>,
+    text: String,
+}
+
+fn definitions(library: &str) -> Vec<Definition<'_>> {
+    let mut out: Vec<Definition> = Vec::new();
+    let mut in_function = false;
+    // Comments name functions in prose: they must not make anything reachable (and are not
+    // sent anyway).
+    for line in library.lines() {
+        if line.trim_start().starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        if in_function {
+            let last = out.last_mut().expect("a function is open");
+            last.text.push_str(line);
+            last.text.push('\n');
+            in_function = line != "}";
+            continue;
+        }
+        let function = line.strip_suffix("() {");
+        let variable = line.split_once('=').map(|(n, _)| n);
+        let name = function
+            .or(variable)
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        in_function = function.is_some() && name.is_some();
+        out.push(Definition {
+            name,
+            text: format!("{line}\n"),
+        });
+    }
+    out
+}
+
+/// The parts of `libraries` that `roots` reach, directly or through each other: a rescue plan
+/// names every fix's library, and only the fixes it makes travel over the console.
+fn reachable(libraries: &[&'static str], roots: &str) -> String {
+    let all: Vec<Definition> = libraries.iter().flat_map(|l| definitions(l)).collect();
+    let mut kept = vec![false; all.len()];
+    let mut frontier = vec![roots.to_string()];
+    while let Some(text) = frontier.pop() {
+        for (i, definition) in all.iter().enumerate() {
+            if !kept[i] && definition.name.is_none_or(|name| mentions(&text, name)) {
+                kept[i] = true;
+                frontier.push(definition.text.clone());
+            }
+        }
+    }
+    all.iter()
+        .zip(kept)
+        .filter(|(_, kept)| *kept)
+        .map(|(d, _)| d.text.as_str())
+        .collect()
+}
+
+/// `text` uses `name` as a whole word.
+fn mentions(text: &str, name: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    text.match_indices(name).any(|(at, _)| {
+        !word(text[..at].chars().next_back()) && !word(text[at + name.len()..].chars().next())
+    })
+}
+
 /// The libraries without comment lines, blank lines and indentation.
-fn library_text<'a>(libraries: impl Iterator<Item = &'a &'static str>) -> String {
+fn library_text<'a>(libraries: impl Iterator<Item = &'a &'a str>) -> String {
     let mut text = String::new();
     for line in libraries.flat_map(|l| l.lines()).map(str::trim_start) {
         if !line.is_empty() && !line.starts_with('#') {
@@ -241,6 +315,30 @@ mod tests {
         assert!(!shown.contains("$6$salt$hash"));
         let real = plan.render(|i| plan.secrets[i].expose());
         assert!(real.contains("ll_set_password u '$6$salt$hash'"));
+    }
+
+    #[test]
+    fn only_the_library_definitions_the_steps_reach_are_sent() {
+        const LIBRARY: &str = "# a library\nLL_ZZ_USED=1\nLL_ZZ_UNUSED=2\n\
+                               ll_zz_a() {\n    ll_zz_b \"$LL_ZZ_USED\"\n}\n\
+                               ll_zz_b() {\n    if true; then\n        echo b\n    fi\n}\n\
+                               ll_zz_c() {\n    echo c\n}\n";
+        let plan = Plan::new("x").library(LIBRARY).step("a", "ll_zz_a");
+        let script = plan.script();
+        assert!(
+            script.contains("ll_zz_a() {") && script.contains("ll_zz_b() {"),
+            "{script}"
+        );
+        assert!(script.contains("LL_ZZ_USED=1"), "{script}");
+        assert!(
+            !script.contains("ll_zz_c") && !script.contains("LL_ZZ_UNUSED"),
+            "{script}"
+        );
+        let status = std::process::Command::new("sh")
+            .args(["-n", "-c", &script])
+            .status()
+            .unwrap();
+        assert!(status.success(), "sh -n rejects the script");
     }
 
     #[test]
