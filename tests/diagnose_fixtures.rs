@@ -147,6 +147,7 @@ fn each_fixture_gets_a_rescue_plan_that_parses() {
             "{name}: a finding is neither fixed nor left to a person"
         );
         let script = repair.plan.script();
+        eprintln!("{name}: the rescue script is {} bytes", script.len());
         let status = std::process::Command::new("sh")
             .args(["-n", "-c", &script])
             .status()
