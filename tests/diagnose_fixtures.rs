@@ -148,6 +148,11 @@ fn each_fixture_gets_a_rescue_plan_that_parses() {
         );
         let script = repair.plan.script();
         eprintln!("{name}: the rescue script is {} bytes", script.len());
+        let missing = undefined_functions(&script);
+        assert!(
+            missing.is_empty(),
+            "{name}: the script calls undefined {missing:?}"
+        );
         let status = std::process::Command::new("sh")
             .args(["-n", "-c", &script])
             .status()
@@ -160,4 +165,24 @@ fn each_fixture_gets_a_rescue_plan_that_parses() {
         script.contains("ll_edit_lines '/etc/ssh/sshd_config' <<'LL_EDITS'"),
         "{script}"
     );
+}
+
+/// The `ll_` functions a script names but does not define (the plan sends only the library
+/// definitions its steps reach: this proves the reach complete).
+fn undefined_functions(script: &str) -> Vec<String> {
+    let word = regex::Regex::new(r"\bll_[a-z0-9_]+\b").unwrap();
+    let defined = regex::Regex::new(r"(?m)^(ll_[a-z0-9_]+)\(\) \{$").unwrap();
+    let defined: std::collections::BTreeSet<&str> = defined
+        .captures_iter(script)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    let mut missing: Vec<String> = word
+        .find_iter(script)
+        .map(|m| m.as_str())
+        .filter(|w| !defined.contains(w) && !w.starts_with("ll_step_"))
+        .map(str::to_string)
+        .collect();
+    missing.sort();
+    missing.dedup();
+    missing
 }

@@ -130,11 +130,12 @@ impl Plan {
     fn render<'a>(&'a self, secret: impl Fn(usize) -> &'a str) -> String {
         let mut script = format!("LL_OPERATION={}\n", quote(&self.operation));
         script.push_str(&library_text(RUNTIME.iter()));
-        let roots: String = RUNTIME
+        let roots: Vec<&str> = RUNTIME
             .iter()
             .copied()
             .chain(self.steps.iter().map(|s| s.body.as_str()))
             .collect();
+        let roots = roots.join("\n");
         script.push_str(&library_text(
             [reachable(&self.libraries, &roots).as_str()].iter(),
         ));

@@ -60,7 +60,8 @@ ll_step() {
         [ -z "$LL_STEP_SSHD" ] || LL_SSHD_CHANGED=1
     else
         LL_FAILED=$1
-        ll_emit step "$1" failed "$LL_STEP_ERR"
+        # A command that failed on its own (not through ll_fail) still gets a reason.
+        ll_emit step "$1" failed "${LL_STEP_ERR:-a command failed without saying why; see other_output}"
         ll_restore_all "$LL_SDIR" rollback
         [ -z "$LL_STEP_SSHD" ] || ll_validate_report
     fi
