@@ -58,10 +58,12 @@ pub async fn rescue(
 ) -> Result<RescueReport, RescueError> {
     let started = Instant::now();
     let mut diagnosis = diagnose(session, &options.user).await?;
-    let mut report = RescueReport::new(&options.user, &diagnosis);
+    // The plan always belongs to the latest diagnosis: made once per diagnosis, it serves the
+    // report's plan, the round, and the manual list at the end.
+    let mut repair = Repair::plan(&diagnosis);
+    let mut report = RescueReport::new(&options.user, &diagnosis, &repair);
     let mut addressed: BTreeSet<&'static str> = BTreeSet::new();
     for round in 0..MAX_ROUNDS {
-        let repair = Repair::plan(&diagnosis);
         let fresh = repair.fixes.iter().any(|(f, _)| !addressed.contains(f.id));
         if repair.is_empty() || !fresh {
             break;
@@ -83,7 +85,10 @@ pub async fn rescue(
             "rescue round"
         );
         match next_round(session, &repair, &options.user, &mut report).await {
-            Ok(next) => diagnosis = next,
+            Ok(next) => {
+                diagnosis = next;
+                repair = Repair::plan(&diagnosis);
+            }
             // Once a round has changed the guest, its report (and backup ids) must reach the
             // caller: a later failure ends the rescue unverified, with the error in it.
             Err(e) if !report.rounds.is_empty() => {
@@ -93,7 +98,7 @@ pub async fn rescue(
             Err(e) => return Err(e),
         }
     }
-    report.conclude(&diagnosis, Repair::plan(&diagnosis).manual);
+    report.conclude(&diagnosis, repair.manual);
     if let (Some(host), false) = (&options.verify_host, options.dry_run || report.declined) {
         report.handshake = Some(HandshakeCheck::from(
             ssh_handshake::handshake(host, &options.user, HANDSHAKE_TIMEOUT).await,

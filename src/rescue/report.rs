@@ -113,15 +113,15 @@ pub struct RescueReport {
 }
 
 impl RescueReport {
-    pub(super) fn new(user: &str, diagnosis: &Diagnosis) -> RescueReport {
-        let repair = Repair::plan(diagnosis);
+    /// The report of a rescue whose first diagnosis and plan these are.
+    pub(super) fn new(user: &str, diagnosis: &Diagnosis, repair: &Repair) -> RescueReport {
         RescueReport {
             target: String::new(),
             user: user.to_string(),
             verified: false,
             changed: false,
             before: diagnosis.findings.clone(),
-            plan: planned(&repair),
+            plan: planned(repair),
             rounds: Vec::new(),
             after: Vec::new(),
             manual: Vec::new(),
