@@ -15,6 +15,7 @@ pub mod exit;
 pub mod expect;
 pub mod link;
 pub mod playbook;
+pub mod posix_sh;
 pub mod probe;
 pub mod remedy;
 pub mod report;

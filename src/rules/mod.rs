@@ -12,8 +12,11 @@
 //! explains the failure better.
 
 pub mod docs;
+pub mod fix;
+mod privsep;
 
 use crate::probe::facts::{Facts, Family, FileStat};
+use fix::{Call, Fix, LineEdit, Phase};
 use serde::Serialize;
 
 /// How bad a finding is. Errors stop SSH; warnings stop it for some clients or after a
@@ -97,6 +100,9 @@ pub struct Rule {
     pub kind: Kind,
     pub docs: Docs,
     pub check: fn(&Facts) -> Option<Finding>,
+    /// What `lifeline rescue` does about a finding on these facts; `None` (here or returned)
+    /// leaves the finding to a person.
+    pub fix: Option<fn(&Facts) -> Option<Fix>>,
 }
 
 /// One problem found on the guest.
@@ -138,6 +144,16 @@ impl Rule {
 }
 
 impl Finding {
+    /// The rule that found it.
+    pub fn rule(&self) -> &'static Rule {
+        find(self.id).expect("a finding comes from a rule of the registry")
+    }
+
+    /// What `lifeline rescue` does about it on these facts; `None`: a person has to decide.
+    pub fn fix_on(&self, facts: &Facts) -> Option<Fix> {
+        self.rule().fix.and_then(|fix| fix(facts))
+    }
+
     /// The same finding, less severe (a rule whose problem is sometimes only a warning).
     pub fn downgraded(mut self, severity: Severity) -> Finding {
         self.severity = self.severity.max(severity);
@@ -215,8 +231,6 @@ registry!(
     ssh601_selinux_ssh_labels,
     ssh602_selinux_port_not_allowed,
 );
-
-pub(crate) use ssh203_privsep_dir_missing::expected_dirs as privsep_dirs;
 
 /// A rule by id (`SSH001`, any case) or name (`sshd-not-running`).
 pub fn find(id_or_name: &str) -> Option<&'static Rule> {

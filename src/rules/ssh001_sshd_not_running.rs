@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
                  the start fails, sshd -t says why, and nothing else is touched.",
     },
     check,
+    fix: Some(|_| Some(Fix::start_service())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -24,6 +24,7 @@ pub static RULE: Rule = Rule {
                  the log line explains why and the previous state is restored.",
     },
     check,
+    fix: Some(|_| Some(Fix::restart())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
                  keep modified configuration files (Debian conffiles, RPM .rpmnew).",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: enabling only adds the unit's install symlinks.",
     },
     check,
+    fix: Some(|_| Some(Fix::start_service())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: unmasking removes only the /dev/null link in /etc/systemd/system.",
     },
     check,
+    fix: Some(|_| Some(Fix::start_service())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: resetting the failed state only clears systemd's counters.",
     },
     check,
+    fix: Some(|_| Some(Fix::restart())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

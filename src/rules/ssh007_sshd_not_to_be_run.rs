@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: the file has no content that matters; it is kept as a backup.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -31,5 +32,13 @@ fn check(facts: &Facts) -> Option<Finding> {
             "mv /etc/ssh/sshd_not_to_be_run /root/ && systemctl start {}",
             facts.service_name()
         ),
+    ))
+}
+
+fn fix(_: &Facts) -> Option<Fix> {
+    Some(Fix::step(
+        Phase::SshdNeeds,
+        "remove /etc/ssh/sshd_not_to_be_run",
+        vec![Call::new("ll_remove", ["/etc/ssh/sshd_not_to_be_run"])],
     ))
 }

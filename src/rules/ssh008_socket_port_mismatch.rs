@@ -24,6 +24,7 @@ pub static RULE: Rule = Rule {
                  The override file is backed up first.",
     },
     check,
+    fix: Some(|_| Some(Fix::restart())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

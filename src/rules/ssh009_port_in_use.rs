@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
         safety: "No automatic change: the other program may matter more than SSH.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

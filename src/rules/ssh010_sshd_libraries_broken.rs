@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
         safety: "Medium: package operations need the repositories and may pull in updates.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

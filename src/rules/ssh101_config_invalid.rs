@@ -24,6 +24,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: the change is one commented line, validated before use and undoable.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -75,4 +76,23 @@ fn check(facts: &Facts) -> Option<Finding> {
     } else {
         finding
     })
+}
+
+/// Every line sshd -t names, commented out.
+fn fix(facts: &Facts) -> Option<Fix> {
+    let edits = facts
+        .sshd
+        .test
+        .problems
+        .iter()
+        .filter_map(|p| match p {
+            TestProblem::Config {
+                file,
+                line,
+                message,
+            } => LineEdit::comment_out_at(facts, file, *line, &format!("sshd -t: {message}")),
+            _ => None,
+        })
+        .collect();
+    Some(Fix::edit_config(edits))
 }

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: key authentication is OpenSSH's default and the safest method.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -45,4 +46,8 @@ fn check(facts: &Facts) -> Option<Finding> {
             restart(facts)
         ),
     ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    Fix::set_origin(facts, "pubkeyauthentication", "PubkeyAuthentication yes")
 }

@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
         safety: "Low for a key. A password widens exposure; lifeline asks first.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

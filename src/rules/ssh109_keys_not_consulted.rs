@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: that value is OpenSSH's default.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -44,4 +45,16 @@ fn check(facts: &Facts) -> Option<Finding> {
             restart(facts)
         ),
     ))
+}
+
+/// .ssh/authorized_keys added to what is configured (others may rely on it), unless that is
+/// `none`.
+fn fix(facts: &Facts) -> Option<Fix> {
+    let origin = facts.config.origin("authorizedkeysfile")?;
+    let kept = match origin.value.as_str() {
+        "none" => String::new(),
+        value => format!(" {value}"),
+    };
+    let text = format!("AuthorizedKeysFile .ssh/authorized_keys{kept}");
+    Some(Fix::edit_config(vec![LineEdit::replace(origin, text)]))
 }

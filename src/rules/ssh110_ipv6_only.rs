@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: `any` is OpenSSH's default.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -45,4 +46,8 @@ fn check(facts: &Facts) -> Option<Finding> {
             restart(facts)
         ),
     ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    Fix::set_origin(facts, "addressfamily", "AddressFamily any")
 }

@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
                  known_hosts entry updated.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -46,5 +47,16 @@ fn check(facts: &Facts) -> Option<Finding> {
         "sshd has no host key: every configured key file is missing or empty",
         evidence,
         format!("ssh-keygen -A && {}", restart(facts)),
+    ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    Some(Fix::step(
+        Phase::SshdNeeds,
+        "create the missing host keys",
+        vec![
+            Call::new("ll_host_keys", &facts.host_keys),
+            Call::bare("ll_want_restart"),
+        ],
     ))
 }

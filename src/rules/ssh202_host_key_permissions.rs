@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
                  stay.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -70,4 +71,15 @@ fn check(facts: &Facts) -> Option<Finding> {
     } else {
         finding
     })
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    Some(Fix::step(
+        Phase::SshdNeeds,
+        "make the private host keys root's alone",
+        vec![
+            Call::new("ll_host_key_modes", &facts.host_keys),
+            Call::bare("ll_want_restart"),
+        ],
+    ))
 }

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: the directory is empty by design.",
     },
     check,
+    fix: Some(privsep::dir_fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -28,7 +29,7 @@ fn check(facts: &Facts) -> Option<Finding> {
         .problems
         .iter()
         .any(|p| matches!(p, TestProblem::PrivsepDirUnsafe { .. }));
-    let (dir, stat) = super::ssh203_privsep_dir_missing::expected_dirs(facts)
+    let (dir, stat) = privsep::expected_dirs(facts)
         .into_iter()
         .find_map(|d| {
             let stat = facts.file(&d)??.clone();

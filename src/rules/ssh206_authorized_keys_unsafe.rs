@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: ownership and mode only; the keys stay as they are.",
     },
     check,
+    fix: Some(fix::key_paths),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
                  applies 0700 to the home directory itself.",
     },
     check,
+    fix: Some(fix::key_paths),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

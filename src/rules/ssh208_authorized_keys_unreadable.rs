@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: only the owner and mode change; the keys stay as they are.",
     },
     check,
+    fix: Some(fix::key_paths),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
                  fixing the mount is the better repair and lifeline says so.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -31,5 +32,13 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("{}'s home directory {home} does not exist", facts.user),
         vec![format!("{home}: missing")],
         format!("mkhomedir_helper {}", facts.user),
+    ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    Some(Fix::step(
+        Phase::Account,
+        format!("create {}'s home directory", facts.user),
+        vec![Call::new("ll_home", [facts.user.as_str()])],
     ))
 }

@@ -24,6 +24,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: the file is backed up and rewritten atomically with its owner and mode.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -23,6 +23,7 @@ pub static RULE: Rule = Rule {
                  lifeline never does it without being asked.",
     },
     check,
+    fix: None,
 };
 
 /// Whether sshd accepts keys of `key_type` with these algorithms.

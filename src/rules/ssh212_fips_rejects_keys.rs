@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Adding a key is safe; FIPS mode is a compliance decision left to its owner.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

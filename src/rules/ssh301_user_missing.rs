@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Medium: a new privileged account; lifeline asks first.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

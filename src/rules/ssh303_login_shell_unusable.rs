@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: changes only the user's shell.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -36,5 +37,13 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("{}'s login shell {shell} {problem}", facts.user),
         vec![format!("passwd: {} … {shell}", facts.user)],
         format!("usermod -s /bin/bash {}", facts.user),
+    ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    Some(Fix::step(
+        Phase::Account,
+        format!("give {} a login shell", facts.user),
+        vec![Call::new("ll_login_shell", [facts.user.as_str()])],
     ))
 }

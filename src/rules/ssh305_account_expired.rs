@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Low, but the expiry may have been deliberate; lifeline asks first.",
     },
     check,
+    fix: Some(fix::account_usable),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -23,6 +23,7 @@ pub static RULE: Rule = Rule {
         safety: "Low, but password ageing may be a policy; lifeline asks first.",
     },
     check,
+    fix: Some(fix::account_usable),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

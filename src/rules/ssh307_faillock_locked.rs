@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: only the failure records are cleared.",
     },
     check,
+    fix: Some(fix::account_usable),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

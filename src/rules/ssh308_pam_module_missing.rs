@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
                  and keeps the root shell it has open until the change is verified.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -26,6 +26,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: one narrow rule that opens only the SSH port; the NSG still filters.",
     },
     check,
+    fix: Some(|_| Some(fix::open_firewall())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: one narrow rule for the SSH port.",
     },
     check,
+    fix: Some(|_| Some(fix::open_firewall())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: one service or port in the zone.",
     },
     check,
+    fix: Some(|_| Some(fix::open_firewall())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

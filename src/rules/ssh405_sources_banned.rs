@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: unbanning one address; the others stay banned.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: hosts.allow is read on each connection; nothing restarts.",
     },
     check,
+    fix: None,
 };
 
 /// The daemon list of a hosts_access line (`file:daemons: clients`) names sshd.

@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
                  serial console stays the way back in.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -23,6 +23,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: a restart keeps open sessions.",
     },
     check,
+    fix: Some(|_| Some(Fix::restart())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

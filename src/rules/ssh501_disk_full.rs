@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
                  else for you to decide.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -50,5 +51,13 @@ fn check(facts: &Facts) -> Option<Finding> {
             "free space on {}: journalctl --vacuum-size=100M; clean the package cache; du -xh --max-depth=2 {} | sort -h | tail",
             first.mount, first.mount
         ),
+    ))
+}
+
+fn fix(_: &Facts) -> Option<Fix> {
+    Some(Fix::step(
+        Phase::Resources,
+        "free disk space by safe means",
+        vec![Call::bare("ll_free_space")],
     ))
 }

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         safety: "No automatic deletion: many small files are usually someone's data.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
                  which is why lifeline looks at the errors first.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: the drop-in only lowers sshd's chance of being chosen.",
     },
     check,
+    fix: Some(|_| Some(Fix::restart())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
         safety: "No automatic change: the stuck job's owner decides.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: restorecon applies the policy's own labels.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -43,5 +44,17 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("SELinux denies sshd the user's keys: {first}, not ssh_home_t"),
         wrong,
         format!("restorecon -RFv {ssh_dir}"),
+    ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    let home = facts.account.home.as_deref().unwrap_or("/root");
+    Some(Fix::step(
+        Phase::Access,
+        "restore the SELinux labels of /etc/ssh and ~/.ssh",
+        vec![Call::new(
+            "ll_selinux_labels",
+            ["/etc/ssh".to_string(), format!("{home}/.ssh")],
+        )],
     ))
 }
