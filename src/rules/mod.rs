@@ -14,6 +14,8 @@
 pub mod docs;
 pub mod fix;
 mod privsep;
+#[cfg(test)]
+mod testing;
 
 use crate::probe::facts::{Facts, Family, FileStat};
 use fix::{Call, Fix, LineEdit, Phase};

@@ -59,3 +59,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_sshd_is_stopped() {
+        assert_rule(&RULE, &fixture("debian-12-sshd-stopped"));
+    }
+}

@@ -55,3 +55,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("sshd -t && {}", restart(facts)),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_configured_port_nothing_listens_on() {
+        assert_rule(&RULE, &debian_text(&[("port 22\n", "port 22\nport 2222\n")]));
+    }
+}

@@ -35,3 +35,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         reinstall_command(facts),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_without_an_sshd_binary() {
+        assert_rule(&RULE, &debian_with(|f| f.sshd.binary = None));
+    }
+}

@@ -48,3 +48,17 @@ fn check(facts: &Facts) -> Option<Finding> {
         finding
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_disabled_service() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| unit(f, "ssh.service").unit_file_state = "disabled".into()),
+        );
+    }
+}

@@ -40,3 +40,17 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("systemctl unmask {name} && systemctl enable --now {name}"),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_masked_service() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| unit(f, "ssh.service").unit_file_state = "masked".into()),
+        );
+    }
+}

@@ -42,3 +42,17 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("systemctl reset-failed {0}; systemctl start {0}", unit.id),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_systemd_gave_up_starting_sshd() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| unit(f, "ssh.service").result = "start-limit-hit".into()),
+        );
+    }
+}

@@ -42,3 +42,14 @@ fn fix(_: &Facts) -> Option<Fix> {
         vec![Call::new("ll_remove", ["/etc/ssh/sshd_not_to_be_run"])],
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_sshd_not_to_be_run() {
+        assert_rule(&RULE, &debian_with(|f| f.sshd.not_to_be_run = true));
+    }
+}

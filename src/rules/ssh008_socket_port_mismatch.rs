@@ -61,3 +61,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("systemctl daemon-reload && systemctl restart {}", socket.id),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_the_socket_listens_elsewhere() {
+        assert_rule(&RULE, &fixture("ubuntu-24.04-socket-port-mismatch"));
+    }
+}

@@ -41,3 +41,17 @@ fn check(facts: &Facts) -> Option<Finding> {
     }
     Some(RULE.finding(RULE.title, evidence, reinstall_command(facts)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_missing_libraries() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.sshd.missing_libs = vec!["libcrypto.so.3 => not found".into()]),
+        );
+    }
+}

@@ -96,3 +96,14 @@ fn fix(facts: &Facts) -> Option<Fix> {
         .collect();
     Some(Fix::edit_config(edits))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_rejected_line() {
+        assert_rule(&RULE, &fixture("debian-12-config-error"));
+    }
+}

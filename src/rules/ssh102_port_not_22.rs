@@ -48,3 +48,14 @@ fn fix(facts: &Facts) -> Option<Fix> {
     let text = format!("Port 22\\n{}", origin.text.trim_end());
     Some(Fix::edit_config(vec![LineEdit::replace(origin, text)]).and(fix::open_firewall()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_port_other_than_22() {
+        assert_rule(&RULE, &fixture("ubuntu-24.04-socket-port-mismatch"));
+    }
+}

@@ -76,3 +76,20 @@ fn fix(facts: &Facts) -> Option<Fix> {
         .collect();
     Some(Fix::edit_config(edits))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_foreign_listen_address() {
+        assert_rule(
+            &RULE,
+            &debian_text(&[
+                ("listenaddress [::]:22\n", "listenaddress 10.9.9.9:22\n"),
+                (CONFIG, &config_lines(&["ListenAddress 10.9.9.9"])),
+            ]),
+        );
+    }
+}

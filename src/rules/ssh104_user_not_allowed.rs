@@ -79,3 +79,20 @@ fn fix(facts: &Facts) -> Option<Fix> {
     let added = format!("{} {}", line.text.trim_end(), facts.user);
     Some(Fix::edit_config(vec![LineEdit::replace(line, added)]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_allow_users_leaves_the_user_out() {
+        assert_rule(
+            &RULE,
+            &debian_text(&[
+                ("usepam yes\n", "usepam yes\nallowusers admin\n"),
+                (CONFIG, &config_lines(&["AllowUsers admin"])),
+            ]),
+        );
+    }
+}

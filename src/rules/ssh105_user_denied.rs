@@ -78,3 +78,20 @@ fn fix(facts: &Facts) -> Option<Fix> {
     }
     Some(Fix::edit_config(edits))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_deny_users_names_the_user() {
+        assert_rule(
+            &RULE,
+            &debian_text(&[
+                ("usepam yes\n", "usepam yes\ndenyusers azureuser\n"),
+                (CONFIG, &config_lines(&["DenyUsers azureuser"])),
+            ]),
+        );
+    }
+}

@@ -51,3 +51,20 @@ fn check(facts: &Facts) -> Option<Finding> {
 fn fix(facts: &Facts) -> Option<Fix> {
     Fix::set_origin(facts, "pubkeyauthentication", "PubkeyAuthentication yes")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_pubkey_authentication_is_off() {
+        assert_rule(
+            &RULE,
+            &debian_text(&[
+                ("pubkeyauthentication yes", "pubkeyauthentication no"),
+                (CONFIG, &config_lines(&["PubkeyAuthentication no"])),
+            ]),
+        );
+    }
+}

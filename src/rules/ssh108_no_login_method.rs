@@ -68,3 +68,17 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("add a key for {} (lifeline user --key FILE)", facts.user),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_without_a_key_or_a_password_login() {
+        let mut facts =
+            debian_text(&[("passwordauthentication yes", "passwordauthentication no")]);
+        facts.key_files.clear();
+        assert_rule(&RULE, &facts);
+    }
+}

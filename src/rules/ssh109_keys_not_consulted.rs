@@ -58,3 +58,22 @@ fn fix(facts: &Facts) -> Option<Fix> {
     let text = format!("AuthorizedKeysFile .ssh/authorized_keys{kept}");
     Some(Fix::edit_config(vec![LineEdit::replace(origin, text)]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_the_default_key_file_is_not_consulted() {
+        let mut facts = debian_text(&[
+            (
+                "authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2",
+                "authorizedkeysfile .ssh/other",
+            ),
+            (CONFIG, &config_lines(&["AuthorizedKeysFile .ssh/other"])),
+        ]);
+        facts.key_file_paths = vec!["/home/azureuser/.ssh/other".into()];
+        assert_rule(&RULE, &facts);
+    }
+}

@@ -51,3 +51,21 @@ fn check(facts: &Facts) -> Option<Finding> {
 fn fix(facts: &Facts) -> Option<Fix> {
     Fix::set_origin(facts, "addressfamily", "AddressFamily any")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_sshd_listens_on_ipv6_only() {
+        assert_rule(
+            &RULE,
+            &debian_text(&[
+                ("addressfamily any", "addressfamily inet6"),
+                ("listenaddress 0.0.0.0:22\n", ""),
+                (CONFIG, &config_lines(&["AddressFamily inet6"])),
+            ]),
+        );
+    }
+}
