@@ -60,3 +60,21 @@ fn fix(facts: &Facts) -> Option<Fix> {
         ],
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_every_host_key_is_missing() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| {
+                for key in f.host_keys.clone() {
+                    f.files.insert(key, None);
+                }
+            }),
+        );
+    }
+}

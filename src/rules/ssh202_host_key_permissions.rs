@@ -83,3 +83,17 @@ fn fix(facts: &Facts) -> Option<Fix> {
         ],
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_host_key_others_can_read() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| stat(f, "/etc/ssh/ssh_host_ed25519_key").mode = 0o644),
+        );
+    }
+}

@@ -54,3 +54,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("mkdir -p {dir} && chown root:root {dir} && chmod 0755 {dir}"),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_the_directory_is_missing() {
+        assert_rule(&RULE, &fixture("sles-15-privsep-and-expired"));
+    }
+}

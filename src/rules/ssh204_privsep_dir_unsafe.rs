@@ -47,3 +47,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("chown root:root {dir} && chmod 0755 {dir}"),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_writable_directory() {
+        assert_rule(&RULE, &debian_with(|f| stat(f, "/run/sshd").mode = 0o777));
+    }
+}

@@ -54,3 +54,26 @@ fn fix(_: &Facts) -> Option<Fix> {
         vec![Call::bare("ll_privsep_user")],
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_without_the_account() {
+        assert_rule(&RULE, &debian_with(|f| f.privsep_user = Some(false)));
+    }
+
+    /// The docs, the advice and the guest function describe one command.
+    #[test]
+    fn the_docs_the_advice_and_the_step_agree() {
+        let finding = assert_rule(&RULE, &debian_with(|f| f.privsep_user = Some(false)));
+        let command = "useradd -r -M -d DIR -s /usr/sbin/nologin -c 'sshd privilege separation' sshd";
+        assert_eq!(finding.fix, command.replace("DIR", "/run/sshd"));
+        assert!(RULE.docs.fix.split_whitespace().collect::<Vec<_>>().join(" ").contains(command));
+        let guest = include_str!("../remedy/ops/repair.sh");
+        assert!(guest.contains(r#"set -- -r -M -d "$dir" -s "$shell" -c 'sshd privilege separation'"#));
+        assert!(guest.contains(r#"useradd "$@" sshd"#));
+    }
+}

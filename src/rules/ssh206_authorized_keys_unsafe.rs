@@ -45,3 +45,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("chown {0}: {path} && chmod 600 {path}", facts.user),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_key_file_anyone_can_write() {
+        assert_rule(&RULE, &fixture("debian-12-authorized-keys-0666"));
+    }
+}

@@ -53,3 +53,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("chmod go-w {}", dirs.join(" ")),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_home_anyone_can_write() {
+        assert_rule(&RULE, &debian_with(|f| stat(f, "/home/azureuser").mode = 0o777));
+    }
+}

@@ -35,3 +35,17 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("chown {0}: {path} && chmod 600 {path}", facts.user),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_key_file_the_user_cannot_read() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| stat(f, "/home/azureuser/.ssh/authorized_keys").uid = 0),
+        );
+    }
+}

@@ -42,3 +42,19 @@ fn fix(facts: &Facts) -> Option<Fix> {
         vec![Call::new("ll_home", [facts.user.as_str()])],
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_without_the_home_directory() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| {
+                f.files.insert("/home/azureuser".into(), None);
+            }),
+        );
+    }
+}

@@ -64,3 +64,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         finding
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_malformed_key_file() {
+        assert_rule(&RULE, &fixture("minimal-busybox-no-systemd"));
+    }
+}

@@ -84,3 +84,17 @@ fn check(facts: &Facts) -> Option<Finding> {
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_no_key_type_is_accepted() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.key_files[0].types = vec!["ssh-dss".into()]),
+        );
+    }
+}

@@ -53,3 +53,19 @@ fn check(facts: &Facts) -> Option<Finding> {
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_ed25519_keys_under_fips() {
+        let mut facts = fixture("rhel-9-healthy");
+        facts.crypto.fips = Some(true);
+        for file in &mut facts.key_files {
+            file.types = vec!["ssh-ed25519".into()];
+        }
+        assert_rule(&RULE, &facts);
+    }
+}

@@ -4,7 +4,7 @@
 
 use super::{Finding, Rule};
 use crate::diagnose::{Diagnosis, ProbeCost};
-use crate::probe::facts::{Facts, Unit};
+use crate::probe::facts::{Facts, FileStat, Unit};
 use crate::remedy::ops::Repair;
 
 /// The healthy captures, one per family of guest.
@@ -61,11 +61,21 @@ pub(super) fn unit<'a>(facts: &'a mut Facts, id: &str) -> &'a mut Unit {
     facts.units.iter_mut().find(|u| u.id == id).unwrap()
 }
 
+/// What the probe saw of `path` (which must exist in `facts`).
+pub(super) fn stat<'a>(facts: &'a mut Facts, path: &str) -> &'a mut FileStat {
+    facts.files.get_mut(path).and_then(Option::as_mut).unwrap()
+}
+
 /// `rule` fires on `cause` and on no healthy guest; its fix, when it has one, renders a plan
 /// that `sh -n` accepts, and without one the finding is left to a person. Returns the finding.
 pub(super) fn assert_rule(rule: &'static Rule, cause: &Facts) -> Finding {
     for name in HEALTHY {
-        assert_eq!((rule.check)(&fixture(name)), None, "{} fires on {name}", rule.id);
+        assert_eq!(
+            (rule.check)(&fixture(name)),
+            None,
+            "{} fires on {name}",
+            rule.id
+        );
     }
     let finding = (rule.check)(cause).unwrap_or_else(|| panic!("{} misses its cause", rule.id));
     assert_eq!(finding.id, rule.id);
@@ -78,7 +88,10 @@ pub(super) fn assert_rule(rule: &'static Rule, cause: &Facts) -> Finding {
     let fixed = repair.fixes.iter().any(|(f, _)| f.id == rule.id);
     let has_fix = finding.fix_on(cause).is_some();
     assert_eq!(fixed, has_fix && finding.severity != super::Severity::Info);
-    assert_eq!(repair.manual.is_empty(), fixed || finding.severity == super::Severity::Info);
+    assert_eq!(
+        repair.manual.is_empty(),
+        fixed || finding.severity == super::Severity::Info
+    );
     if fixed {
         let script = repair.plan.script();
         let status = std::process::Command::new("sh")
