@@ -43,3 +43,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         "log in as an administrator and use sudo; or install a key for root",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_root_has_no_way_in() {
+        assert_rule(&RULE, &fixture("azurelinux-3-root-no-key"));
+    }
+}

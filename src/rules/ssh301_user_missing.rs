@@ -36,3 +36,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_the_user_does_not_exist() {
+        assert_rule(&RULE, &debian_with(|f| f.account.exists = false));
+    }
+}

@@ -66,3 +66,14 @@ fn fix(facts: &Facts) -> Option<Fix> {
         vec![Call::new("ll_unlock", args)],
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_locked_account_without_pam() {
+        assert_rule(&RULE, &fixture("rhel-9-usepam-lost-locked"));
+    }
+}

@@ -47,3 +47,17 @@ fn fix(facts: &Facts) -> Option<Fix> {
         vec![Call::new("ll_login_shell", [facts.user.as_str()])],
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_nologin_shell() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.account.shell = Some("/usr/sbin/nologin".into())),
+        );
+    }
+}

@@ -55,3 +55,24 @@ fn fix(facts: &Facts) -> Option<Fix> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    use crate::probe::facts::Nologin;
+
+    #[test]
+    fn fires_on_a_nologin_file() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| {
+                f.nologin.push(Nologin {
+                    path: "/run/nologin".into(),
+                    message: "System is going down.".into(),
+                })
+            }),
+        );
+    }
+}

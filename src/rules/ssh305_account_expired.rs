@@ -39,3 +39,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("chage -E -1 {}", facts.user),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_an_expired_account() {
+        assert_rule(&RULE, &fixture("sles-15-privsep-and-expired"));
+    }
+}

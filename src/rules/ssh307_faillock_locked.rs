@@ -39,3 +39,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("faillock --user {} --reset", facts.user),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_faillock_lockout() {
+        assert_rule(&RULE, &fixture("rhel-9-ssh-labels-faillock"));
+    }
+}

@@ -60,3 +60,17 @@ fn check(facts: &Facts) -> Option<Finding> {
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_missing_pam_file() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.pam.missing_files.push("/etc/pam.d/sshd".into())),
+        );
+    }
+}

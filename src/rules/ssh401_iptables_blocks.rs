@@ -63,3 +63,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_an_iptables_drop() {
+        assert_rule(&RULE, &fixture("azurelinux-3-ip4save-custom-port"));
+    }
+}

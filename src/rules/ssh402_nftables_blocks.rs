@@ -52,3 +52,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("nft insert rule <family> <table> <chain> tcp dport {port} accept (the chain above), then persist it"),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_an_nftables_drop() {
+        let ruleset = "@nft\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tiifname \"lo\" accept\n\t}\n}\n";
+        assert_rule(&RULE, &debian_text(&[("@nft\n", ruleset)]));
+    }
+}

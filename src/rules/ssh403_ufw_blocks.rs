@@ -38,3 +38,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("ufw allow {port}/tcp"),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_ufw_denying_by_default() {
+        assert_rule(&RULE, &fixture("ubuntu-22.04-ufw-default-deny"));
+    }
+}

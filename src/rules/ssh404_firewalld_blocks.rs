@@ -47,3 +47,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         format!("firewall-cmd --permanent {add} && firewall-cmd --reload"),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_firewalld_without_the_port() {
+        assert_rule(&RULE, &fixture("rhel-9-custom-port-selinux-firewalld"));
+    }
+}

@@ -63,3 +63,17 @@ fn check(facts: &Facts) -> Option<Finding> {
         finding.downgraded(Severity::Warning)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_hosts_deny_naming_sshd() {
+        assert_rule(
+            &RULE,
+            &debian_text(&[("@hosts_access\n", "@hosts_access\n/etc/hosts.deny:sshd: ALL\n")]),
+        );
+    }
+}

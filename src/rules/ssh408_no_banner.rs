@@ -52,3 +52,23 @@ fn check(facts: &Facts) -> Option<Finding> {
         restart(facts),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    use crate::probe::facts::BannerOutcome;
+
+    #[test]
+    fn fires_when_sshd_refuses_the_local_check() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| {
+                for banner in &mut f.banners {
+                    banner.outcome = BannerOutcome::Refused;
+                }
+            }),
+        );
+    }
+}

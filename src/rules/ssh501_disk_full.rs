@@ -61,3 +61,14 @@ fn fix(_: &Facts) -> Option<Fix> {
         vec![Call::bare("ll_free_space")],
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_full_disk() {
+        assert_rule(&RULE, &debian_with(|f| f.disks[0].used_percent = 100));
+    }
+}

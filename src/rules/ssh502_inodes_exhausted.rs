@@ -40,3 +40,14 @@ fn check(facts: &Facts) -> Option<Finding> {
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_without_free_inodes() {
+        assert_rule(&RULE, &debian_with(|f| f.disks[0].inodes_used_percent = Some(100)));
+    }
+}

@@ -35,3 +35,17 @@ fn check(facts: &Facts) -> Option<Finding> {
         "dmesg | grep -iE 'EXT4-fs error|XFS.*corrupt|remount'; if clean: mount -o remount,rw /",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_read_only_root() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.root_mount_options = Some(vec!["ro".into()])),
+        );
+    }
+}

@@ -33,3 +33,17 @@ fn check(facts: &Facts) -> Option<Finding> {
         restart(facts),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_the_kernel_killed_sshd() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.oom.push("Out of memory: Killed process 229 (sshd)".into())),
+        );
+    }
+}

@@ -38,3 +38,17 @@ fn check(facts: &Facts) -> Option<Finding> {
         "systemctl list-jobs; systemctl --failed",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_in_maintenance_mode() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.init.system_state = Some("maintenance".into())),
+        );
+    }
+}

@@ -58,3 +58,14 @@ fn fix(facts: &Facts) -> Option<Fix> {
         )],
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_wrong_labels() {
+        assert_rule(&RULE, &fixture("rhel-9-ssh-labels-faillock"));
+    }
+}

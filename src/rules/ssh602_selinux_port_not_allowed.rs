@@ -62,3 +62,14 @@ fn fix(facts: &Facts) -> Option<Fix> {
             .map(|p| vec![p.to_string()]),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_port_the_policy_does_not_allow() {
+        assert_rule(&RULE, &fixture("rhel-9-custom-port-selinux-firewalld"));
+    }
+}
