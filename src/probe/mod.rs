@@ -14,6 +14,7 @@ pub mod sshd_config;
 pub use facts::Facts;
 pub use parse::{ParseError, parse};
 
+use crate::exit::ExitClass;
 use crate::shell::{Session, ShellError};
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,17 @@ pub enum ProbeError {
     Shell(#[from] ShellError),
     #[error("{error}; the output ended with:\n{tail}")]
     Parse { error: ParseError, tail: String },
+}
+
+impl ProbeError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            ProbeError::Shell(e) => e.exit_class(),
+            ProbeError::InvalidUser(_) => ExitClass::Usage,
+            ProbeError::Parse { .. } => ExitClass::Software,
+        }
+    }
 }
 
 /// What one probe run produced, and what it cost.
