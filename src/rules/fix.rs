@@ -191,6 +191,28 @@ impl Fix {
         (!calls.is_empty()).then(|| Fix::step(phase, title, calls))
     }
 
+    /// A step calling `function` on the user the diagnosis is for.
+    pub fn for_user(facts: &Facts, phase: Phase, title: String, function: &'static str) -> Fix {
+        Fix::step(
+            phase,
+            title,
+            vec![Call::new(function, [facts.user.as_str()])],
+        )
+    }
+
+    /// A step calling `function` on every configured host key, then asking for sshd's restart
+    /// (a running sshd holds the keys it loaded).
+    pub fn for_host_keys(facts: &Facts, title: &str, function: &'static str) -> Fix {
+        Fix::step(
+            Phase::SshdNeeds,
+            title,
+            vec![
+                Call::new(function, &facts.host_keys),
+                Call::bare("ll_want_restart"),
+            ],
+        )
+    }
+
     pub fn edit_config(edits: Vec<LineEdit>) -> Fix {
         Fix {
             actions: vec![Action::EditConfig(edits)],
@@ -240,10 +262,11 @@ pub fn key_paths(facts: &Facts) -> Option<Fix> {
 
 /// The account's expiry, password expiry and failed-login lockout lifted.
 pub fn account_usable(facts: &Facts) -> Option<Fix> {
-    Some(Fix::step(
+    Some(Fix::for_user(
+        facts,
         Phase::Account,
         format!("lift the expiry and lockout of {}", facts.user),
-        vec![Call::new("ll_account_usable", [facts.user.as_str()])],
+        "ll_account_usable",
     ))
 }
 

@@ -86,10 +86,7 @@ mod tests {
     fn fires_on_a_foreign_listen_address() {
         assert_rule(
             &RULE,
-            &debian_text(&[
-                ("listenaddress [::]:22\n", "listenaddress 10.9.9.9:22\n"),
-                (CONFIG, &config_lines(&["ListenAddress 10.9.9.9"])),
-            ]),
+            &debian_config("listenaddress [::]:22\n", "listenaddress 10.9.9.9:22\n", "ListenAddress 10.9.9.9"),
         );
     }
 }

@@ -89,10 +89,7 @@ mod tests {
     fn fires_when_allow_users_leaves_the_user_out() {
         assert_rule(
             &RULE,
-            &debian_text(&[
-                ("usepam yes\n", "usepam yes\nallowusers admin\n"),
-                (CONFIG, &config_lines(&["AllowUsers admin"])),
-            ]),
+            &debian_config("usepam yes\n", "usepam yes\nallowusers admin\n", "AllowUsers admin"),
         );
     }
 }

@@ -88,10 +88,7 @@ mod tests {
     fn fires_when_deny_users_names_the_user() {
         assert_rule(
             &RULE,
-            &debian_text(&[
-                ("usepam yes\n", "usepam yes\ndenyusers azureuser\n"),
-                (CONFIG, &config_lines(&["DenyUsers azureuser"])),
-            ]),
+            &debian_config("usepam yes\n", "usepam yes\ndenyusers azureuser\n", "DenyUsers azureuser"),
         );
     }
 }

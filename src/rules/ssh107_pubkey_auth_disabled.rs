@@ -61,10 +61,7 @@ mod tests {
     fn fires_when_pubkey_authentication_is_off() {
         assert_rule(
             &RULE,
-            &debian_text(&[
-                ("pubkeyauthentication yes", "pubkeyauthentication no"),
-                (CONFIG, &config_lines(&["PubkeyAuthentication no"])),
-            ]),
+            &debian_config("pubkeyauthentication yes", "pubkeyauthentication no", "PubkeyAuthentication no"),
         );
     }
 }

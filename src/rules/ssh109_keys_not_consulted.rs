@@ -66,13 +66,7 @@ mod tests {
 
     #[test]
     fn fires_when_the_default_key_file_is_not_consulted() {
-        let mut facts = debian_text(&[
-            (
-                "authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2",
-                "authorizedkeysfile .ssh/other",
-            ),
-            (CONFIG, &config_lines(&["AuthorizedKeysFile .ssh/other"])),
-        ]);
+        let mut facts = debian_config("authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2", "authorizedkeysfile .ssh/other", "AuthorizedKeysFile .ssh/other");
         facts.key_file_paths = vec!["/home/azureuser/.ssh/other".into()];
         assert_rule(&RULE, &facts);
     }

@@ -51,13 +51,10 @@ fn check(facts: &Facts) -> Option<Finding> {
 }
 
 fn fix(facts: &Facts) -> Option<Fix> {
-    Some(Fix::step(
-        Phase::SshdNeeds,
+    Some(Fix::for_host_keys(
+        facts,
         "create the missing host keys",
-        vec![
-            Call::new("ll_host_keys", &facts.host_keys),
-            Call::bare("ll_want_restart"),
-        ],
+        "ll_host_keys",
     ))
 }
 

@@ -74,13 +74,10 @@ fn check(facts: &Facts) -> Option<Finding> {
 }
 
 fn fix(facts: &Facts) -> Option<Fix> {
-    Some(Fix::step(
-        Phase::SshdNeeds,
+    Some(Fix::for_host_keys(
+        facts,
         "make the private host keys root's alone",
-        vec![
-            Call::new("ll_host_key_modes", &facts.host_keys),
-            Call::bare("ll_want_restart"),
-        ],
+        "ll_host_key_modes",
     ))
 }
 

@@ -36,10 +36,11 @@ fn check(facts: &Facts) -> Option<Finding> {
 }
 
 fn fix(facts: &Facts) -> Option<Fix> {
-    Some(Fix::step(
+    Some(Fix::for_user(
+        facts,
         Phase::Account,
         format!("create {}'s home directory", facts.user),
-        vec![Call::new("ll_home", [facts.user.as_str()])],
+        "ll_home",
     ))
 }
 

@@ -41,10 +41,11 @@ fn check(facts: &Facts) -> Option<Finding> {
 }
 
 fn fix(facts: &Facts) -> Option<Fix> {
-    Some(Fix::step(
+    Some(Fix::for_user(
+        facts,
         Phase::Account,
         format!("give {} a login shell", facts.user),
-        vec![Call::new("ll_login_shell", [facts.user.as_str()])],
+        "ll_login_shell",
     ))
 }
 

@@ -56,6 +56,12 @@ pub(super) fn config_lines(lines: &[&str]) -> String {
     text
 }
 
+/// The healthy Debian 12 capture where `sshd -T` prints `new` instead of `old`, as `line` of
+/// /etc/ssh/sshd_config says.
+pub(super) fn debian_config(old: &str, new: &str, line: &str) -> Facts {
+    debian_text(&[(old, new), (CONFIG, &config_lines(&[line]))])
+}
+
 /// The unit `id` of `facts`.
 pub(super) fn unit<'a>(facts: &'a mut Facts, id: &str) -> &'a mut Unit {
     facts.units.iter_mut().find(|u| u.id == id).unwrap()
