@@ -21,6 +21,7 @@ pub mod remedy;
 pub mod report;
 pub mod rescue;
 pub mod rules;
+pub mod runtime;
 pub mod secret;
 pub mod shell;
 pub mod ssh_handshake;

@@ -23,14 +23,7 @@ use tracing_subscriber::EnvFilter;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    // Both ring and aws-lc-rs may end up compiled in through dependencies; rustls refuses to
-    // choose between them, so name the process-wide provider once, before any TLS.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime::start() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("lifeline: could not start the async runtime: {e}");
