@@ -1,6 +1,7 @@
 //! The rule catalogue: one file per way SSH dies, each with a stable id, its check over the
-//! probe's [`Facts`], and its documentation (what it checks, why that breaks SSH, how lifeline
-//! fixes it, how safe that fix is).
+//! probe's [`Facts`], its fix as a value ([`fix`]; `None` leaves the finding to a person), its
+//! documentation (what it checks, why that breaks SSH, how lifeline fixes it, how safe that fix
+//! is) and its tests (on the facts fixtures, with the helpers of `testing`).
 //!
 //! The registry below is the only list of rules: `lifeline rules`, `lifeline rules ID` and
 //! docs/rules.md are rendered from it ([`docs`]). Ids never change meaning; a retired rule's id
