@@ -432,6 +432,22 @@ mod tests {
         assert!(all().len() >= 32);
     }
 
+    /// A rule's docs say it is left to a person exactly when the rule has no fix.
+    #[test]
+    fn the_docs_say_who_fixes_it() {
+        for rule in all() {
+            let fix = docs::squeeze(rule.docs.fix);
+            let left = [
+                "leaves this to you",
+                "leaves the choice to you",
+                "left to the",
+            ]
+            .iter()
+            .any(|words| fix.contains(words));
+            assert_eq!(left, rule.fix.is_none(), "{}: {fix}", rule.id);
+        }
+    }
+
     #[test]
     fn rules_are_found_by_id_or_name() {
         assert_eq!(find("ssh001").unwrap().name, "sshd-not-running");
