@@ -147,14 +147,10 @@ impl Rule {
 }
 
 impl Finding {
-    /// The rule that found it.
-    pub fn rule(&self) -> &'static Rule {
-        find(self.id).expect("a finding comes from a rule of the registry")
-    }
-
-    /// What `lifeline rescue` does about it on these facts; `None`: a person has to decide.
+    /// What `lifeline rescue` does about it on these facts, as its rule declares; `None`: a
+    /// person has to decide.
     pub fn fix_on(&self, facts: &Facts) -> Option<Fix> {
-        self.rule().fix.and_then(|fix| fix(facts))
+        (find(self.id)?.fix?)(facts)
     }
 
     /// The same finding, less severe (a rule whose problem is sometimes only a warning).
