@@ -4,6 +4,7 @@
 //! session's long-script transfer (one round trip) and runs (one more), so a diagnosis after
 //! login is two round trips, whatever the console's latency.
 
+use crate::exit::ExitClass;
 use crate::probe::{self, Facts, ProbeError};
 use crate::rules::{self, Finding, Severity};
 use crate::shell::Session;
@@ -42,6 +43,16 @@ pub enum DiagnoseError {
     NotRoot,
     #[error(transparent)]
     Probe(#[from] ProbeError),
+}
+
+impl DiagnoseError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            DiagnoseError::Probe(e) => e.exit_class(),
+            DiagnoseError::NotRoot => ExitClass::Software,
+        }
+    }
 }
 
 impl Diagnosis {

@@ -11,15 +11,13 @@ use lifeline::remedy::{BackupId, Plan};
 use lifeline::rescue::{RescueOptions, rescue};
 use lifeline::secret::Secret;
 use lifeline::shell::Session;
-use std::pin::Pin;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 use support::ssh_password::{Login, ssh_as};
+use support::watched::Watched;
 use support::{Guest, sh, shared_guest};
-use tokio::io::AsyncWrite;
 
 fn options(guest: &Guest) -> RescueOptions {
     RescueOptions {
@@ -189,49 +187,31 @@ async fn the_cli_resets_a_password_then_rescues_and_no_secret_is_left_anywhere()
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// The writing side of a serial link that is cut, both ways, a moment after the session sends
-/// the command that runs a plan's script: the console goes away while the script runs.
-struct Tripwire<T> {
-    inner: T,
-    /// A second handle on the socket, to shut it down with.
-    socket: Option<std::os::unix::net::UnixStream>,
-    tripped: Arc<AtomicBool>,
-    seen: Vec<u8>,
-}
-
+/// What the session types to run a plan's script.
 const RUN_SCRIPT: &[u8] = b"sh /run/lifeline-";
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for Tripwire<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = &poll {
-            let n = *n;
-            self.seen.extend_from_slice(&buf[..n]);
-            let seen_run = self.seen.windows(RUN_SCRIPT.len()).any(|w| w == RUN_SCRIPT);
-            if let Some(socket) = seen_run.then(|| self.socket.take()).flatten() {
-                let tripped = self.tripped.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(1500)).await;
-                    tripped.store(true, Ordering::SeqCst);
-                    let _ = socket.shutdown(std::net::Shutdown::Both);
-                });
-            }
-            let keep = self.seen.len().saturating_sub(RUN_SCRIPT.len());
-            self.seen.drain(..keep);
+/// A watch on the writing side of a serial link that cuts the link, both ways, a moment after
+/// the session sends the command that runs a plan's script: the console goes away while the
+/// script runs. `socket` is a second handle on the link's socket, to shut it down with.
+fn tripwire(
+    socket: std::os::unix::net::UnixStream,
+    tripped: Arc<AtomicBool>,
+) -> impl FnMut(&[u8]) + Unpin {
+    let mut socket = Some(socket);
+    let mut seen = Vec::new();
+    move |written| {
+        seen.extend_from_slice(written);
+        let seen_run = seen.windows(RUN_SCRIPT.len()).any(|w| w == RUN_SCRIPT);
+        if let Some(socket) = seen_run.then(|| socket.take()).flatten() {
+            let tripped = tripped.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                tripped.store(true, Ordering::SeqCst);
+                let _ = socket.shutdown(std::net::Shutdown::Both);
+            });
         }
-        poll
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        let keep = seen.len().saturating_sub(RUN_SCRIPT.len());
+        seen.drain(..keep);
     }
 }
 
@@ -257,11 +237,9 @@ async fn a_rescue_cut_off_while_applying_leaves_sshd_valid_and_the_next_one_comp
     let tripped = Arc::new(AtomicBool::new(false));
     let link = Link::new(
         Box::new(reader),
-        Box::new(Tripwire {
+        Box::new(Watched {
             inner: writer,
-            socket: Some(handle),
-            tripped: tripped.clone(),
-            seen: Vec::new(),
+            watch: tripwire(handle, tripped.clone()),
         }),
         "serial with a tripwire",
     );

@@ -15,13 +15,11 @@ use lifeline::rescue::{RescueOptions, RescueReport, rescue};
 use lifeline::secret::Secret;
 use lifeline::shell::Session;
 use lifeline::term::Console;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+use support::watched::Watched;
 use support::{Guest, SshAuth, shared_guest};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// What the break must do to SSH from the host, proven before diagnosing.
 #[derive(Debug, Clone, Copy)]
@@ -385,44 +383,10 @@ impl Traffic {
     }
 }
 
-struct Counted<T> {
-    inner: T,
-    count: Arc<AtomicU64>,
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        let read = buf.filled().len() - before;
-        self.count.fetch_add(read as u64, Ordering::Relaxed);
-        poll
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = &poll {
-            self.count.fetch_add(*n as u64, Ordering::Relaxed);
-        }
-        poll
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+/// A watch that adds the size of each chunk to `count`.
+fn counter(count: Arc<AtomicU64>) -> impl FnMut(&[u8]) + Unpin {
+    move |chunk| {
+        count.fetch_add(chunk.len() as u64, Ordering::Relaxed);
     }
 }
 
@@ -433,13 +397,13 @@ async fn counted_session(guest: &Guest, traffic: &Traffic) -> Session {
         .expect("open the serial socket");
     let (reader, writer) = stream.into_split();
     let link = Link::new(
-        Box::new(Counted {
+        Box::new(Watched {
             inner: reader,
-            count: traffic.received.clone(),
+            watch: counter(traffic.received.clone()),
         }),
-        Box::new(Counted {
+        Box::new(Watched {
             inner: writer,
-            count: traffic.sent.clone(),
+            watch: counter(traffic.sent.clone()),
         }),
         "counted serial",
     );

@@ -4,6 +4,7 @@
 
 use super::cloud::Cloud;
 use super::target::{Machine, VmTarget};
+use crate::exit::ExitClass;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::headers::HeaderName;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
@@ -28,6 +29,14 @@ pub enum ArmError {
     Transport { what: String, message: String },
     #[error("{0}")]
     Credential(String),
+}
+
+impl ArmError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        // The console cannot be reached, whatever the reason.
+        ExitClass::Link
+    }
 }
 
 impl ArmError {

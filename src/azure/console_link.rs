@@ -10,6 +10,7 @@ use super::arm::{ArmClient, MachineView};
 use super::precheck::{self, PrecheckError};
 use super::target::VmTarget;
 use super::websocket::{self, GatewayStream, WsError};
+use crate::exit::ExitClass;
 use crate::link::{Interruptions, Link};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::{Arc, Mutex};
@@ -43,6 +44,14 @@ pub enum ConsoleLinkError {
         #[source]
         source: WsError,
     },
+}
+
+impl ConsoleLinkError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        // The console cannot be reached, whatever the reason.
+        ExitClass::Link
+    }
 }
 
 /// Checks the machine, opens its console and starts the bridge.

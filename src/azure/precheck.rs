@@ -4,6 +4,7 @@
 
 use super::arm::{ArmClient, ArmError, MachineView};
 use super::target::{Machine, VmTarget};
+use crate::exit::ExitClass;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PrecheckError {
@@ -29,6 +30,14 @@ pub enum PrecheckError {
     ScaleSetNeedsInstance { name: String },
     #[error(transparent)]
     Arm(#[from] ArmError),
+}
+
+impl PrecheckError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        // The console cannot be reached, whatever the reason.
+        ExitClass::Link
+    }
 }
 
 /// Runs the pre-checks; returns what was learnt about the machine.

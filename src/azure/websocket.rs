@@ -7,6 +7,7 @@
 //! between TLS and tungstenite and relabels the server's text frames as binary frames before
 //! tungstenite parses them: a one-byte change in each frame header, no payload touched.
 
+use crate::exit::ExitClass;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -37,6 +38,14 @@ pub enum WsError {
     Timeout(Duration),
     #[error("bad console URL {0:?}")]
     BadUrl(String),
+}
+
+impl WsError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        // The console cannot be reached, whatever the reason.
+        ExitClass::Link
+    }
 }
 
 impl WsError {

@@ -17,10 +17,15 @@ Examples:
   lifeline exec --serial unix:/run/vm1/serial.sock --user azureuser --password-env PW -- systemctl is-active ssh
   lifeline connect --serial cmd:'virsh console vm1'
   lifeline diagnose -g my-rg -n my-vm --user azureuser --password-file ~/.vm-pw -o json
+";
 
-Exit codes: 0 success; 1 problems found (rescue: SSH not verified); 2 usage; 70 internal error;
-74 console unreachable or link broken; 75 timed out; 77 login or sudo refused.
-`exec` exits with the guest command's own status when the command ran.";
+/// The text after the options: targets, examples, and the exit codes of [`crate::exit`].
+fn after_help() -> String {
+    format!(
+        "{AFTER_HELP}\n{}\n`exec` exits with the guest command's own status when the command ran.",
+        crate::exit::help_text()
+    )
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,7 +35,7 @@ Exit codes: 0 success; 1 problems found (rescue: SSH not verified); 2 usage; 70 
     long_about = "lifeline reaches a VM's serial console (the Azure Serial Console, or any local serial \
 socket), logs in like a person would, finds out why SSH is down, repairs it safely, and proves that \
 SSH answers again. It works interactively and fully scripted (JSON output, exit codes, no prompts).",
-    after_help = AFTER_HELP
+    after_help = after_help()
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -16,8 +16,6 @@ mod session;
 pub use args::{Cli, Command, OutputFormat};
 
 use crate::exit;
-use crate::expect::ExpectError;
-use crate::shell::ShellError;
 use clap::Parser;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -25,14 +23,7 @@ use tracing_subscriber::EnvFilter;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    // Both ring and aws-lc-rs may end up compiled in through dependencies; rustls refuses to
-    // choose between them, so name the process-wide provider once, before any TLS.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime::start() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("lifeline: could not start the async runtime: {e}");
@@ -78,41 +69,62 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-/// The exit code for a failure, from the typed error underneath.
+/// The exit code for a failure: usage when the command line is at fault, else the class of the
+/// library errors along its chain ([`crate::exit::class_of`]).
 pub(super) fn exit_code_for(error: &anyhow::Error) -> u8 {
-    if let Some(e) = error.downcast_ref::<ShellError>() {
-        return match e {
-            ShellError::Expect(ExpectError::Timeout { .. })
-            | ShellError::CommandTimeout { .. }
-            | ShellError::Stuck { .. }
-            | ShellError::KernelPanic => exit::TIMEOUT,
-            ShellError::Expect(_)
-            | ShellError::Write(_)
-            | ShellError::Damaged(_)
-            | ShellError::LinkInterrupted => exit::LINK,
-            ShellError::LoginIncorrect { .. }
-            | ShellError::PasswordRequired
-            | ShellError::SudoRefused { .. }
-            | ShellError::PasswordExpired { .. }
-            | ShellError::MaintenanceNeedsRoot => exit::AUTH,
-            ShellError::Transfer(_) => exit::SOFTWARE,
-        };
-    }
-    if error.downcast_ref::<crate::link::LinkError>().is_some()
-        || error
-            .downcast_ref::<crate::azure::console_link::ConsoleLinkError>()
-            .is_some()
-        || error.downcast_ref::<crate::azure::ArmError>().is_some()
-    {
-        return exit::LINK;
-    }
-    if error.downcast_ref::<UsageError>().is_some() {
+    if error.chain().any(|e| e.is::<UsageError>()) {
         return exit::USAGE;
     }
-    exit::SOFTWARE
+    exit::class_of(error.as_ref()).code()
 }
 
 /// A combination of arguments that parses but cannot be acted on.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::DiagnoseError;
+    use crate::probe::ProbeError;
+    use crate::remedy::RemedyError;
+    use crate::shell::ShellError;
+    use std::time::Duration;
+
+    fn timeout() -> ShellError {
+        ShellError::CommandTimeout {
+            waited: Duration::from_secs(1),
+            partial: String::new(),
+        }
+    }
+
+    #[test]
+    fn nested_library_errors_exit_with_their_class() {
+        let probe = anyhow::Error::from(DiagnoseError::Probe(ProbeError::Shell(timeout())));
+        assert_eq!(exit_code_for(&probe), exit::TIMEOUT);
+        let remedy = anyhow::Error::from(RemedyError::Shell(timeout())).context("applying");
+        assert_eq!(exit_code_for(&remedy), exit::TIMEOUT);
+        let refused = anyhow::Error::from(RemedyError::Shell(ShellError::PasswordRequired));
+        assert_eq!(exit_code_for(&refused), exit::AUTH);
+        assert_eq!(
+            exit_code_for(&anyhow::anyhow!("something unexpected")),
+            exit::SOFTWARE
+        );
+    }
+
+    #[test]
+    fn a_usage_error_exits_2_even_behind_context() {
+        let error = anyhow::Error::from(UsageError("no rule".into())).context("rules");
+        assert_eq!(exit_code_for(&error), exit::USAGE);
+    }
+
+    /// `--help` shows the codes of the one table.
+    #[test]
+    fn help_lists_every_exit_code() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        let squeezed = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(squeezed.contains(&exit::help_text()), "{help}");
+    }
+}

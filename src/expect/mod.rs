@@ -14,6 +14,7 @@ mod needles;
 pub use buffer::{ExpectBuffer, Taken};
 pub use needles::{Hit, Needles};
 
+use crate::exit::ExitClass;
 use crate::term::Console;
 use std::io;
 use std::time::Duration;
@@ -37,6 +38,16 @@ pub enum ExpectError {
     Eof { wanted: String, pending: Vec<u8> },
     #[error("reading from the console failed: {0}")]
     Io(#[from] io::Error),
+}
+
+impl ExpectError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            ExpectError::Timeout { .. } => ExitClass::Timeout,
+            ExpectError::Eof { .. } | ExpectError::Io(_) => ExitClass::Link,
+        }
+    }
 }
 
 impl ExpectError {

@@ -11,6 +11,7 @@ mod spec;
 
 pub use spec::LinkSpec;
 
+use crate::exit::ExitClass;
 use std::io;
 use std::path::PathBuf;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -70,6 +71,14 @@ pub enum LinkError {
         #[source]
         source: io::Error,
     },
+}
+
+impl LinkError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        // The console cannot be reached, whatever the reason.
+        ExitClass::Link
+    }
 }
 
 impl Link {

@@ -14,6 +14,7 @@ pub mod sshd_config;
 pub use facts::Facts;
 pub use parse::{ParseError, parse};
 
+use crate::exit::ExitClass;
 use crate::shell::{Session, ShellError};
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,17 @@ pub enum ProbeError {
     Shell(#[from] ShellError),
     #[error("{error}; the output ended with:\n{tail}")]
     Parse { error: ParseError, tail: String },
+}
+
+impl ProbeError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            ProbeError::Shell(e) => e.exit_class(),
+            ProbeError::InvalidUser(_) => ExitClass::Usage,
+            ProbeError::Parse { .. } => ExitClass::Software,
+        }
+    }
 }
 
 /// What one probe run produced, and what it cost.
@@ -61,21 +73,10 @@ pub fn script_for(user: &str) -> Result<String, ProbeError> {
     if !valid {
         return Err(ProbeError::InvalidUser(user.to_string()));
     }
-    Ok(format!("LL_USER='{user}'\n{}", minify(SCRIPT)))
-}
-
-/// Drops comment lines, blank lines and leading blanks. probe.sh is written so this is safe:
-/// no line inside a multi-line quoted string starts with a blank or `#`.
-pub fn minify(script: &str) -> String {
-    let mut out = String::with_capacity(script.len());
-    for line in script.lines().map(str::trim_start) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
+    Ok(format!(
+        "LL_USER='{user}'\n{}",
+        crate::posix_sh::minify(SCRIPT)
+    ))
 }
 
 /// Runs the probe as `user`'s diagnosis on a root session and parses what it printed.
@@ -120,7 +121,7 @@ mod tests {
 
     #[test]
     fn the_minified_probe_is_much_smaller_and_still_parses_as_sh() {
-        let small = minify(SCRIPT);
+        let small = crate::posix_sh::minify(SCRIPT);
         assert!(
             small.len() * 10 < SCRIPT.len() * 8,
             "{} of {}",

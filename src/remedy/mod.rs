@@ -37,6 +37,7 @@ pub use user::UserName;
 pub use validate::Validation;
 pub use verify::PortCheck;
 
+use crate::exit::ExitClass;
 use crate::shell::ShellError;
 
 #[derive(Debug, thiserror::Error)]
@@ -62,4 +63,17 @@ pub enum RemedyError {
          it printed:\n{output}"
     )]
     NoResult { exit_status: i32, output: String },
+}
+
+impl RemedyError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            RemedyError::Shell(e) => e.exit_class(),
+            RemedyError::UserName { .. }
+            | RemedyError::PublicKey { .. }
+            | RemedyError::BackupId(_) => ExitClass::Usage,
+            RemedyError::NotRoot | RemedyError::NoResult { .. } => ExitClass::Software,
+        }
+    }
 }

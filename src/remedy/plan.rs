@@ -14,6 +14,7 @@
 
 use super::outcome::Outcome;
 use super::{RemedyError, backup, service, validate, verify, write};
+use crate::posix_sh::{minify, quote};
 use crate::secret::Secret;
 use crate::shell::{CommandOutput, Session, ShellError};
 use std::time::Duration;
@@ -129,16 +130,14 @@ impl Plan {
 
     fn render<'a>(&'a self, secret: impl Fn(usize) -> &'a str) -> String {
         let mut script = format!("LL_OPERATION={}\n", quote(&self.operation));
-        script.push_str(&library_text(RUNTIME.iter()));
+        script.push_str(&minify(&RUNTIME.join("\n")));
         let roots: Vec<&str> = RUNTIME
             .iter()
             .copied()
             .chain(self.steps.iter().map(|s| s.body.as_str()))
             .collect();
         let roots = roots.join("\n");
-        script.push_str(&library_text(
-            [reachable(&self.libraries, &roots).as_str()].iter(),
-        ));
+        script.push_str(&minify(&reachable(&self.libraries, &roots)));
         script.push_str("ll_begin\n");
         for (name, content) in &self.data {
             script.push_str(&write::data_block(name, content));
@@ -164,7 +163,7 @@ fn placeholder(index: usize) -> String {
 
 /// A script of just `libraries` (after the core) and `call`: for read-only requests.
 pub(super) fn library_script(libraries: &[&'static str], call: &str) -> String {
-    format!("{}{call}\n", library_text([CORE].iter().chain(libraries)))
+    format!("{}{}{call}\n", minify(CORE), minify(&libraries.join("\n")))
 }
 
 /// One top-level piece of a library: a function (`name() {` to a `}` in column 0), a variable
@@ -233,18 +232,6 @@ fn mentions(text: &str, name: &str) -> bool {
     })
 }
 
-/// The libraries without comment lines, blank lines and indentation.
-fn library_text<'a>(libraries: impl Iterator<Item = &'a &'a str>) -> String {
-    let mut text = String::new();
-    for line in libraries.flat_map(|l| l.lines()).map(str::trim_start) {
-        if !line.is_empty() && !line.starts_with('#') {
-            text.push_str(line);
-            text.push('\n');
-        }
-    }
-    text
-}
-
 /// Sends `script` to a root-only file in /run (root's own tmpfs; /dev/shm or /tmp where /run is
 /// not writable) and runs it; the script removes the file as it starts and ignores the
 /// console's interrupts and hang-ups.
@@ -268,11 +255,6 @@ pub(super) async fn run_script(
         }
     }
     Err(refused.expect("three attempts").into())
-}
-
-/// Quotes `s` for a POSIX shell (the twin of the shell layer's private `shell_quote`).
-pub(super) fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Runs library functions on this machine, in a scratch directory that stands in for the

@@ -15,6 +15,7 @@ mod report;
 pub use report::{HandshakeCheck, RescueReport, Round};
 
 use crate::diagnose::{DiagnoseError, Diagnosis, diagnose};
+use crate::exit::ExitClass;
 use crate::probe::facts::BannerOutcome;
 use crate::remedy::RemedyError;
 use crate::remedy::ops::Repair;
@@ -47,6 +48,16 @@ pub enum RescueError {
     Diagnose(#[from] DiagnoseError),
     #[error(transparent)]
     Remedy(#[from] RemedyError),
+}
+
+impl RescueError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            RescueError::Diagnose(e) => e.exit_class(),
+            RescueError::Remedy(e) => e.exit_class(),
+        }
+    }
 }
 
 /// Runs a rescue on the guest behind `session` (a root shell). `confirm` sees the first plan

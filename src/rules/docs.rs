@@ -104,7 +104,7 @@ fn sections(rule: &Rule) -> [(&'static str, &'static str); 4] {
 }
 
 /// Collapses the runs of blanks that line continuations in the rule files leave.
-fn squeeze(text: &str) -> String {
+pub(super) fn squeeze(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -1,6 +1,7 @@
 //! The rule catalogue: one file per way SSH dies, each with a stable id, its check over the
-//! probe's [`Facts`], and its documentation (what it checks, why that breaks SSH, how lifeline
-//! fixes it, how safe that fix is).
+//! probe's [`Facts`], its fix as a value ([`fix`]; `None` leaves the finding to a person), its
+//! documentation (what it checks, why that breaks SSH, how lifeline fixes it, how safe that fix
+//! is) and its tests (on the facts fixtures, with the helpers of `testing`).
 //!
 //! The registry below is the only list of rules: `lifeline rules`, `lifeline rules ID` and
 //! docs/rules.md are rendered from it ([`docs`]). Ids never change meaning; a retired rule's id
@@ -12,8 +13,13 @@
 //! explains the failure better.
 
 pub mod docs;
+pub mod fix;
+mod privsep;
+#[cfg(test)]
+mod testing;
 
 use crate::probe::facts::{Facts, Family, FileStat};
+use fix::{Call, Fix, LineEdit, Phase};
 use serde::Serialize;
 
 /// How bad a finding is. Errors stop SSH; warnings stop it for some clients or after a
@@ -97,6 +103,9 @@ pub struct Rule {
     pub kind: Kind,
     pub docs: Docs,
     pub check: fn(&Facts) -> Option<Finding>,
+    /// What `lifeline rescue` does about a finding on these facts; `None` (here or returned)
+    /// leaves the finding to a person.
+    pub fix: Option<fn(&Facts) -> Option<Fix>>,
 }
 
 /// One problem found on the guest.
@@ -138,6 +147,12 @@ impl Rule {
 }
 
 impl Finding {
+    /// What `lifeline rescue` does about it on these facts, as its rule declares; `None`: a
+    /// person has to decide.
+    pub fn fix_on(&self, facts: &Facts) -> Option<Fix> {
+        (find(self.id)?.fix?)(facts)
+    }
+
     /// The same finding, less severe (a rule whose problem is sometimes only a warning).
     pub fn downgraded(mut self, severity: Severity) -> Finding {
         self.severity = self.severity.max(severity);
@@ -215,8 +230,6 @@ registry!(
     ssh601_selinux_ssh_labels,
     ssh602_selinux_port_not_allowed,
 );
-
-pub(crate) use ssh203_privsep_dir_missing::expected_dirs as privsep_dirs;
 
 /// A rule by id (`SSH001`, any case) or name (`sshd-not-running`).
 pub fn find(id_or_name: &str) -> Option<&'static Rule> {
@@ -413,6 +426,22 @@ mod tests {
             }
         }
         assert!(all().len() >= 32);
+    }
+
+    /// A rule's docs say it is left to a person exactly when the rule has no fix.
+    #[test]
+    fn the_docs_say_who_fixes_it() {
+        for rule in all() {
+            let fix = docs::squeeze(rule.docs.fix);
+            let left = [
+                "leaves this to you",
+                "leaves the choice to you",
+                "left to the",
+            ]
+            .iter()
+            .any(|words| fix.contains(words));
+            assert_eq!(left, rule.fix.is_none(), "{}: {fix}", rule.id);
+        }
     }
 
     #[test]

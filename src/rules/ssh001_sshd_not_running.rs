@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
                  the start fails, sshd -t says why, and nothing else is touched.",
     },
     check,
+    fix: Some(|_| Some(Fix::start_service())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -57,4 +58,15 @@ fn check(facts: &Facts) -> Option<Finding> {
             facts.service_name()
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_sshd_is_stopped() {
+        assert_rule(&RULE, &fixture("debian-12-sshd-stopped"));
+    }
 }

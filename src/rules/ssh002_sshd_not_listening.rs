@@ -24,6 +24,7 @@ pub static RULE: Rule = Rule {
                  the log line explains why and the previous state is restored.",
     },
     check,
+    fix: Some(|_| Some(Fix::restart())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -53,4 +54,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         evidence,
         format!("sshd -t && {}", restart(facts)),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_configured_port_nothing_listens_on() {
+        assert_rule(&RULE, &debian_text(&[("port 22\n", "port 22\nport 2222\n")]));
+    }
 }

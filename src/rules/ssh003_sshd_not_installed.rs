@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
                  keep modified configuration files (Debian conffiles, RPM .rpmnew).",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -33,4 +34,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         vec!["no sshd in PATH, /usr/sbin, /usr/bin or /sbin".into()],
         reinstall_command(facts),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_without_an_sshd_binary() {
+        assert_rule(&RULE, &debian_with(|f| f.sshd.binary = None));
+    }
 }

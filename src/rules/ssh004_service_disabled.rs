@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: enabling only adds the unit's install symlinks.",
     },
     check,
+    fix: Some(|_| Some(Fix::start_service())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -46,4 +47,18 @@ fn check(facts: &Facts) -> Option<Finding> {
     } else {
         finding
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_disabled_service() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| unit(f, "ssh.service").unit_file_state = "disabled".into()),
+        );
+    }
 }

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: unmasking removes only the /dev/null link in /etc/systemd/system.",
     },
     check,
+    fix: Some(|_| Some(Fix::start_service())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -38,4 +39,18 @@ fn check(facts: &Facts) -> Option<Finding> {
         )],
         format!("systemctl unmask {name} && systemctl enable --now {name}"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_masked_service() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| unit(f, "ssh.service").unit_file_state = "masked".into()),
+        );
+    }
 }

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: resetting the failed state only clears systemd's counters.",
     },
     check,
+    fix: Some(|_| Some(Fix::restart())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -40,4 +41,18 @@ fn check(facts: &Facts) -> Option<Finding> {
         evidence,
         format!("systemctl reset-failed {0}; systemctl start {0}", unit.id),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_systemd_gave_up_starting_sshd() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| unit(f, "ssh.service").result = "start-limit-hit".into()),
+        );
+    }
 }

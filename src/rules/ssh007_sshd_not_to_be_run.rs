@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: the file has no content that matters; it is kept as a backup.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -32,4 +33,23 @@ fn check(facts: &Facts) -> Option<Finding> {
             facts.service_name()
         ),
     ))
+}
+
+fn fix(_: &Facts) -> Option<Fix> {
+    Some(Fix::step(
+        Phase::SshdNeeds,
+        "remove /etc/ssh/sshd_not_to_be_run",
+        vec![Call::new("ll_remove", ["/etc/ssh/sshd_not_to_be_run"])],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_sshd_not_to_be_run() {
+        assert_rule(&RULE, &debian_with(|f| f.sshd.not_to_be_run = true));
+    }
 }

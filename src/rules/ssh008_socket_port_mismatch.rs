@@ -24,6 +24,7 @@ pub static RULE: Rule = Rule {
                  The override file is backed up first.",
     },
     check,
+    fix: Some(|_| Some(Fix::restart())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -59,4 +60,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         evidence,
         format!("systemctl daemon-reload && systemctl restart {}", socket.id),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_the_socket_listens_elsewhere() {
+        assert_rule(&RULE, &fixture("ubuntu-24.04-socket-port-mismatch"));
+    }
 }

@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
         safety: "No automatic change: the other program may matter more than SSH.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -49,4 +50,19 @@ fn check(facts: &Facts) -> Option<Finding> {
         evidence,
         "stop or reconfigure that program, then start sshd; or move sshd to a free port",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_another_program_holds_the_port() {
+        let held = "LISTEN 0 128 0.0.0.0:2222 0.0.0.0:* users:((\"nginx\",pid=300,fd=3))\n@sshd_t";
+        assert_rule(
+            &RULE,
+            &debian_text(&[("port 22\n", "port 22\nport 2222\n"), ("@sshd_t", held)]),
+        );
+    }
 }

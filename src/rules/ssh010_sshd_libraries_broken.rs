@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
         safety: "Medium: package operations need the repositories and may pull in updates.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -39,4 +40,18 @@ fn check(facts: &Facts) -> Option<Finding> {
         return None;
     }
     Some(RULE.finding(RULE.title, evidence, reinstall_command(facts)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_missing_libraries() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.sshd.missing_libs = vec!["libcrypto.so.3 => not found".into()]),
+        );
+    }
 }

@@ -24,23 +24,23 @@ pub static RULE: Rule = Rule {
         safety: "Low: the change is one commented line, validated before use and undoable.",
     },
     check,
+    fix: Some(fix),
 };
 
+/// The lines sshd -t rejects: file, line, sshd's words.
+fn rejected(facts: &Facts) -> impl Iterator<Item = (&String, &u32, &String)> {
+    facts.sshd.test.problems.iter().filter_map(|p| match p {
+        TestProblem::Config {
+            file,
+            line,
+            message,
+        } => Some((file, line, message)),
+        _ => None,
+    })
+}
+
 fn check(facts: &Facts) -> Option<Finding> {
-    let errors: Vec<(&String, &u32, &String)> = facts
-        .sshd
-        .test
-        .problems
-        .iter()
-        .filter_map(|p| match p {
-            TestProblem::Config {
-                file,
-                line,
-                message,
-            } => Some((file, line, message)),
-            _ => None,
-        })
-        .collect();
+    let errors: Vec<(&String, &u32, &String)> = rejected(facts).collect();
     let (file, line, message) = *errors.first()?;
     let mut evidence = Vec::new();
     for (file, line, message) in &errors {
@@ -75,4 +75,25 @@ fn check(facts: &Facts) -> Option<Finding> {
     } else {
         finding
     })
+}
+
+/// Every line sshd -t names, commented out.
+fn fix(facts: &Facts) -> Option<Fix> {
+    let edits = rejected(facts)
+        .filter_map(|(file, line, message)| {
+            LineEdit::comment_out_at(facts, file, *line, &format!("sshd -t: {message}"))
+        })
+        .collect();
+    Some(Fix::edit_config(edits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_rejected_line() {
+        assert_rule(&RULE, &fixture("debian-12-config-error"));
+    }
 }

@@ -23,6 +23,7 @@ pub static RULE: Rule = Rule {
                  port can be deliberate.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -39,4 +40,22 @@ fn check(facts: &Facts) -> Option<Finding> {
             restart(facts)
         ),
     ))
+}
+
+/// Port 22 added beside the configured port, and the firewall opened for both.
+fn fix(facts: &Facts) -> Option<Fix> {
+    let origin = facts.config.origin("port")?;
+    let text = format!("Port 22\\n{}", origin.text.trim_end());
+    Some(Fix::edit_config(vec![LineEdit::replace(origin, text)]).and(fix::open_firewall()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_port_other_than_22() {
+        assert_rule(&RULE, &fixture("ubuntu-24.04-socket-port-mismatch"));
+    }
 }

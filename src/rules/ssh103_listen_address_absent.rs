@@ -1,6 +1,7 @@
 //! SSH103: ListenAddress names an address this VM does not have.
 
 use super::*;
+use crate::probe::sshd_config::split_host_port;
 
 pub static RULE: Rule = Rule {
     id: "SSH103",
@@ -22,6 +23,7 @@ pub static RULE: Rule = Rule {
                  edit is validated and undoable.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -57,4 +59,34 @@ fn check(facts: &Facts) -> Option<Finding> {
             restart(facts)
         ),
     ))
+}
+
+/// The ListenAddress lines that name no address of this VM, commented out.
+fn fix(facts: &Facts) -> Option<Fix> {
+    let local: Vec<&str> = facts.local_ips().collect();
+    let edits = facts
+        .config
+        .lines_for("listenaddress")
+        .filter(|l| {
+            let entry = l.value.split_whitespace().next().unwrap_or_default();
+            let host = split_host_port(entry).0;
+            host != "0.0.0.0" && host != "::" && !local.contains(&host.as_str())
+        })
+        .map(|l| LineEdit::comment_out(l, "not an address of this VM"))
+        .collect();
+    Some(Fix::edit_config(edits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_foreign_listen_address() {
+        assert_rule(
+            &RULE,
+            &debian_config("listenaddress [::]:22\n", "listenaddress 10.9.9.9:22\n", "ListenAddress 10.9.9.9"),
+        );
+    }
 }

@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
         safety: "Low, but it is an access policy: lifeline asks before widening it.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -70,4 +71,25 @@ fn found(facts: &Facts, label: &str, keyword: &str, list: &[String]) -> Finding 
             restart(facts)
         ),
     )
+}
+
+/// The user added to the first AllowUsers line outside a Match block.
+fn fix(facts: &Facts) -> Option<Fix> {
+    let line = facts.config.lines_for("allowusers").find(|l| !l.in_match)?;
+    let added = format!("{} {}", line.text.trim_end(), facts.user);
+    Some(Fix::edit_config(vec![LineEdit::replace(line, added)]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_allow_users_leaves_the_user_out() {
+        assert_rule(
+            &RULE,
+            &debian_config("usepam yes\n", "usepam yes\nallowusers admin\n", "AllowUsers admin"),
+        );
+    }
 }

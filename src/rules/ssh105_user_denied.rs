@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
         safety: "Low, but it is an access policy: lifeline asks before changing it.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -54,4 +55,40 @@ fn check(facts: &Facts) -> Option<Finding> {
             restart(facts)
         ),
     ))
+}
+
+/// The patterns that refuse the user dropped from each DenyUsers line (the line commented
+/// out when none is left); `user@host` patterns are kept.
+fn fix(facts: &Facts) -> Option<Fix> {
+    let mut edits = Vec::new();
+    for line in facts.config.lines_for("denyusers") {
+        let keep: Vec<&str> = line
+            .value
+            .split_whitespace()
+            .filter(|p| p.contains('@') || !glob_matches(p, &facts.user))
+            .collect();
+        if keep.len() == line.value.split_whitespace().count() {
+            continue;
+        }
+        edits.push(if keep.is_empty() {
+            LineEdit::comment_out(line, format!("it refused {}", facts.user))
+        } else {
+            LineEdit::replace(line, format!("DenyUsers {}", keep.join(" ")))
+        });
+    }
+    Some(Fix::edit_config(edits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_deny_users_names_the_user() {
+        assert_rule(
+            &RULE,
+            &debian_config("usepam yes\n", "usepam yes\ndenyusers azureuser\n", "DenyUsers azureuser"),
+        );
+    }
 }

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Medium: root logins widen exposure; lifeline asks first.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -41,4 +42,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         vec![config_ref(facts, "permitrootlogin", "PermitRootLogin")],
         "log in as an administrator and use sudo; or install a key for root",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_root_has_no_way_in() {
+        assert_rule(&RULE, &fixture("azurelinux-3-root-no-key"));
+    }
 }

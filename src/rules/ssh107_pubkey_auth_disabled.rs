@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: key authentication is OpenSSH's default and the safest method.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -45,4 +46,22 @@ fn check(facts: &Facts) -> Option<Finding> {
             restart(facts)
         ),
     ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    Fix::set_origin(facts, "pubkeyauthentication", "PubkeyAuthentication yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_pubkey_authentication_is_off() {
+        assert_rule(
+            &RULE,
+            &debian_config("pubkeyauthentication yes", "pubkeyauthentication no", "PubkeyAuthentication no"),
+        );
+    }
 }

@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
         safety: "Low for a key. A password widens exposure; lifeline asks first.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -66,4 +67,18 @@ fn check(facts: &Facts) -> Option<Finding> {
         evidence,
         format!("add a key for {} (lifeline user --key FILE)", facts.user),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_without_a_key_or_a_password_login() {
+        let mut facts =
+            debian_text(&[("passwordauthentication yes", "passwordauthentication no")]);
+        facts.key_files.clear();
+        assert_rule(&RULE, &facts);
+    }
 }

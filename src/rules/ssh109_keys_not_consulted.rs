@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: that value is OpenSSH's default.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -44,4 +45,29 @@ fn check(facts: &Facts) -> Option<Finding> {
             restart(facts)
         ),
     ))
+}
+
+/// .ssh/authorized_keys added to what is configured (others may rely on it), unless that is
+/// `none`.
+fn fix(facts: &Facts) -> Option<Fix> {
+    let origin = facts.config.origin("authorizedkeysfile")?;
+    let kept = match origin.value.as_str() {
+        "none" => String::new(),
+        value => format!(" {value}"),
+    };
+    let text = format!("AuthorizedKeysFile .ssh/authorized_keys{kept}");
+    Some(Fix::edit_config(vec![LineEdit::replace(origin, text)]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_the_default_key_file_is_not_consulted() {
+        let mut facts = debian_config("authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2", "authorizedkeysfile .ssh/other", "AuthorizedKeysFile .ssh/other");
+        facts.key_file_paths = vec!["/home/azureuser/.ssh/other".into()];
+        assert_rule(&RULE, &facts);
+    }
 }

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: `any` is OpenSSH's default.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -45,4 +46,26 @@ fn check(facts: &Facts) -> Option<Finding> {
             restart(facts)
         ),
     ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    Fix::set_origin(facts, "addressfamily", "AddressFamily any")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_sshd_listens_on_ipv6_only() {
+        assert_rule(
+            &RULE,
+            &debian_text(&[
+                ("addressfamily any", "addressfamily inet6"),
+                ("listenaddress 0.0.0.0:22\n", ""),
+                (CONFIG, &config_lines(&["AddressFamily inet6"])),
+            ]),
+        );
+    }
 }

@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
                  known_hosts entry updated.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -47,4 +48,30 @@ fn check(facts: &Facts) -> Option<Finding> {
         evidence,
         format!("ssh-keygen -A && {}", restart(facts)),
     ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    Some(Fix::for_host_keys(
+        facts,
+        "create the missing host keys",
+        "ll_host_keys",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_every_host_key_is_missing() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| {
+                for key in f.host_keys.clone() {
+                    f.files.insert(key, None);
+                }
+            }),
+        );
+    }
 }

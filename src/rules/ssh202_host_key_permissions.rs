@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
                  stay.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -70,4 +71,26 @@ fn check(facts: &Facts) -> Option<Finding> {
     } else {
         finding
     })
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    Some(Fix::for_host_keys(
+        facts,
+        "make the private host keys root's alone",
+        "ll_host_key_modes",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_host_key_others_can_read() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| stat(f, "/etc/ssh/ssh_host_ed25519_key").mode = 0o644),
+        );
+    }
 }

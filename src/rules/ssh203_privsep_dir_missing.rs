@@ -1,7 +1,6 @@
 //! SSH203: the privilege-separation directory is missing.
 
 use super::*;
-use crate::probe::facts::TestProblem;
 
 pub static RULE: Rule = Rule {
     id: "SSH203",
@@ -25,31 +24,11 @@ pub static RULE: Rule = Rule {
         safety: "Safe: an empty root-owned directory.",
     },
     check,
+    fix: Some(privsep::dir_fix),
 };
 
-/// The privilege-separation directories each family compiles in.
-pub(crate) fn expected_dirs(facts: &Facts) -> Vec<String> {
-    let named = facts.sshd.test.problems.iter().find_map(|p| match p {
-        TestProblem::PrivsepDirMissing { path } | TestProblem::PrivsepDirUnsafe { path } => {
-            Some(path.clone())
-        }
-        _ => None,
-    });
-    if let Some(path) = named {
-        return vec![path];
-    }
-    let dirs: &[&str] = match facts.os.family {
-        Family::Debian => &["/run/sshd"],
-        Family::Rhel => &["/var/empty/sshd", "/usr/share/empty.sshd"],
-        Family::Suse => &["/var/lib/empty"],
-        Family::AzureLinux => &["/var/lib/sshd"],
-        Family::Unknown => &[],
-    };
-    dirs.iter().map(|d| d.to_string()).collect()
-}
-
 fn check(facts: &Facts) -> Option<Finding> {
-    let dirs = expected_dirs(facts);
+    let dirs = privsep::expected_dirs(facts);
     if dirs.is_empty() || !dirs.iter().all(|d| facts.file(d) == Some(None)) {
         return None;
     }
@@ -74,4 +53,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         evidence,
         format!("mkdir -p {dir} && chown root:root {dir} && chmod 0755 {dir}"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_the_directory_is_missing() {
+        assert_rule(&RULE, &fixture("sles-15-privsep-and-expired"));
+    }
 }

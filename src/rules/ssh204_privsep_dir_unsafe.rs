@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: the directory is empty by design.",
     },
     check,
+    fix: Some(privsep::dir_fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -28,7 +29,7 @@ fn check(facts: &Facts) -> Option<Finding> {
         .problems
         .iter()
         .any(|p| matches!(p, TestProblem::PrivsepDirUnsafe { .. }));
-    let (dir, stat) = super::ssh203_privsep_dir_missing::expected_dirs(facts)
+    let (dir, stat) = privsep::expected_dirs(facts)
         .into_iter()
         .find_map(|d| {
             let stat = facts.file(&d)??.clone();
@@ -45,4 +46,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         vec![format!("{dir}: {}", stat.describe())],
         format!("chown root:root {dir} && chmod 0755 {dir}"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_writable_directory() {
+        assert_rule(&RULE, &debian_with(|f| stat(f, "/run/sshd").mode = 0o777));
+    }
 }

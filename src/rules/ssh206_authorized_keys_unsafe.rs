@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: ownership and mode only; the keys stay as they are.",
     },
     check,
+    fix: Some(fix::key_paths),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -43,4 +44,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         evidence,
         format!("chown {0}: {path} && chmod 600 {path}", facts.user),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_key_file_anyone_can_write() {
+        assert_rule(&RULE, &fixture("debian-12-authorized-keys-0666"));
+    }
 }

@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
                  applies 0700 to the home directory itself.",
     },
     check,
+    fix: Some(fix::key_paths),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -51,4 +52,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         evidence,
         format!("chmod go-w {}", dirs.join(" ")),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_home_anyone_can_write() {
+        assert_rule(&RULE, &debian_with(|f| stat(f, "/home/azureuser").mode = 0o777));
+    }
 }

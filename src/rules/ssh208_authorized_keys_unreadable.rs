@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: only the owner and mode change; the keys stay as they are.",
     },
     check,
+    fix: Some(fix::key_paths),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -33,4 +34,18 @@ fn check(facts: &Facts) -> Option<Finding> {
         vec![format!("{path}: {}", stat.describe())],
         format!("chown {0}: {path} && chmod 600 {path}", facts.user),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_key_file_the_user_cannot_read() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| stat(f, "/home/azureuser/.ssh/authorized_keys").uid = 0),
+        );
+    }
 }

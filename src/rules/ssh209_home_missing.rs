@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
                  fixing the mount is the better repair and lifeline says so.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -32,4 +33,29 @@ fn check(facts: &Facts) -> Option<Finding> {
         vec![format!("{home}: missing")],
         format!("mkhomedir_helper {}", facts.user),
     ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    Some(Fix::for_user(
+        facts,
+        Phase::Account,
+        format!("create {}'s home directory", facts.user),
+        "ll_home",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_without_the_home_directory() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| {
+                f.files.insert("/home/azureuser".into(), None);
+            }),
+        );
+    }
 }

@@ -24,6 +24,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: the file is backed up and rewritten atomically with its owner and mode.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -62,4 +63,15 @@ fn check(facts: &Facts) -> Option<Finding> {
     } else {
         finding
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_malformed_key_file() {
+        assert_rule(&RULE, &fixture("minimal-busybox-no-systemd"));
+    }
 }

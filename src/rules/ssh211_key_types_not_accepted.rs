@@ -23,6 +23,7 @@ pub static RULE: Rule = Rule {
                  lifeline never does it without being asked.",
     },
     check,
+    fix: None,
 };
 
 /// Whether sshd accepts keys of `key_type` with these algorithms.
@@ -82,4 +83,18 @@ fn check(facts: &Facts) -> Option<Finding> {
             facts.user
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_no_key_type_is_accepted() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.key_files[0].types = vec!["ssh-dss".into()]),
+        );
+    }
 }

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Adding a key is safe; FIPS mode is a compliance decision left to its owner.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -51,4 +52,20 @@ fn check(facts: &Facts) -> Option<Finding> {
             facts.user
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_ed25519_keys_under_fips() {
+        let mut facts = fixture("rhel-9-healthy");
+        facts.crypto.fips = Some(true);
+        for file in &mut facts.key_files {
+            file.types = vec!["ssh-ed25519".into()];
+        }
+        assert_rule(&RULE, &facts);
+    }
 }

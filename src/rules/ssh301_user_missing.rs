@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Medium: a new privileged account; lifeline asks first.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -34,4 +35,15 @@ fn check(facts: &Facts) -> Option<Finding> {
             facts.user
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_the_user_does_not_exist() {
+        assert_rule(&RULE, &debian_with(|f| f.account.exists = false));
+    }
 }

@@ -24,6 +24,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: `UsePAM yes` is every supported distribution's setting.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -52,4 +53,27 @@ fn check(facts: &Facts) -> Option<Finding> {
             facts.user
         ),
     ))
+}
+
+/// Unlocked when a password is behind the lock; otherwise `UsePAM yes` (the distributions'
+/// default) comes back, in the file whose line decided (the guest side chooses).
+fn fix(facts: &Facts) -> Option<Fix> {
+    let mut args = vec![facts.user.clone()];
+    args.extend(facts.config.origin("usepam").map(|l| l.file.clone()));
+    Some(Fix::step(
+        Phase::Account,
+        format!("unlock {}", facts.user),
+        vec![Call::new("ll_unlock", args)],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_locked_account_without_pam() {
+        assert_rule(&RULE, &fixture("rhel-9-usepam-lost-locked"));
+    }
 }

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: changes only the user's shell.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -37,4 +38,27 @@ fn check(facts: &Facts) -> Option<Finding> {
         vec![format!("passwd: {} … {shell}", facts.user)],
         format!("usermod -s /bin/bash {}", facts.user),
     ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    Some(Fix::for_user(
+        facts,
+        Phase::Account,
+        format!("give {} a login shell", facts.user),
+        "ll_login_shell",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_nologin_shell() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.account.shell = Some("/usr/sbin/nologin".into())),
+        );
+    }
 }

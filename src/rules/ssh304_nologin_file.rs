@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: the file carries only a message.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -42,4 +43,36 @@ fn check(facts: &Facts) -> Option<Finding> {
         evidence,
         format!("rm -f {}", paths.join(" ")),
     ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    let files: Vec<&str> = facts.nologin.iter().map(|n| n.path.as_str()).collect();
+    (!files.is_empty()).then(|| {
+        Fix::step(
+            Phase::Access,
+            "remove the nologin files",
+            vec![Call::new("ll_nologin", files)],
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    use crate::probe::facts::Nologin;
+
+    #[test]
+    fn fires_on_a_nologin_file() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| {
+                f.nologin.push(Nologin {
+                    path: "/run/nologin".into(),
+                    message: "System is going down.".into(),
+                })
+            }),
+        );
+    }
 }

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Low, but the expiry may have been deliberate; lifeline asks first.",
     },
     check,
+    fix: Some(fix::account_usable),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -37,4 +38,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         )],
         format!("chage -E -1 {}", facts.user),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_an_expired_account() {
+        assert_rule(&RULE, &fixture("sles-15-privsep-and-expired"));
+    }
 }

@@ -23,6 +23,7 @@ pub static RULE: Rule = Rule {
         safety: "Low, but password ageing may be a policy; lifeline asks first.",
     },
     check,
+    fix: Some(fix::account_usable),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -60,4 +61,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         )],
         format!("chage -d \"$(date +%F)\" -M -1 -I -1 {}", facts.user),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_password_to_change_first() {
+        assert_rule(&RULE, &debian_with(|f| f.account.last_change = Some(0)));
+    }
 }

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: only the failure records are cleared.",
     },
     check,
+    fix: Some(fix::account_usable),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -37,4 +38,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         )],
         format!("faillock --user {} --reset", facts.user),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_faillock_lockout() {
+        assert_rule(&RULE, &fixture("rhel-9-ssh-labels-faillock"));
+    }
 }

@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
                  and keeps the root shell it has open until the change is verified.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -58,4 +59,18 @@ fn check(facts: &Facts) -> Option<Finding> {
             _ => "restore /etc/pam.d/sshd from the package; reinstall the missing module's package",
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_missing_pam_file() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.pam.missing_files.push("/etc/pam.d/sshd".into())),
+        );
+    }
 }

@@ -26,6 +26,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: one narrow rule that opens only the SSH port; the NSG still filters.",
     },
     check,
+    fix: Some(|_| Some(fix::open_firewall())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -61,4 +62,15 @@ fn check(facts: &Facts) -> Option<Finding> {
             format!("iptables -I INPUT 1 -p tcp --dport {port} -j ACCEPT, then save the rules"),
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_an_iptables_drop() {
+        assert_rule(&RULE, &fixture("azurelinux-3-ip4save-custom-port"));
+    }
 }

@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: one narrow rule for the SSH port.",
     },
     check,
+    fix: Some(|_| Some(fix::open_firewall())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -50,4 +51,16 @@ fn check(facts: &Facts) -> Option<Finding> {
         vec![by],
         format!("nft insert rule <family> <table> <chain> tcp dport {port} accept (the chain above), then persist it"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_an_nftables_drop() {
+        let ruleset = "@nft\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tiifname \"lo\" accept\n\t}\n}\n";
+        assert_rule(&RULE, &debian_text(&[("@nft\n", ruleset)]));
+    }
 }

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: one allow rule for the SSH port.",
     },
     check,
+    fix: Some(|_| Some(fix::open_firewall())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -36,4 +37,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         vec![by],
         format!("ufw allow {port}/tcp"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_ufw_denying_by_default() {
+        assert_rule(&RULE, &fixture("ubuntu-22.04-ufw-default-deny"));
+    }
 }

@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: one service or port in the zone.",
     },
     check,
+    fix: Some(|_| Some(fix::open_firewall())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -45,4 +46,15 @@ fn check(facts: &Facts) -> Option<Finding> {
         vec![by],
         format!("firewall-cmd --permanent {add} && firewall-cmd --reload"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_firewalld_without_the_port() {
+        assert_rule(&RULE, &fixture("rhel-9-custom-port-selinux-firewalld"));
+    }
 }

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: unbanning one address; the others stay banned.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -41,4 +42,18 @@ fn check(facts: &Facts) -> Option<Finding> {
         vec![format!("banned: {}", shown.join(", "))],
         "fail2ban-client set sshd unbanip ADDRESS (for your own address)",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_fail2ban_ban() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.firewall.fail2ban_banned = Some(vec!["203.0.113.7".into()])),
+        );
+    }
 }

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: hosts.allow is read on each connection; nothing restarts.",
     },
     check,
+    fix: None,
 };
 
 /// The daemon list of a hosts_access line (`file:daemons: clients`) names sshd.
@@ -61,4 +62,18 @@ fn check(facts: &Facts) -> Option<Finding> {
     } else {
         finding.downgraded(Severity::Warning)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_hosts_deny_naming_sshd() {
+        assert_rule(
+            &RULE,
+            &debian_text(&[("@hosts_access\n", "@hosts_access\n/etc/hosts.deny:sshd: ALL\n")]),
+        );
+    }
 }

@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
                  serial console stays the way back in.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -42,4 +43,18 @@ fn check(facts: &Facts) -> Option<Finding> {
         evidence,
         "check the network service's log (journalctl -b -u systemd-networkd -u NetworkManager -u wicked) and reset the interface to DHCP",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_without_an_ipv4_address() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.addresses.retain(|a| a.family != "inet")),
+        );
+    }
 }

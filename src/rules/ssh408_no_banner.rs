@@ -23,6 +23,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: a restart keeps open sessions.",
     },
     check,
+    fix: Some(|_| Some(Fix::restart())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -50,4 +51,24 @@ fn check(facts: &Facts) -> Option<Finding> {
         evidence,
         restart(facts),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    use crate::probe::facts::BannerOutcome;
+
+    #[test]
+    fn fires_when_sshd_refuses_the_local_check() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| {
+                for banner in &mut f.banners {
+                    banner.outcome = BannerOutcome::Refused;
+                }
+            }),
+        );
+    }
 }

@@ -25,6 +25,7 @@ pub static RULE: Rule = Rule {
                  else for you to decide.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -51,4 +52,23 @@ fn check(facts: &Facts) -> Option<Finding> {
             first.mount, first.mount
         ),
     ))
+}
+
+fn fix(_: &Facts) -> Option<Fix> {
+    Some(Fix::step(
+        Phase::Resources,
+        "free disk space by safe means",
+        vec![Call::bare("ll_free_space")],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_full_disk() {
+        assert_rule(&RULE, &debian_with(|f| f.disks[0].used_percent = 100));
+    }
 }

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         safety: "No automatic deletion: many small files are usually someone's data.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -38,4 +39,15 @@ fn check(facts: &Facts) -> Option<Finding> {
             disk.mount
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_without_free_inodes() {
+        assert_rule(&RULE, &debian_with(|f| f.disks[0].inodes_used_percent = Some(100)));
+    }
 }

@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
                  which is why lifeline looks at the errors first.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -33,4 +34,18 @@ fn check(facts: &Facts) -> Option<Finding> {
         vec![format!("/ is mounted with {}", options.join(","))],
         "dmesg | grep -iE 'EXT4-fs error|XFS.*corrupt|remount'; if clean: mount -o remount,rw /",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_read_only_root() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.root_mount_options = Some(vec!["ro".into()])),
+        );
+    }
 }

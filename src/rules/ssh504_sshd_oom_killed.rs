@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: the drop-in only lowers sshd's chance of being chosen.",
     },
     check,
+    fix: Some(|_| Some(Fix::restart())),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -31,4 +32,18 @@ fn check(facts: &Facts) -> Option<Finding> {
         facts.oom.iter().map(|l| format!("kernel: {l}")).collect(),
         restart(facts),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_when_the_kernel_killed_sshd() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.oom.push("Out of memory: Killed process 229 (sshd)".into())),
+        );
+    }
 }

@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
         safety: "No automatic change: the stuck job's owner decides.",
     },
     check,
+    fix: None,
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -36,4 +37,18 @@ fn check(facts: &Facts) -> Option<Finding> {
         vec![format!("systemctl is-system-running: {state}")],
         "systemctl list-jobs; systemctl --failed",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_in_maintenance_mode() {
+        assert_rule(
+            &RULE,
+            &debian_with(|f| f.init.system_state = Some("maintenance".into())),
+        );
+    }
 }

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Safe: restorecon applies the policy's own labels.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -44,4 +45,27 @@ fn check(facts: &Facts) -> Option<Finding> {
         wrong,
         format!("restorecon -RFv {ssh_dir}"),
     ))
+}
+
+fn fix(facts: &Facts) -> Option<Fix> {
+    let home = facts.account.home.as_deref().unwrap_or("/root");
+    Some(Fix::step(
+        Phase::Access,
+        "restore the SELinux labels of /etc/ssh and ~/.ssh",
+        vec![Call::new(
+            "ll_selinux_labels",
+            ["/etc/ssh".to_string(), format!("{home}/.ssh")],
+        )],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_wrong_labels() {
+        assert_rule(&RULE, &fixture("rhel-9-ssh-labels-faillock"));
+    }
 }

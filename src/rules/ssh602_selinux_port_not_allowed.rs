@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         safety: "Low: it allows sshd, and only sshd, to use that port.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -44,4 +45,31 @@ fn check(facts: &Facts) -> Option<Finding> {
             restart(facts)
         ),
     ))
+}
+
+/// Each configured port the policy does not give sshd, labelled ssh_port_t.
+fn fix(facts: &Facts) -> Option<Fix> {
+    let allowed = facts.selinux.ssh_ports.clone().unwrap_or_default();
+    Fix::step_each(
+        Phase::Access,
+        "let sshd bind its ports under SELinux",
+        "ll_selinux_port",
+        facts
+            .config
+            .ports()
+            .iter()
+            .filter(|p| !allowed.contains(&p.to_string()))
+            .map(|p| vec![p.to_string()]),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn fires_on_a_port_the_policy_does_not_allow() {
+        assert_rule(&RULE, &fixture("rhel-9-custom-port-selinux-firewalld"));
+    }
 }

@@ -90,8 +90,14 @@ impl Encoding {
 
 /// The guest-side script for one command, framed by markers carrying `id`.
 pub fn script(command: &str, id: &str, encoding: Encoding) -> String {
+    framed(command, "\n", id, encoding)
+}
+
+/// `command` between the begin and end markers, its output and exit status encoded;
+/// `separator` ends the command inside its group (a newline lets it end in a comment).
+fn framed(command: &str, separator: &str, id: &str, encoding: Encoding) -> String {
     format!(
-        "printf 'll-%s-begin\\n' {id}; {{ trap 'printf %03d \"$?\"' EXIT; {command}\n}} </dev/null 2>&1 | {enc}; printf 'll-%s-end\\n' {id}",
+        "printf 'll-%s-begin\\n' {id}; {{ trap 'printf %03d \"$?\"' EXIT; {command}{separator}}} </dev/null 2>&1 | {enc}; printf 'll-%s-end\\n' {id}",
         enc = encoding.encoder()
     )
 }
@@ -103,10 +109,7 @@ pub fn typed_line(command: &str, id: &str, encoding: Encoding) -> String {
         && !command.contains('#')
         && !command.trim_end().ends_with('&');
     if plain {
-        format!(
-            "printf 'll-%s-begin\\n' {id}; {{ trap 'printf %03d \"$?\"' EXIT; {command} ; }} </dev/null 2>&1 | {enc}; printf 'll-%s-end\\n' {id}",
-            enc = encoding.encoder()
-        )
+        framed(command, " ; ", id, encoding)
     } else {
         encoding.typed_line(&script(command, id, encoding))
     }

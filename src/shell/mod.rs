@@ -15,6 +15,7 @@ mod transfer;
 pub use command::Encoding;
 pub use state::{ConsoleState, classify};
 
+use crate::exit::ExitClass;
 use crate::expect::{ExpectError, Expecter, Needles};
 use crate::link::{Interruptions, KeepAlive, Link, Writer};
 use crate::secret::{Secret, SecretRegistry};
@@ -90,6 +91,27 @@ pub enum ShellError {
          may be incomplete, so it is not reported. The session goes on."
     )]
     LinkInterrupted,
+}
+
+impl ShellError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            ShellError::Expect(e) => e.exit_class(),
+            ShellError::CommandTimeout { .. }
+            | ShellError::Stuck { .. }
+            | ShellError::KernelPanic => ExitClass::Timeout,
+            ShellError::Write(_) | ShellError::Damaged(_) | ShellError::LinkInterrupted => {
+                ExitClass::Link
+            }
+            ShellError::LoginIncorrect { .. }
+            | ShellError::PasswordRequired
+            | ShellError::SudoRefused { .. }
+            | ShellError::PasswordExpired { .. }
+            | ShellError::MaintenanceNeedsRoot => ExitClass::Auth,
+            ShellError::Transfer(_) => ExitClass::Software,
+        }
+    }
 }
 
 /// Bytes that crossed the console.

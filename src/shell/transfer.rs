@@ -7,6 +7,7 @@
 //! behind on a mismatch.
 
 use super::{CommandOutput, Session, ShellError, command};
+use crate::posix_sh::quote;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
@@ -21,8 +22,8 @@ impl Session {
         mode: u32,
     ) -> Result<(), ShellError> {
         let id = command::marker_id();
-        let staging = shell_quote(&format!("{path}.ll-{id}"));
-        let target = shell_quote(path);
+        let staging = quote(&format!("{path}.ll-{id}"));
+        let target = quote(path);
         let mut typed = format!("base64 -d > {staging} <<'LL_EOF_{id}'\r");
         for line in STANDARD.encode(content).as_bytes().chunks(76) {
             typed.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
@@ -51,7 +52,7 @@ impl Session {
 
     /// Reads `path` from the guest, byte for byte.
     pub async fn fetch_file(&mut self, path: &str) -> Result<Vec<u8>, ShellError> {
-        let out = self.run(&format!("cat -- {}", shell_quote(path))).await?;
+        let out = self.run(&format!("cat -- {}", quote(path))).await?;
         if out.exit_status != 0 {
             return Err(ShellError::Transfer(format!(
                 "reading {path}: {}",
@@ -71,28 +72,13 @@ impl Session {
     ) -> Result<CommandOutput, ShellError> {
         let path = format!("{}/.ll-{id}.sh", self.scratch_dir);
         self.send_file(&path, script.as_bytes(), 0o600).await?;
-        let quoted = shell_quote(&path);
+        let quoted = quote(&path);
         self.type_text(&format!(". {quoted}; rm -f {quoted}\r"))
             .await?;
         self.collect(id, limit).await
     }
 }
 
-/// Quotes `s` for a POSIX shell.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting_survives_single_quotes() {
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-    }
 }

@@ -8,6 +8,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod ssh_password;
+pub mod watched;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};

@@ -107,14 +107,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     init_logging(args.verbose);
-    // Name the process-wide provider once, before any TLS: rustls refuses to guess when more
-    // than one backend is compiled in.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match lifeline::runtime::start() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("fake-azure: could not start the async runtime: {e}");

@@ -7,7 +7,8 @@
 //! no password is given, since the user could not answer sudo's prompt otherwise.
 
 use super::{password, reset_key};
-use crate::remedy::plan::{Plan, quote};
+use crate::posix_sh::quote;
+use crate::remedy::plan::Plan;
 use crate::remedy::{PublicKeys, RemedyError, UserName};
 use crate::secret::Secret;
 use crate::shell::Session;

@@ -14,8 +14,9 @@
 //! above its first Match; a Match block that still says no is answered by a Match block for
 //! the user in lifeline's drop-in, which sshd reads first.
 
+use crate::posix_sh::quote;
 use crate::remedy::crypt::{CryptSalt, sha512_crypt};
-use crate::remedy::plan::{Plan, quote};
+use crate::remedy::plan::Plan;
 use crate::remedy::{RemedyError, UserName};
 use crate::secret::Secret;
 use crate::shell::Session;

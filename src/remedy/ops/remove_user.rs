@@ -6,8 +6,9 @@
 //! sudoers drop-in for the user goes too.
 
 use super::{add_user, reset_key};
+use crate::posix_sh::quote;
 use crate::remedy::UserName;
-use crate::remedy::plan::{Plan, quote};
+use crate::remedy::plan::Plan;
 
 #[derive(Debug, Clone)]
 pub struct RemoveUser {

@@ -8,7 +8,8 @@
 //! home, every directory below it and the file lose group and world write, as StrictModes
 //! requires. Symbolic links and paths owned by somebody else are refused.
 
-use crate::remedy::plan::{Plan, quote};
+use crate::posix_sh::quote;
+use crate::remedy::plan::Plan;
 use crate::remedy::{PublicKeys, UserName};
 
 pub(super) const SCRIPT: &str = include_str!("keys.sh");

@@ -8,8 +8,9 @@
 //! the reset decides are reported, not silently ignored. The SSH ports are opened in the
 //! guest's active firewall.
 
+use crate::posix_sh::quote;
 use crate::remedy::firewall;
-use crate::remedy::plan::{Plan, quote};
+use crate::remedy::plan::Plan;
 
 const SCRIPT: &str = include_str!("reset_ssh.sh");
 

@@ -5,9 +5,10 @@
 //! never installs a configuration sshd rejects (it rolls itself back instead, and says why).
 //! [`list_backups`] lists them.
 
+use crate::posix_sh::quote;
 use crate::remedy::RemedyError;
 use crate::remedy::backup::{self, Backup, BackupId};
-use crate::remedy::plan::{Plan, library_script, quote, run_script};
+use crate::remedy::plan::{Plan, library_script, run_script};
 use crate::shell::Session;
 
 const SCRIPT: &str = include_str!("undo.sh");
