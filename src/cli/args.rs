@@ -95,6 +95,10 @@ pub struct TargetArgs {
     /// id"); default: the endpoint itself.
     #[arg(long, value_name = "URL", global = true, requires = "arm_endpoint")]
     pub arm_audience: Option<String>,
+    /// When another client (the portal, another lifeline) takes the Azure console, take it back
+    /// once instead of stopping.
+    #[arg(long, global = true)]
+    pub take_over: bool,
 }
 
 impl TargetArgs {

@@ -4,7 +4,7 @@
 use super::UsageError;
 use super::args::{AdminArg, Cli, ConsoleAction, ConsoleArgs, OutputFormat, SendArgs, TargetArgs};
 use crate::azure::admin::{self, AdminCommand};
-use crate::azure::console_link::{self, AzureConsole};
+use crate::azure::console_link::{self, AzureConsole, TakeOver};
 use crate::azure::target::Machine;
 use crate::azure::{ArmClient, Cloud, VmTarget, credential};
 use crate::exit;
@@ -20,7 +20,11 @@ pub fn arm_client(target: &TargetArgs) -> Result<ArmClient> {
     if let Some(audience) = &target.arm_audience {
         cloud.scope = format!("{}/.default", audience.trim_end_matches('/'));
     }
-    let credential = credential::credential(target.auth, &cloud);
+    let known_subscription = target
+        .subscription
+        .clone()
+        .or_else(|| std::env::var("AZURE_SUBSCRIPTION_ID").ok());
+    let credential = credential::credential(target.auth, &cloud, known_subscription.as_deref());
     Ok(ArmClient::new(cloud, credential))
 }
 
@@ -83,7 +87,12 @@ pub fn vm_target(target: &TargetArgs) -> Result<VmTarget> {
 pub async fn open_console(target: &TargetArgs) -> Result<(AzureConsole, ArmClient)> {
     let arm = arm_client(target)?;
     let vm = vm_target(target)?;
-    let console = console_link::open(arm.clone(), vm).await?;
+    let take_over = if target.take_over {
+        TakeOver::Once
+    } else {
+        TakeOver::Yield
+    };
+    let console = console_link::open(arm.clone(), vm, take_over).await?;
     Ok((console, arm))
 }
 
