@@ -131,7 +131,7 @@ fn next_step(error: Option<&str>, description: &str) -> Option<String> {
             "the token audience was refused: check --cloud, --arm-endpoint and --arm-audience \
              (the audience must be the cloud's Resource Manager resource id)."
         }
-        (Some(700211 | 700212 | 700213), _) => {
+        (Some(700211..=700213), _) => {
             "the federated token does not match the app: check the issuer and subject of the \
              app's federated identity credential."
         }

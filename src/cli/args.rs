@@ -87,12 +87,12 @@ pub struct TargetArgs {
     /// Azure cloud: AzureCloud, AzureUSGovernment or AzureChinaCloud.
     #[arg(long, value_name = "NAME", default_value = "AzureCloud", global = true)]
     pub cloud: String,
-    /// Custom Resource Manager endpoint (Azure Stack Hub); the token authority comes from
-    /// AZURE_AUTHORITY_HOST.
+    /// Custom Resource Manager endpoint (Azure Stack Hub); its token audience and sign-in
+    /// endpoint come from {URL}/metadata/endpoints (AZURE_AUTHORITY_HOST overrides the latter).
     #[arg(long, value_name = "URL", global = true)]
     pub arm_endpoint: Option<String>,
     /// Token audience for a custom --arm-endpoint (Azure Stack Hub's "active directory resource
-    /// id"); default: the endpoint itself.
+    /// id"); default: the one {URL}/metadata/endpoints names.
     #[arg(long, value_name = "URL", global = true, requires = "arm_endpoint")]
     pub arm_audience: Option<String>,
     /// When another client (the portal, another lifeline) takes the Azure console, take it back

@@ -13,12 +13,15 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
-/// The ARM client for the cloud and credential the arguments name.
-pub fn arm_client(target: &TargetArgs) -> Result<ArmClient> {
+/// The ARM client for the cloud and credential the arguments name. A custom endpoint without
+/// --arm-audience is asked for its audience and sign-in endpoint, as `az cloud register` does.
+pub async fn arm_client(target: &TargetArgs) -> Result<ArmClient> {
     let mut cloud =
         Cloud::resolve(&target.cloud, target.arm_endpoint.as_deref()).map_err(UsageError)?;
-    if let Some(audience) = &target.arm_audience {
-        cloud.scope = format!("{}/.default", audience.trim_end_matches('/'));
+    match (&target.arm_audience, &target.arm_endpoint) {
+        (Some(audience), _) => cloud.scope = format!("{}/.default", audience.trim_end_matches('/')),
+        (None, Some(_)) => cloud.discover().await.map_err(anyhow::Error::msg)?,
+        (None, None) => {}
     }
     let known_subscription = target
         .subscription
@@ -85,7 +88,7 @@ pub fn vm_target(target: &TargetArgs) -> Result<VmTarget> {
 
 /// Pre-checks the machine and opens its serial console.
 pub async fn open_console(target: &TargetArgs) -> Result<(AzureConsole, ArmClient)> {
-    let arm = arm_client(target)?;
+    let arm = arm_client(target).await?;
     let vm = vm_target(target)?;
     let take_over = if target.take_over {
         TakeOver::Once
@@ -98,7 +101,7 @@ pub async fn open_console(target: &TargetArgs) -> Result<(AzureConsole, ArmClien
 
 /// `lifeline console status|enable|disable`.
 pub async fn console(cli: &Cli, args: &ConsoleArgs) -> Result<u8> {
-    let arm = arm_client(&cli.target)?;
+    let arm = arm_client(&cli.target).await?;
     let subscription = subscription(&cli.target)?;
     let disabled = match args.action {
         ConsoleAction::Status => arm.console_disabled(&subscription).await?,

@@ -39,7 +39,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::SOFTWARE);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    // A read of stdin blocks a runtime thread until a key or EOF; when the console ends first
+    // (another client took it), waiting for that read would keep the process alive.
+    runtime.shutdown_background();
+    match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("lifeline: {e:#}");
