@@ -46,6 +46,9 @@ pub struct Cli {
     /// Record the console session as an asciicast v2 file (secrets redacted).
     #[arg(long, value_name = "FILE.cast", global = true)]
     pub record: Option<PathBuf>,
+    /// No progress display (it shows on a terminal only, and never with -o json or NO_COLOR).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -193,6 +196,24 @@ lifeline undo --backup 20261121T103107Z … --yes"
     /// List the diagnosis rules, or explain one.
     #[command(after_help = "Examples:\n  lifeline rules\n  lifeline rules SSH001")]
     Rules(RulesArgs),
+    // --- shell integration ---
+    /// Print a completion script for bash, zsh, fish or powershell.
+    #[command(
+        after_help = "Examples:\n  lifeline completions bash > ~/.local/share/bash-completion/completions/lifeline\n  \
+lifeline completions zsh > ~/.zfunc/_lifeline\n  lifeline completions fish > ~/.config/fish/completions/lifeline.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per subcommand into a directory.
+    #[command(
+        after_help = "Examples:\n  lifeline man | man -l -\n  lifeline man --out-dir /usr/local/share/man/man1"
+    )]
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 const RESCUE_HELP: &str = "\

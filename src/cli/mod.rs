@@ -8,6 +8,7 @@ mod bulk;
 mod connect;
 mod diagnose;
 mod exec;
+mod generate;
 mod password;
 mod remedy;
 mod rescue;
@@ -64,6 +65,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Send(args) => azure::send(&cli, args).await,
         Command::Console(args) => azure::console(&cli, args).await,
         Command::Rescue(args) => rescue::run(&cli, args).await,
+        Command::Completions { shell } => generate::completions(*shell),
+        Command::Man { out_dir } => generate::man(out_dir.as_deref()),
     }
 }
 
