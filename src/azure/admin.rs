@@ -8,7 +8,7 @@
 use super::arm::{ArmClient, ArmError, MachineView};
 use azure_core::http::Url;
 use std::time::Duration;
-use tracing::warn;
+use tracing::info;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminCommand {
@@ -92,7 +92,7 @@ pub async fn send(
     match arm.post_json(url.clone(), command.body(), &what).await {
         Ok(_) => return Ok(()),
         Err(e) if e.status().is_some_and(is_final) => return Err(e),
-        Err(e) => warn!("the gateway refused to {what} ({e}); trying once more"),
+        Err(e) => info!("the gateway refused to {what} ({e}); trying once more"),
     }
     tokio::time::sleep(RETRY_AFTER).await;
     arm.post_json(url, command.body(), &what).await.map(|_| ())

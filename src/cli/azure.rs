@@ -95,6 +95,7 @@ pub async fn open_console(target: &TargetArgs) -> Result<(AzureConsole, ArmClien
     } else {
         TakeOver::Yield
     };
+    let _step = crate::progress::step(&format!("opening the serial console of {vm}"));
     let console = console_link::open(arm.clone(), vm, take_over).await?;
     Ok((console, arm))
 }

@@ -18,14 +18,21 @@ pub use args::{Cli, Command, OutputFormat};
 
 use crate::exit;
 use crate::expect::ExpectError;
+use crate::progress;
 use crate::shell::ShellError;
 use clap::Parser;
 use std::process::ExitCode;
+use tracing::Level;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(
+        cli.verbose,
+        progress::wanted(cli.output == OutputFormat::Json, cli.quiet),
+    );
     // Both ring and aws-lc-rs may end up compiled in through dependencies; rustls refuses to
     // choose between them, so name the process-wide provider once, before any TLS.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -70,7 +77,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-fn init_logging(verbose: u8) {
+/// Log lines on stderr (filtered by -v or RUST_LOG), and step progress when `progress`.
+fn init_logging(verbose: u8, progress: bool) {
     let default = match verbose {
         0 => "warn",
         1 => "lifeline=info",
@@ -78,11 +86,20 @@ fn init_logging(verbose: u8) {
         _ => "lifeline=trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    let log = tracing_subscriber::fmt::layer().with_target(false);
+    if progress {
+        let display = progress::Display::default();
+        let log = log.with_writer(display.log_writer()).with_filter(filter);
+        let steps = Targets::new().with_target(progress::TARGET, Level::INFO);
+        tracing_subscriber::registry()
+            .with(log)
+            .with(display.with_filter(steps))
+            .init();
+    } else {
+        tracing_subscriber::registry()
+            .with(log.with_writer(std::io::stderr).with_filter(filter))
+            .init();
+    }
 }
 
 /// The exit code for a failure, from the typed error underneath.
