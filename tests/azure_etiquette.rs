@@ -4,98 +4,33 @@
 //! refusal, and two runs on one VM do not evict each other in a loop. No guest is needed: the
 //! console side is the fake's echo getty.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+mod support;
+
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::fake_azure::FakeAzure;
 
 const SUB: &str = "00000000-0000-0000-0000-0000000e71c7";
 
-/// One fake Azure service for one test; stops when dropped.
-struct FakeAzure {
-    url: String,
-    dir: PathBuf,
-    process: Child,
+fn start(name: &str) -> FakeAzure {
+    FakeAzure::start(name, &[format!("{SUB}/rg1/vm1=echo")])
 }
 
-impl FakeAzure {
-    fn start(name: &str) -> FakeAzure {
-        let dir =
-            std::env::temp_dir().join(format!("lifeline-etiquette-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut process = Command::new(env!("CARGO_BIN_EXE_fake-azure"))
-            .arg("--state-dir")
-            .arg(&dir)
-            .args(["--vm", &format!("{SUB}/rg1/vm1=echo")])
-            .arg("--exit-on-stdin-eof")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start fake-azure");
-        let line = BufReader::new(process.stdout.take().unwrap())
-            .lines()
-            .next()
-            .expect("READY line")
-            .unwrap();
-        let url = line.strip_prefix("READY ").expect("READY").to_string();
-        FakeAzure { url, dir, process }
-    }
-
-    fn curl(&self, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
-        let mut curl = Command::new("curl");
-        curl.args(["-sS", "--fail", "--cacert"])
-            .arg(self.dir.join("ca.pem"));
-        if let Some(body) = body {
-            curl.args([
-                "-H",
-                "content-type: application/json",
-                "-d",
-                &body.to_string(),
-            ]);
-        }
-        let out = curl
-            .arg(format!("{}/fake/{path}", self.url))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_default()
-    }
-
-    fn control(&self, body: serde_json::Value) {
-        self.curl("control", Some(body));
-    }
-
-    fn counters(&self) -> serde_json::Value {
-        self.curl("state", None)["counters"].clone()
-    }
-
-    /// lifeline against this fake, signing in with a client secret unless `args` say otherwise.
-    fn lifeline(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lifeline"));
-        command
-            .args(["--arm-endpoint", &self.url, "--subscription", SUB])
-            .args(args)
-            .env("SSL_CERT_FILE", self.dir.join("ca.pem"))
-            .env("AZURE_AUTHORITY_HOST", &self.url)
-            .env("AZURE_TENANT_ID", "tenant-1")
-            .env("AZURE_CLIENT_ID", "client-1")
-            .env("AZURE_CLIENT_SECRET", "secret-1")
-            .env_remove("AZURE_SUBSCRIPTION_ID")
-            .stdin(Stdio::null());
-        command
-    }
+fn counters(fake: &FakeAzure) -> serde_json::Value {
+    fake.state()["counters"].clone()
 }
 
-impl Drop for FakeAzure {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
+/// lifeline against `fake`, signing in with a client secret unless the caller's env says
+/// otherwise.
+fn lifeline(fake: &FakeAzure, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lifeline"));
+    command
+        .args(["--arm-endpoint", &fake.url, "--subscription", SUB])
+        .args(args)
+        .envs(fake.env())
+        .env_remove("AZURE_SUBSCRIPTION_ID")
+        .stdin(Stdio::null());
+    command
 }
 
 fn stderr(out: &Output) -> String {
@@ -104,9 +39,8 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn a_wrong_client_secret_quotes_entra_and_says_what_to_do() {
-    let fake = FakeAzure::start("secret");
-    let out = fake
-        .lifeline(&["--auth", "client-secret", "console", "status"])
+    let fake = start("secret");
+    let out = lifeline(&fake, &["--auth", "client-secret", "console", "status"])
         .env("AZURE_CLIENT_SECRET", "wrong")
         .output()
         .unwrap();
@@ -130,13 +64,12 @@ fn a_wrong_client_secret_quotes_entra_and_says_what_to_do() {
 
 #[test]
 fn an_invalid_scope_is_quoted_with_the_flags_to_check() {
-    let fake = FakeAzure::start("scope");
+    let fake = start("scope");
     fake.control(serde_json::json!({"fail_next": {
         "route": "token", "status": 400, "code": "invalid_scope",
         "message": "AADSTS70011: The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid."
     }}));
-    let out = fake
-        .lifeline(&["--auth", "client-secret", "console", "status"])
+    let out = lifeline(&fake, &["--auth", "client-secret", "console", "status"])
         .output()
         .unwrap();
     let err = stderr(&out);
@@ -150,7 +83,7 @@ fn an_invalid_scope_is_quoted_with_the_flags_to_check() {
 
 #[test]
 fn the_azure_cli_credential_asks_for_the_subscriptions_tenant_and_quotes_its_error() {
-    let fake = FakeAzure::start("cli");
+    let fake = start("cli");
     let bin = fake.dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let argv = fake.dir.join("az-argv");
@@ -167,8 +100,7 @@ fn the_azure_cli_credential_asks_for_the_subscriptions_tenant_and_quotes_its_err
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let out = fake
-        .lifeline(&["--auth", "cli", "console", "status"])
+    let out = lifeline(&fake, &["--auth", "cli", "console", "status"])
         .env("PATH", path)
         .output()
         .unwrap();
@@ -191,14 +123,13 @@ fn the_azure_cli_credential_asks_for_the_subscriptions_tenant_and_quotes_its_err
 
 #[test]
 fn a_custom_endpoint_without_an_audience_is_discovered_from_its_metadata() {
-    let fake = FakeAzure::start("metadata");
-    let out = fake
-        .lifeline(&["--auth", "client-secret", "console", "status"])
+    let fake = start("metadata");
+    let out = lifeline(&fake, &["--auth", "client-secret", "console", "status"])
         .env_remove("AZURE_AUTHORITY_HOST")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let requests = fake.curl("state", None)["requests"].to_string();
+    let requests = fake.state()["requests"].to_string();
     assert!(requests.contains("/metadata/endpoints"), "{requests}");
     // The sign-in went to the metadata's loginEndpoint (the fake), not the public cloud.
     assert!(
@@ -209,14 +140,13 @@ fn a_custom_endpoint_without_an_audience_is_discovered_from_its_metadata() {
 
 #[test]
 fn an_admin_command_refused_once_is_sent_again() {
-    let fake = FakeAzure::start("admin");
+    let fake = start("admin");
     fake.control(serde_json::json!({"fail_next": {"route": "admin", "status": 500}}));
-    let out = fake
-        .lifeline(&["-g", "rg1", "-n", "vm1", "send", "sysrq", "h"])
+    let out = lifeline(&fake, &["-g", "rg1", "-n", "vm1", "send", "sysrq", "h"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let statuses: Vec<u64> = fake.counters()["admin_commands"]
+    let statuses: Vec<u64> = counters(&fake)["admin_commands"]
         .as_array()
         .unwrap()
         .iter()
@@ -231,7 +161,7 @@ fn connect(fake: &FakeAzure, take_over: bool) -> Child {
     if take_over {
         args.push("--take-over");
     }
-    fake.lifeline(&args)
+    lifeline(fake, &args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -248,7 +178,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 fn authenticated(fake: &FakeAzure) -> u64 {
-    fake.counters()["ws_authenticated"].as_u64().unwrap()
+    counters(fake)["ws_authenticated"].as_u64().unwrap()
 }
 
 /// Waits for `child` to end by itself and returns its stderr.
@@ -260,7 +190,7 @@ fn ended(mut child: Child) -> String {
 
 #[test]
 fn two_runs_on_one_vm_do_not_evict_each_other_in_a_loop() {
-    let fake = FakeAzure::start("two-runs");
+    let fake = start("two-runs");
 
     // Without --take-over the first run yields to the second and says why.
     let first = connect(&fake, false);
@@ -272,7 +202,7 @@ fn two_runs_on_one_vm_do_not_evict_each_other_in_a_loop() {
     stop(second);
 
     // With --take-over on both, each takes the console back once, then one yields.
-    let before = fake.counters()["ws_evicted"].as_u64().unwrap();
+    let before = counters(&fake)["ws_evicted"].as_u64().unwrap();
     let first = connect(&fake, true);
     let base = authenticated(&fake);
     wait_for("the first run", || authenticated(&fake) > base);
@@ -282,7 +212,7 @@ fn two_runs_on_one_vm_do_not_evict_each_other_in_a_loop() {
     assert!(err.contains("another client took"), "{err}");
     // Let a loop show itself if there is one.
     std::thread::sleep(Duration::from_secs(5));
-    let evicted = fake.counters()["ws_evicted"].as_u64().unwrap() - before;
+    let evicted = counters(&fake)["ws_evicted"].as_u64().unwrap() - before;
     assert_eq!(
         evicted, 3,
         "first, second, first again; then the first yields"

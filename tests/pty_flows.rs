@@ -6,9 +6,9 @@ mod support;
 
 use expectrl::process::unix::WaitStatus;
 use expectrl::{ControlCode, Eof, Expect, Session};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
+use support::fake_azure::FakeAzure;
 use support::{Guest, sh, shared_guest};
 
 const LIFELINE: &str = env!("CARGO_BIN_EXE_lifeline");
@@ -36,7 +36,13 @@ fn spawn(guest: &Guest, args: &[&str], env: &[(&str, &str)]) -> Pty {
 fn expect(pty: &mut Pty, text: &str) -> String {
     match pty.expect(text) {
         Ok(found) => String::from_utf8_lossy(found.before()).into_owned(),
-        Err(e) => panic!("waiting for {text:?}: {e}"),
+        Err(e) => {
+            let seen = pty
+                .expect(Eof)
+                .map(|c| String::from_utf8_lossy(c.before()).into_owned())
+                .unwrap_or_default();
+            panic!("waiting for {text:?}: {e}; lifeline wrote:\n{seen}")
+        }
     }
 }
 
@@ -149,33 +155,13 @@ async fn rescue_asks_and_nothing_changes_unless_the_answer_is_yes() {
 async fn the_connect_menu_sends_sysrq_nmi_and_reset_through_the_fake() {
     let guest = shared_guest().await;
     let sub = "00000000-0000-0000-0000-0000000c0de5";
-    let dir = std::env::temp_dir().join(format!("lifeline-pty-fake-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut fake = Command::new(env!("CARGO_BIN_EXE_fake-azure"))
-        .arg("--state-dir")
-        .arg(&dir)
-        .arg("--vm")
-        .arg(format!("{sub}/rg1/vm1=unix:{}", guest.serial.display()))
-        .arg("--exit-on-stdin-eof")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start fake-azure");
-    let ready = BufReader::new(fake.stdout.take().unwrap())
-        .lines()
-        .next()
-        .expect("READY line")
-        .unwrap();
-    let url = ready.strip_prefix("READY ").expect("READY").to_string();
-    let ca = dir.join("ca.pem").to_string_lossy().into_owned();
-    let env = [
-        ("SSL_CERT_FILE", ca.as_str()),
-        ("AZURE_AUTHORITY_HOST", url.as_str()),
-        ("AZURE_TENANT_ID", "tenant-1"),
-        ("AZURE_CLIENT_ID", "client-1"),
-        ("AZURE_CLIENT_SECRET", "secret-1"),
-    ];
+    let fake = FakeAzure::start(
+        "pty-menu",
+        &[format!("{sub}/rg1/vm1=unix:{}", guest.serial.display())],
+    );
+    let env = fake.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let url = fake.url.clone();
     let args = [
         "--arm-endpoint",
         &url,
@@ -220,12 +206,7 @@ async fn the_connect_menu_sends_sysrq_nmi_and_reset_through_the_fake() {
         assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
     });
 
-    let state = Command::new("curl")
-        .args(["-sS", "--fail", "--cacert", &ca])
-        .arg(format!("{url}/fake/state"))
-        .output()
-        .unwrap();
-    let state: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();
+    let state = fake.state();
     let accepted: Vec<(String, String)> = state["counters"]["admin_commands"]
         .as_array()
         .unwrap()
@@ -246,6 +227,4 @@ async fn the_connect_menu_sends_sysrq_nmi_and_reset_through_the_fake() {
         .map(|(c, k)| (c.to_string(), k.to_string()))
         .collect();
     assert_eq!(accepted, want);
-    let _ = fake.kill();
-    let _ = fake.wait();
 }
