@@ -83,6 +83,7 @@ pub async fn diagnose(session: &mut Session, user: &str) -> Result<Diagnosis, Di
     if !session.is_root() {
         return Err(DiagnoseError::NotRoot);
     }
+    let _step = crate::progress::step("probing the guest");
     let collected = probe::collect(session, user).await?;
     Ok(Diagnosis::from_facts(
         collected.facts,

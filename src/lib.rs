@@ -6,7 +6,8 @@
 //! (screen, plain text, transcript) → [`expect`] (matching with deadlines) → [`shell`] (console
 //! state, login, root, commands with exit status) → [`probe`] (one read-only script that
 //! collects facts) → [`rules`] (one file per cause) → [`report`]. [`diagnose`] runs the middle
-//! of that path; [`cli`] is the command-line edge on top.
+//! of that path; [`cli`] is the command-line edge on top. Long steps name themselves to
+//! [`progress`], which the command line shows on a terminal.
 
 pub mod azure;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod link;
 pub mod playbook;
 pub mod posix_sh;
 pub mod probe;
+pub mod progress;
 pub mod remedy;
 pub mod report;
 pub mod rescue;

@@ -208,14 +208,14 @@ async fn a_websocket_dropped_mid_command_is_reported_and_the_session_goes_on() {
     cloud.scope = "https://management.azure.com/.default".into();
     let arm = ArmClient::new(
         cloud.clone(),
-        credential::credential(AuthMethod::ClientSecret, &cloud),
+        credential::credential(AuthMethod::ClientSecret, &cloud, Some(SUB)),
     );
     let target = VmTarget {
         subscription: SUB.into(),
         resource_group: "rg1".into(),
         machine: Machine::Vm { name: "vm1".into() },
     };
-    let console = console_link::open(arm, target)
+    let console = console_link::open(arm, target, console_link::TakeOver::Yield)
         .await
         .expect("open the Azure console");
     let mut session = guest.session_over(console.link).await;

@@ -1,9 +1,14 @@
 //! Admin commands (NMI, hard reset, SysRq): HTTPS POSTs to the gateway beside the websocket,
 //! addressed to the open session. The URL is derived by parsing the session URL, not by string
 //! replacement: `wss://gw/n/connector/C/sessions/S/client` → `https://gw/…/sessions/S/adminCommand/nmi`.
+//!
+//! The gateway refuses some attempts, so a refused command is sent once more, as
+//! `az serial-console send` does (it tries again on the next frame, then gives up).
 
 use super::arm::{ArmClient, ArmError, MachineView};
 use azure_core::http::Url;
+use std::time::Duration;
+use tracing::info;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminCommand {
@@ -69,19 +74,34 @@ pub fn admin_url(session_url: &str, command: &AdminCommand) -> Result<Url, Strin
     Ok(url)
 }
 
-/// Sends `command` to the session; fails with Azure's answer when it is not accepted.
+/// Pause before the second attempt: the real client waits for the next frame.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Sends `command` to the session, once more if the gateway refuses it; fails with Azure's
+/// answer to the second attempt.
 pub async fn send(
     arm: &ArmClient,
     session_url: &str,
     command: &AdminCommand,
 ) -> Result<(), ArmError> {
+    let what = format!("send {}", command.name());
     let url = admin_url(session_url, command).map_err(|message| ArmError::Transport {
-        what: format!("send {}", command.name()),
+        what: what.clone(),
         message,
     })?;
-    arm.post_json(url, command.body(), &format!("send {}", command.name()))
-        .await
-        .map(|_| ())
+    match arm.post_json(url.clone(), command.body(), &what).await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.status().is_some_and(is_final) => return Err(e),
+        Err(e) => info!("the gateway refused to {what} ({e}); trying once more"),
+    }
+    tokio::time::sleep(RETRY_AFTER).await;
+    arm.post_json(url, command.body(), &what).await.map(|_| ())
+}
+
+/// Answers a second attempt cannot change: the request itself is wrong (bad SysRq keys, no
+/// such session or command).
+fn is_final(status: u16) -> bool {
+    matches!(status, 400 | 404)
 }
 
 /// A random version-4 UUID for `requestId`.

@@ -281,7 +281,7 @@ impl ArmClient {
 
 fn transport_or_credential(e: azure_core::Error, what: &str) -> ArmError {
     if matches!(e.kind(), azure_core::error::ErrorKind::Credential) {
-        ArmError::Credential(e.to_string())
+        ArmError::Credential(super::sign_in::innermost_message(&e))
     } else {
         ArmError::Transport {
             what: what.to_string(),

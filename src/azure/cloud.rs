@@ -1,6 +1,14 @@
 //! Which Azure: the public cloud, a sovereign cloud, or a custom one such as Azure Stack Hub.
+//!
+//! A custom cloud named only by its Resource Manager endpoint describes itself at
+//! `{endpoint}/metadata/endpoints`, which `az cloud register --endpoint-resource-manager` reads
+//! for the token audience (`authentication.audiences[0]`) and the sign-in endpoint
+//! (`authentication.loginEndpoint`); [`Cloud::discover`] does the same.
 
-use azure_core::http::Url;
+use azure_core::http::{Method, Request, Url, new_http_client};
+
+/// The metadata API version az asks for.
+const METADATA_API: &str = "2015-01-01";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cloud {
@@ -56,6 +64,53 @@ impl Cloud {
                 std::env::var("AZURE_AUTHORITY_HOST").unwrap_or_else(|_| authority.to_string()),
             ),
         })
+    }
+}
+
+impl Cloud {
+    /// Fills in the audience and, unless AZURE_AUTHORITY_HOST is set, the sign-in endpoint of a
+    /// custom cloud from its metadata.
+    pub async fn discover(&mut self) -> Result<(), String> {
+        let mut url = self
+            .arm_endpoint
+            .join("metadata/endpoints")
+            .map_err(|e| format!("bad --arm-endpoint: {e}"))?;
+        url.query_pairs_mut()
+            .append_pair("api-version", METADATA_API);
+        let failed = |why: String| {
+            format!(
+                "could not read the cloud's metadata at {url}: {why}; pass --arm-audience (the \
+                 cloud's \"active directory resource id\") to skip this"
+            )
+        };
+        let mut request = Request::new(url.clone(), Method::Get);
+        request.insert_header("accept", "application/json");
+        let response = new_http_client(None)
+            .execute_request(&request)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if !status.is_success() {
+            return Err(failed(format!("HTTP {status}")));
+        }
+        let metadata: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| failed(e.to_string()))?;
+        let auth = &metadata["authentication"];
+        let audience = auth["audiences"][0]
+            .as_str()
+            .ok_or_else(|| failed("no authentication.audiences".into()))?;
+        self.scope = format!("{}/.default", audience.trim_end_matches('/'));
+        if std::env::var_os("AZURE_AUTHORITY_HOST").is_none()
+            && let Some(login) = auth["loginEndpoint"].as_str()
+        {
+            self.authority_host = Some(login.trim_end_matches('/').to_string());
+        }
+        Ok(())
     }
 }
 

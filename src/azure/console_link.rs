@@ -1,10 +1,15 @@
 //! An Azure Serial Console session as a [`Link`] that heals itself.
 //!
 //! A bridge task carries bytes between the websocket and an in-memory link. When the websocket
-//! drops or the gateway closes it with 1011, the bridge asks ARM for a fresh session URL and
-//! reconnects (bounded, with backoff), and counts the interruption on the link so the shell
-//! layer can tell that bytes may be missing. When another client takes the console over (one
-//! session per VM), that is reported plainly and the link ends.
+//! drops (no close frame) or the gateway closes it with an error such as 1011, the bridge asks
+//! ARM for a fresh session URL and reconnects (bounded, with backoff), and counts the
+//! interruption on the link so the shell layer can tell that bytes may be missing.
+//!
+//! A console holds one client at a time, and the gateway's close code for "another client took
+//! it" is not documented. So a clean close (1000, 1001, or no code) of a session that was
+//! working is read as exactly that: it is reported, and the link ends, unless the user asked
+//! for `--take-over`, which reconnects once. Once only, so two clients that both take over
+//! settle after one round instead of evicting each other forever.
 
 use super::arm::{ArmClient, MachineView};
 use super::precheck::{self, PrecheckError};
@@ -21,8 +26,21 @@ use tracing::{error, info, warn};
 
 /// Attempts per (re)connection before giving up.
 const ATTEMPTS: u32 = 5;
+/// Reconnections after drops over the life of a link: a bound, so that no pattern of closes
+/// keeps two clients evicting each other.
+const RECONNECTS: u32 = 5;
 /// Websocket keepalive: the gateway and proxies drop idle connections.
 const PING_EVERY: Duration = Duration::from_secs(30);
+
+/// What to do when another client takes the console.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TakeOver {
+    /// Report it and end: the other client (a person at the portal, say) keeps the console.
+    #[default]
+    Yield,
+    /// Reconnect once, evicting the other client in turn.
+    Once,
+}
 
 /// An open console, the session URL in use (admin commands are addressed to it), and what the
 /// pre-checks learnt about the machine.
@@ -55,7 +73,11 @@ impl ConsoleLinkError {
 }
 
 /// Checks the machine, opens its console and starts the bridge.
-pub async fn open(arm: ArmClient, target: VmTarget) -> Result<AzureConsole, ConsoleLinkError> {
+pub async fn open(
+    arm: ArmClient,
+    target: VmTarget,
+    take_over: TakeOver,
+) -> Result<AzureConsole, ConsoleLinkError> {
     let machine = precheck::check(&arm, &target).await?;
     let (ws, url) = connect(&arm, &target).await?;
     let (mut link, far) = Link::memory(256 * 1024);
@@ -66,6 +88,7 @@ pub async fn open(arm: ArmClient, target: VmTarget) -> Result<AzureConsole, Cons
         target,
         session_url: session_url.clone(),
         interruptions: link.interruptions.clone(),
+        take_over,
     };
     tokio::spawn(bridge.run(ws, far));
     Ok(AzureConsole {
@@ -114,19 +137,26 @@ async fn connect(
     })
 }
 
+/// A close without an error: normal closure, going away, or no code at all.
+fn is_clean_close(code: u16) -> bool {
+    matches!(code, 1000 | 1001 | 1005)
+}
+
 struct Bridge {
     arm: ArmClient,
     target: VmTarget,
     session_url: Arc<Mutex<String>>,
     interruptions: Interruptions,
+    take_over: TakeOver,
 }
 
 /// Why a websocket stopped carrying bytes.
 enum Ended {
     /// Our side closed the link: we are done.
     ByUs,
-    /// Another client opened the console; reconnecting would evict it in turn.
-    Evicted(String),
+    /// The gateway closed a working session cleanly: another client took the console, and
+    /// reconnecting would evict it in turn.
+    TakenOver(String),
     /// A drop or a refusal worth a new session.
     Dropped(String),
 }
@@ -134,6 +164,8 @@ enum Ended {
 impl Bridge {
     async fn run(self, mut ws: GatewayStream, far: tokio::io::DuplexStream) {
         let (mut from_session, mut to_session) = tokio::io::split(far);
+        let mut take_over = self.take_over;
+        let mut reconnects_left = RECONNECTS;
         loop {
             match self
                 .carry(&mut ws, &mut from_session, &mut to_session)
@@ -143,27 +175,44 @@ impl Bridge {
                     let _ = ws.close(None).await;
                     return;
                 }
-                Ended::Evicted(reason) => {
+                Ended::TakenOver(reason) if take_over == TakeOver::Yield => {
                     error!(
-                        "another connection to this VM's serial console was opened ({reason}); \
-                         only one is allowed at a time, so this one has ended"
+                        "another client took this VM's serial console (the gateway closed the \
+                         session: {reason}); a console holds one client at a time, so lifeline \
+                         stopped rather than evict it. Run again with --take-over to take the \
+                         console back (once)."
+                    );
+                    return;
+                }
+                Ended::TakenOver(reason) => {
+                    take_over = TakeOver::Yield;
+                    warn!(
+                        "another client took this VM's serial console ({reason}); taking it \
+                         back once (--take-over)"
+                    );
+                }
+                Ended::Dropped(why) if reconnects_left == 0 => {
+                    error!(
+                        "the serial console connection dropped ({why}) after {RECONNECTS} \
+                         reconnections; giving up"
                     );
                     return;
                 }
                 Ended::Dropped(why) => {
-                    self.interruptions.record();
+                    reconnects_left -= 1;
                     warn!("the serial console connection dropped ({why}); reconnecting");
-                    match connect(&self.arm, &self.target).await {
-                        Ok((fresh, url)) => {
-                            *self.session_url.lock().expect("session url lock") = url;
-                            warn!("reconnected to the serial console");
-                            ws = fresh;
-                        }
-                        Err(e) => {
-                            error!("could not reconnect to the serial console: {e}");
-                            return;
-                        }
-                    }
+                }
+            }
+            self.interruptions.record();
+            match connect(&self.arm, &self.target).await {
+                Ok((fresh, url)) => {
+                    *self.session_url.lock().expect("session url lock") = url;
+                    warn!("reconnected to the serial console");
+                    ws = fresh;
+                }
+                Err(e) => {
+                    error!("could not reconnect to the serial console: {e}");
+                    return;
                 }
             }
         }
@@ -195,10 +244,12 @@ impl Bridge {
                     Some(Ok(Message::Close(frame))) => {
                         let reason = frame.as_ref().map(|f| f.reason.to_string()).unwrap_or_default();
                         let code = frame.as_ref().map(|f| u16::from(f.code)).unwrap_or(1005);
-                        if code == 1000 && reason.to_ascii_lowercase().contains("another") {
-                            return Ended::Evicted(reason);
-                        }
-                        return Ended::Dropped(format!("closed by the gateway, {code} {reason}"));
+                        let why = format!("{code} {reason}").trim_end().to_string();
+                        return if is_clean_close(code) {
+                            Ended::TakenOver(why)
+                        } else {
+                            Ended::Dropped(format!("closed by the gateway, {why}"))
+                        };
                     }
                     Some(Ok(_)) => {}
                     Some(Err(e)) => return Ended::Dropped(e.to_string()),

@@ -3,17 +3,21 @@
 //! workload identity, managed identity, Azure CLI, Azure Developer CLI.
 //!
 //! The chain remembers the first credential that worked. When none works, the error names each
-//! one that was tried and why it failed, so the user knows what to set up.
+//! one that was tried and why it failed (Entra ID's own error and what to do, see [`sign_in`]),
+//! so the user knows what to set up. The Azure CLI credential asks for the subscription's
+//! tenant when the subscription is known, as `az account get-access-token --subscription` does.
 
 use super::cloud::Cloud;
+use super::sign_in;
 use async_trait::async_trait;
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
 use azure_core::http::ClientOptions;
 use azure_identity::{
-    AzureCliCredential, AzureDeveloperCliCredential, ClientSecretCredential,
-    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
-    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    AzureCliCredential, AzureCliCredentialOptions, AzureDeveloperCliCredential,
+    ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, WorkloadIdentityCredential,
+    WorkloadIdentityCredentialOptions,
 };
 use std::sync::{Arc, Mutex};
 
@@ -55,14 +59,19 @@ impl AuthMethod {
     }
 }
 
-/// Builds the credential for `method` in `cloud`.
-pub fn credential(method: AuthMethod, cloud: &Cloud) -> Arc<dyn TokenCredential> {
+/// Builds the credential for `method` in `cloud`, for `subscription` when it is known.
+pub fn credential(
+    method: AuthMethod,
+    cloud: &Cloud,
+    subscription: Option<&str>,
+) -> Arc<dyn TokenCredential> {
     Arc::new(Chain {
         methods: match method {
             AuthMethod::Auto => AuthMethod::CHAIN.to_vec(),
             one => vec![one],
         },
         cloud: cloud.clone(),
+        subscription: subscription.map(str::to_owned),
         chosen: Mutex::new(None),
     })
 }
@@ -71,6 +80,7 @@ pub fn credential(method: AuthMethod, cloud: &Cloud) -> Arc<dyn TokenCredential>
 struct Chain {
     methods: Vec<AuthMethod>,
     cloud: Cloud,
+    subscription: Option<String>,
     chosen: Mutex<Option<Arc<dyn TokenCredential>>>,
 }
 
@@ -87,36 +97,47 @@ impl TokenCredential for Chain {
         }
         let mut failures = Vec::new();
         for &method in &self.methods {
-            let attempt = match build(method, &self.cloud) {
+            let answers = Arc::new(sign_in::EntraAnswers::default());
+            let attempt = match build(method, &self.cloud, self.subscription.as_deref(), &answers) {
                 Ok(credential) => match credential.get_token(scopes, options.clone()).await {
                     Ok(token) => {
                         tracing::info!(method = method.name(), "authenticated");
                         *self.chosen.lock().expect("credential lock") = Some(credential);
                         return Ok(token);
                     }
-                    Err(e) => e.to_string(),
+                    Err(e) => sign_in::explain(&e, answers.take()),
                 },
                 Err(why) => why,
             };
-            failures.push(format!("  {}: {}", method.name(), first_line(&attempt)));
+            failures.push((method, attempt));
         }
-        Err(azure_core::Error::with_message(
-            azure_core::error::ErrorKind::Credential,
-            format!(
+        let message = match failures.as_slice() {
+            [(method, why)] => format!(
+                "could not sign in to Azure with the {} credential: {why}",
+                method.name()
+            ),
+            _ => format!(
                 "no Azure credential worked. Tried:\n{}\nLog in with `az login`, or set \
                  AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or choose one with --auth.",
-                failures.join("\n")
+                failures
+                    .iter()
+                    .map(|(method, why)| format!("  {}: {why}", method.name()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ),
+        };
+        Err(azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            message,
         ))
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text)
-}
-
-fn client_options(cloud: &Cloud) -> ClientOptions {
+/// Options for a credential that calls Entra ID itself: this cloud's authority, and the policy
+/// that keeps Entra's error answers.
+fn client_options(cloud: &Cloud, answers: &Arc<sign_in::EntraAnswers>) -> ClientOptions {
     let mut options = ClientOptions::default();
+    options.per_try_policies.push(answers.clone());
     if let Some(host) = &cloud.authority_host {
         let mut custom = CustomConfiguration::default();
         custom.authority_host = host.clone();
@@ -130,7 +151,12 @@ fn env(name: &str) -> Result<String, String> {
 }
 
 /// One credential, or why it cannot even be built (missing settings).
-fn build(method: AuthMethod, cloud: &Cloud) -> Result<Arc<dyn TokenCredential>, String> {
+fn build(
+    method: AuthMethod,
+    cloud: &Cloud,
+    subscription: Option<&str>,
+    answers: &Arc<sign_in::EntraAnswers>,
+) -> Result<Arc<dyn TokenCredential>, String> {
     let built: azure_core::Result<Arc<dyn TokenCredential>> = match method {
         AuthMethod::ClientSecret => {
             let (tenant, client, secret) = (
@@ -139,7 +165,7 @@ fn build(method: AuthMethod, cloud: &Cloud) -> Result<Arc<dyn TokenCredential>, 
                 env("AZURE_CLIENT_SECRET")?,
             );
             let options = ClientSecretCredentialOptions {
-                client_options: client_options(cloud),
+                client_options: client_options(cloud, answers),
             };
             ClientSecretCredential::new(&tenant, client, Secret::new(secret), Some(options))
                 .map(|c| c as Arc<dyn TokenCredential>)
@@ -147,7 +173,7 @@ fn build(method: AuthMethod, cloud: &Cloud) -> Result<Arc<dyn TokenCredential>, 
         AuthMethod::WorkloadIdentity => {
             env("AZURE_FEDERATED_TOKEN_FILE")?;
             let mut options = WorkloadIdentityCredentialOptions::default();
-            options.credential_options.client_options = client_options(cloud);
+            options.credential_options.client_options = client_options(cloud, answers);
             WorkloadIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>)
         }
         AuthMethod::ManagedIdentity => {
@@ -159,7 +185,13 @@ fn build(method: AuthMethod, cloud: &Cloud) -> Result<Arc<dyn TokenCredential>, 
             };
             ManagedIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>)
         }
-        AuthMethod::Cli => AzureCliCredential::new(None).map(|c| c as Arc<dyn TokenCredential>),
+        AuthMethod::Cli => {
+            let options = AzureCliCredentialOptions {
+                subscription: subscription.map(str::to_owned),
+                ..Default::default()
+            };
+            AzureCliCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>)
+        }
         AuthMethod::Azd => {
             AzureDeveloperCliCredential::new(None).map(|c| c as Arc<dyn TokenCredential>)
         }
@@ -178,6 +210,7 @@ mod tests {
         let chain = Chain {
             methods: vec![AuthMethod::ClientSecret, AuthMethod::WorkloadIdentity],
             cloud,
+            subscription: None,
             chosen: Mutex::new(None),
         };
         if std::env::var_os("AZURE_CLIENT_SECRET").is_some() {

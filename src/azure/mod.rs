@@ -13,6 +13,7 @@ pub mod cloud;
 pub mod console_link;
 pub mod credential;
 pub mod precheck;
+pub mod sign_in;
 pub mod target;
 pub mod websocket;
 

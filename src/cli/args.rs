@@ -51,6 +51,9 @@ pub struct Cli {
     /// Record the console session as an asciicast v2 file (secrets redacted).
     #[arg(long, value_name = "FILE.cast", global = true)]
     pub record: Option<PathBuf>,
+    /// No progress display (it shows on a terminal only, and never with -o json or NO_COLOR).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -92,14 +95,18 @@ pub struct TargetArgs {
     /// Azure cloud: AzureCloud, AzureUSGovernment or AzureChinaCloud.
     #[arg(long, value_name = "NAME", default_value = "AzureCloud", global = true)]
     pub cloud: String,
-    /// Custom Resource Manager endpoint (Azure Stack Hub); the token authority comes from
-    /// AZURE_AUTHORITY_HOST.
+    /// Custom Resource Manager endpoint (Azure Stack Hub); its token audience and sign-in
+    /// endpoint come from {URL}/metadata/endpoints (AZURE_AUTHORITY_HOST overrides the latter).
     #[arg(long, value_name = "URL", global = true)]
     pub arm_endpoint: Option<String>,
     /// Token audience for a custom --arm-endpoint (Azure Stack Hub's "active directory resource
-    /// id"); default: the endpoint itself.
+    /// id"); default: the one {URL}/metadata/endpoints names.
     #[arg(long, value_name = "URL", global = true, requires = "arm_endpoint")]
     pub arm_audience: Option<String>,
+    /// When another client (the portal, another lifeline) takes the Azure console, take it back
+    /// once instead of stopping.
+    #[arg(long, global = true)]
+    pub take_over: bool,
 }
 
 impl TargetArgs {
@@ -194,6 +201,24 @@ lifeline undo --backup 20261121T103107Z … --yes"
     /// List the diagnosis rules, or explain one.
     #[command(after_help = "Examples:\n  lifeline rules\n  lifeline rules SSH001")]
     Rules(RulesArgs),
+    // --- shell integration ---
+    /// Print a completion script for bash, zsh, fish or powershell.
+    #[command(
+        after_help = "Examples:\n  lifeline completions bash > ~/.local/share/bash-completion/completions/lifeline\n  \
+lifeline completions zsh > ~/.zfunc/_lifeline\n  lifeline completions fish > ~/.config/fish/completions/lifeline.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per subcommand into a directory.
+    #[command(
+        after_help = "Examples:\n  lifeline man | man -l -\n  lifeline man --out-dir /usr/local/share/man/man1"
+    )]
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 const RESCUE_HELP: &str = "\

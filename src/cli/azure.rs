@@ -4,7 +4,7 @@
 use super::UsageError;
 use super::args::{AdminArg, Cli, ConsoleAction, ConsoleArgs, OutputFormat, SendArgs, TargetArgs};
 use crate::azure::admin::{self, AdminCommand};
-use crate::azure::console_link::{self, AzureConsole};
+use crate::azure::console_link::{self, AzureConsole, TakeOver};
 use crate::azure::target::Machine;
 use crate::azure::{ArmClient, Cloud, VmTarget, credential};
 use crate::exit;
@@ -13,14 +13,21 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
-/// The ARM client for the cloud and credential the arguments name.
-pub fn arm_client(target: &TargetArgs) -> Result<ArmClient> {
+/// The ARM client for the cloud and credential the arguments name. A custom endpoint without
+/// --arm-audience is asked for its audience and sign-in endpoint, as `az cloud register` does.
+pub async fn arm_client(target: &TargetArgs) -> Result<ArmClient> {
     let mut cloud =
         Cloud::resolve(&target.cloud, target.arm_endpoint.as_deref()).map_err(UsageError)?;
-    if let Some(audience) = &target.arm_audience {
-        cloud.scope = format!("{}/.default", audience.trim_end_matches('/'));
+    match (&target.arm_audience, &target.arm_endpoint) {
+        (Some(audience), _) => cloud.scope = format!("{}/.default", audience.trim_end_matches('/')),
+        (None, Some(_)) => cloud.discover().await.map_err(anyhow::Error::msg)?,
+        (None, None) => {}
     }
-    let credential = credential::credential(target.auth, &cloud);
+    let known_subscription = target
+        .subscription
+        .clone()
+        .or_else(|| std::env::var("AZURE_SUBSCRIPTION_ID").ok());
+    let credential = credential::credential(target.auth, &cloud, known_subscription.as_deref());
     Ok(ArmClient::new(cloud, credential))
 }
 
@@ -81,15 +88,21 @@ pub fn vm_target(target: &TargetArgs) -> Result<VmTarget> {
 
 /// Pre-checks the machine and opens its serial console.
 pub async fn open_console(target: &TargetArgs) -> Result<(AzureConsole, ArmClient)> {
-    let arm = arm_client(target)?;
+    let arm = arm_client(target).await?;
     let vm = vm_target(target)?;
-    let console = console_link::open(arm.clone(), vm).await?;
+    let take_over = if target.take_over {
+        TakeOver::Once
+    } else {
+        TakeOver::Yield
+    };
+    let _step = crate::progress::step(&format!("opening the serial console of {vm}"));
+    let console = console_link::open(arm.clone(), vm, take_over).await?;
     Ok((console, arm))
 }
 
 /// `lifeline console status|enable|disable`.
 pub async fn console(cli: &Cli, args: &ConsoleArgs) -> Result<u8> {
-    let arm = arm_client(&cli.target)?;
+    let arm = arm_client(&cli.target).await?;
     let subscription = subscription(&cli.target)?;
     let disabled = match args.action {
         ConsoleAction::Status => arm.console_disabled(&subscription).await?,

@@ -8,6 +8,7 @@ mod bulk;
 mod connect;
 mod diagnose;
 mod exec;
+mod generate;
 mod password;
 mod remedy;
 mod rescue;
@@ -16,13 +17,20 @@ mod session;
 pub use args::{Cli, Command, OutputFormat};
 
 use crate::exit;
+use crate::progress;
 use clap::Parser;
 use std::process::ExitCode;
+use tracing::Level;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(
+        cli.verbose,
+        progress::wanted(cli.output == OutputFormat::Json, cli.quiet),
+    );
     let runtime = match crate::runtime::start() {
         Ok(rt) => rt,
         Err(e) => {
@@ -30,7 +38,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::SOFTWARE);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    // A read of stdin blocks a runtime thread until a key or EOF; when the console ends first
+    // (another client took it), waiting for that read would keep the process alive.
+    runtime.shutdown_background();
+    match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("lifeline: {e:#}");
@@ -51,10 +63,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Send(args) => azure::send(&cli, args).await,
         Command::Console(args) => azure::console(&cli, args).await,
         Command::Rescue(args) => rescue::run(&cli, args).await,
+        Command::Completions { shell } => generate::completions(*shell),
+        Command::Man { out_dir } => generate::man(out_dir.as_deref()),
     }
 }
 
-fn init_logging(verbose: u8) {
+/// Log lines on stderr (filtered by -v or RUST_LOG), and step progress when `progress`.
+fn init_logging(verbose: u8, progress: bool) {
     let default = match verbose {
         0 => "warn",
         1 => "lifeline=info",
@@ -62,11 +77,20 @@ fn init_logging(verbose: u8) {
         _ => "lifeline=trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    let log = tracing_subscriber::fmt::layer().with_target(false);
+    if progress {
+        let display = progress::Display::default();
+        let log = log.with_writer(display.log_writer()).with_filter(filter);
+        let steps = Targets::new().with_target(progress::TARGET, Level::INFO);
+        tracing_subscriber::registry()
+            .with(log)
+            .with(display.with_filter(steps))
+            .init();
+    } else {
+        tracing_subscriber::registry()
+            .with(log.with_writer(std::io::stderr).with_filter(filter))
+            .init();
+    }
 }
 
 /// The exit code for a failure: usage when the command line is at fault, else the class of the

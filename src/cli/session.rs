@@ -135,6 +135,7 @@ pub async fn open_with(endpoint: &Endpoint, creds: Credentials, root: bool) -> R
     let opened = open_link(&endpoint.target).await?;
     let description = opened.description;
     let mut session = Session::new(opened.link, console, secrets, Timeouts::default());
+    let _step = crate::progress::step(&format!("logging in on {description}"));
     session
         .attach(&creds)
         .await

@@ -112,6 +112,7 @@ impl Plan {
 
     /// Runs the plan on the guest; `session` must be a root shell.
     pub async fn apply(&self, session: &mut Session) -> Result<Outcome, RemedyError> {
+        let _step = crate::progress::step("applying the fixes on the guest");
         if !session.is_root() {
             return Err(RemedyError::NotRoot);
         }

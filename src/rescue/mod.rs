@@ -111,6 +111,7 @@ pub async fn rescue(
     }
     report.conclude(&diagnosis, repair.manual);
     if let (Some(host), false) = (&options.verify_host, options.dry_run || report.declined) {
+        let _step = crate::progress::step(&format!("verifying SSH on {host}"));
         report.handshake = Some(HandshakeCheck::from(
             ssh_handshake::handshake(host, &options.user, HANDSHAKE_TIMEOUT).await,
             host,

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod fake_azure;
 pub mod ssh_password;
 pub mod watched;
 

@@ -5,7 +5,7 @@
 //! trust one CA for all of them.
 
 use crate::state::{Failure, Fake};
-use crate::{arm, control, gateway, token};
+use crate::{arm, control, gateway, metadata, token};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
@@ -41,6 +41,8 @@ async fn route(fake: &Arc<Fake>, req: Request<Incoming>) -> Response<Body> {
         .is_some_and(|p| p.eq_ignore_ascii_case("/subscriptions/"))
     {
         arm::handle(fake, req).await
+    } else if path == "/metadata/endpoints" {
+        metadata::handle(fake, req.method())
     } else if path.ends_with("/oauth2/v2.0/token") {
         token::handle(fake, req).await
     } else {

@@ -10,6 +10,7 @@
 //! |---|---|
 //! | `POST /{tenant}/oauth2/v2.0/token` | [`token`]: the Entra token endpoint (authority host = base URL) |
 //! | `/subscriptions/…` | [`arm`]: consoleServices, VM / scale-set reads, `serialPorts/0/connect` |
+//! | `GET /metadata/endpoints` | [`metadata`]: the cloud's audience and sign-in endpoint |
 //! | `/n/connector/{cid}/sessions/{sid}/client` | [`gateway`] + [`session`]: the console websocket |
 //! | `/n/connector/{cid}/sessions/{sid}/adminCommand/{cmd}` | [`gateway`]: nmi, reset, sysrq |
 //! | `/fake/control`, `/fake/state` | [`control`]: fault injection and counters for tests |
@@ -24,6 +25,7 @@ mod frames;
 mod gateway;
 mod http;
 mod machines;
+mod metadata;
 mod serial;
 mod session;
 mod state;

@@ -9,7 +9,8 @@
 //! 3. Injected refusals close a correct answer with 1011 "Connection not trusted" too.
 //! 4. Once in, the session takes over the machine's console, evicting the previous session with
 //!    1000 and a reason that says so (the real code is not documented, docs/azure-serial-console.md: 1000 is
-//!    our choice, since the eviction is the service working as designed). Then the scrollback is
+//!    our choice, since the eviction is the service working as designed; clients must not rely
+//!    on the reason text). Then the scrollback is
 //!    replayed and serial bytes flow both ways. A text frame equal to an issued token is dropped,
 //!    not typed: az 0.1.7 sent its token again after the query had already authenticated it.
 

@@ -53,14 +53,15 @@ pub async fn handle(fake: &Arc<Fake>, req: Request<Incoming>) -> Response<Body> 
     if let Some(failure) = fake.take_failure(Route::Token) {
         let status =
             StatusCode::from_u16(failure.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let description = failure
+            .message
+            .as_deref()
+            .unwrap_or("AADSTS90033: A transient error has occurred. Please try again.");
         let mut response = entra_error(
             status,
             failure.code.as_deref().unwrap_or("temporarily_unavailable"),
-            90033,
-            failure
-                .message
-                .as_deref()
-                .unwrap_or("AADSTS90033: A transient error has occurred. Please try again."),
+            aadsts_code(description).unwrap_or(90033),
+            description,
         );
         if let Some(secs) = failure.retry_after {
             response
@@ -247,6 +248,13 @@ fn entra_error(status: StatusCode, error: &str, code: u32, description: &str) ->
             "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
         }),
     )
+}
+
+/// The number of an `AADSTSnnnn:` description, which Entra repeats in `error_codes`.
+fn aadsts_code(description: &str) -> Option<u32> {
+    let digits = description.strip_prefix("AADSTS")?;
+    let end = digits.find(|c: char| !c.is_ascii_digit())?;
+    digits[..end].parse().ok()
 }
 
 /// Why a presented token does not open ARM or the gateway, if it does not.

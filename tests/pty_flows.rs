@@ -1,0 +1,230 @@
+//! The interactive flows as a person meets them: the real lifeline binary on a pseudo-terminal,
+//! driven with expectrl, against the real guest. Rescue's confirmation (no, Ctrl-C, yes) and its
+//! --dry-run text; the connect menu sending SysRq, NMI and reset through the fake Azure service.
+
+mod support;
+
+use expectrl::process::unix::WaitStatus;
+use expectrl::{ControlCode, Eof, Expect, Session};
+use std::process::Command;
+use std::time::Duration;
+use support::fake_azure::FakeAzure;
+use support::{Guest, sh, shared_guest};
+
+const LIFELINE: &str = env!("CARGO_BIN_EXE_lifeline");
+/// Login and probe run under TCG: minutes, not seconds.
+const SLOW: Duration = Duration::from_secs(400);
+
+type Pty = expectrl::session::OsSession;
+
+/// lifeline on a pty with `args`, the guest user's password in GUEST_PW.
+fn spawn(guest: &Guest, args: &[&str], env: &[(&str, &str)]) -> Pty {
+    let mut command = Command::new(LIFELINE);
+    command
+        .args(args)
+        .env("GUEST_PW", &guest.password)
+        .env("TERM", "vt220")
+        .env_remove("NO_COLOR");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut pty = Session::spawn(command).expect("spawn lifeline on a pty");
+    pty.set_expect_timeout(Some(SLOW));
+    pty
+}
+
+fn expect(pty: &mut Pty, text: &str) -> String {
+    match pty.expect(text) {
+        Ok(found) => String::from_utf8_lossy(found.before()).into_owned(),
+        Err(e) => {
+            let seen = pty
+                .expect(Eof)
+                .map(|c| String::from_utf8_lossy(c.before()).into_owned())
+                .unwrap_or_default();
+            panic!("waiting for {text:?}: {e}; lifeline wrote:\n{seen}")
+        }
+    }
+}
+
+/// Waits for the end of lifeline's output and returns how it ended.
+fn finished(pty: &mut Pty) -> WaitStatus {
+    pty.expect(Eof).expect("lifeline ends");
+    pty.get_process().wait().expect("wait for lifeline")
+}
+
+fn rescue_args(guest: &Guest) -> Vec<String> {
+    [
+        "--serial",
+        &format!("unix:{}", guest.serial.display()),
+        "--user",
+        &guest.user,
+        "--password-env",
+        "GUEST_PW",
+        "rescue",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// What a rescue could change on the guest: sshd_config and the backups lifeline keeps.
+async fn guest_state(guest: &Guest) -> String {
+    let mut session = guest.root_session().await;
+    let state = sh(
+        &mut session,
+        "sha256sum /etc/ssh/sshd_config; ls /var/backups/lifeline 2>/dev/null | wc -l",
+    )
+    .await;
+    session.leave().await.unwrap();
+    state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rescue_asks_and_nothing_changes_unless_the_answer_is_yes() {
+    let guest = shared_guest().await;
+    let mut session = guest.root_session().await;
+    sh(
+        &mut session,
+        "echo 'AllowUsers nobody' >> /etc/ssh/sshd_config",
+    )
+    .await;
+    session.leave().await.unwrap();
+    let broken = guest_state(&guest).await;
+    let args = rescue_args(&guest);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    // --dry-run: the plan and the script, no question, nothing changed.
+    tokio::task::block_in_place(|| {
+        let mut dry = args.clone();
+        dry.push("--dry-run");
+        let mut pty = spawn(&guest, &dry, &[]);
+        expect(&mut pty, "dry run, nothing changed");
+        expect(&mut pty, "plan:");
+        expect(&mut pty, "the guest script (secrets withheld):");
+        let status = finished(&mut pty);
+        assert!(matches!(status, WaitStatus::Exited(_, 1)), "{status:?}");
+    });
+    assert_eq!(
+        guest_state(&guest).await,
+        broken,
+        "a dry run changes nothing"
+    );
+
+    // No: nothing changed, exit 2.
+    tokio::task::block_in_place(|| {
+        let mut pty = spawn(&guest, &args, &[]);
+        let shown = expect(&mut pty, "[y/N] ");
+        assert!(shown.contains("lifeline found:"), "{shown}");
+        assert!(shown.contains("and will:"), "{shown}");
+        pty.send_line("n").unwrap();
+        expect(&mut pty, "not confirmed, nothing changed");
+        let status = finished(&mut pty);
+        assert!(matches!(status, WaitStatus::Exited(_, 2)), "{status:?}");
+    });
+    assert_eq!(guest_state(&guest).await, broken, "no changes nothing");
+
+    // Ctrl-C at the question: lifeline stops, nothing changed.
+    tokio::task::block_in_place(|| {
+        let mut pty = spawn(&guest, &args, &[]);
+        expect(&mut pty, "[y/N] ");
+        pty.send(ControlCode::EndOfText).unwrap();
+        let status = finished(&mut pty);
+        assert!(
+            matches!(
+                status,
+                WaitStatus::Signaled(..) | WaitStatus::Exited(_, 130)
+            ),
+            "{status:?}"
+        );
+    });
+    assert_eq!(guest_state(&guest).await, broken, "Ctrl-C changes nothing");
+
+    // Yes: repaired, and SSH works again.
+    tokio::task::block_in_place(|| {
+        let mut pty = spawn(&guest, &args, &[]);
+        expect(&mut pty, "[y/N] ");
+        pty.send_line("y").unwrap();
+        expect(&mut pty, "SSH works again");
+        let status = finished(&mut pty);
+        assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+        guest.ssh_works().expect("SSH works after the rescue");
+    });
+    assert_ne!(guest_state(&guest).await, broken, "yes repairs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connect_menu_sends_sysrq_nmi_and_reset_through_the_fake() {
+    let guest = shared_guest().await;
+    let sub = "00000000-0000-0000-0000-0000000c0de5";
+    let fake = FakeAzure::start(
+        "pty-menu",
+        &[format!("{sub}/rg1/vm1=unix:{}", guest.serial.display())],
+    );
+    let env = fake.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let url = fake.url.clone();
+    let args = [
+        "--arm-endpoint",
+        &url,
+        "--subscription",
+        sub,
+        "-g",
+        "rg1",
+        "-n",
+        "vm1",
+        "connect",
+    ];
+    tokio::task::block_in_place(|| {
+        let mut pty = spawn(&guest, &args, &env);
+        pty.set_expect_timeout(Some(Duration::from_secs(60)));
+        expect(&mut pty, "Ctrl-] opens the menu");
+        pty.send("\r").unwrap();
+        expect(&mut pty, "login: ");
+
+        let menu_key = [0x1d];
+        pty.send(menu_key).unwrap();
+        expect(&mut pty, "n: NMI   s: SysRq   r: reset");
+        pty.send("s").unwrap();
+        expect(&mut pty, "SysRq key (h for help): ");
+        pty.send("h").unwrap();
+        expect(&mut pty, "[lifeline] sent SysRq(\"h\")");
+        expect(&mut pty, "sysrq: HELP");
+
+        for (key, name) in [("n", "Nmi"), ("r", "Reset")] {
+            pty.send(menu_key).unwrap();
+            expect(&mut pty, "n: NMI");
+            pty.send(key).unwrap();
+            expect(&mut pty, &format!("Really send {name}?"));
+            pty.send("y").unwrap();
+            expect(&mut pty, &format!("[lifeline] sent {name}"));
+        }
+
+        pty.send(menu_key).unwrap();
+        expect(&mut pty, "q: quit");
+        pty.send("q").unwrap();
+        expect(&mut pty, "lifeline: disconnected.");
+        let status = finished(&mut pty);
+        assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+    });
+
+    let state = fake.state();
+    let accepted: Vec<(String, String)> = state["counters"]["admin_commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == 200)
+        .map(|c| {
+            (
+                c["command"].as_str().unwrap().to_string(),
+                c["body"]["commandParameters"]["SysRqCommand"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [("sysrq", "h"), ("nmi", ""), ("reset", "")]
+        .iter()
+        .map(|(c, k)| (c.to_string(), k.to_string()))
+        .collect();
+    assert_eq!(accepted, want);
+}
