@@ -19,15 +19,24 @@ type Pty = expectrl::session::OsSession;
 
 /// lifeline on a pty with `args`, the guest user's password in GUEST_PW.
 fn spawn(guest: &Guest, args: &[&str], env: &[(&str, &str)]) -> Pty {
+    let mut command = lifeline(args, env);
+    command.env("GUEST_PW", &guest.password);
+    on_pty(command)
+}
+
+fn lifeline(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(LIFELINE);
     command
         .args(args)
-        .env("GUEST_PW", &guest.password)
         .env("TERM", "vt220")
         .env_remove("NO_COLOR");
     for (k, v) in env {
         command.env(k, v);
     }
+    command
+}
+
+fn on_pty(command: Command) -> Pty {
     let mut pty = Session::spawn(command).expect("spawn lifeline on a pty");
     pty.set_expect_timeout(Some(SLOW));
     pty
@@ -39,7 +48,7 @@ fn expect(pty: &mut Pty, text: &str) -> String {
         Err(e) => {
             let seen = pty
                 .expect(Eof)
-                .map(|c| String::from_utf8_lossy(c.before()).into_owned())
+                .map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned())
                 .unwrap_or_default();
             panic!("waiting for {text:?}: {e}; lifeline wrote:\n{seen}")
         }
@@ -227,4 +236,49 @@ async fn the_connect_menu_sends_sysrq_nmi_and_reset_through_the_fake() {
         .map(|(c, k)| (c.to_string(), k.to_string()))
         .collect();
     assert_eq!(accepted, want);
+}
+
+#[test]
+fn progress_shows_on_a_terminal_unless_json_quiet_or_no_color() {
+    let sub = "00000000-0000-0000-0000-00000000a11e";
+    let fake = FakeAzure::start("pty-progress", &[format!("{sub}/rg1/vm1=echo")]);
+    // Long enough to be worth a line of its own.
+    fake.control(serde_json::json!({"delay": {"route": "connect", "ms": 2500}}));
+    let env = fake.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let url = fake.url.clone();
+    let base = [
+        "--arm-endpoint",
+        url.as_str(),
+        "--subscription",
+        sub,
+        "-g",
+        "rg1",
+        "-n",
+        "vm1",
+        "send",
+        "sysrq",
+        "h",
+    ];
+    let shown = |extra: &[&str], more_env: &[(&str, &str)]| -> String {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let mut env = env.clone();
+        env.extend_from_slice(more_env);
+        let mut pty = on_pty(lifeline(&args, &env));
+        let seen = pty.expect(Eof).expect("lifeline ends");
+        String::from_utf8_lossy(seen.as_bytes()).into_owned()
+    };
+    let step = "opening the serial console of VM rg1/vm1";
+    let with = shown(&[], &[]);
+    assert!(with.contains(&format!("✓ {step} (2.")), "{with}");
+    for (extra, more_env) in [
+        (&["-o", "json"][..], &[][..]),
+        (&["--quiet"][..], &[][..]),
+        (&[][..], &[("NO_COLOR", "1")][..]),
+    ] {
+        let without = shown(extra, more_env);
+        assert!(!without.contains(step), "{extra:?} {more_env:?}: {without}");
+        assert!(without.contains("sysrq"), "{without}");
+    }
 }
