@@ -39,13 +39,40 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::SOFTWARE);
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run_until_signalled(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("lifeline: {e:#}");
             ExitCode::from(exit_code_for(&e))
         }
     }
+}
+
+/// Runs the command; SIGINT or SIGTERM cancels it, which drops its session, whose guard types
+/// the exits that close the shells it opened (see `shell::guard`). The exit code is then the
+/// shell's convention, 128 + the signal.
+async fn run_until_signalled(cli: Cli) -> anyhow::Result<u8> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (mut interrupt, mut terminate) = (
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::terminate())?,
+    );
+    let signalled = tokio::select! {
+        result = run(cli) => return result,
+        _ = interrupt.recv() => libc_signal::SIGINT,
+        _ = terminate.recv() => libc_signal::SIGTERM,
+    };
+    // The cancelled command's session has queued its closing keys; a websocket link sends
+    // them from a task of its own, which needs a moment of the runtime.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    eprintln!("lifeline: interrupted");
+    Ok(128 + signalled)
+}
+
+/// The two signal numbers lifeline handles (the same on every Linux architecture).
+mod libc_signal {
+    pub const SIGINT: u8 = 2;
+    pub const SIGTERM: u8 = 15;
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -63,6 +90,23 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// Crates whose debug and trace output dumps what crosses the wire (websocket frames, HTTP
+/// headers and bodies): the ARM token and typed passwords travel there. Capped at info whatever
+/// RUST_LOG asks; lifeline's own records never hold a secret.
+const WIRE_DUMPERS: &[&str] = &[
+    "tungstenite=info",
+    "tokio_tungstenite=info",
+    "hyper=info",
+    "hyper_util=info",
+    "h2=info",
+    "reqwest=info",
+    "rustls=info",
+    "tokio_rustls=info",
+    "azure_core=info",
+    "azure_identity=info",
+    "typespec_client_core=info",
+];
+
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
@@ -70,7 +114,10 @@ fn init_logging(verbose: u8) {
         2 => "lifeline=debug",
         _ => "lifeline=trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    for directive in WIRE_DUMPERS {
+        filter = filter.add_directive(directive.parse().expect("a valid directive"));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

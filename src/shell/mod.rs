@@ -9,6 +9,7 @@
 //! transcript's redactor in any case.
 
 pub mod command;
+mod guard;
 mod state;
 mod transfer;
 
