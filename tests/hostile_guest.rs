@@ -1,12 +1,20 @@
-//! The guest as an attacker, on the real guest: an unprivileged user races every write, owner
-//! and mode change lifeline makes as root inside the user's own directories, thousands of
-//! times, swapping temporary files, the target and the directory itself for symbolic links to
-//! root's files. The user must lose every time: root's files keep their owner, mode and content.
+//! The guest as an attacker, on the real guest.
+//!
+//! - An unprivileged user races every write, owner and mode change lifeline makes as root
+//!   inside the user's own directories, hundreds of times a run (more with
+//!   `LIFELINE_RACE_TRIES`), swapping temporary files, the target and the directory itself for
+//!   symbolic links to root's files. The user must lose every time: root's files keep their
+//!   owner, mode and content.
+//! - Every way a run can end early (a dropped session, a panic, SIGINT, SIGTERM, a bad
+//!   argument) leaves the shared console at a login prompt, never a root shell.
+//! - Uploads are private from their first byte, whatever the guest's umask (a fake guest: bash
+//!   on a pty).
 
 mod support;
 
 use lifeline::remedy::ops::ResetKey;
 use lifeline::remedy::{PublicKeys, UserName};
+use lifeline::shell::ConsoleState;
 use std::time::{Duration, Instant};
 use support::{sh, shared_guest};
 
@@ -15,7 +23,7 @@ fn tries() -> u32 {
     std::env::var("LIFELINE_RACE_TRIES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1000)
+        .unwrap_or(400)
 }
 
 /// Root's files the racers aim at, and three racers running as the guest user (uid of
@@ -120,4 +128,149 @@ async fn a_user_racing_roots_writes_in_their_own_directories_never_wins() {
         );
     }
     session.leave().await.unwrap();
+}
+
+/// What the next person attaching to the console finds, once the guest has read what was
+/// typed: the first state a fresh session sees.
+async fn next_visitor_finds(guest: &support::Guest) -> ConsoleState {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let session = guest.session().await;
+    let found = session.found_state();
+    session.leave().await.unwrap();
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_root_session_dropped_or_panicking_without_leaving_closes_its_shells() {
+    let guest = shared_guest().await;
+    let session = guest.root_session().await;
+    assert!(session.is_root());
+    drop(session);
+    assert_eq!(next_visitor_finds(&guest).await, ConsoleState::LoginPrompt);
+
+    let session = guest.root_session().await;
+    let panicked = tokio::spawn(async move {
+        let _held = session;
+        panic!("a bug while holding a root shell");
+    })
+    .await;
+    assert!(panicked.unwrap_err().is_panic());
+    assert_eq!(next_visitor_finds(&guest).await, ConsoleState::LoginPrompt);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_or_sigterm_in_the_middle_of_a_root_command_leaves_a_login_prompt() {
+    use std::io::BufRead;
+    let guest = shared_guest().await;
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lifeline"))
+            .args(["exec", "-vv", "--serial"])
+            .arg(format!("unix:{}", guest.serial.display()))
+            .args([
+                "--user",
+                &guest.user,
+                "--password-env",
+                "GUEST_PW",
+                "--root",
+            ])
+            .args(["--", "sleep 600"])
+            .env("GUEST_PW", &guest.password)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run lifeline");
+        let mut log = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        // As root (the second shell of ours, after sudo), then the command is typed.
+        while seen.matches("own shell ready").count() < 2 {
+            let mut line = String::new();
+            assert!(
+                log.read_line(&mut line).unwrap() > 0,
+                "lifeline ended before it was root: {seen}"
+            );
+            seen.push_str(&line);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let kill = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "SIG{signal}: {seen}");
+        assert_eq!(
+            next_visitor_finds(&guest).await,
+            ConsoleState::LoginPrompt,
+            "after SIG{signal}"
+        );
+    }
+}
+
+#[test]
+fn a_malformed_backup_id_is_refused_before_any_login() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(["undo", "--backup", "1234567é1234567", "--yes"])
+        .args(["--serial", "unix:/nonexistent/lifeline-test.sock"])
+        .args(["--user", "nobody", "--password-env", "LIFELINE_TEST_PW"])
+        .env("LIFELINE_TEST_PW", "x")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The socket does not exist: reaching it at all would end in a link error (74).
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A shell on a pty whose umask lets everyone read new files, and whose `base64` notes the
+/// mode of the file it writes to at the moment it starts (before any byte and any chmod).
+#[tokio::test]
+async fn an_upload_is_private_from_its_first_byte_whatever_the_guests_umask() {
+    use lifeline::link::{Link, LinkSpec};
+    use lifeline::secret::SecretRegistry;
+    use lifeline::shell::{Session, Timeouts};
+    use lifeline::term::Console;
+    let dir = std::env::temp_dir().join(format!("ll-upload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let modes = dir.join("modes");
+    let rc = dir.join("rc");
+    std::fs::write(
+        &rc,
+        format!(
+            "umask 022\nbase64() {{ stat -L -c %a /dev/stdout >>'{}'; command base64 \"$@\"; }}\n\
+             export -f base64\n",
+            modes.display()
+        ),
+    )
+    .unwrap();
+    let spec = LinkSpec::Command(format!(
+        "exec env -i TERM=vt220 PATH=/usr/bin:/bin PS1='pty-test$ ' bash --noprofile --rcfile '{}' -i",
+        rc.display()
+    ));
+    let link = Link::open(&spec).await.expect("spawn bash on a pty");
+    let mut s = Session::new(
+        link,
+        Console::new(24, 80, None),
+        SecretRegistry::default(),
+        Timeouts::default(),
+    );
+    s.attach(&Default::default()).await.expect("attach to bash");
+    let target = dir.join("script.sh");
+    s.send_file(
+        &target.to_string_lossy(),
+        b"ll_set_password u '$6$hash'\n",
+        0o700,
+    )
+    .await
+    .unwrap();
+    s.leave().await.unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    // Every output base64 wrote (the upload, and command output going into pipes) was private.
+    let seen = std::fs::read_to_string(&modes).unwrap();
+    assert!(
+        !seen.is_empty() && seen.lines().all(|mode| mode == "600"),
+        "{seen}"
+    );
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    std::fs::remove_dir_all(&dir).ok();
 }
