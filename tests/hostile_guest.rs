@@ -133,6 +133,7 @@ async fn a_user_racing_roots_writes_in_their_own_directories_never_wins() {
 /// What the next person attaching to the console finds, once the guest has read what was
 /// typed: the first state a fresh session sees.
 async fn next_visitor_finds(guest: &support::Guest) -> ConsoleState {
+    lifeline::shell::closed(Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let session = guest.session().await;
     let found = session.found_state();

@@ -39,7 +39,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::SOFTWARE);
         }
     };
-    match runtime.block_on(run_until_signalled(cli)) {
+    let result = runtime.block_on(async {
+        let result = run_until_signalled(cli).await;
+        // A session dropped on the way out (an error, a signal) is still closing its shells.
+        crate::shell::closed(std::time::Duration::from_secs(30)).await;
+        result
+    });
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("lifeline: {e:#}");
@@ -62,9 +68,6 @@ async fn run_until_signalled(cli: Cli) -> anyhow::Result<u8> {
         _ = interrupt.recv() => libc_signal::SIGINT,
         _ = terminate.recv() => libc_signal::SIGTERM,
     };
-    // The cancelled command's session has queued its closing keys; a websocket link sends
-    // them from a task of its own, which needs a moment of the runtime.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     eprintln!("lifeline: interrupted");
     Ok(128 + signalled)
 }

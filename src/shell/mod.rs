@@ -14,6 +14,7 @@ mod state;
 mod transfer;
 
 pub use command::Encoding;
+pub use guard::closed;
 pub use state::{ConsoleState, classify};
 
 use crate::expect::{ExpectError, Expecter, Needles};
