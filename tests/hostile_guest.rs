@@ -222,14 +222,55 @@ fn a_malformed_backup_id_is_refused_before_any_login() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-/// A shell on a pty whose umask lets everyone read new files, and whose `base64` notes the
-/// mode of the file it writes to at the moment it starts (before any byte and any chmod).
-#[tokio::test]
-async fn an_upload_is_private_from_its_first_byte_whatever_the_guests_umask() {
+/// A clean bash on a pty, as a console would run one.
+async fn fake_guest(rc: Option<&std::path::Path>) -> lifeline::shell::Session {
     use lifeline::link::{Link, LinkSpec};
     use lifeline::secret::SecretRegistry;
     use lifeline::shell::{Session, Timeouts};
     use lifeline::term::Console;
+    let rc = rc.map_or_else(
+        || "--norc".to_string(),
+        |rc| format!("--rcfile '{}'", rc.display()),
+    );
+    let spec = LinkSpec::Command(format!(
+        "exec env -i TERM=vt220 PATH=/usr/bin:/bin PS1='pty-test$ ' bash --noprofile {rc} -i"
+    ));
+    let link = Link::open(&spec).await.expect("spawn bash on a pty");
+    let mut s = Session::new(
+        link,
+        Console::new(24, 80, None),
+        SecretRegistry::default(),
+        Timeouts::default(),
+    );
+    s.attach(&Default::default()).await.expect("attach to bash");
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_past_the_buffers_bound_is_an_error_never_a_shorter_answer() {
+    let mut s = fake_guest(None).await;
+    let big = s
+        .run_with_timeout(
+            "head -c 7000042 /dev/zero | tr '\\0' x",
+            Duration::from_secs(300),
+        )
+        .await;
+    match big {
+        Err(lifeline::shell::ShellError::OutputTooLarge { dropped, .. }) => assert!(dropped > 0),
+        other => panic!(
+            "7,000,042 bytes came back as {:?}",
+            other.map(|o| o.output.len())
+        ),
+    }
+    let after = s.run("echo still here").await.unwrap();
+    assert_eq!(after.output, b"still here\n");
+    s.leave().await.unwrap();
+}
+
+/// A shell on a pty whose umask lets everyone read new files, and whose `base64` notes the
+/// mode of the file it writes to at the moment it starts (before any byte and any chmod).
+#[tokio::test]
+async fn an_upload_is_private_from_its_first_byte_whatever_the_guests_umask() {
     let dir = std::env::temp_dir().join(format!("ll-upload-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let modes = dir.join("modes");
@@ -243,18 +284,7 @@ async fn an_upload_is_private_from_its_first_byte_whatever_the_guests_umask() {
         ),
     )
     .unwrap();
-    let spec = LinkSpec::Command(format!(
-        "exec env -i TERM=vt220 PATH=/usr/bin:/bin PS1='pty-test$ ' bash --noprofile --rcfile '{}' -i",
-        rc.display()
-    ));
-    let link = Link::open(&spec).await.expect("spawn bash on a pty");
-    let mut s = Session::new(
-        link,
-        Console::new(24, 80, None),
-        SecretRegistry::default(),
-        Timeouts::default(),
-    );
-    s.attach(&Default::default()).await.expect("attach to bash");
+    let mut s = fake_guest(Some(&rc)).await;
     let target = dir.join("script.sh");
     s.send_file(
         &target.to_string_lossy(),

@@ -145,7 +145,7 @@ pub(super) fn exit_code_for(error: &anyhow::Error) -> u8 {
             | ShellError::SudoRefused { .. }
             | ShellError::PasswordExpired { .. }
             | ShellError::MaintenanceNeedsRoot => exit::AUTH,
-            ShellError::Transfer(_) => exit::SOFTWARE,
+            ShellError::Transfer(_) | ShellError::OutputTooLarge { .. } => exit::SOFTWARE,
         };
     }
     if error.downcast_ref::<crate::link::LinkError>().is_some()

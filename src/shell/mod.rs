@@ -92,6 +92,12 @@ pub enum ShellError {
          may be incomplete, so it is not reported. The session goes on."
     )]
     LinkInterrupted,
+    #[error(
+        "the command's output was larger than lifeline holds ({limit} bytes on the console): \
+         its first {dropped} bytes were lost, so it is not reported. Write it to a file on the \
+         guest and read that in parts (head -c, tail -c)."
+    )]
+    OutputTooLarge { dropped: u64, limit: usize },
 }
 
 /// Bytes that crossed the console.
@@ -472,10 +478,18 @@ impl Session {
             }
             Err(e) => return Err(e.into()),
         };
-        let (output, exit_status) = command::decode_payload(&taken.before, self.encoding)?;
+        let decoded = command::decode_payload(&taken.before, self.encoding);
         self.expecter
             .expect(&self.prompt, self.timeouts.login)
             .await?;
+        // Output past the buffer's bound lost its start: never report the rest as all of it.
+        if taken.dropped > 0 {
+            return Err(ShellError::OutputTooLarge {
+                dropped: taken.dropped,
+                limit: crate::expect::DEFAULT_LIMIT,
+            });
+        }
+        let (output, exit_status) = decoded?;
         Ok(CommandOutput {
             output,
             exit_status,
