@@ -27,11 +27,15 @@ pub enum ExitClass {
     Timeout,
     /// Login or privilege escalation was refused (wrong password, no sudo rights).
     Auth,
+    /// SIGINT stopped the run (128 + 2, the shell's convention).
+    Interrupted,
+    /// SIGTERM stopped the run (128 + 15).
+    Terminated,
 }
 
 impl ExitClass {
     /// Every class, in the order of their codes.
-    pub const ALL: [ExitClass; 7] = [
+    pub const ALL: [ExitClass; 9] = [
         ExitClass::Ok,
         ExitClass::Problems,
         ExitClass::Usage,
@@ -39,6 +43,8 @@ impl ExitClass {
         ExitClass::Link,
         ExitClass::Timeout,
         ExitClass::Auth,
+        ExitClass::Interrupted,
+        ExitClass::Terminated,
     ];
 
     pub const fn code(self) -> u8 {
@@ -50,6 +56,8 @@ impl ExitClass {
             ExitClass::Link => 74,
             ExitClass::Timeout => 75,
             ExitClass::Auth => 77,
+            ExitClass::Interrupted => 130,
+            ExitClass::Terminated => 143,
         }
     }
 
@@ -63,6 +71,8 @@ impl ExitClass {
             ExitClass::Link => "console unreachable or link broken",
             ExitClass::Timeout => "timed out",
             ExitClass::Auth => "login or sudo refused",
+            ExitClass::Interrupted => "interrupted (SIGINT)",
+            ExitClass::Terminated => "terminated (SIGTERM)",
         }
     }
 
@@ -79,6 +89,12 @@ impl ExitClass {
             }
             ExitClass::Auth => {
                 "login or sudo refused (wrong password, expired password, no sudo rights)"
+            }
+            ExitClass::Interrupted => {
+                "interrupted by SIGINT (the shells lifeline opened on the console are closed first)"
+            }
+            ExitClass::Terminated => {
+                "terminated by SIGTERM (the shells lifeline opened on the console are closed first)"
             }
         }
     }

@@ -160,6 +160,52 @@ async fn exec_through_fake_arm_and_gateway_returns_output_and_status() {
     assert_eq!(out.status.code(), Some(7));
 }
 
+/// `text` as the three forms a dump can take: itself, lower-case hex, and a Debug byte list.
+fn dumped_forms(text: &str) -> [String; 3] {
+    let bytes = text.as_bytes();
+    [
+        text.to_string(),
+        bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        bytes
+            .iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_logging_shows_neither_the_token_nor_the_typed_password() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(fake.args())
+        .args(["exec", "-g", "rg1", "-n", "vm1", "--user", &guest.user])
+        .args(["--password-env", "GUEST_PW", "--root", "--", "id -u"])
+        .env("GUEST_PW", &guest.password)
+        .env("RUST_LOG", "trace")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lifeline");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(stdout, "0\n", "stderr: {stderr}");
+    assert!(
+        stderr.contains("DEBUG") || stderr.contains("TRACE"),
+        "trace logging was on: {stderr}"
+    );
+    // Every token is a JWT: base64url of '{"', so it starts with "eyJ".
+    for secret in ["eyJ", &guest.password, "client-secret-1"] {
+        for form in dumped_forms(secret) {
+            assert!(
+                !stderr.contains(&form),
+                "the trace log holds {form:?} ({} bytes of log)",
+                stderr.len()
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_1011_refusal_on_the_first_attempt_recovers() {
     let guest = shared_guest().await;

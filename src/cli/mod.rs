@@ -38,7 +38,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::SOFTWARE);
         }
     };
-    let outcome = runtime.block_on(run(cli));
+    let outcome = runtime.block_on(async {
+        let outcome = run_until_signalled(cli).await;
+        // A session dropped on the way out (an error, a signal) is still closing its shells.
+        crate::shell::closed(std::time::Duration::from_secs(30)).await;
+        outcome
+    });
     // A read of stdin blocks a runtime thread until a key or EOF; when the console ends first
     // (another client took it), waiting for that read would keep the process alive.
     runtime.shutdown_background();
@@ -49,6 +54,24 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit_code_for(&e))
         }
     }
+}
+
+/// Runs the command; SIGINT or SIGTERM cancels it, which drops its session, whose guard types
+/// the exits that close the shells it opened (see `shell::guard`). The exit code is then the
+/// shell's convention, 128 + the signal ([`exit::ExitClass::Interrupted`], `Terminated`).
+async fn run_until_signalled(cli: Cli) -> anyhow::Result<u8> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (mut interrupt, mut terminate) = (
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::terminate())?,
+    );
+    let signalled = tokio::select! {
+        result = run(cli) => return result,
+        _ = interrupt.recv() => exit::ExitClass::Interrupted,
+        _ = terminate.recv() => exit::ExitClass::Terminated,
+    };
+    eprintln!("lifeline: {}", signalled.summary());
+    Ok(signalled.code())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -68,6 +91,23 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// Crates whose debug and trace output dumps what crosses the wire (websocket frames, HTTP
+/// headers and bodies): the ARM token and typed passwords travel there. Capped at info whatever
+/// RUST_LOG asks; lifeline's own records never hold a secret.
+const WIRE_DUMPERS: &[&str] = &[
+    "tungstenite=info",
+    "tokio_tungstenite=info",
+    "hyper=info",
+    "hyper_util=info",
+    "h2=info",
+    "reqwest=info",
+    "rustls=info",
+    "tokio_rustls=info",
+    "azure_core=info",
+    "azure_identity=info",
+    "typespec_client_core=info",
+];
+
 /// Log lines on stderr (filtered by -v or RUST_LOG), and step progress when `progress`.
 fn init_logging(verbose: u8, progress: bool) {
     let default = match verbose {
@@ -76,7 +116,10 @@ fn init_logging(verbose: u8, progress: bool) {
         2 => "lifeline=debug",
         _ => "lifeline=trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    for directive in WIRE_DUMPERS {
+        filter = filter.add_directive(directive.parse().expect("a valid directive"));
+    }
     let log = tracing_subscriber::fmt::layer().with_target(false);
     if progress {
         let display = progress::Display::default();

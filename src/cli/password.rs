@@ -1,6 +1,7 @@
 //! Where a password comes from: an environment variable, a file, or a prompt that does not echo.
 //! Never from a plain command-line value, which every user of the machine could read in `ps`.
 
+use super::UsageError;
 use crate::secret::Secret;
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, IsTerminal, Write};
@@ -9,8 +10,13 @@ use std::path::Path;
 pub fn from_env(var: &str) -> Result<Secret> {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
-        Ok(_) => bail!("the environment variable {var} is empty"),
-        Err(_) => bail!("the environment variable {var} is not set (named by --password-env)"),
+        // A variable the command line names but that is missing is a usage error (exit 2).
+        Ok(_) => bail!(UsageError(format!(
+            "the environment variable {var} is empty"
+        ))),
+        Err(_) => bail!(UsageError(format!(
+            "the environment variable {var} is not set (named by --password-env)"
+        ))),
     }
 }
 
@@ -43,4 +49,19 @@ pub fn prompt(question: &str) -> Result<Option<Secret>> {
     eprintln!();
     read.context("reading the password")?;
     Ok(Some(Secret::new(line.trim_end_matches(['\r', '\n']))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_password_variable_is_a_usage_error() {
+        let err = from_env("LIFELINE_TEST_UNSET_PASSWORD_VARIABLE").unwrap_err();
+        assert_eq!(
+            super::super::exit_code_for(&err),
+            crate::exit::USAGE,
+            "{err}"
+        );
+    }
 }

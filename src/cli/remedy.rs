@@ -26,6 +26,9 @@ pub async fn reset_ssh(cli: &Cli, args: &ResetSshArgs) -> Result<u8> {
 }
 
 pub async fn undo(cli: &Cli, args: &UndoArgs) -> Result<u8> {
+    // Checked before the login: a typo costs nothing on the console.
+    let backup = (args.backup.as_deref().map(BackupId::parse).transpose())
+        .map_err(|e| UsageError(e.to_string()))?;
     let (mut session, _) = session::open(cli, true).await?;
     if args.list {
         let backups = list_backups(&mut session).await;
@@ -50,7 +53,6 @@ pub async fn undo(cli: &Cli, args: &UndoArgs) -> Result<u8> {
         }
         return Ok(exit::OK);
     }
-    let backup = args.backup.as_deref().map(BackupId::parse).transpose()?;
     let plan = Undo { backup }.plan();
     apply(cli, session, plan, args.change).await
 }

@@ -22,11 +22,14 @@ impl BackupId {
     pub fn parse(id: &str) -> Result<Self, RemedyError> {
         let (time, suffix) = id.split_once('-').unwrap_or((id, "1"));
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        let well_formed = time.len() == 16
-            && digits(&time[..8])
-            && &time[8..9] == "T"
-            && digits(&time[9..15])
-            && &time[15..] == "Z"
+        // Compared as bytes: a guest or a user can put any character anywhere, and a string
+        // index inside one would panic.
+        let t = time.as_bytes();
+        let well_formed = t.len() == 16
+            && t[..8].iter().all(u8::is_ascii_digit)
+            && t[8] == b'T'
+            && t[9..15].iter().all(u8::is_ascii_digit)
+            && t[15] == b'Z'
             && digits(suffix);
         if well_formed {
             Ok(BackupId(id.to_string()))
@@ -75,6 +78,8 @@ mod tests {
         for bad in [
             "",
             "latest",
+            "1234567é1234567",
+            "12345678T12345é",
             "20261121T095012",
             "../../etc",
             "20261121T095012Z-",

@@ -71,8 +71,8 @@ ll_record() {
         ll_fail "$path is a symbolic link: lifeline does not change paths through links"
         return 1
     elif [ -f "$path" ]; then
-        mkdir -p "$dir/files" && cp -- "$path" "$dir/files/$n" || {
-            ll_fail "could not back up $path to $dir (file system full?)"
+        mkdir -p "$dir/files" && ll_read "$(ll_controller "${path%/*}")" "$path" >"$dir/files/$n" || {
+            ll_fail "could not back up $path to $dir (unreadable, or file system full?)"
             return 1
         }
         kind=file sha=$(ll_sha256 "$dir/files/$n")
@@ -107,7 +107,8 @@ ll_backup() {
 ll_entry_holds() {
     case $1 in
     file)
-        [ -f "$7" ] && [ ! -L "$7" ] && [ "$(ll_sha256 "$7")" = "$6" ] &&
+        [ -f "$7" ] && [ ! -L "$7" ] && ll_read "$(ll_controller "${7%/*}")" "$7" >"$LL_RUN/held" &&
+            [ "$(ll_sha256 "$LL_RUN/held")" = "$6" ] &&
             [ "$(stat -c '%a %u %g' -- "$7")" = "$2 $3 $4" ] && [ "$(ll_label "$7")" = "$5" ]
         ;;
     meta) [ -d "$7" ] && [ "$(stat -c '%a %u %g' -- "$7")" = "$2 $3 $4" ] && [ "$(ll_label "$7")" = "$5" ] ;;
@@ -118,29 +119,33 @@ ll_entry_holds() {
 
 # ll_restore_entry DIR VERB KIND N MODE UID GID LABEL SHA PATH: puts PATH back as the entry
 # recorded it (atomically for files) and says so with a VERB record; the caller has checked
-# that it is not so already (ll_entry_holds).
+# that it is not so already (ll_entry_holds). In a directory a user controls, that user does
+# it (confine.sh): a file comes back theirs, whoever owned it before.
 ll_restore_entry() {
-    local dir="$1" verb="$2" kind="$3" n="$4" mode="$5" uid="$6" gid="$7" label="$8" sha="$9" path tmp=
+    local dir="$1" verb="$2" kind="$3" n="$4" mode="$5" uid="$6" gid="$7" label="$8" sha="$9" path who
     shift 9
     path=$1
+    who=$(ll_controller "${path%/*}")
     case $kind in
     file)
         [ "$(ll_sha256 "$dir/files/$n")" = "$sha" ] || {
             ll_emit failed "$path" "the backup copy $dir/files/$n is damaged (checksum differs)"
             return 1
         }
-        tmp=$(mktemp "${path%/*}/.lifeline.XXXXXX") && cat -- "$dir/files/$n" >"$tmp" &&
-            chown "$uid:$gid" "$tmp" && chmod "$mode" "$tmp" && ll_set_label "$tmp" "$label" &&
-            ll_place "$tmp" "$path" || {
-            [ -z "$tmp" ] || rm -f -- "$tmp"
+        if [ "$who" = 0 ]; then
+            ll_put_root "$path" "$mode" "$uid:$gid" "$label" <"$dir/files/$n"
+        else
+            ll_place_as "$who" "$path" "$mode" <"$dir/files/$n"
+        fi || {
             ll_emit failed "$path" "could not restore it from $dir/files/$n"
             return 1
         }
         ll_emit "$verb" "$path" "content, owner, mode and label as recorded"
         ;;
     meta)
-        [ -d "$path" ] && chown "$uid:$gid" "$path" && chmod "$mode" "$path" &&
-            ll_set_label "$path" "$label" || {
+        [ -d "$path" ] && { [ "$(stat -c %u:%g -- "$path")" = "$uid:$gid" ] ||
+            ll_set_owner "$path" "$uid:$gid"; } && ll_set_mode "$path" "$mode" &&
+            { [ "$who" != 0 ] || ll_set_label "$path" "$label"; } || {
             ll_emit failed "$path" "could not restore the directory's owner, mode or label"
             return 1
         }
@@ -148,13 +153,13 @@ ll_restore_entry() {
         ;;
     absent)
         if [ -d "$path" ] && [ ! -L "$path" ]; then
-            if rmdir -- "$path" 2>/dev/null; then
+            if ll_as "$who" rmdir -- "$path" 2>/dev/null; then
                 ll_emit "$verb" "$path" "removed: it did not exist before"
             else
                 ll_emit warning "$path did not exist before but is left in place: it is not empty"
             fi
         else
-            rm -f -- "$path" && ll_emit "$verb" "$path" "removed: it did not exist before"
+            ll_as "$who" rm -f -- "$path" && ll_emit "$verb" "$path" "removed: it did not exist before"
         fi
         ;;
     tree)

@@ -17,6 +17,15 @@ const ALPHABET: &[u8; 64] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 /// glibc takes at most 16 salt characters.
 const SALT_LEN: usize = 16;
 
+/// The cost of a new hash: twenty times glibc's default of 5,000 rounds, which was set for the
+/// machines of 2007 (about 50 ms here in a release build).
+const NEW_ROUNDS: u32 = 100_000;
+
+/// The most rounds a salt read from the guest may ask for: the guest chooses them, and a
+/// billion rounds would keep a thread busy for minutes. A costlier hash is not compared with;
+/// the password is simply set again.
+const MAX_GUEST_ROUNDS: u32 = 1_000_000;
+
 /// The salt part of a `$6$` hash, with its rounds when they are not the default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CryptSalt {
@@ -31,18 +40,24 @@ impl CryptSalt {
         let salt = (0..SALT_LEN)
             .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
             .collect();
-        CryptSalt { rounds: None, salt }
+        CryptSalt {
+            rounds: Some(NEW_ROUNDS),
+            salt,
+        }
     }
 
     /// The salt of a hash prefix `$6$[rounds=N$]SALT$` (what the guest reports), or `None` for
-    /// anything else: another algorithm, a locked or empty password.
+    /// anything else: another algorithm, a locked or empty password, more than
+    /// [`MAX_GUEST_ROUNDS`].
     pub(crate) fn parse(prefix: &str) -> Option<Self> {
         let rest = prefix.trim().strip_prefix("$6$")?.strip_suffix('$')?;
         let (rounds, salt) = match rest.split_once('$') {
             Some((params, salt)) => (Some(params.strip_prefix("rounds=")?.parse().ok()?), salt),
             None => (None, rest),
         };
-        let valid = !salt.is_empty() && salt.bytes().all(|b| ALPHABET.contains(&b));
+        let valid = !salt.is_empty()
+            && salt.bytes().all(|b| ALPHABET.contains(&b))
+            && rounds.is_none_or(|r| r <= MAX_GUEST_ROUNDS);
         valid.then(|| CryptSalt {
             rounds,
             salt: salt.chars().take(SALT_LEN).collect(),
@@ -126,7 +141,7 @@ mod tests {
         let (a, b) = (CryptSalt::random(), CryptSalt::random());
         assert_ne!(a, b);
         let hashed = sha512_crypt(&password, &a);
-        assert!(hashed.expose().starts_with("$6$"));
+        assert!(hashed.expose().starts_with("$6$rounds=100000$"));
         ShaCrypt::SHA512
             .verify_password(password.expose().as_bytes(), hashed.expose())
             .expect("the crate verifies our hash");
@@ -146,6 +161,7 @@ mod tests {
             "$5$abc$",
             "$6$$",
             "$6$rounds=x$abc$",
+            "$6$rounds=999999999$abc$",
         ] {
             assert_eq!(CryptSalt::parse(other), None, "{other:?}");
         }

@@ -55,9 +55,11 @@ fn check_line(line: &str) -> Result<(), String> {
         .iter()
         .any(|p| kind.starts_with(p))
     {
-        return Err(format!(
-            "{kind:?} is not an OpenSSH key type (ssh-…, ecdsa-…, sk-…); options before the key are not accepted"
-        ));
+        // The word itself is not quoted: a password file given by mistake would be printed.
+        return Err(
+            "the first word is not an OpenSSH key type (ssh-…, ecdsa-…, sk-…); options before the key are not accepted"
+                .into(),
+        );
     }
     let blob = fields
         .next()
@@ -107,5 +109,13 @@ mod tests {
             }
         }
         assert!(PublicKeys::parse("# nothing\n").is_err());
+    }
+
+    #[test]
+    fn a_password_file_given_by_mistake_is_not_quoted_back() {
+        let err = PublicKeys::parse("hunter2-secret\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
     }
 }

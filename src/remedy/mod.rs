@@ -8,13 +8,15 @@
 //! An operation ([`ops`]) makes a [`Plan`]: ordered steps rendered into one POSIX sh script,
 //! sent and run in one go ([`Plan::apply`]), which reports what it did as records that become
 //! an [`Outcome`]. The shell side lives in the `.sh` files beside each module: `plan.sh` (steps,
-//! records, the end of a run), `backup.sh`, `write.sh`, `validate.sh`, `service.sh`,
-//! `verify.sh`, `firewall.sh`, and one per operation under `ops/`.
+//! records, the end of a run), `confine.sh` (acting in directories a user controls),
+//! `backup.sh`, `write.sh`, `validate.sh`, `service.sh`, `verify.sh`, `firewall.sh`, and one
+//! per operation under `ops/`.
 //!
 //! Passwords never reach the guest: the client makes a sha512-crypt hash (`crypt.rs`) and only
 //! the hash crosses the console, inside the script file, to `chpasswd -e`'s standard input.
 
 mod backup;
+mod confine;
 mod crypt;
 mod firewall;
 mod key;

@@ -13,7 +13,7 @@
 //! as it is sent; [`Plan::script`] shows them withheld, and nothing here logs the script.
 
 use super::outcome::Outcome;
-use super::{RemedyError, backup, service, validate, verify, write};
+use super::{RemedyError, backup, confine, service, validate, verify, write};
 use crate::posix_sh::{minify, quote};
 use crate::secret::Secret;
 use crate::shell::{CommandOutput, Session, ShellError};
@@ -26,8 +26,9 @@ const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 const CORE: &str = include_str!("plan.sh");
 
 /// The runtime every plan carries, in dependency order.
-const RUNTIME: [&str; 6] = [
+const RUNTIME: [&str; 7] = [
     CORE,
+    confine::SCRIPT,
     backup::SCRIPT,
     write::SCRIPT,
     validate::SCRIPT,

@@ -4,8 +4,10 @@ use super::RemedyError;
 use std::fmt;
 
 /// A user name lifeline accepts: what useradd accepts by default on every distribution we
-/// know (a letter or `_` first, then letters, digits, `_`, `.`, `-`; at most 32 characters).
-/// Nothing else can reach a shell or a sudoers line.
+/// know (a letter or `_` first, then letters, digits, `_`, `.`, `-`; at most 32 characters),
+/// and not all capitals: sudoers reads such a word (`ALL`, `ADMINS`) as an alias, so
+/// `user add ALL --sudo` would give every user root. Nothing else can reach a shell or a
+/// sudoers line.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UserName(String);
 
@@ -29,6 +31,15 @@ impl UserName {
             return Err(invalid(&format!(
                 "{c:?} is not allowed (letters, digits, _ . - only)"
             )));
+        }
+        if name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(invalid(
+                "sudoers reads a name of capitals, digits and _ only as an alias (ALL, ADMINS): \
+                 use at least one small letter",
+            ));
         }
         Ok(UserName(name.to_string()))
     }
@@ -62,6 +73,9 @@ mod tests {
             "a;b",
             "root$(id)",
             &"x".repeat(33),
+            "ALL",
+            "ADMINS_2",
+            "_",
         ] {
             assert!(UserName::new(bad).is_err(), "{bad:?}");
         }

@@ -46,13 +46,15 @@ ll_place() {
 
 # ll_put PATH MODE OWNER [CHECK...] <CONTENT: makes PATH hold CONTENT. An existing file keeps
 # its owner, mode and label; a new one gets MODE and OWNER. CHECK, when given, must accept the
-# temporary file (given as its last argument) first, e.g. `visudo -cf`. Writes nothing when
+# new content (a file given as its last argument) first, e.g. `visudo -cf`. Writes nothing when
 # PATH already holds CONTENT. Redirect CONTENT from a file, never pipe it: a pipeline runs the
-# function in a subshell, where what it records about the run is lost.
+# function in a subshell, where what it records about the run is lost. In a directory a user
+# controls (confine.sh) the file is written as that user, so it ends up theirs whatever OWNER.
 ll_put() {
-    local path="$1" mode="$2" owner="$3" dir tmp err verb=rewritten
+    local path="$1" mode="$2" owner="$3" dir who new err verb=rewritten
     shift 3
     dir=${path%/*}
+    new=$LL_RUN/put.new
     [ -d "$dir/" ] || {
         ll_fail "cannot write $path: $dir is not a directory"
         return 1
@@ -65,29 +67,20 @@ ll_put() {
         ll_fail "$path exists and is not a regular file"
         return 1
     }
-    tmp=$(mktemp "$dir/.lifeline.XXXXXX") || {
-        ll_fail "cannot create a temporary file in $dir (read-only or full?)"
+    who=$(ll_controller "$dir")
+    cat >"$new" || {
+        ll_fail "writing the new content of $path to $LL_RUN failed (file system full?)"
         return 1
     }
-    if ! cat >"$tmp"; then
-        rm -f -- "$tmp"
-        ll_fail "writing $tmp failed (file system full?)"
-        return 1
-    fi
-    if [ -f "$path" ] && ll_same "$tmp" "$path"; then
-        rm -f -- "$tmp"
+    if [ -f "$path" ] && ll_read "$who" "$path" >"$LL_RUN/put.old" && ll_same "$new" "$LL_RUN/put.old"; then
         ll_emit unchanged "$path"
         return 0
     fi
-    if [ $# -gt 0 ] && ! err=$("$@" "$tmp" 2>&1); then
-        rm -f -- "$tmp"
+    if [ $# -gt 0 ] && ! err=$("$@" "$new" 2>&1); then
         ll_fail "$path: $1 rejects the new content: $err"
         return 1
     fi
-    if ! ll_backup "$path"; then
-        rm -f -- "$tmp"
-        return 1
-    fi
+    ll_backup "$path" || return 1
     if [ -e "$path" ]; then
         # shellcheck disable=SC2046 # three numbers, split on purpose
         set -- $(stat -c '%a %u %g' -- "$path")
@@ -95,14 +88,29 @@ ll_put() {
     else
         verb=created
     fi
-    if ! { chown "$owner" "$tmp" && chmod "$mode" "$tmp" &&
-        ll_set_label "$tmp" "$(ll_label "$path")" && ll_place "$tmp" "$path"; }; then
-        rm -f -- "$tmp"
-        ll_fail "could not put $path in place"
-        return 1
+    if [ "$who" != 0 ]; then
+        ll_place_as "$who" "$path" "$mode" <"$new" || return 1
+        ll_relabel "$path"
+    else
+        ll_put_root "$path" "$mode" "$owner" <"$new" || {
+            ll_fail "could not put $path in place"
+            return 1
+        }
+        [ "$verb" = rewritten ] || ll_relabel "$path"
     fi
-    [ "$verb" = rewritten ] || ll_relabel "$path"
     ll_emit changed "$path" "$verb"
+}
+
+# ll_put_root PATH MODE OWNER [LABEL] <CONTENT: replaces PATH, in a directory only root
+# controls, through a temporary file beside it.
+ll_put_root() {
+    local tmp
+    tmp=$(mktemp "${1%/*}/.lifeline.XXXXXX") || return 1
+    cat >"$tmp" && chown "$3" "$tmp" && chmod "$2" "$tmp" &&
+        ll_set_label "$tmp" "${4:-$(ll_label "$1")}" && ll_place "$tmp" "$1" || {
+        rm -f -- "$tmp"
+        return 1
+    }
 }
 
 # ll_remove PATH: removes a file, after backing it up.
@@ -118,10 +126,21 @@ ll_remove() {
     ll_emit changed "$1" removed
 }
 
-# ll_mkdir PATH MODE OWNER: creates a directory (recorded as absent, so undo removes it).
+# ll_mkdir PATH MODE OWNER: creates a directory (recorded as absent, so undo removes it). In a
+# directory a user controls, only for that user, and made by them.
 ll_mkdir() {
+    local who
     [ ! -d "$1" ] || return 0
-    ll_backup "$1" && mkdir -m "$2" -- "$1" 2>/dev/null && chown "$3" "$1" || {
+    who=$(ll_controller "${1%/*}")
+    [ "$who" = 0 ] || [ "$who" = "${3%%:*}" ] || {
+        ll_fail "${1%/*} is controlled by uid $who: lifeline creates nothing there for $3"
+        return 1
+    }
+    ll_backup "$1" && if [ "$who" = 0 ]; then
+        mkdir -m "$2" -- "$1" 2>/dev/null && chown -h -- "$3" "$1"
+    else
+        ll_as "$who" mkdir -m "$2" -- "$1"
+    fi || {
         ll_fail "${LL_STEP_ERR:-could not create $1}"
         return 1
     }
@@ -129,12 +148,19 @@ ll_mkdir() {
     ll_emit changed "$1" "created"
 }
 
-# ll_chmod PATH MODE: changes a path's mode, after backing up its owner, mode and label.
-ll_chmod() {
-    [ "$(stat -c %a -- "$1")" != "$2" ] || return 0
-    ll_backup "$1" && chmod "$2" "$1" || {
-        ll_fail "${LL_STEP_ERR:-could not change the mode of $1}"
+# ll_set PATH owner|mode VALUE: changes the owning user (the group is left) or the mode of a
+# path, after backing up its owner, mode and label.
+ll_set() {
+    local format=%a
+    [ "$2" = mode ] || format=%u
+    [ "$(stat -c "$format" -- "$1")" != "$3" ] || return 0
+    ll_backup "$1" && "ll_set_$2" "$1" "$3" || {
+        ll_fail "${LL_STEP_ERR:-could not change the $2 of $1}"
         return 1
     }
-    ll_emit changed "$1" "mode $2"
+    if [ "$2" = mode ]; then
+        ll_emit changed "$1" "mode $3"
+    else
+        ll_emit changed "$1" "owner uid $3"
+    fi
 }

@@ -9,10 +9,12 @@
 //! transcript's redactor in any case.
 
 pub mod command;
+mod guard;
 mod state;
 mod transfer;
 
 pub use command::Encoding;
+pub use guard::closed;
 pub use state::{ConsoleState, classify};
 
 use crate::exit::ExitClass;
@@ -91,6 +93,12 @@ pub enum ShellError {
          may be incomplete, so it is not reported. The session goes on."
     )]
     LinkInterrupted,
+    #[error(
+        "the command's output was larger than lifeline holds ({limit} bytes on the console): \
+         its first {dropped} bytes were lost, so it is not reported. Write it to a file on the \
+         guest and read that in parts (head -c, tail -c)."
+    )]
+    OutputTooLarge { dropped: u64, limit: usize },
 }
 
 impl ShellError {
@@ -109,7 +117,7 @@ impl ShellError {
             | ShellError::SudoRefused { .. }
             | ShellError::PasswordExpired { .. }
             | ShellError::MaintenanceNeedsRoot => ExitClass::Auth,
-            ShellError::Transfer(_) => ExitClass::Software,
+            ShellError::Transfer(_) | ShellError::OutputTooLarge { .. } => ExitClass::Software,
         }
     }
 }
@@ -492,10 +500,18 @@ impl Session {
             }
             Err(e) => return Err(e.into()),
         };
-        let (output, exit_status) = command::decode_payload(&taken.before, self.encoding)?;
+        let decoded = command::decode_payload(&taken.before, self.encoding);
         self.expecter
             .expect(&self.prompt, self.timeouts.login)
             .await?;
+        // Output past the buffer's bound lost its start: never report the rest as all of it.
+        if taken.dropped > 0 {
+            return Err(ShellError::OutputTooLarge {
+                dropped: taken.dropped,
+                limit: crate::expect::DEFAULT_LIMIT,
+            });
+        }
+        let (output, exit_status) = decoded?;
         Ok(CommandOutput {
             output,
             exit_status,

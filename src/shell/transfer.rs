@@ -4,7 +4,7 @@
 //! line, so no tty line limit applies), decoded into a staging file; the verification command
 //! is typed right behind it without waiting, so the only wait is for its result. The guest
 //! checks the SHA-256 against ours and only then moves the file into place: nothing is left
-//! behind on a mismatch.
+//! behind on a mismatch. The staging file is private to its owner from its creation on.
 
 use super::{CommandOutput, Session, ShellError, command};
 use crate::posix_sh::quote;
@@ -24,7 +24,9 @@ impl Session {
         let id = command::marker_id();
         let staging = quote(&format!("{path}.ll-{id}"));
         let target = quote(path);
-        let mut typed = format!("base64 -d > {staging} <<'LL_EOF_{id}'\r");
+        // Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
+        // planted link) before the first byte: a script can hold a password hash.
+        let mut typed = format!("(umask 077; set -C; base64 -d > {staging}) <<'LL_EOF_{id}'\r");
         for line in STANDARD.encode(content).as_bytes().chunks(76) {
             typed.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
             typed.push('\r');

@@ -7,6 +7,16 @@
 //!
 //! [`KernelLineFilter`] removes them from a stream. It holds back a `[` only while what follows
 //! can still be a timestamp, so ordinary text (a `[root@host ~]# ` prompt) passes at once.
+//! Both what it holds and what it drops are bounded by what the kernel can print: a guest that
+//! sends `[` and spaces forever, or a "kernel line" with no end, is passed on, not buffered.
+
+/// The longest `[` + padding + seconds a printk timestamp has (`[%5lu`, and uptime in seconds
+/// never needs more than 12 digits).
+const MAX_PREFIX: usize = 16;
+
+/// The longest kernel line (the kernel's own record limit is 1024 bytes); past it, what looked
+/// like one is shown again.
+const MAX_LINE: usize = 2048;
 
 /// How far into `[ *N.NNNNNN] ` a candidate has got.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +39,8 @@ enum Stage {
 pub struct KernelLineFilter {
     stage: Stage,
     held: Vec<u8>,
+    /// Bytes dropped of the current kernel line.
+    dropped: usize,
 }
 
 impl KernelLineFilter {
@@ -43,14 +55,25 @@ impl KernelLineFilter {
     fn step(&mut self, b: u8, out: &mut Vec<u8>) {
         let next = match (self.stage, b) {
             (Stage::Dropping, b'\n') => Stage::Text,
-            (Stage::Dropping, _) => Stage::Dropping,
+            (Stage::Dropping, _) if self.dropped < MAX_LINE => {
+                self.dropped += 1;
+                return;
+            }
+            (Stage::Dropping, _) => {
+                // No kernel line is this long: whatever this is, show it from here on.
+                self.stage = Stage::Text;
+                out.push(b);
+                return;
+            }
             (Stage::Text, b'[') => Stage::Open,
             (Stage::Text, _) => {
                 out.push(b);
                 return;
             }
-            (Stage::Open, b' ') => Stage::Open,
-            (Stage::Open | Stage::Seconds, b'0'..=b'9') => Stage::Seconds,
+            (Stage::Open, b' ') if self.held.len() < MAX_PREFIX => Stage::Open,
+            (Stage::Open | Stage::Seconds, b'0'..=b'9') if self.held.len() < MAX_PREFIX => {
+                Stage::Seconds
+            }
             (Stage::Seconds, b'.') => Stage::Fraction(0),
             (Stage::Fraction(n), b'0'..=b'9') if n < 6 => Stage::Fraction(n + 1),
             (Stage::Fraction(6), b']') => Stage::Close,
@@ -65,7 +88,10 @@ impl KernelLineFilter {
             }
         };
         match next {
-            Stage::Dropping | Stage::Text => self.held.clear(),
+            Stage::Dropping | Stage::Text => {
+                self.held.clear();
+                self.dropped = 0;
+            }
             _ => self.held.push(b),
         }
         self.stage = next;
@@ -146,6 +172,29 @@ mod tests {
     fn keeps_text_that_only_resembles_a_timestamp() {
         let raw: &[u8] = b"[1] done\r\n[ 12.34] short\r\n[root@rhel ~]# [[x\r\n[  1.000000]x\r\n";
         assert_eq!(filtered(&[raw]), raw);
+    }
+
+    #[test]
+    fn a_bracket_followed_by_endless_padding_is_passed_on_not_held() {
+        let mut f = KernelLineFilter::default();
+        let mut passed = f.filter(b"[").len();
+        for _ in 0..1000 {
+            passed += f.filter(&[b' '; 1000]).len();
+            assert!(f.held.len() <= MAX_PREFIX, "held {} bytes", f.held.len());
+        }
+        passed += f.filter(b"x").len();
+        assert_eq!(passed, 1 + 1_000_000 + 1);
+        let mut f = KernelLineFilter::default();
+        let digits = f.filter(&[b"[".as_slice(), &[b'7'; 100_000]].concat());
+        assert_eq!(digits.len() + f.held.len(), 100_001);
+        assert!(f.held.len() <= MAX_PREFIX);
+    }
+
+    #[test]
+    fn a_kernel_line_without_an_end_stops_hiding_what_follows() {
+        let mut tail = vec![b'k'; MAX_LINE];
+        tail.extend_from_slice(b"shown");
+        assert_eq!(filtered(&[b"a[    1.000000] ", &tail]), b"ashown");
     }
 
     #[test]

@@ -6,7 +6,6 @@
 
 use super::redact::Redactor;
 use crate::secret::SecretRegistry;
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -19,8 +18,19 @@ pub struct Transcript {
 }
 
 impl Transcript {
+    /// Creates (or empties) the transcript file: readable by its owner only, and never through
+    /// a symbolic link, which another user could have planted at a path in a shared directory.
     pub fn create(path: &Path, cols: u16, rows: u16, secrets: SecretRegistry) -> io::Result<Self> {
-        let file = File::create(path)?;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(path)?;
+        // An existing file keeps its mode through open(2): narrow it before the first byte.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         Self::new(Box::new(BufWriter::new(file)), cols, rows, secrets)
     }
 
@@ -109,6 +119,24 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_transcript_file_is_private_and_never_written_through_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("ll-transcript-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (path, victim, link) = (dir.join("t.cast"), dir.join("victim"), dir.join("link"));
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Transcript::create(&path, 80, 24, SecretRegistry::default()).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::write(&victim, "victim").unwrap();
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(Transcript::create(&link, 80, 24, SecretRegistry::default()).is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "victim");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl AddUser {
         }
         if let Some(secret) = &self.password {
             let salt = password::current_salt(session, &self.user).await?;
-            plan = password::add_steps(plan, &self.user, secret, salt.as_ref());
+            plan = password::add_steps(plan, &self.user, secret, salt.as_ref()).await;
         }
         Ok(plan)
     }

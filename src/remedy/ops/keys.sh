@@ -50,7 +50,7 @@ ll_safe_dir() {
         ll_fail "$1 belongs to uid $owner, neither the user nor root: refusing to touch it"
         return 1
     }
-    ll_chmod "$1" "$(ll_without_group_other_write "$1")"
+    ll_set "$1" mode "$(ll_without_group_other_write "$1")"
 }
 
 ll_without_group_other_write() {
@@ -99,13 +99,14 @@ ll_install_keys() {
     if [ -e "$file" ] || [ -L "$file" ]; then
         ll_safe_file "$file" "$LL_UID" || return 1
     fi
-    if [ -f "$file" ]; then
-        ll_merge_keys "$2" "$3" <"$file" >"$LL_RUN/keys"
-    else
-        ll_merge_keys "$2" "$3" </dev/null >"$LL_RUN/keys"
-    fi || return 1
+    : >"$LL_RUN/current"
+    if [ -f "$file" ] && ! ll_read "$(ll_controller "$dir")" "$file" >"$LL_RUN/current"; then
+        ll_fail "cannot read $file with the rights of its directory's owner: ${LL_STEP_ERR:-$(ll_as_err)}"
+        return 1
+    fi
+    ll_merge_keys "$2" "$3" <"$LL_RUN/current" >"$LL_RUN/keys" || return 1
     ll_put "$file" 0600 "$owner" <"$LL_RUN/keys" || return 1
-    ll_chmod "$file" "$(ll_without_group_other_write "$file")" || return 1
+    ll_set "$file" mode "$(ll_without_group_other_write "$file")" || return 1
     ll_relabel "$dir" "$file"
     [ "$(ll_effective "$user" pubkeyauthentication)" != no ] ||
         ll_emit warning "sshd has PubkeyAuthentication no for $user: the key is in place but will not be accepted"

@@ -38,7 +38,8 @@ impl ResetPassword {
             &self.user,
             &self.password,
             salt.as_ref(),
-        ))
+        )
+        .await)
     }
 }
 
@@ -56,15 +57,28 @@ pub(super) async fn current_salt(
     Ok(CryptSalt::parse(&out.text()))
 }
 
+/// The password hashed with the account's current salt (so the script can tell it is set
+/// already), and freshly salted. Computed on a blocking thread: each costs up to a million
+/// rounds of SHA-512, which must not stall the console's async tasks.
+async fn hashes(password: &Secret, salt: Option<&CryptSalt>) -> (Secret, Secret) {
+    let (password, salt) = (password.clone(), salt.cloned());
+    tokio::task::spawn_blocking(move || {
+        let fresh = sha512_crypt(&password, &CryptSalt::random());
+        let same = salt.map_or_else(|| fresh.clone(), |salt| sha512_crypt(&password, &salt));
+        (same, fresh)
+    })
+    .await
+    .expect("hashing does not panic")
+}
+
 /// The steps that set the password and make password logins work for `user`.
-pub(super) fn add_steps(
+pub(super) async fn add_steps(
     mut plan: Plan,
     user: &UserName,
     password: &Secret,
     salt: Option<&CryptSalt>,
 ) -> Plan {
-    let fresh = sha512_crypt(password, &CryptSalt::random());
-    let same = salt.map_or_else(|| fresh.clone(), |salt| sha512_crypt(password, salt));
+    let (same, fresh) = hashes(password, salt).await;
     let same = plan.secret(same);
     let fresh = plan.secret(fresh);
     let name = quote(user.as_str());

@@ -19,13 +19,21 @@ ll_set_password() {
     fi
     ll_backup /etc/shadow || return 1
     if command -v chpasswd >/dev/null 2>&1; then
-        err=$(printf '%s:%s\n' "$1" "$3" | chpasswd -e 2>&1)
+        err=$(printf '%s:%s\n' "$1" "$3" | chpasswd -e 2>&1) || {
+            ll_fail "setting the password of $1 failed: $err"
+            return 1
+        }
     else
-        err=$(usermod -p "$3" "$1" 2>&1)
-    fi || {
-        ll_fail "setting the password of $1 failed: $err"
-        return 1
-    }
+        # No chpasswd: the shadow entry is rewritten here (usermod -p would put the hash on
+        # its command line, which every user can read). printf is the shell's own.
+        printf '%s\n' "$3" >"$LL_RUN/hash" &&
+            awk -F : -v OFS=: -v u="$1" 'NR == FNR { h = $0; next } $1 == u { $2 = h } { print }' \
+                "$LL_RUN/hash" /etc/shadow >"$LL_RUN/shadow" &&
+            ll_put /etc/shadow 0640 0:0 <"$LL_RUN/shadow" >/dev/null || {
+            ll_fail "setting the password of $1 failed: ${LL_STEP_ERR:-could not rewrite /etc/shadow}"
+            return 1
+        }
+    fi
     case $current in
     '!'*) ll_emit changed "password of $1" "set; the account was locked and is unlocked" ;;
     *) ll_emit changed "password of $1" set ;;

@@ -102,26 +102,16 @@ ll_host_key_modes() {
         [ -f "$key" ] || continue
         mode=600
         [ "$(stat -c %G -- "$key")" != ssh_keys ] || mode=640
-        ll_chown "$key" 0 || return 1
-        ll_chmod "$key" "$mode" || return 1
-        [ ! -f "$key.pub" ] || ll_chmod "$key.pub" 644 || return 1
+        ll_set "$key" owner 0 || return 1
+        ll_set "$key" mode "$mode" || return 1
+        [ ! -f "$key.pub" ] || ll_set "$key.pub" mode 644 || return 1
     done
-}
-
-# ll_chown PATH UID: changes the owning user (the group is left), after backing it up.
-ll_chown() {
-    [ "$(stat -c %u -- "$1")" != "$2" ] || return 0
-    ll_backup "$1" && chown "$2" "$1" || {
-        ll_fail "${LL_STEP_ERR:-could not change the owner of $1}"
-        return 1
-    }
-    ll_emit changed "$1" "owner uid $2"
 }
 
 # ll_privsep_dir DIR: root's, 0755, created if missing.
 ll_privsep_dir() {
     ll_mkdir "$1" 0755 0:0 || return 1
-    ll_chown "$1" 0 && ll_chmod "$1" 755
+    ll_set "$1" owner 0 && ll_set "$1" mode 755
 }
 
 # ll_privsep_user: the unprivileged account sshd's children run as, created as the package does.
@@ -152,8 +142,8 @@ ll_key_path() {
     if [ -L "$2" ]; then
         ll_emit warning "$2 is a symbolic link: its target is left as it is"
     elif [ -f "$2" ]; then
-        case $2 in "$LL_HOME"/*) ll_chown "$2" "$LL_UID" || return 1 ;; esac
-        ll_chmod "$2" 600 || return 1
+        case $2 in "$LL_HOME"/*) ll_set "$2" owner "$LL_UID" || return 1 ;; esac
+        ll_set "$2" mode 600 || return 1
     elif [ -e "$2" ]; then
         ll_fail "$2 is not a regular file: left for you to look at"
         return 1
@@ -163,9 +153,9 @@ ll_key_path() {
         if [ -d "$dir" ] && [ ! -L "$dir" ]; then
             owner=$(stat -c %u -- "$dir")
             case $dir in "$LL_HOME" | "$LL_HOME"/*)
-                [ "$owner" = "$LL_UID" ] || [ "$owner" = 0 ] || ll_chown "$dir" "$LL_UID" || return 1 ;;
+                [ "$owner" = "$LL_UID" ] || [ "$owner" = 0 ] || ll_set "$dir" owner "$LL_UID" || return 1 ;;
             esac
-            case $dir in */.ssh) ll_chmod "$dir" 700 ;; *) ll_chmod "$dir" "$(ll_without_group_other_write "$dir")" ;; esac || return 1
+            case $dir in */.ssh) ll_set "$dir" mode 700 ;; *) ll_set "$dir" mode "$(ll_without_group_other_write "$dir")" ;; esac || return 1
         fi
         [ "$dir" != "$LL_HOME" ] || break
         dir=${dir%/*}
@@ -190,8 +180,9 @@ ll_home() {
         return 1
     fi
     ll_mkdir "$LL_HOME" 0700 "$LL_UID:$LL_GID" || return 1
-    if [ -d /etc/skel ] && (cd /etc/skel && tar -cf - .) | (cd "$LL_HOME" && tar -xpf - --no-same-owner); then
-        chown -R "$LL_UID:$LL_GID" "$LL_HOME"
+    # Unpacked by the user: a name they can change is never written by root.
+    if [ -d /etc/skel ] && (cd /etc/skel && tar -cf - .) >"$LL_RUN/skel.tar" &&
+        ll_as "$LL_UID" tar -C "$LL_HOME" -xpf - --no-same-owner <"$LL_RUN/skel.tar"; then
         ll_emit note "$LL_HOME filled from /etc/skel"
     fi
     chmod 0700 "$LL_HOME"
