@@ -1,5 +1,5 @@
 //! `lifeline rescue` on the real guest beyond the scenario table: the command line end to end
-//! (JSON, exit code, the client-side handshake) after a password reset, with no secret left
+//! (JSON, exit code, a login from here by key and password) after a password reset, with no secret left
 //! anywhere; a rescue cut off while its script runs; undo of a rescue, byte for byte; and a
 //! playbook over two targets, one of which cannot be reached.
 
@@ -115,6 +115,8 @@ async fn the_cli_resets_a_password_then_rescues_and_no_secret_is_left_anywhere()
             "--yes",
             "--verify-host",
             &verify,
+            "--verify-key",
+            guest.key.to_str().unwrap(),
         ],
         &env,
     );
@@ -135,7 +137,20 @@ async fn the_cli_resets_a_password_then_rescues_and_no_secret_is_left_anywhere()
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
     assert_eq!(report["verified"], true, "{report:#}");
     assert_eq!(report["changed"], true);
-    assert_eq!(report["handshake"]["ok"], true, "{report:#}");
+    // The proof is a login from here with the key and the new password, at the guest's own
+    // host key.
+    let login = &report["login"][0];
+    assert_eq!(login["from"], "here", "{report:#}");
+    for proof in ["handshake", "host_key", "key_login", "password_login"] {
+        assert!(
+            login["proven"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == proof),
+            "{proof} not proven: {report:#}"
+        );
+    }
     let before: Vec<&str> = report["before"]
         .as_array()
         .unwrap()
@@ -382,9 +397,16 @@ async fn a_playbook_rescues_the_reachable_target_and_reports_the_other() {
     assert_eq!(guest_result["name"], "guest");
     assert_eq!(guest_result["ok"], true, "{guest_result:#}");
     assert_eq!(guest_result["operations"][0]["rescue"]["verified"], true);
-    assert_eq!(
-        guest_result["operations"][0]["rescue"]["handshake"]["ok"],
-        true
+    // The playbook's login password proves a password login at its verify_host.
+    let login = &guest_result["operations"][0]["rescue"]["login"][0];
+    assert_eq!(login["from"], "here", "{guest_result:#}");
+    assert!(
+        login["proven"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "password_login"),
+        "{guest_result:#}"
     );
     let gone = &report["targets"][1];
     assert_eq!(gone["name"], "gone");

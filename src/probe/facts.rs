@@ -30,6 +30,8 @@ pub struct Facts {
     pub config: SshdConfig,
     /// The private host key files sshd is configured to load.
     pub host_keys: Vec<String>,
+    /// The SHA256 fingerprints of those host keys that could be read (`SHA256:…`).
+    pub host_key_fingerprints: Vec<String>,
     /// Ownership and modes of the paths that matter (host keys, /etc/ssh, privilege-separation
     /// directories, the path to authorized_keys). `None`: the path does not exist.
     pub files: BTreeMap<String, Option<FileStat>>,

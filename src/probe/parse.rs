@@ -156,6 +156,12 @@ pub fn parse(text: &str) -> Result<Facts, ParseError> {
             .iter()
             .map(|l| l.trim().into())
             .collect(),
+        host_key_fingerprints: s
+            .lines("hostkey_fp")
+            .iter()
+            .filter(|l| l.starts_with("SHA256:"))
+            .map(|l| l.trim().into())
+            .collect(),
         files: stats(&s),
         privsep_user: s.pairs("privsep").get("user").map(|v| *v == "yes"),
         account,

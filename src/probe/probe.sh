@@ -274,6 +274,9 @@ probe() {
 /etc/ssh/ssh_host_ecdsa_key
 /etc/ssh/ssh_host_ed25519_key"
     printf '%s\n' "$ll_keys"
+    # Fingerprints of the host keys, to recognise the server a client reaches.
+    sec hostkey_fp
+    for ll_k in $ll_keys; do t 5 ssh-keygen -lf "$ll_k" 2>/dev/null | cut -d' ' -f2; done
 
     sec stat
     set +f

@@ -32,6 +32,7 @@ pub use key::PublicKeys;
 pub use ops::list_backups;
 pub use outcome::{BackupLocation, Change, Outcome, StepResult, StepStatus};
 pub use plan::Plan;
+pub(crate) use plan::quote;
 pub use service::ServiceAction;
 pub use user::UserName;
 pub use validate::Validation;

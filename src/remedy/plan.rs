@@ -271,7 +271,7 @@ pub(super) async fn run_script(
 }
 
 /// Quotes `s` for a POSIX shell (the twin of the shell layer's private `shell_quote`).
-pub(super) fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
