@@ -419,3 +419,47 @@ async fn a_playbook_rescues_the_reachable_target_and_reports_the_other() {
     tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the playbook");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// sshd answers, its banner comes back and the handshake completes, but every session runs
+/// `/bin/false`: no login works, so the rescue must not call SSH verified, and the command line
+/// exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_command_that_fails_every_session_is_not_verified() {
+    let guest = shared_guest().await;
+    let mut session = guest.root_session().await;
+    sh(
+        &mut session,
+        "echo 'ForceCommand /bin/false' > /etc/ssh/sshd_config.d/00-forced.conf && systemctl restart ssh",
+    )
+    .await;
+    let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
+        .await
+        .expect("rescue");
+    eprintln!("{report}");
+    assert!(!report.verified, "{report}");
+    let last = report.login.last().expect("a login check");
+    assert!(!last.logged_in(), "{report}");
+    assert!(report.to_string().contains("SSH still FAILS"), "{report}");
+    session.leave().await.unwrap();
+
+    let verify = format!("127.0.0.1:{}", guest.ssh_port);
+    let out = lifeline(
+        &guest,
+        &[
+            "--user",
+            &guest.user,
+            "--password-env",
+            "GUEST_PW",
+            "rescue",
+            "--yes",
+            "--verify-host",
+            &verify,
+            "--verify-key",
+            guest.key.to_str().unwrap(),
+        ],
+        &[("GUEST_PW", &guest.password)],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("`true` exited 1"), "{stdout}");
+}
