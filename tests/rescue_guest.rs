@@ -463,3 +463,37 @@ async fn a_forced_command_that_fails_every_session_is_not_verified() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("`true` exited 1"), "{stdout}");
 }
+
+/// Options on sshd's command line, from a unit drop-in and from /etc/default/ssh, move the port
+/// and shut the user out while sshd_config looks right: the rescue takes exactly those
+/// overrides out (the drop-in goes, SSHD_OPTS is emptied) and a login proves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overrides_on_sshds_command_line_are_taken_out() {
+    let guest = shared_guest().await;
+    let mut session = guest.root_session().await;
+    sh(
+        &mut session,
+        "mkdir -p /etc/systemd/system/ssh.service.d && \
+         printf '[Service]\\nExecStart=\\nExecStart=/usr/sbin/sshd -D -p 2222 $SSHD_OPTS\\n' \
+           > /etc/systemd/system/ssh.service.d/port.conf && \
+         echo 'SSHD_OPTS=\"-o AllowUsers=nobody\"' >> /etc/default/ssh && \
+         systemctl daemon-reload && systemctl restart ssh",
+    )
+    .await;
+    assert!(tokio::task::block_in_place(|| guest.ssh_works()).is_err());
+    let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
+        .await
+        .expect("rescue");
+    eprintln!("{report}");
+    assert!(report.before.iter().any(|f| f.id == "SSH011"), "{report}");
+    assert!(report.verified, "{report}");
+    let left = sh(
+        &mut session,
+        "ls /etc/systemd/system/ssh.service.d/ 2>/dev/null; grep SSHD_OPTS /etc/default/ssh",
+    )
+    .await;
+    assert!(!left.contains("port.conf"), "{left}");
+    assert!(!left.contains("AllowUsers"), "{left}");
+    session.leave().await.unwrap();
+    tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the rescue");
+}

@@ -146,6 +146,7 @@ pub fn parse(text: &str) -> Result<Facts, ParseError> {
         os: os(&s),
         init: init(&s),
         units: units(&s),
+        launch: launch(&s),
         sshd: sshd(&s),
         processes: processes(&s),
         listeners,
@@ -268,6 +269,23 @@ fn units(s: &Sections) -> Vec<Unit> {
         flush(&mut unit);
     }
     units
+}
+
+/// `FILE:KEY=VALUE` lines; the file is an absolute path without a colon.
+fn launch(s: &Sections) -> Vec<LaunchSetting> {
+    s.lines("launch")
+        .iter()
+        .filter_map(|line| {
+            let (file, setting) = line.split_once(':')?;
+            let (key, value) = setting.split_once('=')?;
+            let key = key.trim().trim_start_matches("export").trim();
+            Some(LaunchSetting {
+                file: file.to_string(),
+                key: key.to_string(),
+                value: value.trim().to_string(),
+            })
+        })
+        .collect()
 }
 
 fn sshd(s: &Sections) -> Sshd {

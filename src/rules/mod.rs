@@ -169,6 +169,7 @@ registry!(
     ssh008_socket_port_mismatch,
     ssh009_port_in_use,
     ssh010_sshd_libraries_broken,
+    ssh011_launch_overrides_config,
     ssh101_config_invalid,
     ssh102_port_not_22,
     ssh103_listen_address_absent,
@@ -216,6 +217,7 @@ registry!(
     ssh602_selinux_port_not_allowed,
 );
 
+pub(crate) use ssh011_launch_overrides_config::is_override as launch_override;
 pub(crate) use ssh203_privsep_dir_missing::expected_dirs as privsep_dirs;
 
 /// A rule by id (`SSH001`, any case) or name (`sshd-not-running`).

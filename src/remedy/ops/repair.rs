@@ -124,6 +124,23 @@ impl<'a> Builder<'a> {
         let facts = self.facts;
         let user = self.user.clone();
         Some(match finding.id {
+            "SSH011" => {
+                let files: std::collections::BTreeSet<&str> = facts
+                    .launch
+                    .iter()
+                    .filter(|s| crate::rules::launch_override(s))
+                    .map(|s| s.file.as_str())
+                    .collect();
+                let body: Vec<String> = files
+                    .iter()
+                    .map(|f| format!("ll_drop_launch_override {}", quote(f)))
+                    .collect();
+                self.step(
+                    PHASE_SSHD_NEEDS,
+                    "remove the override of sshd's command line",
+                    &body.join("\n"),
+                )
+            }
             "SSH007" => self.step(
                 PHASE_SSHD_NEEDS,
                 "remove /etc/ssh/sshd_not_to_be_run",
