@@ -61,7 +61,14 @@ async fn random_breakages_are_rescued_and_no_rescue_lies() {
         guest.reset();
         let breakage = draw::draw(draw_seed, &guest.user, &pool);
         eprintln!("breakages: seed {draw_seed}: {breakage}");
-        match one(&guest, &breakage, &baseline).await {
+        let verdict = one(&guest, &breakage, &baseline).await;
+        // Each outcome as it comes, so a run cut short still tells.
+        match &verdict {
+            Verdict::Skipped => eprintln!("breakages: seed {draw_seed}: SSH still worked, skipped"),
+            Verdict::Rescued { .. } => eprintln!("breakages: seed {draw_seed}: rescued"),
+            Verdict::Failed(why) => eprintln!("breakages: seed {draw_seed}: FAILED: {why}"),
+        }
+        match verdict {
             Verdict::Skipped => skipped += 1,
             Verdict::Rescued { settings_lost } => {
                 rescued += 1;
