@@ -420,16 +420,16 @@ async fn a_playbook_rescues_the_reachable_target_and_reports_the_other() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// sshd answers, its banner comes back and the handshake completes, but every session runs
-/// `/bin/false`: no login works, so the rescue must not call SSH verified, and the command line
-/// exits 1.
+/// sshd answers, its banner comes back and the handshake completes, but every session runs a
+/// forced command that fails (one no rule judges, unlike `false` or `nologin`): no login works,
+/// so the rescue must not call SSH verified, and the command line exits 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forced_command_that_fails_every_session_is_not_verified() {
     let guest = shared_guest().await;
     let mut session = guest.root_session().await;
     sh(
         &mut session,
-        "echo 'ForceCommand /bin/false' > /etc/ssh/sshd_config.d/00-forced.conf && systemctl restart ssh",
+        "echo 'ForceCommand exit 3' > /etc/ssh/sshd_config.d/00-forced.conf && systemctl restart ssh",
     )
     .await;
     let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
@@ -461,7 +461,7 @@ async fn a_forced_command_that_fails_every_session_is_not_verified() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("`true` exited 1"), "{stdout}");
+    assert!(stdout.contains("`true` exited 3"), "{stdout}");
 }
 
 /// Options on sshd's command line, from a unit drop-in and from /etc/default/ssh, move the port

@@ -180,6 +180,7 @@ registry!(
     ssh108_no_login_method,
     ssh109_keys_not_consulted,
     ssh110_ipv6_only,
+    ssh111_forced_command_refuses,
     ssh201_host_keys_missing,
     ssh202_host_key_permissions,
     ssh203_privsep_dir_missing,

@@ -218,6 +218,14 @@ impl<'a> Builder<'a> {
                 }
                 CONFIG_STEP.to_string()
             }
+            "SSH111" => {
+                let lines: Vec<ConfigLine> =
+                    facts.config.lines_for("forcecommand").cloned().collect();
+                for line in &lines {
+                    self.comment_out(&line.file, line.line, "it ended every session");
+                }
+                CONFIG_STEP.to_string()
+            }
             "SSH107" => self.set_origin("pubkeyauthentication", "PubkeyAuthentication yes")?,
             "SSH109" => {
                 // Added to what is configured (others may rely on it), unless that is `none`.
