@@ -1,5 +1,5 @@
 //! `lifeline rescue` on the real guest beyond the scenario table: the command line end to end
-//! (JSON, exit code, the client-side handshake) after a password reset, with no secret left
+//! (JSON, exit code, a login from here by key and password) after a password reset, with no secret left
 //! anywhere; a rescue cut off while its script runs; undo of a rescue, byte for byte; and a
 //! playbook over two targets, one of which cannot be reached.
 
@@ -113,6 +113,8 @@ async fn the_cli_resets_a_password_then_rescues_and_no_secret_is_left_anywhere()
             "--yes",
             "--verify-host",
             &verify,
+            "--verify-key",
+            guest.key.to_str().unwrap(),
         ],
         &env,
     );
@@ -133,7 +135,20 @@ async fn the_cli_resets_a_password_then_rescues_and_no_secret_is_left_anywhere()
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
     assert_eq!(report["verified"], true, "{report:#}");
     assert_eq!(report["changed"], true);
-    assert_eq!(report["handshake"]["ok"], true, "{report:#}");
+    // The proof is a login from here with the key and the new password, at the guest's own
+    // host key.
+    let login = &report["login"][0];
+    assert_eq!(login["from"], "here", "{report:#}");
+    for proof in ["handshake", "host_key", "key_login", "password_login"] {
+        assert!(
+            login["proven"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == proof),
+            "{proof} not proven: {report:#}"
+        );
+    }
     let before: Vec<&str> = report["before"]
         .as_array()
         .unwrap()
@@ -360,9 +375,16 @@ async fn a_playbook_rescues_the_reachable_target_and_reports_the_other() {
     assert_eq!(guest_result["name"], "guest");
     assert_eq!(guest_result["ok"], true, "{guest_result:#}");
     assert_eq!(guest_result["operations"][0]["rescue"]["verified"], true);
-    assert_eq!(
-        guest_result["operations"][0]["rescue"]["handshake"]["ok"],
-        true
+    // The playbook's login password proves a password login at its verify_host.
+    let login = &guest_result["operations"][0]["rescue"]["login"][0];
+    assert_eq!(login["from"], "here", "{guest_result:#}");
+    assert!(
+        login["proven"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "password_login"),
+        "{guest_result:#}"
     );
     let gone = &report["targets"][1];
     assert_eq!(gone["name"], "gone");
@@ -374,4 +396,82 @@ async fn a_playbook_rescues_the_reachable_target_and_reports_the_other() {
     );
     tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the playbook");
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// sshd answers, its banner comes back and the handshake completes, but every session runs a
+/// forced command that fails (one no rule judges, unlike `false` or `nologin`): no login works,
+/// so the rescue must not call SSH verified, and the command line exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_command_that_fails_every_session_is_not_verified() {
+    let guest = shared_guest().await;
+    let mut session = guest.root_session().await;
+    sh(
+        &mut session,
+        "echo 'ForceCommand exit 3' > /etc/ssh/sshd_config.d/00-forced.conf && systemctl restart ssh",
+    )
+    .await;
+    let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
+        .await
+        .expect("rescue");
+    eprintln!("{report}");
+    assert!(!report.verified, "{report}");
+    let last = report.login.last().expect("a login check");
+    assert!(!last.logged_in(), "{report}");
+    assert!(report.to_string().contains("SSH still FAILS"), "{report}");
+    session.leave().await.unwrap();
+
+    let verify = format!("127.0.0.1:{}", guest.ssh_port);
+    let out = lifeline(
+        &guest,
+        &[
+            "--user",
+            &guest.user,
+            "--password-env",
+            "GUEST_PW",
+            "rescue",
+            "--yes",
+            "--verify-host",
+            &verify,
+            "--verify-key",
+            guest.key.to_str().unwrap(),
+        ],
+        &[("GUEST_PW", &guest.password)],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("`true` exited 3"), "{stdout}");
+}
+
+/// Options on sshd's command line, from a unit drop-in and from /etc/default/ssh, move the port
+/// and shut the user out while sshd_config looks right: the rescue takes exactly those
+/// overrides out (the drop-in goes, SSHD_OPTS is emptied) and a login proves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overrides_on_sshds_command_line_are_taken_out() {
+    let guest = shared_guest().await;
+    let mut session = guest.root_session().await;
+    sh(
+        &mut session,
+        "mkdir -p /etc/systemd/system/ssh.service.d && \
+         printf '[Service]\\nExecStart=\\nExecStart=/usr/sbin/sshd -D -p 2222 $SSHD_OPTS\\n' \
+           > /etc/systemd/system/ssh.service.d/port.conf && \
+         echo 'SSHD_OPTS=\"-o AllowUsers=nobody\"' >> /etc/default/ssh && \
+         systemctl daemon-reload && systemctl restart ssh",
+    )
+    .await;
+    assert!(tokio::task::block_in_place(|| guest.ssh_works()).is_err());
+    let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
+        .await
+        .expect("rescue");
+    eprintln!("{report}");
+    assert!(report.before.iter().any(|f| f.id == "SSH011"), "{report}");
+    assert!(report.verified, "{report}");
+    let left = sh(
+        &mut session,
+        "ls /etc/systemd/system/ssh.service.d/ 2>/dev/null; grep SSHD_OPTS /etc/default/ssh",
+    )
+    .await;
+    assert!(!left.contains("port.conf"), "{left}");
+    assert!(!left.contains("AllowUsers"), "{left}");
+    session.leave().await.unwrap();
+    tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the rescue");
 }

@@ -232,8 +232,9 @@ Examples:
 What it does: diagnose (lifeline diagnose), show the fixes, apply them as one guest script
 (each file backed up under /var/backups/lifeline, written atomically, sshd -t before any
 restart, rolled back on failure), diagnose again and repeat while fixes uncover more, then
-verify: sshd's banner on every configured port from inside the guest, and with --verify-host
-a real SSH handshake from here. Findings without a safe fix are listed for you.
+verify: the user logs in over SSH and `true` runs: from here with --verify-host (by key with
+--verify-key, by password with the console password of the same user, the host key checked
+against the guest's), otherwise from inside the guest through the user's authorized_keys. Findings without a safe fix are listed for you.
 
 Exit codes: 0 SSH verified working; 1 SSH still fails (or a dry run found problems);
 2 usage or not confirmed; see `lifeline --help` for the others. With several targets:
@@ -244,9 +245,13 @@ pub struct RescueArgs {
     /// Whose SSH login must work (account, keys, AllowUsers…); default: the --user.
     #[arg(long, value_name = "NAME")]
     pub ssh_user: Option<String>,
-    /// After the repair, complete an SSH handshake with HOST[:PORT] from this machine.
+    /// After the repair, log in over SSH at HOST[:PORT] from this machine (with --verify-key
+    /// and/or the console password of the same user) and run `true`.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub verify_host: Option<String>,
+    /// The user's private key (OpenSSH or PEM, no passphrase) to prove a key login with.
+    #[arg(long, value_name = "FILE")]
+    pub verify_key: Option<PathBuf>,
     /// A playbook (TOML) naming many targets and the operations for each.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["serial", "resource_group", "ids", "vmss"])]
     pub targets: Option<PathBuf>,

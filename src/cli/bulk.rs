@@ -110,7 +110,8 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
         .or(playbook_parallel)
         .unwrap_or(DEFAULT_PARALLEL);
     let started = Instant::now();
-    let targets = run_all(jobs, parallel, args).await;
+    let verify_key = super::rescue::verify_key(args)?;
+    let targets = run_all(jobs, parallel, args, verify_key).await;
     let ok = targets.iter().filter(|t| t.ok).count();
     let report = BulkReport {
         ok: ok == targets.len(),
@@ -131,7 +132,12 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
 }
 
 /// Runs every job, at most `parallel` at once; results come back in the jobs' order.
-async fn run_all(jobs: Vec<Job>, parallel: usize, args: &RescueArgs) -> Vec<TargetResult> {
+async fn run_all(
+    jobs: Vec<Job>,
+    parallel: usize,
+    args: &RescueArgs,
+    verify_key: Option<russh::keys::PrivateKey>,
+) -> Vec<TargetResult> {
     let permits = Arc::new(Semaphore::new(parallel));
     let dry_run = args.change.dry_run;
     let ssh_user = args.ssh_user.clone();
@@ -142,10 +148,11 @@ async fn run_all(jobs: Vec<Job>, parallel: usize, args: &RescueArgs) -> Vec<Targ
         .map(|(n, job)| {
             let permits = permits.clone();
             let ssh_user = ssh_user.clone();
+            let verify_key = verify_key.clone();
             tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await.expect("never closed");
                 eprintln!("lifeline: [{}/{total}] {}: starting", n + 1, job.name);
-                let result = run_job(job, dry_run, ssh_user).await;
+                let result = run_job(job, dry_run, ssh_user, verify_key).await;
                 let state = if result.ok { "ok" } else { "FAILED" };
                 eprintln!(
                     "lifeline: [{}/{total}] {}: {state} in {:.1} s",
@@ -176,7 +183,12 @@ async fn run_all(jobs: Vec<Job>, parallel: usize, args: &RescueArgs) -> Vec<Targ
     results
 }
 
-async fn run_job(job: Job, dry_run: bool, ssh_user: Option<String>) -> TargetResult {
+async fn run_job(
+    job: Job,
+    dry_run: bool,
+    ssh_user: Option<String>,
+    verify_key: Option<russh::keys::PrivateKey>,
+) -> TargetResult {
     let started = Instant::now();
     let mut result = TargetResult {
         name: job.name.clone(),
@@ -195,9 +207,10 @@ async fn run_job(job: Job, dry_run: bool, ssh_user: Option<String>) -> TargetRes
         }
         Ok(mut session) => {
             let options = RescueOptions {
-                user: ssh_user.unwrap_or_else(|| job.credentials.user.clone()),
                 verify_host: job.verify_host.clone(),
+                verify_key,
                 dry_run,
+                ..RescueOptions::new(ssh_user.as_deref(), &job.credentials)
             };
             for step in &job.steps {
                 let done = run_step(&mut session, step, &options, &result.target).await;

@@ -43,9 +43,10 @@ pub async fn rescue_at(
 ) -> Result<RescueReport> {
     let (mut session, creds) = session::open_endpoint(endpoint, true).await?;
     let options = RescueOptions {
-        user: args.ssh_user.clone().unwrap_or_else(|| creds.user.clone()),
         verify_host: args.verify_host.clone(),
+        verify_key: verify_key(args)?,
         dry_run: args.change.dry_run,
+        ..RescueOptions::new(args.ssh_user.as_deref(), &creds)
     };
     let result = rescue(&mut session, &options, confirm).await;
     // The rescue's result (and its error) win over a console that could not be left tidy.
@@ -55,6 +56,15 @@ pub async fn rescue_at(
     let mut report = result?;
     report.target = session::target_description(&endpoint.target);
     Ok(report)
+}
+
+/// The `--verify-key` private key, read before anything changes on the guest.
+pub fn verify_key(args: &RescueArgs) -> Result<Option<russh::keys::PrivateKey>> {
+    args.verify_key
+        .as_deref()
+        .map(crate::login::remote::load_key)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!(UsageError(e)))
 }
 
 pub fn exit_code(report: &RescueReport) -> u8 {

@@ -61,7 +61,7 @@ pub(super) struct RawTarget {
     pub verify_host: Option<Spanned<RawVerifyHost>>,
 }
 
-/// `verify_host`: `false`, or the `"host[:port]"` to handshake with (`true` is refused later,
+/// `verify_host`: `false`, or the `"host[:port]"` to log in at (`true` is refused later,
 /// with a message, rather than by serde with a less helpful one).
 #[derive(Debug)]
 pub(super) enum RawVerifyHost {

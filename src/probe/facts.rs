@@ -18,6 +18,9 @@ pub struct Facts {
     pub probe: ProbeRun,
     pub os: Os,
     pub init: Init,
+    /// How sshd is started: the unit files' Exec and Environment lines and the environment
+    /// files' options, each with the file it came from.
+    pub launch: Vec<LaunchSetting>,
     /// `ssh.service`, `sshd.service`, `ssh.socket`, `sshd.socket`, deduplicated by unit id.
     pub units: Vec<Unit>,
     pub sshd: Sshd,
@@ -30,6 +33,8 @@ pub struct Facts {
     pub config: SshdConfig,
     /// The private host key files sshd is configured to load.
     pub host_keys: Vec<String>,
+    /// The SHA256 fingerprints of those host keys that could be read (`SHA256:…`).
+    pub host_key_fingerprints: Vec<String>,
     /// Ownership and modes of the paths that matter (host keys, /etc/ssh, privilege-separation
     /// directories, the path to authorized_keys). `None`: the path does not exist.
     pub files: BTreeMap<String, Option<FileStat>>,
@@ -123,6 +128,22 @@ pub struct Init {
 impl Init {
     pub fn is_systemd(&self) -> bool {
         self.pid1.as_deref() == Some("systemd")
+    }
+}
+
+/// One line that decides how sshd is started: `ExecStart=…` in a unit file or a drop-in, or
+/// `SSHD_OPTS=…` in an environment file (/etc/default/ssh).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LaunchSetting {
+    pub file: String,
+    pub key: String,
+    pub value: String,
+}
+
+impl LaunchSetting {
+    /// A file the distribution's package owns (the unit as shipped), not a local override.
+    pub fn is_vendor(&self) -> bool {
+        self.file.starts_with("/lib/systemd/") || self.file.starts_with("/usr/lib/systemd/")
     }
 }
 

@@ -146,6 +146,7 @@ pub fn parse(text: &str) -> Result<Facts, ParseError> {
         os: os(&s),
         init: init(&s),
         units: units(&s),
+        launch: launch(&s),
         sshd: sshd(&s),
         processes: processes(&s),
         listeners,
@@ -154,6 +155,12 @@ pub fn parse(text: &str) -> Result<Facts, ParseError> {
         host_keys: s
             .lines("hostkeys")
             .iter()
+            .map(|l| l.trim().into())
+            .collect(),
+        host_key_fingerprints: s
+            .lines("hostkey_fp")
+            .iter()
+            .filter(|l| l.starts_with("SHA256:"))
             .map(|l| l.trim().into())
             .collect(),
         files: stats(&s),
@@ -262,6 +269,23 @@ fn units(s: &Sections) -> Vec<Unit> {
         flush(&mut unit);
     }
     units
+}
+
+/// `FILE:KEY=VALUE` lines; the file is an absolute path without a colon.
+fn launch(s: &Sections) -> Vec<LaunchSetting> {
+    s.lines("launch")
+        .iter()
+        .filter_map(|line| {
+            let (file, setting) = line.split_once(':')?;
+            let (key, value) = setting.split_once('=')?;
+            let key = key.trim().trim_start_matches("export").trim();
+            Some(LaunchSetting {
+                file: file.to_string(),
+                key: key.to_string(),
+                value: value.trim().to_string(),
+            })
+        })
+        .collect()
 }
 
 fn sshd(s: &Sections) -> Sshd {

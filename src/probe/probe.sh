@@ -192,6 +192,17 @@ probe() {
         fi
     done
 
+    # How sshd is started: the unit's files and their Exec/Environment lines, and the
+    # environment files' options, each line prefixed with the file it came from.
+    sec launch
+    if has systemctl; then
+        t 5 systemctl cat ssh.service sshd.service 2>/dev/null |
+            awk '/^# \// { f = $2 } /^(ExecStart|ExecStartPre|Environment|EnvironmentFile)=/ { print f ":" $0 }' | cut -c1-300
+    fi
+    for ll_f in /etc/default/ssh /etc/sysconfig/sshd; do
+        [ -r "$ll_f" ] && grep -E '^[[:space:]]*(export[[:space:]]+)?(SSHD_OPTS|OPTIONS)=' "$ll_f" | sed "s|^|$ll_f:|" | cut -c1-300
+    done
+
     sec init
     read -r ll_pid1 </proc/1/comm && echo "pid1=$ll_pid1"
     has systemctl && echo "state=$(t 5 systemctl is-system-running)"
@@ -274,6 +285,9 @@ probe() {
 /etc/ssh/ssh_host_ecdsa_key
 /etc/ssh/ssh_host_ed25519_key"
     printf '%s\n' "$ll_keys"
+    # Fingerprints of the host keys, to recognise the server a client reaches.
+    sec hostkey_fp
+    for ll_k in $ll_keys; do t 5 ssh-keygen -lf "$ll_k" 2>/dev/null | cut -d' ' -f2; done
 
     sec stat
     set +f

@@ -192,8 +192,11 @@ impl fmt::Display for Outcome {
         let verdict = if self.succeeded() { "done" } else { "FAILED" };
         let what = if self.changed() {
             "changes made"
-        } else if self.rolled_back.is_empty() {
+        } else if self.rolled_back.is_empty() && self.succeeded() {
             "nothing needed changing"
+        } else if self.rolled_back.is_empty() {
+            // SSH is still down: never say nothing was needed.
+            "nothing changed"
         } else {
             "what it changed was put back"
         };

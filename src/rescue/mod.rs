@@ -5,23 +5,26 @@
 //! fixable finding no earlier round addressed, at most [`MAX_ROUNDS`] times. Only the first
 //! plan is confirmed: later rounds fix findings of the same catalogue, each backed up.
 //!
-//! SSH counts as working when, after the last round, sshd's banner answers on every port it is
-//! configured for (read from inside the guest by the last diagnosis), no finding of error
-//! severity is left, and, when asked, a real SSH handshake from this machine succeeds
-//! ([`crate::ssh_handshake`]).
+//! SSH counts as working when the user logs in over SSH and a command runs ([`crate::login`]):
+//! from this machine to `--verify-host` with the user's key or password, or from inside the
+//! guest through the user's own authorized_keys file. sshd's banner on every configured port
+//! and no finding of error severity left are required as well; they are evidence, not proof.
 
 mod report;
 
-pub use report::{HandshakeCheck, RescueReport, Round};
+pub use report::{RescueReport, Round};
 
 use crate::diagnose::{DiagnoseError, Diagnosis, diagnose};
 use crate::exit::ExitClass;
+use crate::login::{self, LoginCheck, Proven};
 use crate::probe::facts::BannerOutcome;
 use crate::remedy::RemedyError;
 use crate::remedy::ops::Repair;
 use crate::rules::Severity;
+use crate::secret::Secret;
+use crate::shell::Credentials;
 use crate::shell::Session;
-use crate::ssh_handshake;
+use russh::keys::PrivateKey;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use tracing::info;
@@ -29,17 +32,35 @@ use tracing::info;
 /// Diagnose-and-fix cycles at most: each round fixes what the one before uncovered.
 pub const MAX_ROUNDS: usize = 3;
 
-/// How long the client-side handshake may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long each login from this machine may take.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Default)]
 pub struct RescueOptions {
     /// The user SSH must work for (whose account, keys and access are checked).
     pub user: String,
-    /// `HOST[:PORT]` to complete an SSH handshake with from this machine afterwards.
+    /// `HOST[:PORT]` to log in at from this machine afterwards.
     pub verify_host: Option<String>,
+    /// The user's private key, to log in with (`--verify-key`).
+    pub verify_key: Option<PrivateKey>,
+    /// The user's password (the console's, when the console user is the SSH user).
+    pub password: Option<Secret>,
     /// Show the plan and its script; change nothing.
     pub dry_run: bool,
+}
+
+impl RescueOptions {
+    /// A rescue for `ssh_user` (default: the console's user). The console password proves a
+    /// password login only for the same user.
+    pub fn new(ssh_user: Option<&str>, console: &Credentials) -> RescueOptions {
+        let user = ssh_user.unwrap_or(&console.user).to_string();
+        let password = console.password.clone().filter(|_| user == console.user);
+        RescueOptions {
+            user,
+            password,
+            ..RescueOptions::default()
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,18 +131,55 @@ pub async fn rescue(
         }
     }
     report.conclude(&diagnosis, repair.manual);
-    if let (Some(host), false) = (&options.verify_host, options.dry_run || report.declined) {
-        let _step = crate::progress::step(&format!("verifying SSH on {host}"));
-        report.handshake = Some(HandshakeCheck::from(
-            ssh_handshake::handshake(host, &options.user, HANDSHAKE_TIMEOUT).await,
-            host,
-        ));
+    if !(options.dry_run || report.declined) {
+        let _step = crate::progress::step("verifying SSH with a login");
+        report.login = prove_login(session, &diagnosis, options).await;
     }
     report.verified = report.error.is_none()
         && verified(&diagnosis)
-        && report.handshake.as_ref().is_none_or(|h| h.ok);
+        && report.login.last().is_some_and(LoginCheck::logged_in);
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// Logs in as the user: from here when `--verify-host` and a credential are given, else (or
+/// when the address cannot be reached at all) from inside the guest. Every check made is
+/// returned; the last one decides.
+async fn prove_login(
+    session: &mut Session,
+    diagnosis: &Diagnosis,
+    options: &RescueOptions,
+) -> Vec<LoginCheck> {
+    let facts = &diagnosis.facts;
+    // A password is tried where password logins are meant to work.
+    let password = options
+        .password
+        .as_ref()
+        .filter(|_| facts.config.flag("passwordauthentication") != Some(false));
+    let credentials = login::remote::Credentials {
+        key: options.verify_key.as_ref(),
+        password,
+    };
+    let mut checks = Vec::new();
+    if let Some(host) = &options.verify_host {
+        let here = login::remote::check(
+            host,
+            &options.user,
+            &credentials,
+            &facts.host_key_fingerprints,
+            LOGIN_TIMEOUT,
+        )
+        .await;
+        let reached = here.proven.contains(&Proven::Handshake) || here.host_key.is_some();
+        let tried = !here.attempts.is_empty();
+        checks.push(here);
+        if reached || tried {
+            return checks;
+        }
+    }
+    let public = options.verify_key.as_ref().map(PrivateKey::public_key);
+    checks.push(login::guest::check(session, facts, public).await);
+    checks
 }
 
 /// Applies one round's plan, records it, and diagnoses afresh.

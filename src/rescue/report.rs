@@ -2,11 +2,11 @@
 //! (docs/rescue-json.md). Both come from this one value.
 
 use crate::diagnose::Diagnosis;
+use crate::login::{LoginCheck, Vantage};
 use crate::probe::facts::{Banner, BannerOutcome};
 use crate::remedy::ops::Repair;
 use crate::remedy::{BackupLocation, Outcome};
 use crate::rules::Finding;
-use crate::ssh_handshake::{HandshakeError, HandshakeReport};
 use serde::Serialize;
 use std::fmt;
 
@@ -46,43 +46,13 @@ fn planned(repair: &Repair) -> Vec<PlannedFix> {
         .collect()
 }
 
-/// The client-side SSH handshake (`--verify-host`).
-#[derive(Debug, Clone, Serialize)]
-pub struct HandshakeCheck {
-    pub address: String,
-    pub ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report: Option<HandshakeReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl HandshakeCheck {
-    pub(super) fn from(result: Result<HandshakeReport, HandshakeError>, address: &str) -> Self {
-        match result {
-            Ok(report) => HandshakeCheck {
-                address: report.address.clone(),
-                ok: true,
-                report: Some(report),
-                error: None,
-            },
-            Err(e) => HandshakeCheck {
-                address: address.to_string(),
-                ok: false,
-                report: None,
-                error: Some(e.to_string()),
-            },
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct RescueReport {
     /// The console reached (`unix:…`, an Azure VM); the caller fills it in.
     pub target: String,
     pub user: String,
-    /// SSH works for the user: banners answer on every configured port, no error finding is
-    /// left, and the handshake (when asked for) succeeded.
+    /// SSH works for the user: the user logged in over SSH and `true` ran (see `login`);
+    /// banners answer on every configured port and no error finding is left.
     pub verified: bool,
     /// Something on the guest changed and stayed changed.
     pub changed: bool,
@@ -97,7 +67,9 @@ pub struct RescueReport {
     pub manual: Vec<Finding>,
     /// sshd's banner on each configured port, read from inside the guest at the end.
     pub banners: Vec<Banner>,
-    pub handshake: Option<HandshakeCheck>,
+    /// The SSH logins tried to prove SSH works (the last one decides; an unreachable
+    /// `--verify-host` is followed by a login from inside the guest).
+    pub login: Vec<LoginCheck>,
     /// Where each round's backup is: `lifeline undo --backup ID` takes a round back.
     pub backups: Vec<BackupLocation>,
     /// `--dry-run`: the guest script of the first round, secrets withheld.
@@ -126,7 +98,7 @@ impl RescueReport {
             after: Vec::new(),
             manual: Vec::new(),
             banners: Vec::new(),
-            handshake: None,
+            login: Vec::new(),
             backups: Vec::new(),
             dry_run_script: None,
             declined: false,
@@ -211,19 +183,8 @@ impl fmt::Display for RescueReport {
                 )?,
             }
         }
-        if let Some(check) = &self.handshake {
-            match (&check.report, &check.error) {
-                (Some(r), _) => writeln!(
-                    f,
-                    "handshake with {}: ok, {} host key {}, offers {}",
-                    r.address,
-                    r.host_key_algorithm,
-                    r.host_key_fingerprint,
-                    r.auth_methods.join(",")
-                )?,
-                (None, Some(e)) => writeln!(f, "handshake with {}: FAILED: {e}", check.address)?,
-                (None, None) => {}
-            }
+        for check in &self.login {
+            write_login(f, check)?;
         }
         for backup in &self.backups {
             writeln!(
@@ -234,6 +195,35 @@ impl fmt::Display for RescueReport {
         }
         Ok(())
     }
+}
+
+fn write_login(f: &mut fmt::Formatter<'_>, check: &LoginCheck) -> fmt::Result {
+    let from = match check.from {
+        Vantage::Here => "from here",
+        Vantage::Guest => "from inside the guest",
+    };
+    write!(f, "login as {} at {} {from}", check.user, check.address)?;
+    if let Some(key) = &check.host_key {
+        let known = match key.matches_probe {
+            Some(true) => ", the guest's own",
+            Some(false) => ", NOT the guest's",
+            None => "",
+        };
+        write!(
+            f,
+            " (host key {} {}{known})",
+            key.algorithm, key.fingerprint
+        )?;
+    }
+    writeln!(f, ":")?;
+    for attempt in &check.attempts {
+        let verdict = if attempt.ok { "ok" } else { "FAILED" };
+        writeln!(f, "  {} {verdict}: {}", attempt.method, attempt.detail)?;
+    }
+    if let Some(error) = &check.error {
+        writeln!(f, "  not proven: {error}")?;
+    }
+    Ok(())
 }
 
 fn write_findings(f: &mut fmt::Formatter<'_>, findings: &[Finding]) -> fmt::Result {

@@ -313,3 +313,30 @@ ll_selinux_port() {
 ll_want_restart() {
     LL_SSHD_CHANGED=1
 }
+
+# ll_drop_launch_override FILE: takes the override of sshd's command line out of FILE. A local
+# unit file goes whole (the unit as shipped applies again); a drop-in loses its ExecStart= and
+# SSHD_OPTS Environment= lines, and goes when only its section header is left; an environment
+# file's SSHD_OPTS/OPTIONS becomes empty. systemd reloads; sshd restarts at the end.
+ll_drop_launch_override() {
+    local f="$1"
+    case $f in
+    */systemd/system/*.service)
+        ll_remove "$f" || return 1
+        ;;
+    *.conf)
+        grep -vE '^[[:space:]]*(ExecStart=|Environment=.*SSHD_OPTS=)' "$f" >"$LL_RUN/launch"
+        if grep -qvE '^[[:space:]]*(\[Service\])?[[:space:]]*$' "$LL_RUN/launch"; then
+            ll_put "$f" 0644 0:0 <"$LL_RUN/launch" || return 1
+        else
+            ll_remove "$f" || return 1
+        fi
+        ;;
+    *)
+        sed -E 's/^([[:space:]]*(export[[:space:]]+)?(SSHD_OPTS|OPTIONS)=).*/\1/' "$f" >"$LL_RUN/launch"
+        ll_put "$f" 0644 0:0 <"$LL_RUN/launch" || return 1
+        ;;
+    esac
+    systemctl daemon-reload >/dev/null 2>&1
+    ll_want_restart
+}

@@ -1,0 +1,208 @@
+//! The breakage generator: random breakages of SSH on the real guest, each rescued by the
+//! `lifeline` command line and checked by a real login from here, by key and by password.
+//!
+//! Driven by `scripts/breakages --count N --seed S` (the environment variables
+//! `LIFELINE_BREAKAGES_COUNT` and `LIFELINE_BREAKAGES_SEED`); without them a small fixed-seed
+//! sample runs, as in CI. Draw `i` has seed `S + i`, so `--count 1 --seed SEED` replays one.
+//! A draw that leaves SSH working is skipped and counted. On every draw: a rescue that exits 0
+//! while a login fails is a lie and fails the run at once; the rate is printed with every
+//! failure and its seed, and whether the user's settings (`sshd -T`) survived.
+
+#[path = "breakages/draw.rs"]
+mod draw;
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use support::{Guest, shared_guest};
+
+/// The CI sample: small enough for a few minutes under TCG.
+const SAMPLE_COUNT: u64 = 2;
+const SAMPLE_SEED: u64 = 5;
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
+        })
+        .unwrap_or(default)
+}
+
+/// What one draw came to.
+enum Verdict {
+    Skipped,
+    Rescued { settings_lost: Vec<String> },
+    Failed(String),
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_breakages_are_rescued_and_no_rescue_lies() {
+    let count = setting("LIFELINE_BREAKAGES_COUNT", SAMPLE_COUNT);
+    let seed = setting("LIFELINE_BREAKAGES_SEED", SAMPLE_SEED);
+    let guest = shared_guest().await;
+    let pool = {
+        let mut session = guest.root_session().await;
+        let listed = support::sh(&mut session, &draw::pool_command(&guest.user)).await;
+        session.leave().await.ok();
+        listed
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with('/'))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert!(pool.len() > 20, "the file pool is too small: {pool:?}");
+    let baseline = settings(&guest).await;
+
+    let (mut skipped, mut rescued, mut failures, mut lost) = (0, 0, Vec::new(), Vec::new());
+    for draw_seed in seed..seed + count {
+        guest.reset();
+        let breakage = draw::draw(draw_seed, &guest.user, &pool);
+        eprintln!("breakages: seed {draw_seed}: {breakage}");
+        let verdict = one(&guest, &breakage, &baseline).await;
+        // Each outcome as it comes, so a run cut short still tells.
+        match &verdict {
+            Verdict::Skipped => eprintln!("breakages: seed {draw_seed}: SSH still worked, skipped"),
+            Verdict::Rescued { .. } => eprintln!("breakages: seed {draw_seed}: rescued"),
+            Verdict::Failed(why) => eprintln!("breakages: seed {draw_seed}: FAILED: {why}"),
+        }
+        match verdict {
+            Verdict::Skipped => skipped += 1,
+            Verdict::Rescued { settings_lost } => {
+                rescued += 1;
+                if !settings_lost.is_empty() {
+                    lost.push(format!("seed {draw_seed}: {breakage}: {settings_lost:?}"));
+                }
+            }
+            Verdict::Failed(why) => {
+                failures.push(format!("seed {draw_seed}: {breakage}\n    {why}"))
+            }
+        }
+    }
+    let broken = rescued + failures.len();
+    let rate = if broken == 0 {
+        100.0
+    } else {
+        100.0 * rescued as f64 / broken as f64
+    };
+    eprintln!(
+        "\nbreakages: {count} drawn from seed {seed}; {skipped} left SSH working (skipped); \
+         {rescued} of {broken} rescued: {rate:.1} %"
+    );
+    for failure in &failures {
+        eprintln!("  FAILED {failure}");
+    }
+    for l in &lost {
+        eprintln!("  settings changed by the rescue: {l}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} breakages not rescued",
+        failures.len()
+    );
+}
+
+/// Breaks, checks SSH fails, rescues, checks SSH by key and password, compares the settings.
+async fn one(guest: &Guest, breakage: &draw::Breakage, baseline: &BTreeSet<String>) -> Verdict {
+    let mut session = guest.root_session().await;
+    // The breakage may take the console shell with it; what counts is SSH afterwards.
+    let _ = session.run(&breakage.shell).await;
+    let _ = session.leave().await;
+    if tokio::task::block_in_place(|| guest.ssh_works()).is_ok() {
+        return Verdict::Skipped;
+    }
+    let verify = format!("127.0.0.1:{}", guest.ssh_port);
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .arg("--serial")
+        .arg(format!("unix:{}", guest.serial.display()))
+        .args([
+            "--user",
+            &guest.user,
+            "--password-env",
+            "GUEST_PW",
+            "-o",
+            "json",
+            "rescue",
+            "--yes",
+        ])
+        .args(["--verify-host", &verify, "--verify-key"])
+        .arg(&guest.key)
+        .env("GUEST_PW", &guest.password)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lifeline");
+    let works = tokio::task::block_in_place(|| guest.ssh_works());
+    let code = out.status.code();
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    assert!(
+        !(code == Some(0) && works.is_err()),
+        "LIE: rescue exited 0 but SSH fails ({breakage}): {}\n{}",
+        works.unwrap_err(),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    match works {
+        Ok(()) if code == Some(0) => Verdict::Rescued {
+            settings_lost: baseline
+                .difference(&settings(guest).await)
+                .cloned()
+                .collect(),
+        },
+        Ok(()) => Verdict::Failed(format!(
+            "SSH works but the rescue exited {code:?}: {}",
+            summary(&report, &out.stderr)
+        )),
+        Err(e) => Verdict::Failed(format!(
+            "{e}; rescue exited {code:?}: {}",
+            summary(&report, &out.stderr)
+        )),
+    }
+}
+
+/// What the rescue left, in one line: the findings still there, and its error.
+fn summary(report: &serde_json::Value, stderr: &[u8]) -> String {
+    if report.is_null() {
+        let text = String::from_utf8_lossy(stderr);
+        return text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .to_string();
+    }
+    let ids = |key: &str| -> Vec<String> {
+        report[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f["id"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    format!(
+        "found {:?}, after {:?}, error {}, login {}",
+        ids("before"),
+        ids("after"),
+        report["error"],
+        report["login"]
+            .as_array()
+            .and_then(|l| l.last())
+            .map(|l| format!("{} {}", l["attempts"], l["error"]))
+            .unwrap_or_default()
+    )
+}
+
+/// The user's effective sshd settings (`sshd -T`), one line each.
+async fn settings(guest: &Guest) -> BTreeSet<String> {
+    let mut session = guest.root_session().await;
+    let out = session.run("sshd -T 2>&1").await.expect("sshd -T");
+    let _ = session.leave().await;
+    out.text()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
