@@ -8,6 +8,7 @@ use crate::azure::console_link::{self, AzureConsole, TakeOver};
 use crate::azure::target::Machine;
 use crate::azure::{ArmClient, Cloud, VmTarget, credential};
 use crate::exit;
+use crate::term::escape::for_terminal;
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
@@ -153,7 +154,7 @@ pub async fn send(cli: &Cli, args: &SendArgs) -> Result<u8> {
         OutputFormat::Text => {
             println!("Sent {command:?} to the VM.");
             if !answer.is_empty() {
-                println!("The console answered:\n{answer}");
+                println!("The console answered:\n{}", for_terminal(&answer));
             }
         }
         OutputFormat::Json => println!(

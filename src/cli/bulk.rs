@@ -19,6 +19,7 @@ use crate::remedy::{Outcome, UserName};
 use crate::rescue::{RescueOptions, RescueReport, rescue};
 use crate::secret::Secret;
 use crate::shell::{Credentials, Session};
+use crate::term::escape::for_terminal;
 use anyhow::{Result, bail};
 use serde::Serialize;
 use std::path::Path;
@@ -476,7 +477,7 @@ fn print_text(report: &BulkReport) {
             target.elapsed_ms as f64 / 1000.0
         );
         if let Some(error) = &target.error {
-            println!("  {error}");
+            println!("  {}", for_terminal(&error.to_string()));
         }
         for op in &target.operations {
             let first = match (&op.rescue, &op.outcome, &op.error) {
@@ -485,7 +486,10 @@ fn print_text(report: &BulkReport) {
                 (_, _, Some(e)) => format!("{}: {e}", op.operation),
                 _ => format!("{}: dry run", op.operation),
             };
-            println!("  {}", first.lines().next().unwrap_or_default());
+            println!(
+                "  {}",
+                for_terminal(first.lines().next().unwrap_or_default())
+            );
         }
     }
     println!(

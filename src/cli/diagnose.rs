@@ -5,6 +5,7 @@ use super::args::{Cli, DiagnoseArgs, OutputFormat, RulesArgs};
 use super::session;
 use crate::diagnose::diagnose;
 use crate::exit;
+use crate::term::escape::for_terminal;
 use crate::{report, rules};
 use anyhow::Result;
 
@@ -27,7 +28,10 @@ pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
     left?;
     let target = session::target_description(&cli.target);
     match cli.output {
-        OutputFormat::Text => print!("{}", report::render_text(&diagnosis, &target)),
+        OutputFormat::Text => print!(
+            "{}",
+            for_terminal(&report::render_text(&diagnosis, &target))
+        ),
         OutputFormat::Json => println!("{}", report::render_json(&diagnosis, &target)),
     }
     Ok(if diagnosis.healthy() {

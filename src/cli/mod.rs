@@ -50,7 +50,11 @@ pub fn main() -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("lifeline: {e:#}");
+            // Errors can quote the guest (a command's partial output, a tool's message).
+            eprintln!(
+                "lifeline: {}",
+                crate::term::escape::for_terminal(&format!("{e:#}"))
+            );
             ExitCode::from(exit_code_for(&e))
         }
     }

@@ -12,6 +12,7 @@ use crate::remedy::ops::{AddUser, RemoveUser, ResetKey, ResetPassword, ResetSsh,
 use crate::remedy::{BackupId, Plan, PublicKeys, UserName, list_backups};
 use crate::secret::Secret;
 use crate::shell::Session;
+use crate::term::escape::for_terminal;
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -41,13 +42,14 @@ pub async fn undo(cli: &Cli, args: &UndoArgs) -> Result<u8> {
             }
             OutputFormat::Text => {
                 for b in &backups {
-                    println!(
+                    let line = format!(
                         "{}  {}  {}  {}",
                         b.id,
                         b.created,
                         b.operation,
                         b.paths.join(" ")
                     );
+                    println!("{}", for_terminal(&line));
                 }
             }
         }
@@ -188,7 +190,7 @@ async fn apply(cli: &Cli, mut session: Session, plan: Plan, change: ChangeArgs) 
     let outcome = result?;
     left?;
     match cli.output {
-        OutputFormat::Text => println!("{outcome}"),
+        OutputFormat::Text => println!("{}", for_terminal(&outcome.to_string())),
         OutputFormat::Json => println!("{}", serde_json::to_string(&outcome)?),
     }
     Ok(if outcome.succeeded() {

@@ -8,6 +8,7 @@ use crate::diagnose::Diagnosis;
 use crate::exit;
 use crate::remedy::ops::Repair;
 use crate::rescue::{RescueOptions, RescueReport, rescue};
+use crate::term::escape::for_terminal;
 use anyhow::{Result, bail};
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -22,7 +23,7 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
     };
     let report = rescue_at(&endpoint, args, &mut confirm).await?;
     match cli.output {
-        OutputFormat::Text => print!("{report}"),
+        OutputFormat::Text => print!("{}", for_terminal(&report.to_string())),
         OutputFormat::Json => println!("{}", serde_json::to_string(&report)?),
     }
     if report.declined {

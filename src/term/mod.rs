@@ -1,11 +1,13 @@
 //! What the console shows: a vt100 [`screen`] (what a person would see), a plain-text view with
 //! escape sequences removed ([`ansi`], [`plain`]), kernel-message filtering ([`kernel`]), and a
-//! redacted asciicast [`transcript`].
+//! redacted asciicast [`transcript`], and guest text escaped for the operator's terminal
+//! ([`escape`]).
 //!
 //! [`Console`] is the single tap every received byte goes through: it updates the screen, writes
 //! the transcript, and hands the ANSI-free text to the matcher above.
 
 pub mod ansi;
+pub mod escape;
 pub mod kernel;
 pub mod plain;
 pub mod redact;
