@@ -4,6 +4,7 @@
 //! session's long-script transfer (one round trip) and runs (one more), so a diagnosis after
 //! login is two round trips, whatever the console's latency.
 
+use crate::azure::facts::CloudFacts;
 use crate::probe::{self, Facts, ProbeError};
 use crate::rules::{self, Finding, Severity};
 use crate::shell::Session;
@@ -16,6 +17,8 @@ pub struct Diagnosis {
     /// Errors first, causes before symptoms (see [`rules::evaluate`]).
     pub findings: Vec<Finding>,
     pub cost: ProbeCost,
+    /// What Azure said about the VM, when lifeline asked ([`Diagnosis::with_cloud`]).
+    pub cloud: Option<CloudFacts>,
 }
 
 /// The price of the probe over the console.
@@ -52,7 +55,19 @@ impl Diagnosis {
             facts,
             findings,
             cost,
+            cloud: None,
         }
+    }
+
+    /// The same diagnosis judged with Azure's facts too: the cloud rules' findings join the
+    /// guest's, and a joint finding stands for the guest findings it explains.
+    pub fn with_cloud(mut self, cloud: Option<CloudFacts>) -> Diagnosis {
+        if let Some(cloud) = &cloud {
+            let guest = std::mem::take(&mut self.findings);
+            self.findings = rules::cloud::evaluate(cloud, Some(&self.facts), guest);
+        }
+        self.cloud = cloud;
+        self
     }
 
     /// No error or warning: exit code 0. Info findings do not count.

@@ -205,6 +205,15 @@ impl CloudFacts {
             .find(|g| g.association == Association::Nic)
     }
 
+    /// Where an SSH client reaches the VM: its public IP's tagged endpoint, or the address on
+    /// port 22.
+    pub fn ssh_address(&self) -> Option<String> {
+        let ip = self.public_ip()?;
+        ip.ssh_endpoint
+            .clone()
+            .or_else(|| ip.address.as_ref().map(|a| format!("{a}:22")))
+    }
+
     /// The first public address, if the VM has one.
     pub fn public_ip(&self) -> Option<&PublicIp> {
         self.nics.iter().flat_map(|n| &n.public_ips).next()

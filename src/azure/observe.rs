@@ -71,6 +71,31 @@ pub async fn observe(
     Ok(facts)
 }
 
+/// The id of the security group on the VM's primary NIC, if it has one (two reads).
+pub async fn nic_security_group(
+    arm: &ArmClient,
+    target: &VmTarget,
+) -> Result<Option<String>, ArmError> {
+    let vm = arm
+        .get(
+            &target.resource_path(),
+            COMPUTE_API,
+            &format!("read {target}"),
+        )
+        .await?;
+    let Some(nic) = from_vm(&vm).nics.into_iter().next() else {
+        return Ok(None);
+    };
+    let nic = arm
+        .get(
+            nic.id.trim_start_matches('/'),
+            NETWORK_API,
+            "read the VM's network interface",
+        )
+        .await?;
+    Ok(nic_of(&nic).security_group)
+}
+
 impl ArmClient {
     /// A GET of an ARM path (the path may carry its own query, such as `$expand`).
     pub async fn get(&self, path: &str, api: &str, what: &str) -> Result<Value, ArmError> {

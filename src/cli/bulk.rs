@@ -198,6 +198,8 @@ async fn run_job(job: Job, dry_run: bool, ssh_user: Option<String>) -> TargetRes
                 user: ssh_user.unwrap_or_else(|| job.credentials.user.clone()),
                 verify_host: job.verify_host.clone(),
                 dry_run,
+                // Bulk rescues stay on the guest's side; one VM at a time takes Azure's too.
+                cloud: None,
             };
             for step in &job.steps {
                 let done = run_step(&mut session, step, &options, &result.target).await;

@@ -41,11 +41,22 @@ pub async fn rescue_at(
     args: &RescueArgs,
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
 ) -> Result<RescueReport> {
-    let (mut session, creds) = session::open_endpoint(endpoint, true).await?;
+    // Azure's facts are read while the console logs in.
+    let (cloud, opened) = tokio::join!(
+        super::azure::cloud_side(&endpoint.target, &args.cloud),
+        session::open_endpoint(endpoint, true)
+    );
+    let (mut session, creds) = opened?;
+    // On Azure, SSH is proven where clients reach it: the VM's address (or its tagged endpoint).
+    let verify_host = args
+        .verify_host
+        .clone()
+        .or_else(|| cloud.as_ref().and_then(|c| c.facts.ssh_address()));
     let options = RescueOptions {
         user: args.ssh_user.clone().unwrap_or_else(|| creds.user.clone()),
-        verify_host: args.verify_host.clone(),
+        verify_host,
         dry_run: args.change.dry_run,
+        cloud,
     };
     let result = rescue(&mut session, &options, confirm).await;
     // The rescue's result (and its error) win over a console that could not be left tidy.
@@ -81,8 +92,13 @@ fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair) -> Result<bool> {
     eprintln!(
         "  - then start sshd (unmasked, enabled), restart it if its files changed, and check its banner"
     );
+    for fix in crate::rescue::cloud::plan(diagnosis).0 {
+        eprintln!("  - on Azure: {}", fix.step);
+    }
     for finding in &repair.manual {
-        eprintln!("  (left for you: {} {})", finding.id, finding.title);
+        if finding.id != "SSH701" {
+            eprintln!("  (left for you: {} {})", finding.id, finding.title);
+        }
     }
     eprint!(
         "Apply these fixes on the guest (each file backed up first; lifeline repeats the \

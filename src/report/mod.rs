@@ -4,6 +4,7 @@
 //! finding with its evidence and fix. JSON follows the schema in docs/diagnose-json.md
 //! ([`SCHEMA`]); fields are only ever added to it.
 
+use crate::azure::facts::CloudFacts;
 use crate::diagnose::{Diagnosis, ProbeCost};
 use crate::probe::Facts;
 use crate::probe::facts::{Banner, BannerOutcome, PasswordState};
@@ -120,14 +121,18 @@ pub fn render_text(diagnosis: &Diagnosis, target: &str) -> String {
         diagnosis.cost.script_bytes,
         diagnosis.cost.output_bytes
     );
+    if let Some(cloud) = &diagnosis.cloud {
+        out.push_str(&describe_cloud(cloud));
+    }
     for finding in &diagnosis.findings {
         let _ = write!(
             out,
-            "\n[{}] {} ({}, {}): {}\n",
+            "\n[{}] {} ({}, {}, from {}): {}\n",
             finding.id,
             finding.severity.as_str(),
             finding.category.as_str(),
             finding.name,
+            finding.source.as_str(),
             finding.title
         );
         for (i, line) in finding.evidence.iter().enumerate() {
@@ -148,6 +153,54 @@ pub fn render_text(diagnosis: &Diagnosis, target: &str) -> String {
     out
 }
 
+/// Azure's side in a few lines: the machine, its way in, what could not be read.
+pub fn describe_cloud(cloud: &CloudFacts) -> String {
+    let mut out = String::new();
+    let agent = cloud
+        .agent
+        .as_ref()
+        .map_or("no status".into(), |a| a.status.clone());
+    let health = cloud
+        .health
+        .as_ref()
+        .map_or("unread".into(), |h| h.state.clone());
+    let _ = writeln!(
+        out,
+        "azure   power {}, provisioning {}, agent {agent}, health {health}",
+        cloud.power_state.as_deref().unwrap_or("?"),
+        cloud.provisioning_state.as_deref().unwrap_or("?"),
+    );
+    if let Some(nic) = cloud.primary_nic() {
+        let public = cloud
+            .public_ip()
+            .and_then(|ip| ip.address.clone())
+            .unwrap_or_else(|| "none".into());
+        let _ = writeln!(
+            out,
+            "network NIC {}: private {}, public {public}; {} security group(s), {} route(s)",
+            nic.name,
+            nic.private_ips.join(", "),
+            cloud.security_groups.len(),
+            cloud.routes.len()
+        );
+    }
+    if let Some(client) = &cloud.client {
+        let _ = writeln!(out, "client  {} ({})", client.address, client.source);
+    }
+    if let Some(log) = &cloud.boot_log {
+        let _ = writeln!(
+            out,
+            "bootlog {} bytes, {} sign(s) of a failed boot",
+            log.bytes,
+            log.failures.len()
+        );
+    }
+    for unread in &cloud.unread {
+        let _ = writeln!(out, "unread  {unread}");
+    }
+    out
+}
+
 /// The JSON document (see docs/diagnose-json.md).
 #[derive(Debug, Serialize)]
 pub struct Report<'a> {
@@ -159,6 +212,9 @@ pub struct Report<'a> {
     pub facts: Summary,
     pub findings: &'a [Finding],
     pub probe: ProbeSummary,
+    /// What Azure said (absent for a local serial target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<&'a CloudFacts>,
 }
 
 #[derive(Debug, Serialize)]
@@ -183,6 +239,7 @@ impl<'a> Report<'a> {
                 cost: diagnosis.cost,
                 guest_seconds: diagnosis.facts.probe.guest_seconds(),
             },
+            cloud: diagnosis.cloud.as_ref(),
         }
     }
 }
@@ -323,6 +380,7 @@ mod tests {
             facts: Facts::default(),
             findings,
             cost: ProbeCost::default(),
+            cloud: None,
         }
     }
 
@@ -358,7 +416,11 @@ mod tests {
         let d = diagnosis(vec![finding("SSH304", "/etc/nologin exists")]);
         let text = render_text(&d, "unix:/tmp/s");
         assert!(text.starts_with("SSH is down because /etc/nologin exists."));
-        assert!(text.contains("[SSH304] error (accounts, nologin-file): /etc/nologin exists"));
+        assert!(
+            text.contains(
+                "[SSH304] error (accounts, nologin-file, from guest): /etc/nologin exists"
+            )
+        );
         let json: serde_json::Value =
             serde_json::from_str(&render_json(&d, "unix:/tmp/s")).unwrap();
         assert_eq!(json["schema"], SCHEMA);

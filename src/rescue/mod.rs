@@ -10,8 +10,10 @@
 //! severity is left, and, when asked, a real SSH handshake from this machine succeeds
 //! ([`crate::ssh_handshake`]).
 
+pub mod cloud;
 mod report;
 
+pub use cloud::CloudContext;
 pub use report::{HandshakeCheck, RescueReport, Round};
 
 use crate::diagnose::{DiagnoseError, Diagnosis, diagnose};
@@ -39,6 +41,8 @@ pub struct RescueOptions {
     pub verify_host: Option<String>,
     /// Show the plan and its script; change nothing.
     pub dry_run: bool,
+    /// Azure's side, for an Azure VM: its facts join the diagnosis and its fixes the plan.
+    pub cloud: Option<CloudContext>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +61,11 @@ pub async fn rescue(
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
 ) -> Result<RescueReport, RescueError> {
     let started = Instant::now();
-    let mut diagnosis = diagnose(session, &options.user).await?;
+    let mut cloud_side = options.cloud.clone();
+    let cloud_facts = |side: &Option<CloudContext>| side.as_ref().map(|c| c.facts.clone());
+    let mut diagnosis = diagnose(session, &options.user)
+        .await?
+        .with_cloud(cloud_facts(&cloud_side));
     // The plan always belongs to the latest diagnosis: made once per diagnosis, it serves the
     // report's plan, the round, and the manual list at the end.
     let mut repair = Repair::plan(&diagnosis);
@@ -86,7 +94,7 @@ pub async fn rescue(
         );
         match next_round(session, &repair, &options.user, &mut report).await {
             Ok(next) => {
-                diagnosis = next;
+                diagnosis = next.with_cloud(cloud_facts(&cloud_side));
                 repair = Repair::plan(&diagnosis);
             }
             // Once a round has changed the guest, its report (and backup ids) must reach the
@@ -97,6 +105,13 @@ pub async fn rescue(
             }
             Err(e) => return Err(e),
         }
+    }
+    if let Some(side) = &mut cloud_side
+        && !report.declined
+        && report.error.is_none()
+    {
+        diagnosis = cloud_round(side, diagnosis, &repair, options, confirm, &mut report).await;
+        repair = Repair::plan(&diagnosis);
     }
     report.conclude(&diagnosis, repair.manual);
     if let (Some(host), false) = (&options.verify_host, options.dry_run || report.declined) {
@@ -110,6 +125,36 @@ pub async fn rescue(
         && report.handshake.as_ref().is_none_or(|h| h.ok);
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The ARM fixes, after the guest's: shown by a dry run, confirmed with the guest's plan (or
+/// on their own when the guest needed nothing), then judged with fresh cloud facts.
+async fn cloud_round(
+    side: &mut CloudContext,
+    diagnosis: Diagnosis,
+    repair: &Repair,
+    options: &RescueOptions,
+    confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
+    report: &mut RescueReport,
+) -> Diagnosis {
+    let (mut fixes, _) = cloud::plan(&diagnosis);
+    if fixes.is_empty() {
+        return diagnosis;
+    }
+    let confirmed = !report.rounds.is_empty();
+    if options.dry_run || !(confirmed || confirm(&diagnosis, repair)) {
+        report.declined = !options.dry_run;
+        report.cloud_fixes = fixes;
+        return diagnosis;
+    }
+    info!(fixes = fixes.len(), "cloud round");
+    cloud::apply(&side.arm, &mut fixes).await;
+    report.cloud_fixes = fixes;
+    if let Err(e) = side.refresh().await {
+        report.error = Some(format!("reading Azure's facts again: {e}"));
+        return diagnosis;
+    }
+    Diagnosis::from_facts(diagnosis.facts, diagnosis.cost).with_cloud(Some(side.facts.clone()))
 }
 
 /// Applies one round's plan, records it, and diagnoses afresh.

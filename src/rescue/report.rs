@@ -1,6 +1,7 @@
 //! What a rescue did and found, as text for a person and as one JSON document for scripts
 //! (docs/rescue-json.md). Both come from this one value.
 
+use super::cloud::CloudFix;
 use crate::diagnose::Diagnosis;
 use crate::probe::facts::{Banner, BannerOutcome};
 use crate::remedy::ops::Repair;
@@ -100,6 +101,9 @@ pub struct RescueReport {
     pub handshake: Option<HandshakeCheck>,
     /// Where each round's backup is: `lifeline undo --backup ID` takes a round back.
     pub backups: Vec<BackupLocation>,
+    /// The changes through Azure Resource Manager, planned (a dry run) or made.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cloud_fixes: Vec<CloudFix>,
     /// `--dry-run`: the guest script of the first round, secrets withheld.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dry_run_script: Option<String>,
@@ -128,6 +132,7 @@ impl RescueReport {
             banners: Vec::new(),
             handshake: None,
             backups: Vec::new(),
+            cloud_fixes: Vec::new(),
             dry_run_script: None,
             declined: false,
             error: None,
@@ -176,6 +181,19 @@ impl fmt::Display for RescueReport {
                 writeln!(f, "  {}: {}", fix.id, fix.step)?;
             }
             writeln!(f, "\nthe guest script (secrets withheld):\n{script}")?;
+        }
+        for fix in &self.cloud_fixes {
+            let state = match (&fix.error, fix.applied) {
+                (Some(e), _) => format!("FAILED: {e}"),
+                (None, true) => format!("done ({} takes it back)", fix.undo),
+                (None, false) => "planned".into(),
+            };
+            writeln!(
+                f,
+                "
+Azure: {}: {} — {state}",
+                fix.id, fix.step
+            )?;
         }
         for (n, round) in self.rounds.iter().enumerate() {
             writeln!(f, "\nround {}:", n + 1)?;

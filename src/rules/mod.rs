@@ -11,7 +11,10 @@
 //! in the verdict; a fallback (the local banner check failing) is reported only when no error
 //! explains the failure better.
 
+pub mod cloud;
 pub mod docs;
+
+pub use cloud::Source;
 
 use crate::probe::facts::{Facts, Family, FileStat};
 use serde::Serialize;
@@ -36,6 +39,8 @@ pub enum Category {
     Network,
     Resources,
     Selinux,
+    /// Azure's side: the network security groups, routes, health, agent and boot log.
+    Azure,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -66,6 +71,7 @@ impl Category {
             Category::Network => "network",
             Category::Resources => "resources",
             Category::Selinux => "selinux",
+            Category::Azure => "azure",
         }
     }
 }
@@ -114,6 +120,8 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// What to do on this guest (commands where they are safe to suggest).
     pub fix: String,
+    /// Where the facts behind it came from.
+    pub source: Source,
 }
 
 impl Rule {
@@ -133,11 +141,18 @@ impl Rule {
             title: title.into(),
             evidence,
             fix: fix.into(),
+            source: Source::Guest,
         }
     }
 }
 
 impl Finding {
+    /// The same finding, from other facts than the guest's alone.
+    pub fn with_source(mut self, source: Source) -> Finding {
+        self.source = source;
+        self
+    }
+
     /// The same finding, less severe (a rule whose problem is sometimes only a warning).
     pub fn downgraded(mut self, severity: Severity) -> Finding {
         self.severity = self.severity.max(severity);
@@ -214,7 +229,28 @@ registry!(
     ssh505_boot_unfinished,
     ssh601_selinux_ssh_labels,
     ssh602_selinux_port_not_allowed,
+    ssh701_nsg_blocks_ssh,
+    ssh702_nsg_allows_only_22,
+    ssh703_no_public_ip,
+    ssh704_route_blackhole,
+    ssh705_health_degraded,
+    ssh706_agent_not_ready,
+    ssh707_boot_failed,
 );
+
+/// The cloud rules' checks (see [`cloud`]), in catalogue order.
+pub fn cloud_checks() -> &'static [&'static cloud::CloudCheck] {
+    static CHECKS: &[&cloud::CloudCheck] = &[
+        &ssh701_nsg_blocks_ssh::CLOUD,
+        &ssh702_nsg_allows_only_22::CLOUD,
+        &ssh703_no_public_ip::CLOUD,
+        &ssh704_route_blackhole::CLOUD,
+        &ssh705_health_degraded::CLOUD,
+        &ssh706_agent_not_ready::CLOUD,
+        &ssh707_boot_failed::CLOUD,
+    ];
+    CHECKS
+}
 
 pub(crate) use ssh203_privsep_dir_missing::expected_dirs as privsep_dirs;
 
@@ -396,6 +432,7 @@ mod tests {
                 Category::Network => '4',
                 Category::Resources => '5',
                 Category::Selinux => '6',
+                Category::Azure => '7',
             };
             assert_eq!(
                 rule.id.as_bytes()[3] as char,

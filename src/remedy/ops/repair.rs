@@ -142,7 +142,8 @@ impl<'a> Builder<'a> {
                 }
                 CONFIG_STEP.to_string()
             }
-            "SSH102" => {
+            // SSH702 is SSH102 where the NSG allows only 22: the same fix, Port 22 back.
+            "SSH102" | "SSH702" => {
                 let origin = facts.config.origin("port")?;
                 self.edit(origin, &format!("Port 22\\n{}", origin.text.trim_end()), "");
                 self.open_firewall();
