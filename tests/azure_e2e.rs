@@ -35,6 +35,14 @@ fn fake_azure(guest: &Guest) -> &'static FakeAzure {
             .arg(format!("{SUB}/rg1/vm1=unix:{}", guest.serial.display()))
             .arg("--vmss")
             .arg(format!("{SUB}/rg1/ss1/0=echo"))
+            // vm1's SSH behind the fake's NSG-enforcing front, and its boot log.
+            .arg("--ssh")
+            .arg(format!("{SUB}/rg1/vm1={}", guest.ssh_port))
+            .arg("--boot-log")
+            .arg(format!(
+                "{SUB}/rg1/vm1={}",
+                guest.serial.with_file_name("serial.log").display()
+            ))
             .arg("--exit-on-stdin-eof")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -531,4 +539,200 @@ async fn bulk_rescue_honours_throttling_and_one_failure_does_not_stop_the_other(
         "the throttled connect call was not retried: {connects} calls"
     );
     tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the bulk rescue");
+}
+
+// ------------------------------------------------------------------------------------------
+// Azure's side of the checklist on the real guest: the fake's NSG really decides whether SSH
+// reaches the guest, and lifeline finds, fixes and undoes it through ARM.
+
+const VM1: &str = "00000000-0000-0000-0000-00000000a2e5/rg1/vm1";
+
+impl FakeAzure {
+    /// vm1's SSH front (`127.0.0.1:PORT`), where its public address is served.
+    fn ssh_front(&self) -> String {
+        let state = self.state();
+        let vm = state["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["vm"] == VM1.to_ascii_lowercase())
+            .expect("vm1 in the fake's state")
+            .clone();
+        vm["public_ip"]["ssh_front"].as_str().unwrap().to_owned()
+    }
+
+    /// The names of vm1's own NSG rules.
+    fn nsg_rules(&self) -> Vec<String> {
+        let state = self.state();
+        let vm = state["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["vm"] == VM1.to_ascii_lowercase())
+            .unwrap()
+            .clone();
+        serde_json::from_value(vm["nsg_rules"].clone()).unwrap()
+    }
+
+    /// vm1's rules back to what `az vm create` leaves: only default-allow-ssh.
+    fn reset_nsg(&self) {
+        for name in self.nsg_rules() {
+            if name != "default-allow-ssh" {
+                self.control(serde_json::json!({"remove_nsg_rule": {"vm": VM1, "name": name}}));
+            }
+        }
+    }
+
+    /// `lifeline SUBCOMMAND -g rg1 -n vm1 …` as the guest user, JSON out.
+    fn on_vm1(&self, guest: &Guest, subcommand: &[&str]) -> (Output, serde_json::Value) {
+        let mut args = subcommand.to_vec();
+        args.extend([
+            "-g",
+            "rg1",
+            "-n",
+            "vm1",
+            "--user",
+            &guest.user,
+            "--password-env",
+            "GUEST_PW",
+            "-o",
+            "json",
+        ]);
+        if matches!(subcommand[0], "diagnose" | "rescue") {
+            args.extend(["--client-ip", "127.0.0.1"]);
+        }
+        let out = self.lifeline(guest, &args);
+        let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        (out, json)
+    }
+}
+
+/// The SSH banner at `endpoint`, or why there is none.
+fn banner(endpoint: &str) -> Result<String, String> {
+    use std::io::Read;
+    let addr = endpoint.parse().map_err(|e| format!("{endpoint}: {e}"))?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 64];
+    match s.read(&mut buf) {
+        Ok(0) => Err("closed without a banner".into()),
+        Ok(n) => Ok(String::from_utf8_lossy(&buf[..n]).into_owned()),
+        Err(e) => Err(format!("read: {e}")),
+    }
+}
+
+fn ids(findings: &serde_json::Value) -> Vec<String> {
+    findings
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_nsg_deny_on_22_is_found_fixed_and_undone() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    fake.reset_nsg();
+    let front = fake.ssh_front();
+    assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
+    fake.control(
+        serde_json::json!({"nsg_rule": {"vm": VM1, "name": "DenySSH", "properties": {
+        "priority": 200, "access": "Deny", "direction": "Inbound", "protocol": "Tcp",
+        "sourceAddressPrefix": "*", "destinationPortRange": "22"}}}),
+    );
+    banner(&front).expect_err("the NSG's deny really stops SSH");
+
+    let (out, report) = fake.on_vm1(&guest, &["diagnose"]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert_eq!(ids(&report["findings"]), ["SSH701"], "{report:#}");
+    let finding = &report["findings"][0];
+    assert_eq!(finding["source"], "joint");
+    assert!(
+        finding["evidence"]
+            .to_string()
+            .contains("DenySSH (priority 200"),
+        "{finding}"
+    );
+    assert_eq!(report["cloud"]["client"]["address"], "127.0.0.1");
+
+    let (out, report) = fake.on_vm1(&guest, &["rescue", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(report["verified"], true, "{report:#}");
+    let fix = &report["cloud_fixes"][0];
+    assert_eq!(
+        (&fix["id"], &fix["applied"]),
+        (&"SSH701".into(), &true.into()),
+        "{fix}"
+    );
+    assert_eq!(fix["rule"]["priority"], 199, "just above the deny");
+    assert_eq!(fix["rule"]["source"], "127.0.0.1/32");
+    assert_eq!(report["handshake"]["ok"], true, "{report:#}");
+    assert!(
+        report["handshake"]["address"]
+            .as_str()
+            .unwrap()
+            .ends_with(front.rsplit(':').next().unwrap())
+    );
+    assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
+    guest.ssh_works().unwrap();
+
+    let rule = fix["rule"]["name"].as_str().unwrap().to_owned();
+    let (out, _) = fake.on_vm1(&guest, &["undo", "--backup", &rule, "--dry-run"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(
+        fake.nsg_rules().contains(&rule),
+        "a dry run removes nothing"
+    );
+    let (out, undone) = fake.on_vm1(&guest, &["undo", "--backup", &rule, "--yes"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert_eq!(undone["removed"], rule);
+    assert_eq!(fake.nsg_rules(), ["default-allow-ssh", "DenySSH"]);
+    banner(&front).expect_err("the undo took exactly the allow rule back");
+    fake.reset_nsg();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sshd_moved_to_2200_while_the_nsg_allows_22_is_one_joint_finding_fixed() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    fake.reset_nsg();
+    let out = fake.exec(
+        &guest,
+        &["--root"],
+        "sed -i 's/^#\\?Port .*/Port 2200/' /etc/ssh/sshd_config && grep -q '^Port 2200' /etc/ssh/sshd_config && systemctl restart ssh",
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let front = fake.ssh_front();
+    banner(&front).expect_err("sshd no longer listens where the NSG lets clients in");
+
+    let (out, report) = fake.on_vm1(&guest, &["rescue", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let before = ids(&report["before"]);
+    assert!(before.contains(&"SSH702".to_string()), "{before:?}");
+    assert!(
+        !before.contains(&"SSH102".to_string()),
+        "SSH702 stands for SSH102: {before:?}"
+    );
+    assert!(!before.contains(&"SSH701".to_string()), "{before:?}");
+    let joint = report["before"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "SSH702")
+        .unwrap();
+    assert_eq!(joint["source"], "joint");
+    assert_eq!(report["verified"], true, "{report:#}");
+    assert!(
+        report["cloud_fixes"].is_null(),
+        "the NSG is left alone: {report:#}"
+    );
+    assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
+    guest.ssh_works().unwrap();
 }
