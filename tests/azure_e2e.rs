@@ -736,3 +736,59 @@ async fn sshd_moved_to_2200_while_the_nsg_allows_22_is_one_joint_finding_fixed()
     assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
     guest.ssh_works().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redeploy_moves_the_address_and_ssh_is_verified_there() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    fake.reset_nsg();
+    fake.control(serde_json::json!({"health": {"vm": VM1, "state": "Degraded"}}));
+    let old_front = fake.ssh_front();
+
+    // Without --allow-redeploy the finding stays for a person.
+    let (out, report) = fake.on_vm1(&guest, &["rescue", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert!(
+        ids(&report["manual"]).contains(&"SSH705".to_string()),
+        "{report:#}"
+    );
+    assert_eq!(fake.ssh_front(), old_front);
+
+    let (out, report) = fake.on_vm1(&guest, &["rescue", "--yes", "--allow-redeploy"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let fix = &report["cloud_fixes"][0];
+    assert_eq!(
+        (&fix["id"], &fix["applied"]),
+        (&"SSH705".into(), &true.into()),
+        "{report:#}"
+    );
+    assert!(
+        fix["warnings"].to_string().contains("temporary disk"),
+        "{fix}"
+    );
+    let (before, after) = (
+        &fix["address_change"]["before"],
+        &fix["address_change"]["after"],
+    );
+    assert!(
+        before.is_string() && after.is_string() && before != after,
+        "{fix}"
+    );
+    let new_front = fake.ssh_front();
+    assert_ne!(new_front, old_front);
+    assert_eq!(report["handshake"]["ok"], true, "{report:#}");
+    assert!(
+        report["handshake"]["address"]
+            .as_str()
+            .unwrap()
+            .ends_with(new_front.rsplit(':').next().unwrap()),
+        "verified at the new address: {report:#}"
+    );
+    assert!(banner(&old_front).is_err(), "the old address is gone");
+    assert!(banner(&new_front).unwrap().starts_with("SSH-2.0-"));
+
+    // The text report says where the VM went.
+    let (out, _) = fake.on_vm1(&guest, &["diagnose"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+}

@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 const CONSOLE_API: &str = "2018-05-01";
-pub(super) const COMPUTE_API: &str = "2024-07-01";
+pub(crate) const COMPUTE_API: &str = "2024-07-01";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArmError {

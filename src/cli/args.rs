@@ -240,6 +240,10 @@ pub struct CloudArgs {
     /// Look only inside the guest: read nothing from Azure Resource Manager beyond the console.
     #[arg(long)]
     pub guest_only: bool,
+    /// `rescue`: when Azure reports the VM degraded, redeploy it to another host. Data on the
+    /// temporary disk is lost and a dynamic public IP changes; the report prints the new one.
+    #[arg(long)]
+    pub allow_redeploy: bool,
 }
 
 /// What every change on the guest takes: confirmation, or a dry run.

@@ -200,6 +200,7 @@ async fn run_job(job: Job, dry_run: bool, ssh_user: Option<String>) -> TargetRes
                 dry_run,
                 // Bulk rescues stay on the guest's side; one VM at a time takes Azure's too.
                 cloud: None,
+                allow_redeploy: false,
             };
             for step in &job.steps {
                 let done = run_step(&mut session, step, &options, &result.target).await;

@@ -47,16 +47,12 @@ pub async fn rescue_at(
         session::open_endpoint(endpoint, true)
     );
     let (mut session, creds) = opened?;
-    // On Azure, SSH is proven where clients reach it: the VM's address (or its tagged endpoint).
-    let verify_host = args
-        .verify_host
-        .clone()
-        .or_else(|| cloud.as_ref().and_then(|c| c.facts.ssh_address()));
     let options = RescueOptions {
         user: args.ssh_user.clone().unwrap_or_else(|| creds.user.clone()),
-        verify_host,
+        verify_host: args.verify_host.clone(),
         dry_run: args.change.dry_run,
         cloud,
+        allow_redeploy: args.cloud.allow_redeploy,
     };
     let result = rescue(&mut session, &options, confirm).await;
     // The rescue's result (and its error) win over a console that could not be left tidy.
@@ -92,8 +88,11 @@ fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair) -> Result<bool> {
     eprintln!(
         "  - then start sshd (unmasked, enabled), restart it if its files changed, and check its banner"
     );
-    for fix in crate::rescue::cloud::plan(diagnosis).0 {
+    for fix in crate::rescue::cloud::plan(diagnosis, true).0 {
         eprintln!("  - on Azure: {}", fix.step);
+        for warning in &fix.warnings {
+            eprintln!("      warning: {warning}");
+        }
     }
     for finding in &repair.manual {
         if finding.id != "SSH701" {

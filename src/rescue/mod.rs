@@ -43,6 +43,8 @@ pub struct RescueOptions {
     pub dry_run: bool,
     /// Azure's side, for an Azure VM: its facts join the diagnosis and its fixes the plan.
     pub cloud: Option<CloudContext>,
+    /// A degraded VM may be redeployed to another host (its warnings are in the report).
+    pub allow_redeploy: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +116,13 @@ pub async fn rescue(
         repair = Repair::plan(&diagnosis);
     }
     report.conclude(&diagnosis, repair.manual);
-    if let (Some(host), false) = (&options.verify_host, options.dry_run || report.declined) {
+    // On Azure, SSH is proven where clients reach it, after any redeploy moved it.
+    let verify_host = options.verify_host.clone().or_else(|| {
+        cloud_side
+            .as_ref()
+            .and_then(|side| side.facts.ssh_address())
+    });
+    if let (Some(host), false) = (&verify_host, options.dry_run || report.declined) {
         report.handshake = Some(HandshakeCheck::from(
             ssh_handshake::handshake(host, &options.user, HANDSHAKE_TIMEOUT).await,
             host,
@@ -137,7 +145,7 @@ async fn cloud_round(
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
     report: &mut RescueReport,
 ) -> Diagnosis {
-    let (mut fixes, _) = cloud::plan(&diagnosis);
+    let (mut fixes, _) = cloud::plan(&diagnosis, options.allow_redeploy);
     if fixes.is_empty() {
         return diagnosis;
     }
@@ -148,9 +156,9 @@ async fn cloud_round(
         return diagnosis;
     }
     info!(fixes = fixes.len(), "cloud round");
-    cloud::apply(&side.arm, &mut fixes).await;
+    let refreshed = cloud::apply(side, &mut fixes).await;
     report.cloud_fixes = fixes;
-    if let Err(e) = side.refresh().await {
+    if let Err(e) = refreshed {
         report.error = Some(format!("reading Azure's facts again: {e}"));
         return diagnosis;
     }

@@ -185,15 +185,26 @@ impl fmt::Display for RescueReport {
         for fix in &self.cloud_fixes {
             let state = match (&fix.error, fix.applied) {
                 (Some(e), _) => format!("FAILED: {e}"),
-                (None, true) => format!("done ({} takes it back)", fix.undo),
+                (None, true) => match &fix.undo {
+                    Some(undo) => format!("done ({undo} takes it back)"),
+                    None => "done".into(),
+                },
                 (None, false) => "planned".into(),
             };
-            writeln!(
-                f,
-                "
-Azure: {}: {} — {state}",
-                fix.id, fix.step
-            )?;
+            writeln!(f, "\nAzure: {}: {} — {state}", fix.id, fix.step)?;
+            for warning in &fix.warnings {
+                writeln!(f, "  warning: {warning}")?;
+            }
+            if let Some(change) = &fix.address_change {
+                let show = |a: &Option<String>| a.clone().unwrap_or_else(|| "none".into());
+                writeln!(
+                    f,
+                    "  the public address is now {} (was {}); `ssh-keygen -R {}` forgets the old one",
+                    show(&change.after),
+                    show(&change.before),
+                    show(&change.before)
+                )?;
+            }
         }
         for (n, round) in self.rounds.iter().enumerate() {
             writeln!(f, "\nround {}:", n + 1)?;

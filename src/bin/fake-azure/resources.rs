@@ -655,7 +655,7 @@ pub fn serve_blob(fake: &Fake, path: &str, query: &str) -> Response<Body> {
 
 /// `restart` or `redeploy`: accepted, and done by the time the operation says Succeeded. A
 /// redeploy moves the VM to another host: a new dynamic public address, so the SSH front
-/// moves to a new port; the temporary disk would be lost.
+/// moves to a new port, and the VM is on a healthy host; the temporary disk would be lost.
 async fn power_action(
     fake: &Arc<Fake>,
     call: &Call<'_>,
@@ -692,12 +692,16 @@ async fn power_action(
         let mut w = fake.world();
         w.counters.redeploys += 1;
         let generation = w.counters.redeploys as u8;
-        if let Some(ip) = w
-            .machines
-            .get_mut(key)
-            .and_then(|m| m.network.as_mut())
-            .and_then(|n| n.public_ip.as_mut())
-        {
+        let Some(machine) = w.machines.get_mut(key) else {
+            return cloud_error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                "the VM went away",
+            );
+        };
+        // A healthy host: what a redeploy is for.
+        machine.health = "Available".into();
+        if let Some(ip) = machine.network.as_mut().and_then(|n| n.public_ip.as_mut()) {
             ip.address = network::documentation_address(index as u8 + 16 * generation);
             ip.front_port = port;
         }
