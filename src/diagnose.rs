@@ -19,6 +19,8 @@ pub struct Diagnosis {
     pub cost: ProbeCost,
     /// What Azure said about the VM, when lifeline asked ([`Diagnosis::with_cloud`]).
     pub cloud: Option<CloudFacts>,
+    /// Why the guest could not be diagnosed, when only Azure's side was ([`Diagnosis::cloud_only`]).
+    pub guest_error: Option<String>,
 }
 
 /// The price of the probe over the console.
@@ -56,6 +58,19 @@ impl Diagnosis {
             findings,
             cost,
             cloud: None,
+            guest_error: None,
+        }
+    }
+
+    /// Azure's side alone, when the console could not be used (`why`): the boot log, the
+    /// network path, health and agent still say a lot.
+    pub fn cloud_only(cloud: CloudFacts, why: String) -> Diagnosis {
+        Diagnosis {
+            findings: rules::cloud::evaluate(&cloud, None, Vec::new()),
+            facts: Facts::default(),
+            cost: ProbeCost::default(),
+            cloud: Some(cloud),
+            guest_error: Some(why),
         }
     }
 
@@ -72,7 +87,7 @@ impl Diagnosis {
 
     /// No error or warning: exit code 0. Info findings do not count.
     pub fn healthy(&self) -> bool {
-        self.findings.iter().all(|f| f.severity == Severity::Info)
+        self.guest_error.is_none() && self.findings.iter().all(|f| f.severity == Severity::Info)
     }
 
     /// The rule ids found, in report order.

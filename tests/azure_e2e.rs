@@ -792,3 +792,49 @@ async fn a_redeploy_moves_the_address_and_ssh_is_verified_there() {
     let (out, _) = fake.on_vm1(&guest, &["diagnose"]);
     assert!(out.status.success(), "{:?}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_login_azure_side_is_still_diagnosed() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    fake.reset_nsg();
+    fake.control(serde_json::json!({"health": {"vm": VM1, "state": "Unavailable"}}));
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(fake.args())
+        .args(["diagnose", "-g", "rg1", "-n", "vm1", "--user", &guest.user])
+        .args([
+            "--password-env",
+            "WRONG_PW",
+            "--client-ip",
+            "127.0.0.1",
+            "-o",
+            "json",
+        ])
+        .env("WRONG_PW", "not-the-password")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    fake.control(serde_json::json!({"health": {"vm": VM1, "state": "Available"}}));
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {:?}", text(&out)));
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert!(
+        report["guest_error"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("login"),
+        "{report:#}"
+    );
+    assert_eq!(ids(&report["findings"]), ["SSH705"], "{report:#}");
+    assert_eq!(report["findings"][0]["source"], "cloud");
+    // The boot log is the guest's real serial output, read from Azure's side.
+    let log = &report["cloud"]["boot_log"];
+    assert!(log["bytes"].as_u64().unwrap() > 1000, "{log}");
+    assert_eq!(
+        log["failures"],
+        serde_json::json!([]),
+        "a clean boot: {log}"
+    );
+}

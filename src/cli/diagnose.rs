@@ -14,7 +14,15 @@ pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
         super::azure::cloud_side(&cli.target, &args.cloud),
         diagnose_guest(cli, args)
     );
-    let diagnosis = guest?.with_cloud(cloud.map(|c| c.facts));
+    let diagnosis = match (guest, cloud) {
+        (Ok(diagnosis), cloud) => diagnosis.with_cloud(cloud.map(|c| c.facts)),
+        // No way into the guest: Azure's side (the boot log above all) still tells a lot.
+        (Err(e), Some(cloud)) => {
+            eprintln!("lifeline: the guest could not be examined: {e:#}");
+            Diagnosis::cloud_only(cloud.facts, format!("{e:#}"))
+        }
+        (Err(e), None) => return Err(e),
+    };
     let target = session::target_description(&cli.target);
     match cli.output {
         OutputFormat::Text => print!("{}", report::render_text(&diagnosis, &target)),

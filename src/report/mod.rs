@@ -60,6 +60,10 @@ pub fn verdict(diagnosis: &Diagnosis) -> String {
             sentence.push('.');
             sentence
         }
+        _ if diagnosis.guest_error.is_some() => {
+            "SSH's state is unknown: the guest could not be examined, and Azure's side shows no problem."
+                .to_string()
+        }
         _ => {
             let ports = diagnosis.facts.sshd_listen_ports();
             let mut sentence = if ports.is_empty() {
@@ -81,9 +85,23 @@ pub fn verdict(diagnosis: &Diagnosis) -> String {
 
 /// The human report: verdict, context, findings.
 pub fn render_text(diagnosis: &Diagnosis, target: &str) -> String {
+    let mut out = format!("{}\n\n", verdict(diagnosis));
+    if let Some(why) = &diagnosis.guest_error {
+        let _ = writeln!(out, "target  {target}\nguest   not examined: {why}");
+    } else {
+        render_guest_context(&mut out, diagnosis, target);
+    }
+    if let Some(cloud) = &diagnosis.cloud {
+        out.push_str(&describe_cloud(cloud));
+    }
+    render_findings(&mut out, diagnosis);
+    out
+}
+
+/// The guest's lines of the text report: target, sshd, checks, probe.
+fn render_guest_context(out: &mut String, diagnosis: &Diagnosis, target: &str) {
     let facts = &diagnosis.facts;
     let summary = Summary::of(facts);
-    let mut out = format!("{}\n\n", verdict(diagnosis));
     let os = facts
         .os
         .pretty_name
@@ -121,9 +139,10 @@ pub fn render_text(diagnosis: &Diagnosis, target: &str) -> String {
         diagnosis.cost.script_bytes,
         diagnosis.cost.output_bytes
     );
-    if let Some(cloud) = &diagnosis.cloud {
-        out.push_str(&describe_cloud(cloud));
-    }
+}
+
+/// Each finding with its evidence and fix, then where to go next.
+fn render_findings(out: &mut String, diagnosis: &Diagnosis) {
     for finding in &diagnosis.findings {
         let _ = write!(
             out,
@@ -150,7 +169,6 @@ pub fn render_text(diagnosis: &Diagnosis, target: &str) -> String {
             "\n`lifeline rules ID` explains a rule; `lifeline rescue` applies the fixes.\n",
         );
     }
-    out
 }
 
 /// Azure's side in a few lines: the machine, its way in, what could not be read.
@@ -215,6 +233,9 @@ pub struct Report<'a> {
     /// What Azure said (absent for a local serial target).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloud: Option<&'a CloudFacts>,
+    /// Why the guest could not be examined (only Azure's side was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guest_error: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -240,6 +261,7 @@ impl<'a> Report<'a> {
                 guest_seconds: diagnosis.facts.probe.guest_seconds(),
             },
             cloud: diagnosis.cloud.as_ref(),
+            guest_error: diagnosis.guest_error.as_deref(),
         }
     }
 }
@@ -381,6 +403,7 @@ mod tests {
             findings,
             cost: ProbeCost::default(),
             cloud: None,
+            guest_error: None,
         }
     }
 
