@@ -123,17 +123,8 @@ impl FakeAzure {
 
     /// `lifeline exec` on vm1 as the guest user, with extra `flags`.
     fn exec(&self, guest: &Guest, flags: &[&str], command: &str) -> Output {
-        let mut args = vec![
-            "exec",
-            "-g",
-            "rg1",
-            "-n",
-            "vm1",
-            "--user",
-            &guest.user,
-            "--password-env",
-            "GUEST_PW",
-        ];
+        let mut args = vec!["exec"];
+        args.extend(vm1_login(guest));
         args.extend_from_slice(flags);
         args.extend(["--", command]);
         self.lifeline(guest, &args)
@@ -148,6 +139,20 @@ impl FakeAzure {
             .output()
             .expect("run lifeline")
     }
+}
+
+/// vm1, logged in to as the guest user with the password in GUEST_PW.
+fn vm1_login(guest: &Guest) -> [&str; 8] {
+    [
+        "-g",
+        "rg1",
+        "-n",
+        "vm1",
+        "--user",
+        &guest.user,
+        "--password-env",
+        "GUEST_PW",
+    ]
 }
 
 fn text(out: &Output) -> (String, String) {
@@ -548,30 +553,28 @@ async fn bulk_rescue_honours_throttling_and_one_failure_does_not_stop_the_other(
 const VM1: &str = "00000000-0000-0000-0000-00000000a2e5/rg1/vm1";
 
 impl FakeAzure {
-    /// vm1's SSH front (`127.0.0.1:PORT`), where its public address is served.
-    fn ssh_front(&self) -> String {
-        let state = self.state();
-        let vm = state["machines"]
+    /// vm1's record in the fake's state.
+    fn vm1_state(&self) -> serde_json::Value {
+        self.state()["machines"]
             .as_array()
             .unwrap()
             .iter()
             .find(|m| m["vm"] == VM1.to_ascii_lowercase())
             .expect("vm1 in the fake's state")
-            .clone();
-        vm["public_ip"]["ssh_front"].as_str().unwrap().to_owned()
+            .clone()
+    }
+
+    /// vm1's SSH front (`127.0.0.1:PORT`), where its public address is served.
+    fn ssh_front(&self) -> String {
+        self.vm1_state()["public_ip"]["ssh_front"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// The names of vm1's own NSG rules.
     fn nsg_rules(&self) -> Vec<String> {
-        let state = self.state();
-        let vm = state["machines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["vm"] == VM1.to_ascii_lowercase())
-            .unwrap()
-            .clone();
-        serde_json::from_value(vm["nsg_rules"].clone()).unwrap()
+        serde_json::from_value(self.vm1_state()["nsg_rules"].clone()).unwrap()
     }
 
     /// vm1's rules back to what `az vm create` leaves: only default-allow-ssh.
@@ -586,18 +589,8 @@ impl FakeAzure {
     /// `lifeline SUBCOMMAND -g rg1 -n vm1 …` as the guest user, JSON out.
     fn on_vm1(&self, guest: &Guest, subcommand: &[&str]) -> (Output, serde_json::Value) {
         let mut args = subcommand.to_vec();
-        args.extend([
-            "-g",
-            "rg1",
-            "-n",
-            "vm1",
-            "--user",
-            &guest.user,
-            "--password-env",
-            "GUEST_PW",
-            "-o",
-            "json",
-        ]);
+        args.extend(vm1_login(guest));
+        args.extend(["-o", "json"]);
         if matches!(subcommand[0], "diagnose" | "rescue") {
             args.extend(["--client-ip", "127.0.0.1"]);
         }
