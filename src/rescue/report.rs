@@ -85,7 +85,7 @@ pub struct RescueReport {
     /// SSH works for the user: banners answer on every configured port, no error finding is
     /// left, and the handshake (when asked for) succeeded.
     pub verified: bool,
-    /// Something on the guest changed and stayed changed.
+    /// Something on the guest (or on Azure's side) changed and stayed changed.
     pub changed: bool,
     /// What the first diagnosis found.
     pub before: Vec<Finding>,
@@ -149,9 +149,10 @@ impl RescueReport {
         self.manual = manual;
         self.banners = last.facts.banners.clone();
         // Starting or restarting sshd changes the guest too, though no file changed.
-        self.changed = self.rounds.iter().any(|r| {
-            r.outcome.changed() || r.outcome.service.iter().any(|s| s.status == "restarted")
-        });
+        self.changed = self.cloud_fixes.iter().any(|f| f.applied)
+            || self.rounds.iter().any(|r| {
+                r.outcome.changed() || r.outcome.service.iter().any(|s| s.status == "restarted")
+            });
         self.backups = self
             .rounds
             .iter()
