@@ -5,6 +5,7 @@
 //! login is two round trips, whatever the console's latency.
 
 use crate::exit::ExitClass;
+use crate::azure::facts::CloudFacts;
 use crate::probe::{self, Facts, ProbeError};
 use crate::rules::{self, Finding, Severity};
 use crate::shell::Session;
@@ -17,6 +18,10 @@ pub struct Diagnosis {
     /// Errors first, causes before symptoms (see [`rules::evaluate`]).
     pub findings: Vec<Finding>,
     pub cost: ProbeCost,
+    /// What Azure said about the VM, when lifeline asked ([`Diagnosis::with_cloud`]).
+    pub cloud: Option<CloudFacts>,
+    /// Why the guest could not be diagnosed, when only Azure's side was ([`Diagnosis::cloud_only`]).
+    pub guest_error: Option<String>,
 }
 
 /// The price of the probe over the console.
@@ -63,12 +68,37 @@ impl Diagnosis {
             facts,
             findings,
             cost,
+            cloud: None,
+            guest_error: None,
         }
+    }
+
+    /// Azure's side alone, when the console could not be used (`why`): the boot log, the
+    /// network path, health and agent still say a lot.
+    pub fn cloud_only(cloud: CloudFacts, why: String) -> Diagnosis {
+        Diagnosis {
+            findings: rules::cloud::evaluate(&cloud, None, Vec::new()),
+            facts: Facts::default(),
+            cost: ProbeCost::default(),
+            cloud: Some(cloud),
+            guest_error: Some(why),
+        }
+    }
+
+    /// The same diagnosis judged with Azure's facts too: the cloud rules' findings join the
+    /// guest's, and a joint finding stands for the guest findings it explains.
+    pub fn with_cloud(mut self, cloud: Option<CloudFacts>) -> Diagnosis {
+        if let Some(cloud) = &cloud {
+            let guest = std::mem::take(&mut self.findings);
+            self.findings = rules::cloud::evaluate(cloud, Some(&self.facts), guest);
+        }
+        self.cloud = cloud;
+        self
     }
 
     /// No error or warning: exit code 0. Info findings do not count.
     pub fn healthy(&self) -> bool {
-        self.findings.iter().all(|f| f.severity == Severity::Info)
+        self.guest_error.is_none() && self.findings.iter().all(|f| f.severity == Severity::Info)
     }
 
     /// The rule ids found, in report order.

@@ -35,6 +35,14 @@ fn fake_azure(guest: &Guest) -> &'static FakeAzure {
             .arg(format!("{SUB}/rg1/vm1=unix:{}", guest.serial.display()))
             .arg("--vmss")
             .arg(format!("{SUB}/rg1/ss1/0=echo"))
+            // vm1's SSH behind the fake's NSG-enforcing front, and its boot log.
+            .arg("--ssh")
+            .arg(format!("{SUB}/rg1/vm1={}", guest.ssh_port))
+            .arg("--boot-log")
+            .arg(format!(
+                "{SUB}/rg1/vm1={}",
+                guest.serial.with_file_name("serial.log").display()
+            ))
             .arg("--exit-on-stdin-eof")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -115,17 +123,8 @@ impl FakeAzure {
 
     /// `lifeline exec` on vm1 as the guest user, with extra `flags`.
     fn exec(&self, guest: &Guest, flags: &[&str], command: &str) -> Output {
-        let mut args = vec![
-            "exec",
-            "-g",
-            "rg1",
-            "-n",
-            "vm1",
-            "--user",
-            &guest.user,
-            "--password-env",
-            "GUEST_PW",
-        ];
+        let mut args = vec!["exec"];
+        args.extend(vm1_login(guest));
         args.extend_from_slice(flags);
         args.extend(["--", command]);
         self.lifeline(guest, &args)
@@ -140,6 +139,20 @@ impl FakeAzure {
             .output()
             .expect("run lifeline")
     }
+}
+
+/// vm1, logged in to as the guest user with the password in GUEST_PW.
+fn vm1_login(guest: &Guest) -> [&str; 8] {
+    [
+        "-g",
+        "rg1",
+        "-n",
+        "vm1",
+        "--user",
+        &guest.user,
+        "--password-env",
+        "GUEST_PW",
+    ]
 }
 
 fn text(out: &Output) -> (String, String) {
@@ -577,4 +590,297 @@ async fn bulk_rescue_honours_throttling_and_one_failure_does_not_stop_the_other(
         "the throttled connect call was not retried: {connects} calls"
     );
     tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the bulk rescue");
+}
+
+// ------------------------------------------------------------------------------------------
+// Azure's side of the checklist on the real guest: the fake's NSG really decides whether SSH
+// reaches the guest, and lifeline finds, fixes and undoes it through ARM.
+
+const VM1: &str = "00000000-0000-0000-0000-00000000a2e5/rg1/vm1";
+
+impl FakeAzure {
+    /// vm1's record in the fake's state.
+    fn vm1_state(&self) -> serde_json::Value {
+        self.state()["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["vm"] == VM1.to_ascii_lowercase())
+            .expect("vm1 in the fake's state")
+            .clone()
+    }
+
+    /// vm1's SSH front (`127.0.0.1:PORT`), where its public address is served.
+    fn ssh_front(&self) -> String {
+        self.vm1_state()["public_ip"]["ssh_front"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The names of vm1's own NSG rules.
+    fn nsg_rules(&self) -> Vec<String> {
+        serde_json::from_value(self.vm1_state()["nsg_rules"].clone()).unwrap()
+    }
+
+    /// vm1's rules back to what `az vm create` leaves: only default-allow-ssh.
+    fn reset_nsg(&self) {
+        for name in self.nsg_rules() {
+            if name != "default-allow-ssh" {
+                self.control(serde_json::json!({"remove_nsg_rule": {"vm": VM1, "name": name}}));
+            }
+        }
+    }
+
+    /// `lifeline SUBCOMMAND -g rg1 -n vm1 …` as the guest user, JSON out.
+    fn on_vm1(&self, guest: &Guest, subcommand: &[&str]) -> (Output, serde_json::Value) {
+        let mut args = subcommand.to_vec();
+        args.extend(vm1_login(guest));
+        args.extend(["-o", "json"]);
+        if matches!(subcommand[0], "diagnose" | "rescue") {
+            args.extend(["--client-ip", "127.0.0.1"]);
+        }
+        let out = self.lifeline(guest, &args);
+        let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        (out, json)
+    }
+}
+
+/// The SSH banner at `endpoint`, or why there is none.
+fn banner(endpoint: &str) -> Result<String, String> {
+    use std::io::Read;
+    let addr = endpoint.parse().map_err(|e| format!("{endpoint}: {e}"))?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 64];
+    match s.read(&mut buf) {
+        Ok(0) => Err("closed without a banner".into()),
+        Ok(n) => Ok(String::from_utf8_lossy(&buf[..n]).into_owned()),
+        Err(e) => Err(format!("read: {e}")),
+    }
+}
+
+fn ids(findings: &serde_json::Value) -> Vec<String> {
+    findings
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_nsg_deny_on_22_is_found_fixed_and_undone() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    fake.reset_nsg();
+    let front = fake.ssh_front();
+    assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
+    fake.control(
+        serde_json::json!({"nsg_rule": {"vm": VM1, "name": "DenySSH", "properties": {
+        "priority": 200, "access": "Deny", "direction": "Inbound", "protocol": "Tcp",
+        "sourceAddressPrefix": "*", "destinationPortRange": "22"}}}),
+    );
+    banner(&front).expect_err("the NSG's deny really stops SSH");
+
+    let (out, report) = fake.on_vm1(&guest, &["diagnose"]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert_eq!(ids(&report["findings"]), ["SSH701"], "{report:#}");
+    let finding = &report["findings"][0];
+    assert_eq!(finding["source"], "joint");
+    assert!(
+        finding["evidence"]
+            .to_string()
+            .contains("DenySSH (priority 200"),
+        "{finding}"
+    );
+    assert_eq!(report["cloud"]["client"]["address"], "127.0.0.1");
+
+    let (out, report) = fake.on_vm1(&guest, &["rescue", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(report["verified"], true, "{report:#}");
+    let fix = &report["cloud_fixes"][0];
+    assert_eq!(
+        (&fix["id"], &fix["applied"]),
+        (&"SSH701".into(), &true.into()),
+        "{fix}"
+    );
+    assert_eq!(fix["rule"]["priority"], 199, "just above the deny");
+    assert_eq!(fix["rule"]["source"], "127.0.0.1/32");
+    assert_logged_in_at(&report, &front);
+    assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
+    guest.ssh_works().unwrap();
+
+    let rule = fix["rule"]["name"].as_str().unwrap().to_owned();
+    let (out, _) = fake.on_vm1(&guest, &["undo", "--backup", &rule, "--dry-run"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(
+        fake.nsg_rules().contains(&rule),
+        "a dry run removes nothing"
+    );
+    let (out, undone) = fake.on_vm1(&guest, &["undo", "--backup", &rule, "--yes"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert_eq!(undone["removed"], rule);
+    assert_eq!(fake.nsg_rules(), ["default-allow-ssh", "DenySSH"]);
+    banner(&front).expect_err("the undo took exactly the allow rule back");
+    fake.reset_nsg();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sshd_moved_to_2200_while_the_nsg_allows_22_is_one_joint_finding_fixed() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    fake.reset_nsg();
+    let out = fake.exec(
+        &guest,
+        &["--root"],
+        "sed -i 's/^#\\?Port .*/Port 2200/' /etc/ssh/sshd_config && grep -q '^Port 2200' /etc/ssh/sshd_config && systemctl restart ssh",
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let front = fake.ssh_front();
+    banner(&front).expect_err("sshd no longer listens where the NSG lets clients in");
+
+    let (out, report) = fake.on_vm1(&guest, &["rescue", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let before = ids(&report["before"]);
+    assert!(before.contains(&"SSH702".to_string()), "{before:?}");
+    assert!(
+        !before.contains(&"SSH102".to_string()),
+        "SSH702 stands for SSH102: {before:?}"
+    );
+    assert!(!before.contains(&"SSH701".to_string()), "{before:?}");
+    let joint = report["before"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "SSH702")
+        .unwrap();
+    assert_eq!(joint["source"], "joint");
+    assert_eq!(report["verified"], true, "{report:#}");
+    assert!(
+        report["cloud_fixes"].is_null(),
+        "the NSG is left alone: {report:#}"
+    );
+    assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
+    guest.ssh_works().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redeploy_moves_the_address_and_ssh_is_verified_there() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    fake.reset_nsg();
+    fake.control(serde_json::json!({"health": {"vm": VM1, "state": "Degraded"}}));
+    let old_front = fake.ssh_front();
+
+    // Without --allow-redeploy the finding stays for a person.
+    let (out, report) = fake.on_vm1(&guest, &["rescue", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert!(
+        ids(&report["manual"]).contains(&"SSH705".to_string()),
+        "{report:#}"
+    );
+    assert_eq!(fake.ssh_front(), old_front);
+
+    let (out, report) = fake.on_vm1(&guest, &["rescue", "--yes", "--allow-redeploy"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let fix = &report["cloud_fixes"][0];
+    assert_eq!(
+        (&fix["id"], &fix["applied"]),
+        (&"SSH705".into(), &true.into()),
+        "{report:#}"
+    );
+    assert!(
+        fix["warnings"].to_string().contains("temporary disk"),
+        "{fix}"
+    );
+    let (before, after) = (
+        &fix["address_change"]["before"],
+        &fix["address_change"]["after"],
+    );
+    assert!(
+        before.is_string() && after.is_string() && before != after,
+        "{fix}"
+    );
+    let new_front = fake.ssh_front();
+    assert_ne!(new_front, old_front);
+    assert_logged_in_at(&report, &new_front);
+    assert!(banner(&old_front).is_err(), "the old address is gone");
+    assert!(banner(&new_front).unwrap().starts_with("SSH-2.0-"));
+
+    // The text report says where the VM went.
+    let (out, _) = fake.on_vm1(&guest, &["diagnose"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_login_azure_side_is_still_diagnosed() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    fake.reset_nsg();
+    fake.control(serde_json::json!({"health": {"vm": VM1, "state": "Unavailable"}}));
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(fake.args())
+        .args(["diagnose", "-g", "rg1", "-n", "vm1", "--user", &guest.user])
+        .args([
+            "--password-env",
+            "WRONG_PW",
+            "--client-ip",
+            "127.0.0.1",
+            "-o",
+            "json",
+        ])
+        .env("WRONG_PW", "not-the-password")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    fake.control(serde_json::json!({"health": {"vm": VM1, "state": "Available"}}));
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {:?}", text(&out)));
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert!(
+        report["guest_error"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("login"),
+        "{report:#}"
+    );
+    assert_eq!(ids(&report["findings"]), ["SSH705"], "{report:#}");
+    assert_eq!(report["findings"][0]["source"], "cloud");
+    // The boot log is the guest's real serial output, read from Azure's side.
+    let log = &report["cloud"]["boot_log"];
+    assert!(log["bytes"].as_u64().unwrap() > 1000, "{log}");
+    assert_eq!(
+        log["failures"],
+        serde_json::json!([]),
+        "a clean boot: {log}"
+    );
+}
+
+/// The rescue's deciding login check was made from here, at `front`'s port, and logged in.
+fn assert_logged_in_at(report: &serde_json::Value, front: &str) {
+    let login = report["login"]
+        .as_array()
+        .and_then(|checks| checks.last())
+        .unwrap_or_else(|| panic!("no login check: {report:#}"));
+    assert_eq!(login["from"], "here", "{login:#}");
+    let port = front.rsplit(':').next().unwrap();
+    assert!(
+        login["address"].as_str().unwrap_or_default().ends_with(port),
+        "verified at {front}: {login:#}"
+    );
+    assert!(
+        login["proven"]
+            .as_array()
+            .is_some_and(|p| p.contains(&"password_login".into())),
+        "{login:#}"
+    );
 }

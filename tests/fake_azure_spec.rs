@@ -1288,3 +1288,438 @@ async fn real_guest_answers_through_the_gateway() {
         read_until(&mut ws, "\x08 \x08").await;
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// The checklist beyond the console (docs/azure-arm.md): Microsoft.Network reads, effective
+// rules and routes, security rules, resource health, boot diagnostics, restart and redeploy,
+// each long-running one polled as ARM's asynchronous pattern says; and the NSG enforced on the
+// SSH front.
+
+const NETWORK_API: &str = "api-version=2024-05-01";
+const COMPUTE_API: &str = "api-version=2024-07-01";
+const BANNER: &[u8] = b"SSH-2.0-OpenSSH_9.2p1 stand-in\r\n";
+
+fn network_path(kind: &str, name: &str, rest: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/{kind}/{name}{rest}?{NETWORK_API}"
+    )
+}
+
+fn compute_path(rest: &str, api: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm1{rest}?{api}"
+    )
+}
+
+/// A stand-in for the guest's forwarded SSH port: every connection gets an SSH banner.
+async fn banner_server() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let _ = s.write_all(BANNER).await;
+        }
+    });
+    port
+}
+
+/// What connecting to `endpoint` gives: the banner's bytes (empty when the front closed).
+async fn banner_at(endpoint: &str) -> std::io::Result<Vec<u8>> {
+    let mut s = TcpStream::connect(endpoint).await?;
+    let mut got = vec![0u8; BANNER.len()];
+    let mut n = 0;
+    while n < got.len() {
+        match tokio::time::timeout(WAIT, s.read(&mut got[n..])).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(k)) => n += k,
+            Err(_) => panic!("neither data nor a close from {endpoint}"),
+        }
+    }
+    got.truncate(n);
+    Ok(got)
+}
+
+impl FakeAzure {
+    /// The fake with vm1's SSH front before a banner server.
+    async fn start_with_ssh() -> FakeAzure {
+        let backend = banner_server().await;
+        FakeAzure::start_with(move |_| vec!["--ssh".into(), format!("{SUB}/rg1/vm1={backend}")])
+    }
+
+    /// Follows a long-running operation's first answer as the pattern says: polls
+    /// Azure-AsyncOperation until Succeeded (seeing InProgress first), then reads Location.
+    async fn follow(
+        &self,
+        headers: &reqwest::header::HeaderMap,
+        token: &str,
+    ) -> (StatusCode, Value) {
+        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+        let operation = header("azure-asyncoperation").expect("Azure-AsyncOperation");
+        assert!(header("retry-after").is_some());
+        let path = |url: &str| url.strip_prefix(&self.base).expect("same host").to_owned();
+        let (s, first) = self.get(&path(&operation), token).await;
+        assert_eq!(
+            (s, first["status"].as_str()),
+            (StatusCode::OK, Some("InProgress"))
+        );
+        let (s, done) = self.get(&path(&operation), token).await;
+        assert_eq!(
+            (s, done["status"].as_str()),
+            (StatusCode::OK, Some("Succeeded"))
+        );
+        match header("location") {
+            Some(location) => self.get(&path(&location), token).await,
+            None => (StatusCode::OK, Value::Null),
+        }
+    }
+
+    async fn put_rule(
+        &self,
+        token: &str,
+        name: &str,
+        properties: Value,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        self.arm(
+            reqwest::Method::PUT,
+            &network_path(
+                "networkSecurityGroups",
+                "vm1NSG",
+                &format!("/securityRules/{name}"),
+            ),
+            Some(token),
+            Some(&json!({ "properties": properties }).to_string()),
+        )
+        .await
+    }
+
+    /// vm1's SSH front, from its public IP's tag.
+    async fn ssh_endpoint(&self, token: &str) -> (String, String) {
+        let (s, ip) = self
+            .get(&network_path("publicIPAddresses", "vm1PublicIP", ""), token)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{ip}");
+        (
+            ip["properties"]["ipAddress"].as_str().unwrap().to_owned(),
+            ip["tags"]["lifeline-ssh-endpoint"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    }
+}
+
+fn tcp_rule(priority: u32, access: &str, source: &str, port: &str) -> Value {
+    json!({"priority": priority, "access": access, "direction": "Inbound", "protocol": "Tcp",
+           "sourceAddressPrefix": source, "sourcePortRange": "*",
+           "destinationAddressPrefix": "*", "destinationPortRange": port})
+}
+
+#[tokio::test]
+async fn network_reads_and_effective_rules_follow_the_reference() {
+    let fake = FakeAzure::start_with_ssh().await;
+    let token = fake.token().await;
+    let (s, vm) = fake
+        .get(
+            &compute_path("", "api-version=2024-07-01&$expand=instanceView"),
+            &token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{vm}");
+    let nic_id = vm["properties"]["networkProfile"]["networkInterfaces"][0]["id"]
+        .as_str()
+        .unwrap();
+    assert!(nic_id.ends_with("/networkInterfaces/vm1VMNic"), "{nic_id}");
+    assert_eq!(
+        vm["properties"]["instanceView"]["vmAgent"]["statuses"][0]["displayStatus"],
+        "Ready"
+    );
+    let (s, nic) = fake.get(&format!("{nic_id}?{NETWORK_API}"), &token).await;
+    assert_eq!(s, StatusCode::OK, "{nic}");
+    let config = &nic["properties"]["ipConfigurations"][0]["properties"];
+    assert_eq!(config["privateIPAddress"], "10.0.0.4");
+    assert!(
+        config["publicIPAddress"]["id"]
+            .as_str()
+            .unwrap()
+            .ends_with("/vm1PublicIP")
+    );
+    assert!(
+        nic["properties"]["networkSecurityGroup"]["id"]
+            .as_str()
+            .unwrap()
+            .ends_with("/vm1NSG")
+    );
+    let (address, endpoint) = fake.ssh_endpoint(&token).await;
+    assert!(address.starts_with("203.0.113."), "{address}");
+    assert!(endpoint.starts_with("127.0.0.1:"), "{endpoint}");
+
+    // An api-version the provider does not have is refused, naming the ones it has.
+    let (s, v) = fake
+        .get(&format!("{nic_id}?api-version=2015-01-01"), &token)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["code"], "NoRegisteredProviderFound");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2024-05-01")
+    );
+
+    // The effective rules: a long-running POST, its result behind Location.
+    let (s, headers, v) = fake
+        .arm(
+            reqwest::Method::POST,
+            &format!("{nic_id}/effectiveNetworkSecurityGroups?{NETWORK_API}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!((s, v), (StatusCode::ACCEPTED, Value::Null));
+    let (s, result) = fake.follow(&headers, &token).await;
+    assert_eq!(s, StatusCode::OK, "{result}");
+    let group = &result["value"][0];
+    assert!(group["association"]["networkInterface"]["id"].is_string());
+    let rules = group["effectiveSecurityRules"].as_array().unwrap();
+    let ssh = rules
+        .iter()
+        .find(|r| r["name"] == "securityRules/default-allow-ssh")
+        .expect("az vm create's SSH rule");
+    assert_eq!(
+        (
+            &ssh["destinationPortRange"],
+            &ssh["access"],
+            &ssh["priority"]
+        ),
+        (&json!("22-22"), &json!("Allow"), &json!(1000))
+    );
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["name"] == "defaultSecurityRules/DenyAllInBound"
+                && r["priority"] == 65500
+                && r["access"] == "Deny")
+    );
+
+    // Routes: the defaults, and a user route that makes the default it overrides Invalid.
+    fake.control(
+        json!({"user_route": {"vm": format!("{SUB}/rg1/vm1"), "prefix": "0.0.0.0/0",
+        "next_hop_type": "VirtualAppliance", "next_hop_ip": "10.0.9.4"}}),
+    )
+    .await;
+    let (_, headers, _) = fake
+        .arm(
+            reqwest::Method::POST,
+            &format!("{nic_id}/effectiveRouteTable?{NETWORK_API}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    let (_, routes) = fake.follow(&headers, &token).await;
+    let routes = routes["value"].as_array().unwrap();
+    assert!(routes.iter().any(|r| r["source"] == "Default"
+        && r["nextHopType"] == "Internet"
+        && r["state"] == "Invalid"));
+    assert!(routes.iter().any(|r| r["source"] == "User"
+        && r["nextHopType"] == "VirtualAppliance"
+        && r["nextHopIpAddress"][0] == "10.0.9.4"));
+}
+
+#[tokio::test]
+async fn the_nsg_is_enforced_on_the_ssh_front() {
+    let fake = FakeAzure::start_with_ssh().await;
+    let token = fake.token().await;
+    let (_, endpoint) = fake.ssh_endpoint(&token).await;
+    assert_eq!(banner_at(&endpoint).await.unwrap(), BANNER);
+
+    // A deny on 22 above the allow: the front closes without a byte.
+    let (s, headers, v) = fake
+        .put_rule(&token, "DenySSH", tcp_rule(200, "Deny", "*", "22"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["properties"]["provisioningState"], "Updating");
+    let (s, rule) = fake.follow(&headers, &token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        rule,
+        Value::Null,
+        "a PUT's result is the resource, read with GET"
+    );
+    let (s, rule) = fake
+        .get(
+            &network_path("networkSecurityGroups", "vm1NSG", "/securityRules/DenySSH"),
+            &token,
+        )
+        .await;
+    assert_eq!(
+        (s, &rule["properties"]["access"]),
+        (StatusCode::OK, &json!("Deny"))
+    );
+    assert_eq!(banner_at(&endpoint).await.unwrap(), b"");
+
+    // The same priority twice in one direction is a conflict; a bad priority is refused.
+    let (s, _, v) = fake
+        .put_rule(&token, "Other", tcp_rule(200, "Allow", "*", "80"))
+        .await;
+    assert_eq!(
+        (s, &v["error"]["code"]),
+        (StatusCode::BAD_REQUEST, &json!("SecurityRuleConflict"))
+    );
+    let (s, _, v) = fake
+        .put_rule(&token, "Other", tcp_rule(5000, "Allow", "*", "80"))
+        .await;
+    assert_eq!(
+        (s, &v["error"]["code"]),
+        (
+            StatusCode::BAD_REQUEST,
+            &json!("SecurityRuleInvalidPriority")
+        )
+    );
+
+    // An allow for this client's address above the deny lets SSH in again; for another, not.
+    let (s, _, _) = fake
+        .put_rule(
+            &token,
+            "AllowOther",
+            tcp_rule(110, "Allow", "10.9.9.9/32", "22"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(banner_at(&endpoint).await.unwrap(), b"");
+    let (s, _, _) = fake
+        .put_rule(
+            &token,
+            "AllowMe",
+            tcp_rule(120, "Allow", "127.0.0.1/32", "22"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(banner_at(&endpoint).await.unwrap(), BANNER);
+
+    // DELETE is long-running too; afterwards the deny decides again.
+    let (s, headers, _) = fake
+        .arm(
+            reqwest::Method::DELETE,
+            &network_path("networkSecurityGroups", "vm1NSG", "/securityRules/AllowMe"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _) = fake.follow(&headers, &token).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(banner_at(&endpoint).await.unwrap(), b"");
+    let state = fake.state().await;
+    assert!(
+        state["counters"]["nsg_denied"].as_u64().unwrap() >= 3,
+        "{state}"
+    );
+}
+
+#[tokio::test]
+async fn redeploy_moves_the_public_address() {
+    let fake = FakeAzure::start_with_ssh().await;
+    let token = fake.token().await;
+    let (address, endpoint) = fake.ssh_endpoint(&token).await;
+    let (s, headers, _) = fake
+        .arm(
+            reqwest::Method::POST,
+            &compute_path("/redeploy", COMPUTE_API),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert!(
+        headers["location"]
+            .to_str()
+            .unwrap()
+            .contains("/providers/Microsoft.Compute/locations/")
+    );
+    let (s, _) = fake.follow(&headers, &token).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (new_address, new_endpoint) = fake.ssh_endpoint(&token).await;
+    assert_ne!(address, new_address);
+    assert_ne!(endpoint, new_endpoint);
+    assert!(
+        TcpStream::connect(&endpoint).await.is_err(),
+        "the old address still answers"
+    );
+    assert_eq!(banner_at(&new_endpoint).await.unwrap(), BANNER);
+    // Restart is accepted the same way.
+    let (s, headers, _) = fake
+        .arm(
+            reqwest::Method::POST,
+            &compute_path("/restart", COMPUTE_API),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    fake.follow(&headers, &token).await;
+    assert_eq!(fake.state().await["counters"]["restarts"], 1);
+}
+
+#[tokio::test]
+async fn health_agent_and_boot_log() {
+    let dir_log = std::env::temp_dir().join(format!("fake-boot-log-{}", std::process::id()));
+    std::fs::write(
+        &dir_log,
+        "Linux version 6.1\r\n[FAILED] Failed to mount /data.\r\n",
+    )
+    .unwrap();
+    let log_arg = dir_log.clone();
+    let fake = FakeAzure::start_with(move |_| {
+        vec![
+            "--boot-log".into(),
+            format!("{SUB}/rg1/vm1={}", log_arg.display()),
+        ]
+    });
+    let token = fake.token().await;
+    let health_path = compute_path(
+        "/providers/Microsoft.ResourceHealth/availabilityStatuses/current",
+        "api-version=2020-05-01",
+    );
+    let (s, v) = fake.get(&health_path, &token).await;
+    assert_eq!(
+        (s, &v["properties"]["availabilityState"]),
+        (StatusCode::OK, &json!("Available"))
+    );
+    fake.control(
+        json!({"health": {"vm": format!("{SUB}/rg1/vm1"), "state": "Degraded"},
+                        "agent_ready": {"vm": format!("{SUB}/rg1/vm1"), "ready": false}}),
+    )
+    .await;
+    let (_, v) = fake.get(&health_path, &token).await;
+    assert_eq!(v["properties"]["availabilityState"], "Degraded");
+    let (_, vm) = fake
+        .get(
+            &compute_path("", "api-version=2024-07-01&$expand=instanceView"),
+            &token,
+        )
+        .await;
+    assert_eq!(
+        vm["properties"]["instanceView"]["vmAgent"]["statuses"][0]["displayStatus"],
+        "Not Ready"
+    );
+
+    let (s, uris) = fake
+        .post(
+            &compute_path("/retrieveBootDiagnosticsData", COMPUTE_API),
+            &token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{uris}");
+    let log_uri = uris["serialConsoleLogBlobUri"].as_str().unwrap();
+    assert!(uris["consoleScreenshotBlobUri"].is_string());
+    // The SAS URI is its own authorisation: no bearer, and without its signature it fails.
+    let r = fake.http.get(log_uri).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Failed to mount /data"));
+    let unsigned = log_uri.split('?').next().unwrap();
+    assert_eq!(
+        fake.http.get(unsigned).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let _ = std::fs::remove_file(dir_log);
+}

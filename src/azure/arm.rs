@@ -7,13 +7,14 @@ use super::target::{Machine, VmTarget};
 use crate::exit::ExitClass;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::headers::HeaderName;
+use azure_core::http::policies::Policy;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
 use azure_core::http::{ClientOptions, Context, Method, Pipeline, Request, Url};
 use serde_json::Value;
 use std::sync::Arc;
 
 const CONSOLE_API: &str = "2018-05-01";
-const COMPUTE_API: &str = "2024-07-01";
+pub(crate) const COMPUTE_API: &str = "2024-07-01";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArmError {
@@ -60,6 +61,8 @@ pub struct MachineView {
 #[derive(Clone, Debug)]
 pub struct ArmClient {
     pipeline: Pipeline,
+    /// The same pipeline without the ARM token, for presigned storage URLs.
+    anonymous: Pipeline,
     cloud: Cloud,
     credential: Arc<dyn TokenCredential>,
 }
@@ -70,16 +73,19 @@ impl ArmClient {
             credential.clone(),
             [cloud.scope.clone()],
         ));
-        let pipeline = Pipeline::new(
-            Some(env!("CARGO_PKG_NAME")),
-            Some(env!("CARGO_PKG_VERSION")),
-            ClientOptions::default(),
-            Vec::new(),
-            vec![auth],
-            None,
-        );
+        let pipeline = |policies: Vec<Arc<dyn Policy>>| {
+            Pipeline::new(
+                Some(env!("CARGO_PKG_NAME")),
+                Some(env!("CARGO_PKG_VERSION")),
+                ClientOptions::default(),
+                Vec::new(),
+                policies,
+                None,
+            )
+        };
         ArmClient {
-            pipeline,
+            pipeline: pipeline(vec![auth]),
+            anonymous: pipeline(Vec::new()),
             cloud,
             credential,
         }
@@ -211,10 +217,21 @@ impl ArmClient {
         api: &str,
         what: &str,
     ) -> Result<Value, ArmError> {
-        let mut url = self.url(path_and_query, what)?;
-        url.query_pairs_mut().append_pair("api-version", api);
+        let url = self.api_url(path_and_query, api, what)?;
         let body = (method == Method::Post).then(|| serde_json::json!({}));
         self.send(method, url, body, what).await
+    }
+
+    /// The absolute URL of an ARM path, with its `api-version`.
+    pub(super) fn api_url(
+        &self,
+        path_and_query: &str,
+        api: &str,
+        what: &str,
+    ) -> Result<Url, ArmError> {
+        let mut url = self.url(path_and_query, what)?;
+        url.query_pairs_mut().append_pair("api-version", api);
+        Ok(url)
     }
 
     async fn send(
@@ -224,47 +241,41 @@ impl ArmClient {
         body: Option<Value>,
         what: &str,
     ) -> Result<Value, ArmError> {
-        let mut request = Request::new(url, method);
-        request.insert_header("accept", "application/json");
-        request.insert_header("accept-language", "en");
-        if let Some(body) = body {
-            request.insert_header("content-type", "application/json");
-            request.set_body(serde_json::to_vec(&body).expect("json"));
-        }
-        let options = azure_core::http::PipelineSendOptions {
-            skip_checks: true,
-            ..Default::default()
-        };
+        Ok(self.request(method, url, body, what).await?.value)
+    }
+
+    /// One request through the authenticated pipeline; a status outside 2xx is an error that
+    /// carries ARM's code and message.
+    pub(super) async fn request(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+        what: &str,
+    ) -> Result<Reply, ArmError> {
+        send_through(&self.pipeline, method, url, body, what).await
+    }
+
+    /// A GET of a URL that carries its own authorisation (a storage SAS URI): sent without
+    /// the ARM token, which must not travel to storage.
+    pub(super) async fn get_presigned(&self, url: Url, what: &str) -> Result<String, ArmError> {
+        let mut request = Request::new(url, Method::Get);
         let response = self
-            .pipeline
-            .send(&Context::new(), &mut request, Some(options))
+            .anonymous
+            .send(&Context::new(), &mut request, Some(skip_checks()))
             .await
             .map_err(|e| transport_or_credential(e, what))?;
         let status = u16::from(response.status());
-        let request_id = response
-            .headers()
-            .get_optional_string(&HeaderName::from_static("x-ms-request-id"));
         let body = response.into_body().into_string().unwrap_or_default();
-        let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         if (200..300).contains(&status) {
-            return Ok(value);
-        }
-        let error = if value["error"].is_object() {
-            &value["error"]
-        } else {
-            &value
-        };
-        let code = error["code"].as_str().unwrap_or("").to_string();
-        let mut message = error["message"].as_str().unwrap_or(body.trim()).to_string();
-        if let Some(id) = request_id {
-            message.push_str(&format!(" (request id {id})"));
+            return Ok(body);
         }
         Err(ArmError::Http {
             what: what.to_string(),
             status,
-            hint: hint(status, &code),
-            code,
-            message,
+            code: String::new(),
+            message: body.chars().take(300).collect(),
+            hint: String::new(),
         })
     }
 
@@ -277,6 +288,81 @@ impl ArmClient {
                 message: format!("bad resource path {path_and_query:?}: {e}"),
             })
     }
+}
+
+/// What an ARM answer carries besides its body: the headers of a long-running operation.
+#[derive(Debug, Clone)]
+pub(super) struct Reply {
+    pub status: u16,
+    pub value: Value,
+    pub async_operation: Option<String>,
+    pub location: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+fn skip_checks() -> azure_core::http::PipelineSendOptions {
+    azure_core::http::PipelineSendOptions {
+        skip_checks: true,
+        ..Default::default()
+    }
+}
+
+async fn send_through(
+    pipeline: &Pipeline,
+    method: Method,
+    url: Url,
+    body: Option<Value>,
+    what: &str,
+) -> Result<Reply, ArmError> {
+    let mut request = Request::new(url, method);
+    request.insert_header("accept", "application/json");
+    request.insert_header("accept-language", "en");
+    if let Some(body) = body {
+        request.insert_header("content-type", "application/json");
+        request.set_body(serde_json::to_vec(&body).expect("json"));
+    }
+    let response = pipeline
+        .send(&Context::new(), &mut request, Some(skip_checks()))
+        .await
+        .map_err(|e| transport_or_credential(e, what))?;
+    let status = u16::from(response.status());
+    let header = |name: &'static str| {
+        response
+            .headers()
+            .get_optional_string(&HeaderName::from_static(name))
+    };
+    let request_id = header("x-ms-request-id");
+    let async_operation = header("azure-asyncoperation");
+    let location = header("location");
+    let retry_after = header("retry-after").and_then(|v| v.trim().parse().ok());
+    let body = response.into_body().into_string().unwrap_or_default();
+    let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        return Ok(Reply {
+            status,
+            value,
+            async_operation,
+            location,
+            retry_after,
+        });
+    }
+    let error = if value["error"].is_object() {
+        &value["error"]
+    } else {
+        &value
+    };
+    let code = error["code"].as_str().unwrap_or("").to_string();
+    let mut message = error["message"].as_str().unwrap_or(body.trim()).to_string();
+    if let Some(id) = request_id {
+        message.push_str(&format!(" (request id {id})"));
+    }
+    Err(ArmError::Http {
+        what: what.to_string(),
+        status,
+        hint: hint(status, &code),
+        code,
+        message,
+    })
 }
 
 fn transport_or_credential(e: azure_core::Error, what: &str) -> ArmError {

@@ -6,12 +6,19 @@
 //! serial bytes; [`console_link`] turns that into a [`crate::link::Link`] that reconnects on its
 //! own, so every console feature works over Azure unchanged. [`admin`] sends NMI, SysRq and
 //! reset, which are HTTPS calls beside the websocket, not websocket messages.
+//!
+//! Beside the console, [`observe`] reads the VM's [`facts::CloudFacts`] (network path in,
+//! health, agent, boot log) through ARM, polling long-running operations with [`lro`].
 
 pub mod admin;
 pub mod arm;
+pub mod boot_log;
 pub mod cloud;
 pub mod console_link;
 pub mod credential;
+pub mod facts;
+mod lro;
+pub mod observe;
 pub mod precheck;
 pub mod sign_in;
 pub mod target;

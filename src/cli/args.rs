@@ -259,7 +259,26 @@ pub struct RescueArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: Option<u16>,
     #[command(flatten)]
+    pub cloud: CloudArgs,
+    #[command(flatten)]
     pub change: ChangeArgs,
+}
+
+/// Azure's side of `diagnose` and `rescue` (for an Azure VM).
+#[derive(Debug, Args, Clone)]
+pub struct CloudArgs {
+    /// The address SSH clients come from as Azure's NSG sees it (after any NAT), for the NSG
+    /// rules' verdict and the allow rule a rescue adds; default: this machine's source
+    /// address toward the VM.
+    #[arg(long, value_name = "IP")]
+    pub client_ip: Option<std::net::IpAddr>,
+    /// Look only inside the guest: read nothing from Azure Resource Manager beyond the console.
+    #[arg(long)]
+    pub guest_only: bool,
+    /// `rescue`: when Azure reports the VM degraded, redeploy it to another host. Data on the
+    /// temporary disk is lost and a dynamic public IP changes; the report prints the new one.
+    #[arg(long)]
+    pub allow_redeploy: bool,
 }
 
 /// What every change on the guest takes: confirmation, or a dry run.
@@ -357,6 +376,8 @@ pub struct DiagnoseArgs {
     /// Whose SSH login to diagnose (account, keys, AllowUsers…); default: the --user.
     #[arg(long, value_name = "NAME")]
     pub ssh_user: Option<String>,
+    #[command(flatten)]
+    pub cloud: CloudArgs,
 }
 
 #[derive(Debug, Args)]

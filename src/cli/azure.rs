@@ -2,12 +2,16 @@
 //! and the `console` and `send` subcommands.
 
 use super::UsageError;
-use super::args::{AdminArg, Cli, ConsoleAction, ConsoleArgs, OutputFormat, SendArgs, TargetArgs};
+use super::args::{
+    AdminArg, Cli, CloudArgs, ConsoleAction, ConsoleArgs, OutputFormat, SendArgs, TargetArgs,
+};
 use crate::azure::admin::{self, AdminCommand};
 use crate::azure::console_link::{self, AzureConsole, TakeOver};
+use crate::azure::observe::observe;
 use crate::azure::target::Machine;
 use crate::azure::{ArmClient, Cloud, VmTarget, credential};
 use crate::exit;
+use crate::rescue::CloudContext;
 use crate::term::escape::for_terminal;
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, IsTerminal, Write};
@@ -99,6 +103,33 @@ pub async fn open_console(target: &TargetArgs) -> Result<(AzureConsole, ArmClien
     let _step = crate::progress::step(&format!("opening the serial console of {vm}"));
     let console = console_link::open(arm.clone(), vm, take_over).await?;
     Ok((console, arm))
+}
+
+/// Azure's facts about the machine the arguments name, for `diagnose` and `rescue`; `None`
+/// for a local serial target or with --guest-only. Read beside the console login, so a
+/// failure here is reported, not fatal: the guest's diagnosis goes on without it.
+pub async fn cloud_side(target: &TargetArgs, args: &CloudArgs) -> Option<CloudContext> {
+    if !target.is_azure() || args.guest_only {
+        return None;
+    }
+    let read = async {
+        let arm = arm_client(target).await?;
+        let vm = vm_target(target)?;
+        let facts = observe(&arm, &vm, args.client_ip).await?;
+        anyhow::Ok(CloudContext {
+            arm,
+            target: vm,
+            client_ip: args.client_ip,
+            facts,
+        })
+    };
+    match read.await {
+        Ok(side) => Some(side),
+        Err(e) => {
+            tracing::warn!("Azure's side of the VM could not be read: {e:#}");
+            None
+        }
+    }
 }
 
 /// `lifeline console status|enable|disable`.

@@ -211,6 +211,9 @@ async fn run_job(
                 verify_host: job.verify_host.clone(),
                 verify_key,
                 dry_run,
+                // Bulk rescues stay on the guest's side; one VM at a time takes Azure's too.
+                cloud: None,
+                allow_redeploy: false,
                 ..RescueOptions::new(ssh_user.as_deref(), &job.credentials)
             };
             for step in &job.steps {

@@ -7,7 +7,9 @@ use super::args::{
     ChangeArgs, Cli, NewPassword, OutputFormat, ResetSshArgs, UndoArgs, UserAction, UserArgs,
 };
 use super::{password, session};
+use crate::azure::observe;
 use crate::exit;
+use crate::remedy::nsg;
 use crate::remedy::ops::{AddUser, RemoveUser, ResetKey, ResetPassword, ResetSsh, Undo};
 use crate::remedy::{BackupId, Plan, PublicKeys, UserName, list_backups};
 use crate::secret::Secret;
@@ -27,6 +29,13 @@ pub async fn reset_ssh(cli: &Cli, args: &ResetSshArgs) -> Result<u8> {
 }
 
 pub async fn undo(cli: &Cli, args: &UndoArgs) -> Result<u8> {
+    if let Some(rule) = args
+        .backup
+        .as_deref()
+        .filter(|b| b.starts_with(nsg::RULE_PREFIX))
+    {
+        return undo_nsg_rule(cli, rule, args.change).await;
+    }
     // Checked before the login: a typo costs nothing on the console.
     let backup = (args.backup.as_deref().map(BackupId::parse).transpose())
         .map_err(|e| UsageError(e.to_string()))?;
@@ -173,6 +182,42 @@ impl Change {
 }
 
 /// Shows, confirms and applies `plan`, leaves the console, and reports the outcome.
+/// Takes back the allow rule a rescue added to the VM's NSG: through ARM, no console needed.
+async fn undo_nsg_rule(cli: &Cli, rule: &str, change: ChangeArgs) -> Result<u8> {
+    if !cli.target.is_azure() {
+        bail!(UsageError(format!(
+            "{rule} is a rule in an Azure NSG: name the VM with -g RG -n VM"
+        )));
+    }
+    let arm = super::azure::arm_client(&cli.target).await?;
+    let vm = super::azure::vm_target(&cli.target)?;
+    let group = observe::nic_security_group(&arm, &vm)
+        .await?
+        .with_context(|| format!("{vm} has no NIC security group, so no rule {rule}"))?;
+    let what = format!(
+        "delete the security rule {rule} from NSG {}",
+        group.rsplit('/').next().unwrap_or(&group)
+    );
+    if change.dry_run {
+        println!("would {what}");
+        return Ok(exit::OK);
+    }
+    if !change.yes && !ask(&format!("lifeline will {what}. Go ahead? [y/N] "))? {
+        bail!(UsageError(
+            "nothing changed: not confirmed (pass --yes in scripts)".into()
+        ));
+    }
+    nsg::remove(&arm, &group, rule).await?;
+    match cli.output {
+        OutputFormat::Text => println!("Done: {what}."),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::json!({"removed": rule, "network_security_group": group})
+        ),
+    }
+    Ok(exit::OK)
+}
+
 async fn apply(cli: &Cli, mut session: Session, plan: Plan, change: ChangeArgs) -> Result<u8> {
     if change.dry_run {
         session.leave().await?;
@@ -208,7 +253,15 @@ fn confirm(plan: &Plan) -> Result<bool> {
     for title in plan.step_titles() {
         eprintln!("  - {title}");
     }
-    eprint!("Apply these changes on the guest (each backed up first)? [y/N] ");
+    ask("Apply these changes on the guest (each backed up first)? [y/N] ")
+}
+
+/// Asks on the terminal; `false` without one.
+fn ask(question: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    eprint!("{question}");
     std::io::stderr().flush().ok();
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;

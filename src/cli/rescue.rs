@@ -42,11 +42,18 @@ pub async fn rescue_at(
     args: &RescueArgs,
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
 ) -> Result<RescueReport> {
-    let (mut session, creds) = session::open_endpoint(endpoint, true).await?;
+    // Azure's facts are read while the console logs in.
+    let (cloud, opened) = tokio::join!(
+        super::azure::cloud_side(&endpoint.target, &args.cloud),
+        session::open_endpoint(endpoint, true)
+    );
+    let (mut session, creds) = opened?;
     let options = RescueOptions {
         verify_host: args.verify_host.clone(),
         verify_key: verify_key(args)?,
         dry_run: args.change.dry_run,
+        cloud,
+        allow_redeploy: args.cloud.allow_redeploy,
         ..RescueOptions::new(args.ssh_user.as_deref(), &creds)
     };
     let result = rescue(&mut session, &options, confirm).await;
@@ -92,8 +99,16 @@ fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair) -> Result<bool> {
     eprintln!(
         "  - then start sshd (unmasked, enabled), restart it if its files changed, and check its banner"
     );
+    for fix in crate::rescue::cloud::plan(diagnosis, true).0 {
+        eprintln!("  - on Azure: {}", fix.step);
+        for warning in &fix.warnings {
+            eprintln!("      warning: {warning}");
+        }
+    }
     for finding in &repair.manual {
-        eprintln!("  (left for you: {} {})", finding.id, finding.title);
+        if finding.id != "SSH701" {
+            eprintln!("  (left for you: {} {})", finding.id, finding.title);
+        }
     }
     eprint!(
         "Apply these fixes on the guest (each file backed up first; lifeline repeats the \

@@ -12,6 +12,9 @@
 //! `backup.sh`, `write.sh`, `validate.sh`, `service.sh`, `verify.sh`, `firewall.sh`, and one
 //! per operation under `ops/`.
 //!
+//! On Azure's side, [`nsg`] adds (and undoes) the one allow rule a rescue may need in the
+//! NIC's network security group, through ARM.
+//!
 //! Passwords never reach the guest: the client makes a sha512-crypt hash (`crypt.rs`) and only
 //! the hash crosses the console, inside the script file, to `chpasswd -e`'s standard input.
 
@@ -20,6 +23,7 @@ mod confine;
 mod crypt;
 mod firewall;
 mod key;
+pub mod nsg;
 pub mod ops;
 mod outcome;
 mod plan;

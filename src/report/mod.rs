@@ -4,6 +4,7 @@
 //! finding with its evidence and fix. JSON follows the schema in docs/diagnose-json.md
 //! ([`SCHEMA`]); fields are only ever added to it.
 
+use crate::azure::facts::CloudFacts;
 use crate::diagnose::{Diagnosis, ProbeCost};
 use crate::probe::Facts;
 use crate::probe::facts::{Banner, BannerOutcome, PasswordState};
@@ -59,6 +60,10 @@ pub fn verdict(diagnosis: &Diagnosis) -> String {
             sentence.push('.');
             sentence
         }
+        _ if diagnosis.guest_error.is_some() => {
+            "SSH's state is unknown: the guest could not be examined, and Azure's side shows no problem."
+                .to_string()
+        }
         _ => {
             let ports = diagnosis.facts.sshd_listen_ports();
             let mut sentence = if ports.is_empty() {
@@ -80,9 +85,23 @@ pub fn verdict(diagnosis: &Diagnosis) -> String {
 
 /// The human report: verdict, context, findings.
 pub fn render_text(diagnosis: &Diagnosis, target: &str) -> String {
+    let mut out = format!("{}\n\n", verdict(diagnosis));
+    if let Some(why) = &diagnosis.guest_error {
+        let _ = writeln!(out, "target  {target}\nguest   not examined: {why}");
+    } else {
+        render_guest_context(&mut out, diagnosis, target);
+    }
+    if let Some(cloud) = &diagnosis.cloud {
+        out.push_str(&describe_cloud(cloud));
+    }
+    render_findings(&mut out, diagnosis);
+    out
+}
+
+/// The guest's lines of the text report: target, sshd, checks, probe.
+fn render_guest_context(out: &mut String, diagnosis: &Diagnosis, target: &str) {
     let facts = &diagnosis.facts;
     let summary = Summary::of(facts);
-    let mut out = format!("{}\n\n", verdict(diagnosis));
     let os = facts
         .os
         .pretty_name
@@ -120,14 +139,19 @@ pub fn render_text(diagnosis: &Diagnosis, target: &str) -> String {
         diagnosis.cost.script_bytes,
         diagnosis.cost.output_bytes
     );
+}
+
+/// Each finding with its evidence and fix, then where to go next.
+fn render_findings(out: &mut String, diagnosis: &Diagnosis) {
     for finding in &diagnosis.findings {
         let _ = write!(
             out,
-            "\n[{}] {} ({}, {}): {}\n",
+            "\n[{}] {} ({}, {}, from {}): {}\n",
             finding.id,
             finding.severity.as_str(),
             finding.category.as_str(),
             finding.name,
+            finding.source.as_str(),
             finding.title
         );
         for (i, line) in finding.evidence.iter().enumerate() {
@@ -145,6 +169,53 @@ pub fn render_text(diagnosis: &Diagnosis, target: &str) -> String {
             "\n`lifeline rules ID` explains a rule; `lifeline rescue` applies the fixes.\n",
         );
     }
+}
+
+/// Azure's side in a few lines: the machine, its way in, what could not be read.
+pub fn describe_cloud(cloud: &CloudFacts) -> String {
+    let mut out = String::new();
+    let agent = cloud
+        .agent
+        .as_ref()
+        .map_or("no status".into(), |a| a.status.clone());
+    let health = cloud
+        .health
+        .as_ref()
+        .map_or("unread".into(), |h| h.state.clone());
+    let _ = writeln!(
+        out,
+        "azure   power {}, provisioning {}, agent {agent}, health {health}",
+        cloud.power_state.as_deref().unwrap_or("?"),
+        cloud.provisioning_state.as_deref().unwrap_or("?"),
+    );
+    if let Some(nic) = cloud.primary_nic() {
+        let public = cloud
+            .public_ip()
+            .and_then(|ip| ip.address.clone())
+            .unwrap_or_else(|| "none".into());
+        let _ = writeln!(
+            out,
+            "network NIC {}: private {}, public {public}; {} security group(s), {} route(s)",
+            nic.name,
+            nic.private_ips.join(", "),
+            cloud.security_groups.len(),
+            cloud.routes.len()
+        );
+    }
+    if let Some(client) = &cloud.client {
+        let _ = writeln!(out, "client  {} ({})", client.address, client.source);
+    }
+    if let Some(log) = &cloud.boot_log {
+        let _ = writeln!(
+            out,
+            "bootlog {} bytes, {} sign(s) of a failed boot",
+            log.bytes,
+            log.failures.len()
+        );
+    }
+    for unread in &cloud.unread {
+        let _ = writeln!(out, "unread  {unread}");
+    }
     out
 }
 
@@ -159,6 +230,12 @@ pub struct Report<'a> {
     pub facts: Summary,
     pub findings: &'a [Finding],
     pub probe: ProbeSummary,
+    /// What Azure said (absent for a local serial target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<&'a CloudFacts>,
+    /// Why the guest could not be examined (only Azure's side was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guest_error: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -183,6 +260,8 @@ impl<'a> Report<'a> {
                 cost: diagnosis.cost,
                 guest_seconds: diagnosis.facts.probe.guest_seconds(),
             },
+            cloud: diagnosis.cloud.as_ref(),
+            guest_error: diagnosis.guest_error.as_deref(),
         }
     }
 }
@@ -323,6 +402,8 @@ mod tests {
             facts: Facts::default(),
             findings,
             cost: ProbeCost::default(),
+            cloud: None,
+            guest_error: None,
         }
     }
 
@@ -358,7 +439,11 @@ mod tests {
         let d = diagnosis(vec![finding("SSH304", "/etc/nologin exists")]);
         let text = render_text(&d, "unix:/tmp/s");
         assert!(text.starts_with("SSH is down because /etc/nologin exists."));
-        assert!(text.contains("[SSH304] error (accounts, nologin-file): /etc/nologin exists"));
+        assert!(
+            text.contains(
+                "[SSH304] error (accounts, nologin-file, from guest): /etc/nologin exists"
+            )
+        );
         let json: serde_json::Value =
             serde_json::from_str(&render_json(&d, "unix:/tmp/s")).unwrap();
         assert_eq!(json["schema"], SCHEMA);

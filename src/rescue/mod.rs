@@ -10,8 +10,10 @@
 //! guest through the user's own authorized_keys file. sshd's banner on every configured port
 //! and no finding of error severity left are required as well; they are evidence, not proof.
 
+pub mod cloud;
 mod report;
 
+pub use cloud::CloudContext;
 pub use report::{RescueReport, Round};
 
 use crate::diagnose::{DiagnoseError, Diagnosis, diagnose};
@@ -47,6 +49,10 @@ pub struct RescueOptions {
     pub password: Option<Secret>,
     /// Show the plan and its script; change nothing.
     pub dry_run: bool,
+    /// Azure's side, for an Azure VM: its facts join the diagnosis and its fixes the plan.
+    pub cloud: Option<CloudContext>,
+    /// A degraded VM may be redeployed to another host (its warnings are in the report).
+    pub allow_redeploy: bool,
 }
 
 impl RescueOptions {
@@ -89,7 +95,11 @@ pub async fn rescue(
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
 ) -> Result<RescueReport, RescueError> {
     let started = Instant::now();
-    let mut diagnosis = diagnose(session, &options.user).await?;
+    let mut cloud_side = options.cloud.clone();
+    let cloud_facts = |side: &Option<CloudContext>| side.as_ref().map(|c| c.facts.clone());
+    let mut diagnosis = diagnose(session, &options.user)
+        .await?
+        .with_cloud(cloud_facts(&cloud_side));
     // The plan always belongs to the latest diagnosis: made once per diagnosis, it serves the
     // report's plan, the round, and the manual list at the end.
     let mut repair = Repair::plan(&diagnosis);
@@ -118,7 +128,7 @@ pub async fn rescue(
         );
         match next_round(session, &repair, &options.user, &mut report).await {
             Ok(next) => {
-                diagnosis = next;
+                diagnosis = next.with_cloud(cloud_facts(&cloud_side));
                 repair = Repair::plan(&diagnosis);
             }
             // Once a round has changed the guest, its report (and backup ids) must reach the
@@ -130,10 +140,23 @@ pub async fn rescue(
             Err(e) => return Err(e),
         }
     }
+    if let Some(side) = &mut cloud_side
+        && !report.declined
+        && report.error.is_none()
+    {
+        diagnosis = cloud_round(side, diagnosis, &repair, options, confirm, &mut report).await;
+        repair = Repair::plan(&diagnosis);
+    }
     report.conclude(&diagnosis, repair.manual);
+    // On Azure, SSH is proven where clients reach it, after any redeploy moved it.
+    let verify_host = options.verify_host.clone().or_else(|| {
+        cloud_side
+            .as_ref()
+            .and_then(|side| side.facts.ssh_address())
+    });
     if !(options.dry_run || report.declined) {
         let _step = crate::progress::step("verifying SSH with a login");
-        report.login = prove_login(session, &diagnosis, options).await;
+        report.login = prove_login(session, &diagnosis, options, verify_host.as_deref()).await;
     }
     report.verified = report.error.is_none()
         && verified(&diagnosis)
@@ -142,13 +165,15 @@ pub async fn rescue(
     Ok(report)
 }
 
-/// Logs in as the user: from here when `--verify-host` and a credential are given, else (or
+/// Logs in as the user: from here when `verify_host` (`--verify-host`, or on Azure the VM's
+/// address) and a credential are given, else (or
 /// when the address cannot be reached at all) from inside the guest. Every check made is
 /// returned; the last one decides.
 async fn prove_login(
     session: &mut Session,
     diagnosis: &Diagnosis,
     options: &RescueOptions,
+    verify_host: Option<&str>,
 ) -> Vec<LoginCheck> {
     let facts = &diagnosis.facts;
     // A password is tried where password logins are meant to work.
@@ -161,7 +186,7 @@ async fn prove_login(
         password,
     };
     let mut checks = Vec::new();
-    if let Some(host) = &options.verify_host {
+    if let Some(host) = verify_host {
         let here = login::remote::check(
             host,
             &options.user,
@@ -180,6 +205,36 @@ async fn prove_login(
     let public = options.verify_key.as_ref().map(PrivateKey::public_key);
     checks.push(login::guest::check(session, facts, public).await);
     checks
+}
+
+/// The ARM fixes, after the guest's: shown by a dry run, confirmed with the guest's plan (or
+/// on their own when the guest needed nothing), then judged with fresh cloud facts.
+async fn cloud_round(
+    side: &mut CloudContext,
+    diagnosis: Diagnosis,
+    repair: &Repair,
+    options: &RescueOptions,
+    confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
+    report: &mut RescueReport,
+) -> Diagnosis {
+    let (mut fixes, _) = cloud::plan(&diagnosis, options.allow_redeploy);
+    if fixes.is_empty() {
+        return diagnosis;
+    }
+    let confirmed = !report.rounds.is_empty();
+    if options.dry_run || !(confirmed || confirm(&diagnosis, repair)) {
+        report.declined = !options.dry_run;
+        report.cloud_fixes = fixes;
+        return diagnosis;
+    }
+    info!(fixes = fixes.len(), "cloud round");
+    let refreshed = cloud::apply(side, &mut fixes).await;
+    report.cloud_fixes = fixes;
+    if let Err(e) = refreshed {
+        report.error = Some(format!("reading Azure's facts again: {e}"));
+        return diagnosis;
+    }
+    Diagnosis::from_facts(diagnosis.facts, diagnosis.cost).with_cloud(Some(side.facts.clone()))
 }
 
 /// Applies one round's plan, records it, and diagnoses afresh.

@@ -1,6 +1,7 @@
 //! What a rescue did and found, as text for a person and as one JSON document for scripts
 //! (docs/rescue-json.md). Both come from this one value.
 
+use super::cloud::CloudFix;
 use crate::diagnose::Diagnosis;
 use crate::login::{LoginCheck, Vantage};
 use crate::probe::facts::{Banner, BannerOutcome};
@@ -54,7 +55,7 @@ pub struct RescueReport {
     /// SSH works for the user: the user logged in over SSH and `true` ran (see `login`);
     /// banners answer on every configured port and no error finding is left.
     pub verified: bool,
-    /// Something on the guest changed and stayed changed.
+    /// Something on the guest (or on Azure's side) changed and stayed changed.
     pub changed: bool,
     /// What the first diagnosis found.
     pub before: Vec<Finding>,
@@ -72,6 +73,9 @@ pub struct RescueReport {
     pub login: Vec<LoginCheck>,
     /// Where each round's backup is: `lifeline undo --backup ID` takes a round back.
     pub backups: Vec<BackupLocation>,
+    /// The changes through Azure Resource Manager, planned (a dry run) or made.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cloud_fixes: Vec<CloudFix>,
     /// `--dry-run`: the guest script of the first round, secrets withheld.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dry_run_script: Option<String>,
@@ -100,6 +104,7 @@ impl RescueReport {
             banners: Vec::new(),
             login: Vec::new(),
             backups: Vec::new(),
+            cloud_fixes: Vec::new(),
             dry_run_script: None,
             declined: false,
             error: None,
@@ -116,9 +121,10 @@ impl RescueReport {
         self.manual = manual;
         self.banners = last.facts.banners.clone();
         // Starting or restarting sshd changes the guest too, though no file changed.
-        self.changed = self.rounds.iter().any(|r| {
-            r.outcome.changed() || r.outcome.service.iter().any(|s| s.status == "restarted")
-        });
+        self.changed = self.cloud_fixes.iter().any(|f| f.applied)
+            || self.rounds.iter().any(|r| {
+                r.outcome.changed() || r.outcome.service.iter().any(|s| s.status == "restarted")
+            });
         self.backups = self
             .rounds
             .iter()
@@ -148,6 +154,30 @@ impl fmt::Display for RescueReport {
                 writeln!(f, "  {}: {}", fix.id, fix.step)?;
             }
             writeln!(f, "\nthe guest script (secrets withheld):\n{script}")?;
+        }
+        for fix in &self.cloud_fixes {
+            let state = match (&fix.error, fix.applied) {
+                (Some(e), _) => format!("FAILED: {e}"),
+                (None, true) => match &fix.undo {
+                    Some(undo) => format!("done ({undo} takes it back)"),
+                    None => "done".into(),
+                },
+                (None, false) => "planned".into(),
+            };
+            writeln!(f, "\nAzure: {}: {} — {state}", fix.id, fix.step)?;
+            for warning in &fix.warnings {
+                writeln!(f, "  warning: {warning}")?;
+            }
+            if let Some(change) = &fix.address_change {
+                let show = |a: &Option<String>| a.clone().unwrap_or_else(|| "none".into());
+                writeln!(
+                    f,
+                    "  the public address is now {} (was {}); `ssh-keygen -R {}` forgets the old one",
+                    show(&change.after),
+                    show(&change.before),
+                    show(&change.before)
+                )?;
+            }
         }
         for (n, round) in self.rounds.iter().enumerate() {
             writeln!(f, "\nround {}:", n + 1)?;

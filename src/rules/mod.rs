@@ -12,11 +12,14 @@
 //! in the verdict; a fallback (the local banner check failing) is reported only when no error
 //! explains the failure better.
 
+pub mod cloud;
 pub mod docs;
 pub mod fix;
 mod privsep;
 #[cfg(test)]
 mod testing;
+
+pub use cloud::Source;
 
 use crate::probe::facts::{Facts, Family, FileStat};
 use fix::{Call, Fix, LineEdit, Phase};
@@ -42,6 +45,8 @@ pub enum Category {
     Network,
     Resources,
     Selinux,
+    /// Azure's side: the network security groups, routes, health, agent and boot log.
+    Azure,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -72,6 +77,7 @@ impl Category {
             Category::Network => "network",
             Category::Resources => "resources",
             Category::Selinux => "selinux",
+            Category::Azure => "azure",
         }
     }
 }
@@ -123,6 +129,8 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// What to do on this guest (commands where they are safe to suggest).
     pub fix: String,
+    /// Where the facts behind it came from.
+    pub source: Source,
 }
 
 impl Rule {
@@ -142,6 +150,7 @@ impl Rule {
             title: title.into(),
             evidence,
             fix: fix.into(),
+            source: Source::Guest,
         }
     }
 }
@@ -151,6 +160,12 @@ impl Finding {
     /// person has to decide.
     pub fn fix_on(&self, facts: &Facts) -> Option<Fix> {
         (find(self.id)?.fix?)(facts)
+    }
+
+    /// The same finding, from other facts than the guest's alone.
+    pub fn with_source(mut self, source: Source) -> Finding {
+        self.source = source;
+        self
     }
 
     /// The same finding, less severe (a rule whose problem is sometimes only a warning).
@@ -231,7 +246,28 @@ registry!(
     ssh505_boot_unfinished,
     ssh601_selinux_ssh_labels,
     ssh602_selinux_port_not_allowed,
+    ssh701_nsg_blocks_ssh,
+    ssh702_nsg_allows_only_22,
+    ssh703_no_public_ip,
+    ssh704_route_blackhole,
+    ssh705_health_degraded,
+    ssh706_agent_not_ready,
+    ssh707_boot_failed,
 );
+
+/// The cloud rules' checks (see [`cloud`]), in catalogue order.
+pub fn cloud_checks() -> &'static [&'static cloud::CloudCheck] {
+    static CHECKS: &[&cloud::CloudCheck] = &[
+        &ssh701_nsg_blocks_ssh::CLOUD,
+        &ssh702_nsg_allows_only_22::CLOUD,
+        &ssh703_no_public_ip::CLOUD,
+        &ssh704_route_blackhole::CLOUD,
+        &ssh705_health_degraded::CLOUD,
+        &ssh706_agent_not_ready::CLOUD,
+        &ssh707_boot_failed::CLOUD,
+    ];
+    CHECKS
+}
 
 /// A rule by id (`SSH001`, any case) or name (`sshd-not-running`).
 pub fn find(id_or_name: &str) -> Option<&'static Rule> {
@@ -411,6 +447,7 @@ mod tests {
                 Category::Network => '4',
                 Category::Resources => '5',
                 Category::Selinux => '6',
+                Category::Azure => '7',
             };
             assert_eq!(
                 rule.id.as_bytes()[3] as char,
@@ -430,10 +467,11 @@ mod tests {
         assert!(all().len() >= 32);
     }
 
-    /// A rule's docs say it is left to a person exactly when the rule has no fix.
+    /// A rule's docs say it is left to a person exactly when the rule has no fix. Azure's side
+    /// is not held to it: its fixes go through ARM (`rescue::cloud`), not a guest plan.
     #[test]
     fn the_docs_say_who_fixes_it() {
-        for rule in all() {
+        for rule in all().iter().filter(|r| r.category != Category::Azure) {
             let fix = docs::squeeze(rule.docs.fix);
             let left = [
                 "leaves this to you",

@@ -43,7 +43,7 @@ fn check(facts: &Facts) -> Option<Finding> {
 }
 
 /// Port 22 added beside the configured port, and the firewall opened for both.
-fn fix(facts: &Facts) -> Option<Fix> {
+pub(super) fn fix(facts: &Facts) -> Option<Fix> {
     let origin = facts.config.origin("port")?;
     let text = format!("Port 22\\n{}", origin.text.trim_end());
     Some(Fix::edit_config(vec![LineEdit::replace(origin, text)]).and(fix::open_firewall()))

@@ -90,6 +90,8 @@ pub(super) fn assert_rule(rule: &'static Rule, cause: &Facts) -> Finding {
         facts: cause.clone(),
         findings: vec![finding.clone()],
         cost: ProbeCost::default(),
+        cloud: None,
+        guest_error: None,
     });
     let fixed = repair.fixes.iter().any(|(f, _)| f.id == rule.id);
     let has_fix = finding.fix_on(cause).is_some();

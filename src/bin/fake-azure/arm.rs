@@ -16,6 +16,7 @@ use crate::http::{
     query_pairs, read_body, segments,
 };
 use crate::machines::{Machine, MachineKey, MachineName};
+use crate::resources;
 use crate::state::{Fake, GatewaySession, Identity, Route, random_uuid};
 use crate::token::{self, MANAGEMENT_AUDIENCES, TokenProblem};
 use hyper::body::Incoming;
@@ -25,7 +26,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tracing::info;
 
-const LOCATION: &str = "eastus";
+pub const LOCATION: &str = "eastus";
 const CONNECT_ACTION: &str = "Microsoft.SerialConsole/serialPorts/connect/action";
 
 /// A parsed ARM path. Names are as the client sent them.
@@ -287,12 +288,25 @@ pub async fn handle(fake: &Arc<Fake>, req: Request<Incoming>) -> Response<Body> 
     let expand_instance_view = query
         .iter()
         .any(|(k, v)| k == "$expand" && v.eq_ignore_ascii_case("instanceView"));
-    let Some(route) = parse(&segments(req.uri().path())) else {
-        return cloud_error(
-            StatusCode::NOT_FOUND,
-            "InvalidResourceType",
-            &format!("fake-azure serves no resource at {}", req.uri().path()),
-        );
+    let segs = segments(req.uri().path());
+    let Some(route) = parse(&segs) else {
+        let api_version = query
+            .iter()
+            .find(|(k, _)| k == "api-version")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let method = req.method().clone();
+        let body = match read_body(req.into_body()).await {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
+            Err(response) => return response,
+        };
+        let call = resources::Call {
+            method,
+            segments: &segs,
+            api_version: &api_version,
+            body,
+        };
+        return resources::handle(fake, call).await;
     };
     let method = req.method().clone();
     let expect = |m: Method| {
@@ -760,6 +774,18 @@ async fn connect(
     json_response(StatusCode::OK, &json!({"connectionString": url}))
 }
 
+/// The guest agent's status as the instance view reports it.
+fn vm_agent(machine: &Machine) -> Value {
+    let status = if machine.agent_ready {
+        json!({"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Ready",
+               "message": "Guest Agent is running"})
+    } else {
+        json!({"code": "ProvisioningState/Unavailable", "level": "Warning", "displayStatus": "Not Ready",
+               "message": "VM Agent is unresponsive."})
+    };
+    json!({"vmAgentVersion": "2.9.1.1", "statuses": [status]})
+}
+
 fn image_reference() -> Value {
     json!({"publisher": "Debian", "offer": "debian-12", "sku": "12-gen2", "version": "latest"})
 }
@@ -790,12 +816,18 @@ fn machine_json(machine: &Machine, expand_instance_view: bool) -> Value {
         // storageUri null: managed boot-diagnostics storage, which needs no storage lookup.
         "diagnosticsProfile": {"bootDiagnostics": {"enabled": machine.boot_diagnostics, "storageUri": null}},
     });
+    if machine.network.is_some() {
+        properties["networkProfile"] = json!({"networkInterfaces": [
+            {"id": resources::nic_id(machine), "properties": {"primary": true}}
+        ]});
+    }
     if expand_instance_view {
         properties["instanceView"] = json!({
             "computerName": host,
             "osName": "debian",
             "osVersion": "12",
             "statuses": statuses(machine),
+            "vmAgent": vm_agent(machine),
         });
     }
     let (name, kind, instance_id) = match &machine.spec.name {

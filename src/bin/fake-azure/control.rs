@@ -23,11 +23,17 @@
 //! | `inject_output: {vm, text}` | text in a VM's output, as if the guest printed it |
 //! | `revoke_tokens: true` | forget every issued token (as if all had expired) |
 //! | `clear_faults: true` | no refusals, failures or delays left |
+//! | `nsg_rule: {vm, name, properties}` | add or replace a rule of the VM's NSG (properties as in a PUT) |
+//! | `remove_nsg_rule: {vm, name}` | |
+//! | `agent_ready: {vm, ready}` | the guest agent's status in the instance view |
+//! | `health: {vm, state}` | Available, Degraded, Unavailable, Unknown |
+//! | `user_route: {vm, prefix, next_hop_type, next_hop_ip?}` | a route of the subnet's route table |
 //!
 //! `vm` is `SUB/RG/NAME` or `SUB/RG/SCALESET/INSTANCE`.
 
 use crate::http::{Body, json_response, read_body};
 use crate::machines::{MachineKey, Power};
+use crate::network::{Rule, UserRoute};
 use crate::state::{Failure, Fake, FrameMode, Kick, Route};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -55,6 +61,49 @@ struct Control {
     inject_output: Option<InjectOutput>,
     revoke_tokens: Option<bool>,
     clear_faults: Option<bool>,
+    nsg_rule: Option<NsgRule>,
+    remove_nsg_rule: Option<NamedRule>,
+    agent_ready: Option<AgentReady>,
+    health: Option<HealthState>,
+    user_route: Option<UserRouteSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NsgRule {
+    vm: String,
+    name: String,
+    properties: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamedRule {
+    vm: String,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentReady {
+    vm: String,
+    ready: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HealthState {
+    vm: String,
+    state: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserRouteSpec {
+    vm: String,
+    prefix: String,
+    next_hop_type: String,
+    next_hop_ip: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +190,56 @@ fn apply(fake: &Fake, c: Control) -> Result<Vec<&'static str>, String> {
     };
     let inject = match &c.inject_output {
         Some(i) => Some((machine(fake, &i.vm)?, i.text.clone())),
+        None => None,
+    };
+    let network_vm = |vm: &str| {
+        machine(fake, vm).and_then(|k| {
+            fake.world().machines[&k]
+                .network
+                .is_some()
+                .then_some(k)
+                .ok_or_else(|| format!("{vm:?} has no network (scale-set instances have none)"))
+        })
+    };
+    let nsg_rule = match &c.nsg_rule {
+        Some(r) => Some((
+            network_vm(&r.vm)?,
+            Rule::from_properties(&r.name, &r.properties)
+                .map_err(|(code, m)| format!("{code}: {m}"))?,
+        )),
+        None => None,
+    };
+    let remove_rule = match &c.remove_nsg_rule {
+        Some(r) => Some((network_vm(&r.vm)?, r.name.clone())),
+        None => None,
+    };
+    let agent = match &c.agent_ready {
+        Some(a) => Some((machine(fake, &a.vm)?, a.ready)),
+        None => None,
+    };
+    let health = match &c.health {
+        Some(h)
+            if ["Available", "Degraded", "Unavailable", "Unknown"].contains(&h.state.as_str()) =>
+        {
+            Some((machine(fake, &h.vm)?, h.state.clone()))
+        }
+        Some(h) => {
+            return Err(format!(
+                "health {:?}: Available, Degraded, Unavailable or Unknown",
+                h.state
+            ));
+        }
+        None => None,
+    };
+    let route = match &c.user_route {
+        Some(r) => Some((
+            network_vm(&r.vm)?,
+            UserRoute {
+                prefix: r.prefix.clone(),
+                next_hop_type: r.next_hop_type.clone(),
+                next_hop_ip: r.next_hop_ip.clone(),
+            },
+        )),
         None => None,
     };
     let close_vm = match c.close_sessions.as_ref().and_then(|s| s.vm.as_deref()) {
@@ -235,6 +334,37 @@ fn apply(fake: &Fake, c: Control) -> Result<Vec<&'static str>, String> {
         {
             m.boot_diagnostics = enabled;
             done.push("boot_diagnostics");
+        }
+        if let Some((key, rule)) = nsg_rule
+            && let Some(n) = w.machines.get_mut(&key).and_then(|m| m.network.as_mut())
+        {
+            n.rules.retain(|r| !r.name.eq_ignore_ascii_case(&rule.name));
+            n.rules.push(rule);
+            done.push("nsg_rule");
+        }
+        if let Some((key, name)) = remove_rule
+            && let Some(n) = w.machines.get_mut(&key).and_then(|m| m.network.as_mut())
+        {
+            n.rules.retain(|r| !r.name.eq_ignore_ascii_case(&name));
+            done.push("remove_nsg_rule");
+        }
+        if let Some((key, ready)) = agent
+            && let Some(m) = w.machines.get_mut(&key)
+        {
+            m.agent_ready = ready;
+            done.push("agent_ready");
+        }
+        if let Some((key, state)) = health
+            && let Some(m) = w.machines.get_mut(&key)
+        {
+            m.health = state;
+            done.push("health");
+        }
+        if let Some((key, route)) = route
+            && let Some(n) = w.machines.get_mut(&key).and_then(|m| m.network.as_mut())
+        {
+            n.routes.push(route);
+            done.push("user_route");
         }
         if c.revoke_tokens == Some(true) {
             w.tokens.clear();

@@ -34,6 +34,8 @@ async fn route(fake: &Arc<Fake>, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path();
     if path.starts_with("/fake/") {
         control::handle(fake, req).await
+    } else if path.starts_with("/fake-storage/") {
+        crate::resources::serve_blob(fake, path, req.uri().query().unwrap_or(""))
     } else if path.starts_with("/n/connector/") {
         gateway::handle(fake, req).await
     } else if path

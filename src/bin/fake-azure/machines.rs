@@ -4,6 +4,7 @@
 //! ARM compares subscription, resource-group and resource names without regard to case, so a
 //! [`MachineKey`] is lower-case, while [`Machine`] keeps the names as given for the JSON it serves.
 
+use crate::network::Network;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -219,15 +220,31 @@ pub struct Machine {
     pub boot_diagnostics: bool,
     /// A stable per-machine id (`properties.vmId`).
     pub vm_id: String,
+    /// NIC, security group, public IP and routes (plain VMs only).
+    pub network: Option<Network>,
+    /// The loopback port the guest's SSH is forwarded to (`--ssh`), behind the SSH front.
+    pub ssh_backend: Option<u16>,
+    /// Resource health's `availabilityState`.
+    pub health: String,
+    /// Whether the guest agent reports Ready in the instance view.
+    pub agent_ready: bool,
+    /// A file served as the boot diagnostics serial log (`--boot-log`); else the scrollback.
+    pub boot_log: Option<PathBuf>,
 }
 
 impl Machine {
-    pub fn new(spec: MachineSpec, vm_id: String) -> Machine {
+    pub fn new(spec: MachineSpec, vm_id: String, index: u8) -> Machine {
+        let network = matches!(spec.name, MachineName::Vm(_)).then(|| Network::new(index, true));
         Machine {
             spec,
             power: Power::Running,
             boot_diagnostics: true,
             vm_id,
+            network,
+            ssh_backend: None,
+            health: "Available".into(),
+            agent_ready: true,
+            boot_log: None,
         }
     }
 

@@ -13,7 +13,12 @@
 //! | `GET /metadata/endpoints` | [`metadata`]: the cloud's audience and sign-in endpoint |
 //! | `/n/connector/{cid}/sessions/{sid}/client` | [`gateway`] + [`session`]: the console websocket |
 //! | `/n/connector/{cid}/sessions/{sid}/adminCommand/{cmd}` | [`gateway`]: nmi, reset, sysrq |
+//! | `/subscriptions/…` (Network, health, boot log, restart, redeploy) | [`resources`], with [`operations`] for the long-running ones |
+//! | `/fake-storage/…` | [`resources::serve_blob`]: the boot log behind its SAS URI |
 //! | `/fake/control`, `/fake/state` | [`control`]: fault injection and counters for tests |
+//!
+//! A VM given `--ssh` also gets an SSH front ([`front`]): a loopback port that plays its public
+//! address and enforces its network security group before forwarding to the guest.
 //!
 //! On start it writes `STATE_DIR/ca.pem` and prints one line, `READY https://127.0.0.1:PORT`,
 //! then serves until SIGTERM or SIGINT (or stdin's end, with `--exit-on-stdin-eof`).
@@ -22,10 +27,14 @@ mod arm;
 mod banners;
 mod control;
 mod frames;
+mod front;
 mod gateway;
 mod http;
 mod machines;
 mod metadata;
+mod network;
+mod operations;
+mod resources;
 mod serial;
 mod session;
 mod state;
@@ -80,6 +89,13 @@ struct Args {
     /// A scale-set instance and its serial port, as for --vm. Repeat for more.
     #[arg(long = "vmss", value_name = "SUB/RG/SCALESET/INSTANCE=SERIAL", value_parser = MachineSpec::parse_vmss)]
     vmss: Vec<MachineSpec>,
+    /// The loopback port where a VM's SSH is forwarded (qemu's hostfwd): the VM gets an SSH
+    /// front that enforces its NSG, named by its public IP's `lifeline-ssh-endpoint` tag.
+    #[arg(long = "ssh", value_name = "SUB/RG/NAME=PORT", value_parser = parse_assignment::<u16>)]
+    ssh: Vec<(String, u16)>,
+    /// A file served as a VM's boot diagnostics serial log (qemu's chardev log file).
+    #[arg(long = "boot-log", value_name = "SUB/RG/NAME=PATH", value_parser = parse_assignment::<PathBuf>)]
+    boot_logs: Vec<(String, PathBuf)>,
     /// A subscription whose Serial Console is disabled at start (created if it has no VMs).
     #[arg(long = "subscription-disabled", value_name = "SUB")]
     disabled_subscriptions: Vec<String>,
@@ -181,6 +197,7 @@ async fn run(args: Args) -> Result<(), String> {
         machines,
         &args.disabled_subscriptions,
     )?);
+    attach_ssh_and_logs(&fake, &args.ssh, &args.boot_logs).await?;
     tls::write_ca(&args.state_dir, &tls.ca_pem).map_err(|e| e.to_string())?;
 
     let mut stdout = std::io::stdout().lock();
@@ -193,6 +210,55 @@ async fn run(args: Args) -> Result<(), String> {
     tokio::select! {
         () = accept_loop(listener, tls.acceptor, fake) => {}
         reason = shutdown_signal(args.exit_on_stdin_eof) => info!("stopping: {reason}"),
+    }
+    Ok(())
+}
+
+/// `SUB/RG/NAME=VALUE`.
+fn parse_assignment<T: std::str::FromStr>(s: &str) -> Result<(String, T), String>
+where
+    T::Err: std::fmt::Display,
+{
+    let (vm, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected SUB/RG/NAME=VALUE"))?;
+    let value = value.parse().map_err(|e| format!("{s:?}: {e}"))?;
+    Ok((vm.to_string(), value))
+}
+
+/// Gives the VMs named by --ssh their SSH front and those named by --boot-log their log.
+async fn attach_ssh_and_logs(
+    fake: &Arc<Fake>,
+    ssh: &[(String, u16)],
+    logs: &[(String, PathBuf)],
+) -> Result<(), String> {
+    let key = |vm: &str| {
+        machines::MachineKey::parse(vm)
+            .filter(|k| {
+                fake.world()
+                    .machines
+                    .get(k)
+                    .is_some_and(|m| m.network.is_some())
+            })
+            .ok_or_else(|| format!("{vm:?} names no VM given with --vm"))
+    };
+    for (vm, path) in logs {
+        let key = key(vm)?;
+        if let Some(m) = fake.world().machines.get_mut(&key) {
+            m.boot_log = Some(path.clone());
+        }
+    }
+    for (vm, backend) in ssh {
+        let key = key(vm)?;
+        let port = front::Fronts::open(fake, &key, *backend)
+            .await
+            .map_err(|e| format!("could not open the SSH front of {vm}: {e}"))?;
+        let mut w = fake.world();
+        let m = w.machines.get_mut(&key).expect("checked above");
+        m.ssh_backend = Some(*backend);
+        if let Some(ip) = m.network.as_mut().and_then(|n| n.public_ip.as_mut()) {
+            ip.front_port = Some(port);
+        }
     }
     Ok(())
 }

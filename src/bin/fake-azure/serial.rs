@@ -92,6 +92,12 @@ impl Console {
         Ok((replay, output.sender.subscribe()))
     }
 
+    /// What the port has printed lately (the scrollback), as a boot log stands in for it.
+    pub fn scrollback(&self) -> Vec<u8> {
+        let output = self.output.lock().expect("console lock");
+        output.scrollback.iter().copied().collect()
+    }
+
     /// Whether this is the echo getty (which, unlike a qemu guest, the fake fully controls).
     pub fn is_echo(&self) -> bool {
         matches!(self.backend, Backend::Echo)

@@ -4,7 +4,9 @@
 //! One `std::sync::Mutex` guards it all. Nothing awaits while holding it, so a plain mutex is
 //! both simpler and faster than an async one here.
 
+use crate::front::Fronts;
 use crate::machines::{Machine, MachineKey, MachineName, MachineSpec};
+use crate::operations::Operation;
 use crate::serial::Console;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -95,6 +97,11 @@ pub struct Counters {
     pub ws_evicted: u64,
     pub ws_dropped: u64,
     pub serial_input_bytes: u64,
+    /// Connections the SSH front refused on the NSG's word, and let through.
+    pub nsg_denied: u64,
+    pub nsg_admitted: u64,
+    pub restarts: u64,
+    pub redeploys: u64,
     pub admin_commands: Vec<AdminRecord>,
 }
 
@@ -153,6 +160,8 @@ pub struct World {
     pub subscriptions: BTreeMap<String, (String, bool)>,
     pub machines: BTreeMap<MachineKey, Machine>,
     pub sessions: HashMap<String, GatewaySession>,
+    /// Long-running operations by id.
+    pub operations: HashMap<String, Operation>,
     connections: HashMap<u64, Connection>,
     /// The connection that holds each machine's console.
     active: HashMap<MachineKey, u64>,
@@ -168,6 +177,7 @@ pub struct Fake {
     pub base_url: String,
     pub settings: Settings,
     consoles: HashMap<MachineKey, Arc<Console>>,
+    pub fronts: Fronts,
     world: Mutex<World>,
 }
 
@@ -185,7 +195,7 @@ impl Fake {
         let mut subscriptions = BTreeMap::new();
         let mut machines = BTreeMap::new();
         let mut consoles = HashMap::new();
-        for spec in specs {
+        for (index, spec) in specs.into_iter().enumerate() {
             let key = spec.key();
             if machines.contains_key(&key) {
                 return Err(format!("machine {key} is given twice"));
@@ -193,7 +203,7 @@ impl Fake {
             subscriptions
                 .entry(key.subscription.clone())
                 .or_insert_with(|| (spec.subscription.clone(), false));
-            let machine = Machine::new(spec, random_uuid());
+            let machine = Machine::new(spec, random_uuid(), index as u8);
             let console = Console::new(
                 &machine.spec.serial,
                 machine.host_name(),
@@ -212,11 +222,13 @@ impl Fake {
             base_url,
             settings,
             consoles,
+            fronts: Fronts::default(),
             world: Mutex::new(World {
                 tokens: HashMap::new(),
                 subscriptions,
                 machines,
                 sessions: HashMap::new(),
+                operations: HashMap::new(),
                 connections: HashMap::new(),
                 active: HashMap::new(),
                 next_connection: 1,
@@ -394,6 +406,11 @@ impl Fake {
                     "kind": match m.spec.name { MachineName::Vm(_) => "vm", _ => "vmss-instance" },
                     "power": m.power.code(),
                     "boot_diagnostics": m.boot_diagnostics,
+                    "public_ip": m.network.as_ref().and_then(|n| n.public_ip.as_ref()).map(|ip| json!({
+                        "address": ip.address.to_string(),
+                        "ssh_front": ip.front_port.map(|p| format!("127.0.0.1:{p}")),
+                    })),
+                    "nsg_rules": m.network.as_ref().map(|n| n.rules.iter().map(|r| r.name.clone()).collect::<Vec<_>>()),
                 })
             })
             .collect();

@@ -1,0 +1,291 @@
+//! Rules on what Azure says (`SSH7xx`), alone or joined with what the guest says.
+//!
+//! A cloud rule is a [`Rule`] like every other (one file, docs, in the catalogue) whose guest
+//! check finds nothing; its real check reads [`Evidence`]: the cloud facts, and the guest's
+//! facts when the console let lifeline in. A joint finding can stand for guest findings it
+//! explains better (sshd moved off 22 *and* the NSG allows only 22 is one problem, not two):
+//! those are dropped from the report.
+
+use super::*;
+use crate::azure::facts::CloudFacts;
+use std::net::Ipv4Addr;
+
+/// Where a finding's facts came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The probe, over the serial console.
+    #[default]
+    Guest,
+    /// Azure Resource Manager.
+    Cloud,
+    /// Both: a cloud fact judged against a guest fact.
+    Joint,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Guest => "guest",
+            Source::Cloud => "cloud",
+            Source::Joint => "cloud+guest",
+        }
+    }
+}
+
+/// What a cloud rule judges.
+pub struct Evidence<'a> {
+    pub cloud: &'a CloudFacts,
+    /// `None` when the console could not be used.
+    pub guest: Option<&'a Facts>,
+}
+
+/// An address standing for "any client on the Internet" when the client's own is unknown
+/// (TEST-NET-3, which no real client has).
+const ANY_INTERNET_CLIENT: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 250);
+
+impl Evidence<'_> {
+    /// The ports sshd is configured for (`sshd -T`), or 22 without the guest's word.
+    pub fn sshd_ports(&self) -> Vec<u16> {
+        self.guest.map_or_else(|| vec![22], |f| f.config.ports())
+    }
+
+    /// The client address the NSG is asked about, and how it is described in evidence.
+    pub fn client(&self) -> (Ipv4Addr, String) {
+        match (self.cloud.client_ip(), &self.cloud.client) {
+            (Some(ip), Some(c)) => (ip, format!("{ip} ({})", c.source)),
+            _ => (
+                ANY_INTERNET_CLIENT,
+                "an address on the Internet (this client's own is unknown: pass --client-ip)"
+                    .to_string(),
+            ),
+        }
+    }
+
+    /// Where a finding's facts came from: the guest's too, when it had them.
+    pub fn source(&self) -> Source {
+        if self.guest.is_some() {
+            Source::Joint
+        } else {
+            Source::Cloud
+        }
+    }
+}
+
+/// A cloud rule's check, beside its catalogue entry.
+pub struct CloudCheck {
+    pub rule: &'static Rule,
+    pub check: fn(&Evidence) -> Option<Finding>,
+    /// Guest rules whose findings this one's finding replaces.
+    pub replaces: &'static [&'static str],
+}
+
+/// The guest-side check of a cloud rule: the guest alone cannot tell.
+pub(crate) fn no_guest_check(_: &Facts) -> Option<Finding> {
+    None
+}
+
+/// Runs the cloud rules and merges their findings into the guest's (`guest_findings`, for
+/// `guest`), in report order.
+pub fn evaluate(
+    cloud: &CloudFacts,
+    guest: Option<&Facts>,
+    mut guest_findings: Vec<Finding>,
+) -> Vec<Finding> {
+    let evidence = Evidence { cloud, guest };
+    let mut found: Vec<Finding> = Vec::new();
+    let mut replaced: Vec<&str> = Vec::new();
+    for c in super::cloud_checks() {
+        if let Some(f) = (c.check)(&evidence) {
+            replaced.extend(c.replaces);
+            found.push(f);
+        }
+    }
+    guest_findings.retain(|f| !replaced.contains(&f.id));
+    guest_findings.extend(found);
+    guest_findings.sort_by_key(|f| (f.severity, f.kind));
+    guest_findings
+}
+
+/// Helpers the cloud rules share.
+pub(crate) fn nsg_az_hint(cloud: &CloudFacts) -> String {
+    cloud
+        .nic_security_group()
+        .map(|g| {
+            let rg =
+                g.id.split('/')
+                    .skip_while(|s| !s.eq_ignore_ascii_case("resourceGroups"))
+                    .nth(1)
+                    .unwrap_or("RG");
+            format!("--resource-group {rg} --nsg-name {}", g.name())
+        })
+        .unwrap_or_else(|| "--resource-group RG --nsg-name NSG".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::azure::facts::{
+        Agent, Association, BootLog, ClientAddress, Health, Nic, PublicIp, RouteEntry,
+        SecurityGroup, SecurityRule,
+    };
+    use crate::probe::sshd_config::SshdConfig;
+
+    fn rule(name: &str, priority: u32, allow: bool, port: u16) -> SecurityRule {
+        SecurityRule {
+            name: format!("securityRules/{name}"),
+            priority,
+            allow,
+            protocol: "Tcp".into(),
+            sources: vec!["*".into()],
+            ports: vec![(port, port)],
+        }
+    }
+
+    /// A VM with a public IP, a client at 198.51.100.7, and these NIC rules over the defaults.
+    fn cloud(mut rules: Vec<SecurityRule>) -> CloudFacts {
+        rules.push(SecurityRule {
+            name: "defaultSecurityRules/DenyAllInBound".into(),
+            priority: 65500,
+            allow: false,
+            protocol: "All".into(),
+            sources: vec!["0.0.0.0/0".into()],
+            ports: vec![(0, 65535)],
+        });
+        CloudFacts {
+            nics: vec![Nic {
+                name: "vm1VMNic".into(),
+                id: "/n/vm1VMNic".into(),
+                primary: true,
+                private_ips: vec!["10.0.0.4".into()],
+                public_ips: vec![PublicIp {
+                    id: "/p".into(),
+                    address: Some("20.1.2.3".into()),
+                    ssh_endpoint: None,
+                }],
+                security_group: None,
+                subnet: None,
+            }],
+            security_groups: vec![SecurityGroup {
+                id: "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Network/networkSecurityGroups/vm1NSG".into(),
+                association: Association::Nic,
+                inbound: rules,
+            }],
+            client: Some(ClientAddress {
+                address: "198.51.100.7".into(),
+                source: "--client-ip".into(),
+            }),
+            agent: Some(Agent {
+                status: "Ready".into(),
+                message: None,
+                version: None,
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn guest(ports: &[u16]) -> Facts {
+        let lines: Vec<String> = ports.iter().map(|p| format!("port {p}")).collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        Facts {
+            config: SshdConfig::from_sshd_t(&lines, Vec::new()),
+            ..Default::default()
+        }
+    }
+
+    fn ids(findings: &[Finding]) -> Vec<&'static str> {
+        findings.iter().map(|f| f.id).collect()
+    }
+
+    #[test]
+    fn a_deny_on_sshd_port_is_one_joint_finding_with_its_rule() {
+        let c = cloud(vec![
+            rule("DenySSH", 200, false, 22),
+            rule("default-allow-ssh", 1000, true, 22),
+        ]);
+        let g = guest(&[22]);
+        let found = evaluate(&c, Some(&g), Vec::new());
+        assert_eq!(ids(&found), ["SSH701"]);
+        assert_eq!(found[0].source, Source::Joint);
+        assert!(
+            found[0]
+                .evidence
+                .iter()
+                .any(|e| e.contains("DenySSH (priority 200")),
+            "{found:?}"
+        );
+        assert!(found[0].fix.contains("198.51.100.7/32"));
+        // Without the console: the same, from the cloud alone, on the assumed port 22.
+        let alone = evaluate(&c, None, Vec::new());
+        assert_eq!(alone[0].source, Source::Cloud);
+        assert!(alone[0].evidence.iter().any(|e| e.contains("assumed 22")));
+        // The default rule allows 22: nothing to say.
+        assert!(
+            evaluate(
+                &cloud(vec![rule("default-allow-ssh", 1000, true, 22)]),
+                Some(&g),
+                Vec::new()
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn sshd_moved_while_the_nsg_allows_22_replaces_ssh102() {
+        let c = cloud(vec![rule("default-allow-ssh", 1000, true, 22)]);
+        let g = guest(&[2200]);
+        let ssh102 = crate::rules::find("SSH102")
+            .unwrap()
+            .finding("port", vec![], "fix");
+        let found = evaluate(&c, Some(&g), vec![ssh102]);
+        assert_eq!(ids(&found), ["SSH702"]);
+        assert!(found[0].title.contains("2200"));
+        // With 2200 allowed too, nothing joint is wrong and SSH102 stays.
+        let open = cloud(vec![
+            rule("default-allow-ssh", 1000, true, 22),
+            rule("ssh2200", 1010, true, 2200),
+        ]);
+        let ssh102 = crate::rules::find("SSH102")
+            .unwrap()
+            .finding("port", vec![], "fix");
+        assert_eq!(ids(&evaluate(&open, Some(&g), vec![ssh102])), ["SSH102"]);
+    }
+
+    #[test]
+    fn health_agent_routes_public_ip_and_boot_log() {
+        let mut c = cloud(vec![rule("default-allow-ssh", 1000, true, 22)]);
+        c.health = Some(Health {
+            state: "Degraded".into(),
+            summary: Some("host".into()),
+            reason: None,
+        });
+        c.agent = Some(Agent {
+            status: "Not Ready".into(),
+            message: None,
+            version: None,
+        });
+        c.routes = vec![RouteEntry {
+            source: "User".into(),
+            state: "Active".into(),
+            prefixes: vec!["0.0.0.0/0".into()],
+            next_hop_type: "None".into(),
+            next_hop_ips: vec![],
+        }];
+        c.boot_log = Some(BootLog {
+            bytes: 10,
+            failures: vec!["[FAILED] Failed to mount /data.".into()],
+            tail: vec![],
+        });
+        c.nics[0].public_ips[0].address = None;
+        let found = evaluate(&c, None, Vec::new());
+        let mut got = ids(&found);
+        got.sort();
+        assert_eq!(got, ["SSH703", "SSH704", "SSH705", "SSH706", "SSH707"]);
+        assert!(found.iter().all(|f| f.source == Source::Cloud));
+        let boot = found.iter().find(|f| f.id == "SSH707").unwrap();
+        assert!(boot.title.contains("fstab"), "{}", boot.title);
+        // A client inside a private network may have another way in: no SSH703 then.
+        c.client.as_mut().unwrap().address = "10.8.0.2".into();
+        assert!(!ids(&evaluate(&c, None, Vec::new())).contains(&"SSH703"));
+    }
+}

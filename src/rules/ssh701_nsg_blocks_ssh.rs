@@ -1,0 +1,76 @@
+//! SSH701: the network security groups drop the client's connections to sshd's port.
+
+use super::cloud::{CloudCheck, Evidence, nsg_az_hint, no_guest_check};
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH701",
+    name: "nsg-blocks-ssh",
+    title: "the network security group blocks sshd's port",
+    category: Category::Azure,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "Evaluates the NIC's effective security rules (the subnet's group and the NIC's, \
+               default rules included, by priority, as Azure applies them) for a TCP \
+               connection from the client's address to each port sshd is configured for \
+               (`sshd -T`; 22 when the console gave no facts). Reported when every sshd port \
+               is denied. When sshd moved off 22 and the group still allows 22, SSH702 \
+               reports the pair instead.",
+        why: "Azure drops the packets before they reach the VM: clients see `Connection timed \
+              out`, although sshd and the guest firewall are fine. Nothing inside the guest \
+              shows it, so a guest-only diagnosis finds nothing.",
+        fix: "lifeline adds one inbound allow rule to the NIC's security group: TCP to sshd's \
+              port from the client's address only (/32), at the lowest free priority above the \
+              rule that denies, named `lifeline-allow-ssh-…`. `lifeline undo --backup ID` \
+              removes exactly that rule. `az network nsg rule create` does the same by hand.",
+        safety: "Medium: it opens sshd's port to one address, the one this client comes from; \
+                 behind a NAT that address is shared. Nothing else in the group changes.",
+    },
+    check: no_guest_check,
+    fix: None,
+};
+
+pub static CLOUD: CloudCheck = CloudCheck {
+    rule: &RULE,
+    check,
+    replaces: &[],
+};
+
+fn check(e: &Evidence) -> Option<Finding> {
+    let ports = e.sshd_ports();
+    let (client, who) = e.client();
+    let verdicts: Vec<(u16, _)> = ports
+        .iter()
+        .map(|&p| Some((p, e.cloud.nsg_verdict(client, p)?)))
+        .collect::<Option<_>>()?;
+    if verdicts.iter().any(|(_, v)| v.allowed) {
+        return None;
+    }
+    if super::ssh702_nsg_allows_only_22::applies(e) {
+        return None;
+    }
+    let port = ports[0];
+    let mut evidence = vec![format!("client {who}")];
+    evidence.extend(
+        verdicts
+            .iter()
+            .map(|(p, v)| format!("port {p}: denied by {}", v.decided_by)),
+    );
+    if e.guest.is_none() {
+        evidence.push("sshd's port assumed 22: the console gave no facts".into());
+    }
+    Some(
+        RULE.finding(
+            format!("the network security group drops connections to sshd's port {port}"),
+            evidence,
+            format!(
+                "allow TCP {port} from {client}/32 in the NIC's NSG (`lifeline rescue` does; by hand: \
+                 az network nsg rule create {} -n allow-ssh-{port} --priority N --access Allow \
+                 --protocol Tcp --destination-port-ranges {port} --source-address-prefixes {client}/32)",
+                nsg_az_hint(e.cloud)
+            ),
+        )
+        .with_source(e.source()),
+    )
+}

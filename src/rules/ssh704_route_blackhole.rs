@@ -1,0 +1,80 @@
+//! SSH704: the NIC's effective routes send the way back to the client nowhere, or through an
+//! appliance.
+
+use super::cloud::{CloudCheck, Evidence, no_guest_check};
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH704",
+    name: "route-blackhole",
+    title: "a route sends SSH's return traffic to None or through an appliance",
+    category: Category::Azure,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "Finds the active effective route with the longest prefix that covers the \
+               client's address (0.0.0.0/0 when it is unknown) and looks at its next hop: \
+               `None` drops the traffic; `VirtualAppliance` sends it through a network \
+               virtual appliance (a firewall VM), which must be up and must forward it.",
+        why: "The VM answers the client's SYN, but the answer goes where the route says: a \
+              `None` hop drops it and a dead or asymmetric appliance loses it, so clients \
+              time out although the NSG allows SSH. Error for `None`; a warning for an \
+              appliance, whose health lifeline cannot see (Network Watcher's next hop can).",
+        fix: "None by lifeline: routes belong to the network's owner. Remove or correct the \
+              user route in the subnet's route table (`az network route-table route delete`), \
+              or start the appliance.",
+        safety: "Nothing is changed: lifeline only reports what Azure says.",
+    },
+    check: no_guest_check,
+    fix: None,
+};
+
+pub static CLOUD: CloudCheck = CloudCheck {
+    rule: &RULE,
+    check,
+    replaces: &[],
+};
+
+fn check(e: &Evidence) -> Option<Finding> {
+    let (client, who) = e.client();
+    let route = e
+        .cloud
+        .routes
+        .iter()
+        .filter(|r| r.state.eq_ignore_ascii_case("active"))
+        .flat_map(|r| r.prefixes.iter().filter_map(move |p| Some((covers(p, client)?, r))))
+        .max_by_key(|(bits, _)| *bits)
+        .map(|(_, r)| r)?;
+    let hop = route.next_hop_type.as_str();
+    let finding = match hop {
+        "None" => RULE.finding(
+            format!("the route for {} drops SSH's answers (next hop None)", route.prefixes.join(",")),
+            vec![format!("client {who}"), format!("{} route {} → None", route.source, route.prefixes.join(","))],
+            "remove or correct the user route in the subnet's route table (az network route-table route delete …)",
+        ),
+        "VirtualAppliance" => RULE
+            .finding(
+                format!(
+                    "SSH's answers go through the appliance at {}, which must be up and forward them",
+                    route.next_hop_ips.join(",")
+                ),
+                vec![
+                    format!("client {who}"),
+                    format!("{} route {} → VirtualAppliance {}", route.source, route.prefixes.join(","), route.next_hop_ips.join(",")),
+                ],
+                "check that the appliance runs and forwards (Network Watcher next hop), or remove the user route",
+            )
+            .downgraded(Severity::Warning),
+        _ => return None,
+    };
+    Some(finding.with_source(Source::Cloud))
+}
+
+/// The prefix length when `prefix` covers `ip`.
+fn covers(prefix: &str, ip: std::net::Ipv4Addr) -> Option<u32> {
+    let (net, bits) = prefix.split_once('/')?;
+    let net: std::net::Ipv4Addr = net.parse().ok()?;
+    let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;
+    let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+    (u32::from(net) & mask == u32::from(ip) & mask).then_some(bits)
+}

@@ -1,0 +1,54 @@
+//! SSH705: Azure's resource health says the VM is not available.
+
+use super::cloud::{CloudCheck, Evidence, no_guest_check};
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH705",
+    name: "health-degraded",
+    title: "Azure's resource health reports the VM degraded or unavailable",
+    category: Category::Azure,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "The VM's `availabilityStatuses/current`: anything but `Available` (an \
+               `Unknown` state is a warning).",
+        why: "A platform problem (a failing host, a storage outage, a planned maintenance) \
+              makes the VM unreachable or slow whatever its guest does; repairs inside the \
+              guest do not help.",
+        fix: "None by lifeline on its own; the platform's remedy is a redeploy to another \
+              host, which `lifeline rescue --allow-redeploy` offers (the temporary disk is \
+              lost and a dynamic public IP changes). Resource health's summary says whether \
+              Azure is already acting.",
+        safety: "Nothing is changed unless a redeploy is explicitly allowed.",
+    },
+    check: no_guest_check,
+    fix: None,
+};
+
+pub static CLOUD: CloudCheck = CloudCheck {
+    rule: &RULE,
+    check,
+    replaces: &[],
+};
+
+fn check(e: &Evidence) -> Option<Finding> {
+    let health = e.cloud.health.as_ref()?;
+    if health.state.eq_ignore_ascii_case("available") {
+        return None;
+    }
+    let mut evidence = vec![format!("availabilityState {}", health.state)];
+    evidence.extend(health.summary.iter().map(|s| format!("summary: {s}")));
+    evidence.extend(health.reason.iter().map(|r| format!("reason: {r}")));
+    let finding = RULE.finding(
+        format!("Azure reports the VM {}", health.state.to_ascii_lowercase()),
+        evidence,
+        "read the VM's Resource health blade; if Azure is not acting, redeploy it to another host (`lifeline rescue --allow-redeploy`)",
+    );
+    let finding = if health.state.eq_ignore_ascii_case("unknown") {
+        finding.downgraded(Severity::Warning)
+    } else {
+        finding
+    };
+    Some(finding.with_source(Source::Cloud))
+}

@@ -1,0 +1,57 @@
+//! SSH706: the Azure guest agent does not report Ready.
+
+use super::cloud::{CloudCheck, Evidence, no_guest_check};
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH706",
+    name: "agent-not-ready",
+    title: "the Azure guest agent is not ready",
+    category: Category::Azure,
+    severity: Severity::Warning,
+    kind: Kind::Symptom,
+    docs: Docs {
+        what: "The VM agent's status in the instance view (`vmAgent.statuses`): anything but \
+               `Ready`, or no status at all.",
+        why: "SSH itself does not need the agent, but Azure's own ways in do: VMAccess (`az \
+              vm user reset-ssh/update`) and Run Command run through it. A guest whose agent \
+              stopped reporting is often a guest in trouble (out of memory, a full disk, a \
+              hung boot), and the serial console is the way left.",
+        fix: "None by lifeline yet: lifeline works over the serial console, which needs no \
+              agent. On the guest, `systemctl restart walinuxagent` (Debian, Ubuntu) or \
+              `waagent` (RHEL, SUSE) restarts it.",
+        safety: "Nothing is changed: lifeline only reports what Azure says.",
+    },
+    check: no_guest_check,
+    fix: None,
+};
+
+pub static CLOUD: CloudCheck = CloudCheck {
+    rule: &RULE,
+    check,
+    replaces: &[],
+};
+
+fn check(e: &Evidence) -> Option<Finding> {
+    if e.cloud.power_state.as_deref().is_some_and(|p| p != "running") {
+        return None;
+    }
+    let evidence = match &e.cloud.agent {
+        Some(agent) if agent.ready() => return None,
+        Some(agent) => {
+            let mut v = vec![format!("vmAgent status {}", agent.status)];
+            v.extend(agent.message.iter().map(|m| format!("message: {m}")));
+            v.extend(agent.version.iter().map(|m| format!("version {m}")));
+            v
+        }
+        None => vec!["the instance view has no vmAgent status".into()],
+    };
+    Some(
+        RULE.finding(
+            "the Azure guest agent is not ready, so VMAccess and Run Command cannot work",
+            evidence,
+            "use the serial console (lifeline does); restart the agent on the guest (systemctl restart walinuxagent)",
+        )
+        .with_source(Source::Cloud),
+    )
+}

@@ -1,0 +1,61 @@
+//! SSH707: the boot diagnostics serial log shows the boot failing.
+
+use super::cloud::{CloudCheck, Evidence, no_guest_check};
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "SSH707",
+    name: "boot-failed",
+    title: "the boot log shows the boot failing",
+    category: Category::Azure,
+    severity: Severity::Error,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "Reads the serial log Azure keeps for the VM (`retrieveBootDiagnosticsData`, \
+               then the log's SAS URI) from the last kernel start on, for what the kernel, \
+               the initramfs and systemd print when a boot fails: a kernel panic, emergency \
+               mode, a file system that failed to mount, a device that never appeared. It \
+               works when no login on the console is possible.",
+        why: "A boot that stops in emergency mode or panics never starts sshd; a failed \
+              mount in /etc/fstab is the most common cause on Azure (a data disk detached, a \
+              device name that changed).",
+        fix: "None automatic yet. Log in on the console as root (emergency mode asks for \
+              root's password), fix the line the log names (in /etc/fstab, add `nofail` or \
+              comment it out), and reboot; or repair the disk offline (`az vm repair`).",
+        safety: "Nothing is changed: lifeline only reports what Azure says.",
+    },
+    check: no_guest_check,
+    fix: None,
+};
+
+pub static CLOUD: CloudCheck = CloudCheck {
+    rule: &RULE,
+    check,
+    replaces: &[],
+};
+
+fn check(e: &Evidence) -> Option<Finding> {
+    let log = e.cloud.boot_log.as_ref()?;
+    let first = log.failures.first()?;
+    let mount = log.failures.iter().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.contains("failed to mount") || l.contains("dependency failed for local file systems")
+    });
+    let title = if mount {
+        "the boot stopped: a file system in /etc/fstab failed to mount".to_string()
+    } else {
+        format!("the boot failed: {first}")
+    };
+    Some(
+        RULE.finding(
+            title,
+            log.failures.clone(),
+            if mount {
+                "as root on the console, add `nofail` to the line in /etc/fstab (or comment it out) and reboot"
+            } else {
+                "read the boot log (lifeline diagnose -o json has its tail) and repair on the console or offline (az vm repair)"
+            },
+        )
+        .with_source(Source::Cloud),
+    )
+}
