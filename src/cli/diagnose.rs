@@ -3,17 +3,22 @@
 use super::UsageError;
 use super::args::{Cli, DiagnoseArgs, OutputFormat, RulesArgs};
 use super::session;
+use crate::access::Need;
 use crate::diagnose::diagnose;
 use crate::exit;
 use crate::{report, rules};
 use anyhow::Result;
 
 pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
-    let (mut session, creds) = session::open(cli, true).await?;
-    let user = args.ssh_user.clone().unwrap_or_else(|| creds.user.clone());
+    let (mut opened, access) = session::open(cli, Need::Root).await?;
+    let user = args
+        .ssh_user
+        .clone()
+        .unwrap_or_else(|| access.credentials.user.clone());
+    let session = opened.channel.session();
     let before = session.traffic();
     let started = std::time::Instant::now();
-    let result = diagnose(&mut session, &user).await;
+    let result = diagnose(session, &user).await;
     let after = session.traffic();
     tracing::info!(
         sent = after.sent - before.sent,
@@ -22,13 +27,13 @@ pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
         "diagnosis cost on the console"
     );
     // Leave the console tidy whatever happened; the diagnosis error wins.
-    let left = session.leave().await;
+    let left = opened.channel.close().await;
     let diagnosis = result?;
     left?;
-    let target = session::target_description(&cli.target);
+    let (target, access) = (&opened.description, Some(&opened.access));
     match cli.output {
-        OutputFormat::Text => print!("{}", report::render_text(&diagnosis, &target)),
-        OutputFormat::Json => println!("{}", report::render_json(&diagnosis, &target)),
+        OutputFormat::Text => print!("{}", report::render_text(&diagnosis, target, access)),
+        OutputFormat::Json => println!("{}", report::render_json(&diagnosis, target, access)),
     }
     Ok(if diagnosis.healthy() {
         exit::OK

@@ -15,6 +15,7 @@ mod session;
 
 pub use args::{Cli, Command, OutputFormat};
 
+use crate::access::AccessError;
 use crate::exit;
 use crate::expect::ExpectError;
 use crate::shell::ShellError;
@@ -81,21 +82,14 @@ fn init_logging(verbose: u8) {
 /// The exit code for a failure, from the typed error underneath.
 pub(super) fn exit_code_for(error: &anyhow::Error) -> u8 {
     if let Some(e) = error.downcast_ref::<ShellError>() {
+        return shell_exit_code(e);
+    }
+    if let Some(e) = error.downcast_ref::<AccessError>() {
         return match e {
-            ShellError::Expect(ExpectError::Timeout { .. })
-            | ShellError::CommandTimeout { .. }
-            | ShellError::Stuck { .. }
-            | ShellError::KernelPanic => exit::TIMEOUT,
-            ShellError::Expect(_)
-            | ShellError::Write(_)
-            | ShellError::Damaged(_)
-            | ShellError::LinkInterrupted => exit::LINK,
-            ShellError::LoginIncorrect { .. }
-            | ShellError::PasswordRequired
-            | ShellError::SudoRefused { .. }
-            | ShellError::PasswordExpired { .. }
-            | ShellError::MaintenanceNeedsRoot => exit::AUTH,
-            ShellError::Transfer(_) => exit::SOFTWARE,
+            AccessError::Console { source, .. } => shell_exit_code(source),
+            AccessError::NoWayIn { .. } => exit::AUTH,
+            AccessError::Open(_) => exit::LINK,
+            AccessError::Transcript { .. } => exit::SOFTWARE,
         };
     }
     if error.downcast_ref::<crate::link::LinkError>().is_some()
@@ -110,6 +104,28 @@ pub(super) fn exit_code_for(error: &anyhow::Error) -> u8 {
         return exit::USAGE;
     }
     exit::SOFTWARE
+}
+
+fn shell_exit_code(e: &ShellError) -> u8 {
+    match e {
+        ShellError::Expect(ExpectError::Timeout { .. })
+        | ShellError::CommandTimeout { .. }
+        | ShellError::Stuck { .. }
+        | ShellError::KernelPanic => exit::TIMEOUT,
+        ShellError::Expect(_)
+        | ShellError::Write(_)
+        | ShellError::Damaged(_)
+        | ShellError::LinkInterrupted => exit::LINK,
+        ShellError::LoginIncorrect { .. }
+        | ShellError::PasswordRequired
+        | ShellError::SudoRefused { .. }
+        | ShellError::PasswordExpired { .. }
+        | ShellError::MaintenanceNeedsRoot
+        | ShellError::RootPasswordRefused { .. }
+        | ShellError::MaintenanceLocked
+        | ShellError::PasswordChangeRefused { .. } => exit::AUTH,
+        ShellError::Transfer(_) => exit::SOFTWARE,
+    }
 }
 
 /// A combination of arguments that parses but cannot be acted on.

@@ -4,6 +4,7 @@
 use super::UsageError;
 use super::args::{Cli, OutputFormat, RescueArgs};
 use super::session::{self, Endpoint};
+use crate::access::Need;
 use crate::diagnose::Diagnosis;
 use crate::exit;
 use crate::remedy::ops::Repair;
@@ -41,19 +42,23 @@ pub async fn rescue_at(
     args: &RescueArgs,
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
 ) -> Result<RescueReport> {
-    let (mut session, creds) = session::open_endpoint(endpoint, true).await?;
+    let (mut opened, access) = session::open_endpoint(endpoint, Need::Root).await?;
     let options = RescueOptions {
-        user: args.ssh_user.clone().unwrap_or_else(|| creds.user.clone()),
+        user: args
+            .ssh_user
+            .clone()
+            .unwrap_or_else(|| access.credentials.user.clone()),
         verify_host: args.verify_host.clone(),
         dry_run: args.change.dry_run,
     };
-    let result = rescue(&mut session, &options, confirm).await;
+    let result = rescue(opened.channel.session(), &options, confirm).await;
     // The rescue's result (and its error) win over a console that could not be left tidy.
-    if let Err(e) = session.leave().await {
+    if let Err(e) = opened.channel.close().await {
         tracing::warn!("leaving the console: {e}");
     }
     let mut report = result?;
-    report.target = session::target_description(&endpoint.target);
+    report.target = opened.description;
+    report.access = Some(opened.access);
     Ok(report)
 }
 

@@ -1,6 +1,7 @@
 //! What a rescue did and found, as text for a person and as one JSON document for scripts
 //! (docs/rescue-json.md). Both come from this one value.
 
+use crate::access::AccessRecord;
 use crate::diagnose::Diagnosis;
 use crate::probe::facts::{Banner, BannerOutcome};
 use crate::remedy::ops::Repair;
@@ -80,6 +81,9 @@ impl HandshakeCheck {
 pub struct RescueReport {
     /// The console reached (`unix:…`, an Azure VM); the caller fills it in.
     pub target: String,
+    /// How root was reached (the access ladder); the caller fills it in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessRecord>,
     pub user: String,
     /// SSH works for the user: banners answer on every configured port, no error finding is
     /// left, and the handshake (when asked for) succeeded.
@@ -117,6 +121,7 @@ impl RescueReport {
     pub(super) fn new(user: &str, diagnosis: &Diagnosis, repair: &Repair) -> RescueReport {
         RescueReport {
             target: String::new(),
+            access: None,
             user: user.to_string(),
             verified: false,
             changed: false,
@@ -166,6 +171,9 @@ impl fmt::Display for RescueReport {
             (false, _) => "SSH still FAILS",
         };
         writeln!(f, "rescue of {} for {}: {verdict}", self.target, self.user)?;
+        if let Some(access) = &self.access {
+            writeln!(f, "access: {access}")?;
+        }
         if !self.before.is_empty() {
             writeln!(f, "\nfound:")?;
             write_findings(f, &self.before)?;

@@ -20,8 +20,12 @@ pub enum ConsoleState {
     Shell,
     /// systemd emergency/rescue mode asking for the root password.
     MaintenancePassword,
-    /// systemd emergency/rescue mode waiting for Enter (root account locked).
+    /// systemd emergency/rescue mode offering a root shell for Enter (root has no password).
     MaintenanceEnter,
+    /// systemd emergency/rescue mode refusing a shell: the root account is locked.
+    MaintenanceLocked,
+    /// A password change that login demands: `Current password:`, `New password:`, `Retype…`.
+    PasswordChange,
     /// A pager (`less`, `more`, `systemctl status` without `--no-pager`).
     Pager,
     /// The last login attempt was refused.
@@ -40,7 +44,15 @@ static MAINTENANCE_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static MAINTENANCE_ENTER: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)press enter for maintenance|press enter to continue\.?\s*$"));
+    LazyLock::new(|| re(r"(?i)press enter for maintenance"));
+static MAINTENANCE_LOCKED: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)root account is locked|cannot open access to console|press enter to continue\.?\s*$")
+});
+static PASSWORD_CHANGE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)^(\(current\) unix password|current password|(enter |retype |re-enter )?new( unix)? password): ?$",
+    )
+});
 static PAGER: LazyLock<Regex> = LazyLock::new(|| {
     re(r"^(\(END\)|:|--More--.*|.*lines \d+-\d+(/\d+)?( \(END\))?|Manual page .*|HELP -- .*)\s*$")
 });
@@ -57,11 +69,15 @@ fn re(p: &str) -> Regex {
 /// [`crate::term::Console::kernel_panicked`]).
 pub fn classify(cursor_line: &str, recent: &str) -> ConsoleState {
     let line = cursor_line.trim_start();
+    if MAINTENANCE_LOCKED.is_match(line) || MAINTENANCE_LOCKED.is_match(last_lines(recent)) {
+        return ConsoleState::MaintenanceLocked;
+    }
+    // sulogin's Enter prompt ends with the same "(or press Control-D to continue):" row.
+    if MAINTENANCE_ENTER.is_match(line) || MAINTENANCE_ENTER.is_match(last_lines(recent)) {
+        return ConsoleState::MaintenanceEnter;
+    }
     if MAINTENANCE_PASSWORD.is_match(line) || MAINTENANCE_PASSWORD.is_match(last_lines(recent)) {
         return ConsoleState::MaintenancePassword;
-    }
-    if MAINTENANCE_ENTER.is_match(line) {
-        return ConsoleState::MaintenanceEnter;
     }
     if LOGIN.is_match(line) {
         return if INCORRECT.is_match(recent) {
@@ -72,6 +88,9 @@ pub fn classify(cursor_line: &str, recent: &str) -> ConsoleState {
     }
     if line.starts_with("[sudo]") && SUDO.is_match(line) {
         return ConsoleState::SudoPassword;
+    }
+    if PASSWORD_CHANGE.is_match(line) {
+        return ConsoleState::PasswordChange;
     }
     if PASSWORD.is_match(line) {
         return ConsoleState::PasswordPrompt;
@@ -158,11 +177,31 @@ mod tests {
         );
         assert_eq!(
             classify(
-                "Press Enter for maintenance",
-                "Cannot open access to console, the root account is locked.\r\nSee sulogin(8) man page for more details.\r\n\r\nPress Enter for maintenance\r\n"
+                "(or press Control-D to continue): ",
+                "Press Enter for maintenance\r\n(or press Control-D to continue): "
             ),
             MaintenanceEnter
         );
+        assert_eq!(
+            classify(
+                "Press Enter to continue.",
+                "Cannot open access to console, the root account is locked.\r\nSee sulogin(8) man page for more details.\r\n\r\nPress Enter to continue.\r\n"
+            ),
+            MaintenanceLocked
+        );
+    }
+
+    #[test]
+    fn the_password_change_login_demands() {
+        for line in [
+            "Current password: ",
+            "New password: ",
+            "Retype new password: ",
+            "(current) UNIX password: ",
+            "Enter new UNIX password: ",
+        ] {
+            assert_eq!(classify(line, ""), PasswordChange, "{line}");
+        }
     }
 
     #[test]
