@@ -51,7 +51,7 @@ fn allowing(password: &str, root: Option<&str>, new: Option<&str>) -> Access {
             root_password: root.map(Secret::new),
         },
         new_password: new.map(Secret::new),
-        allow_reboot: false,
+        ..Access::default()
     }
 }
 

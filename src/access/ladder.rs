@@ -2,6 +2,7 @@
 //! state admits it, until one gives the shell that was asked for. Every rung it comes to is
 //! recorded with why it got in, failed or was not tried.
 
+use super::breakin::{self, BreakInError, OneTimeLogin, Restart};
 use super::record::{AccessRecord, Outcome, Rung};
 use super::{Access, Need};
 use crate::shell::{Reached, Session, ShellError};
@@ -24,6 +25,8 @@ impl From<ShellError> for Stop {
 enum Miss {
     Skipped(String),
     Failed(ShellError),
+    /// Failed for a reason that is not a refused credential (a restart that did not work).
+    Broken(String),
     Console(ShellError),
 }
 
@@ -44,13 +47,16 @@ impl From<ShellError> for Miss {
     }
 }
 
-/// Climbs from whatever the console shows to the shell `need` asks for.
+/// Climbs from whatever the console shows to the shell `need` asks for; also returns the
+/// one-time login the break-in added, if it came to that.
 pub(super) async fn climb(
     session: &mut Session,
     access: &Access,
     need: Need,
-) -> Result<AccessRecord, Stop> {
+    restart: Option<&Restart<'_>>,
+) -> Result<(AccessRecord, Option<OneTimeLogin>), Stop> {
     let mut record = AccessRecord::default();
+    let mut one_time = None;
     let mut at = session.reach().await?;
     let mut login_expired = false;
     for rung in Rung::ALL {
@@ -59,17 +65,36 @@ pub(super) async fn climb(
             Rung::Root => root(session, access, at).await,
             Rung::Expired => expired(session, access, need, at, login_expired).await,
             Rung::Agent => Err(Miss::Skipped("not available for this target".into())),
-            Rung::BreakIn => Err(Miss::Skipped(if access.allow_reboot {
-                "the boot-loader break-in is not available in this version".into()
-            } else {
-                "it restarts the VM into a root shell from the boot loader: pass --allow-reboot"
-                    .into()
-            })),
+            Rung::BreakIn => match (access.allow_reboot, restart) {
+                (false, _) => Err(Miss::Skipped(
+                    "it restarts the VM into a root shell from the boot loader: pass --allow-reboot"
+                        .into(),
+                )),
+                (true, None) => Err(Miss::Skipped(
+                    "no way to restart this target: pass --reset-cmd 'COMMAND'".into(),
+                )),
+                (true, Some(restart)) => match breakin::break_in(session, restart).await {
+                    Ok(login) => {
+                        let how = format!(
+                            "restarted; GRUB's default entry booted with init=/bin/sh; one-time login {} added",
+                            login.user
+                        );
+                        one_time = Some(login);
+                        Ok(how)
+                    }
+                    Err(BreakInError::Shell(e)) => Err(e.into()),
+                    Err(e) => Err(Miss::Broken(e.to_string())),
+                },
+            },
         };
         match tried {
             Ok(how) => {
                 record.note(rung, Outcome::GotIn, how);
-                return Ok(record);
+                return Ok((record, one_time));
+            }
+            Err(Miss::Broken(why)) => {
+                record.note(rung, Outcome::Failed, why);
+                at = where_now(session).await?;
             }
             Err(Miss::Skipped(why)) => record.note(rung, Outcome::Skipped, why),
             Err(Miss::Failed(e)) => {

@@ -9,6 +9,7 @@
 //! `break-in` (a restart into a root shell, only with `--allow-reboot`). Nothing restarts
 //! unless the operator allows it.
 
+mod breakin;
 mod channel;
 mod ladder;
 mod record;
@@ -37,6 +38,9 @@ pub struct Access {
     pub new_password: Option<Secret>,
     /// The `break-in` rung: lifeline may restart the VM.
     pub allow_reboot: bool,
+    /// How a local target is restarted (`--reset-cmd`); Azure machines use the reset admin
+    /// command.
+    pub reset_command: Option<String>,
 }
 
 /// The shell a session needs.
@@ -128,9 +132,14 @@ pub async fn open(
     let opened = target.open().await?;
     let description = opened.description;
     let mut session = Session::new(opened.link, console, secrets, options.timeouts);
-    match ladder::climb(&mut session, access, options.need).await {
-        Ok(record) => Ok(Opened {
-            channel: Channel::Console(session),
+    let restart = match (&access.reset_command, &opened.azure) {
+        (Some(command), _) => Some(breakin::Restart::Command(command)),
+        (None, Some(handle)) => Some(breakin::Restart::Azure(handle)),
+        (None, None) => None,
+    };
+    match ladder::climb(&mut session, access, options.need, restart.as_ref()).await {
+        Ok((record, one_time)) => Ok(Opened {
+            channel: Channel::Console { session, one_time },
             access: record,
             description,
             azure: opened.azure,

@@ -140,6 +140,10 @@ pub struct LoginArgs {
     /// Allow the `break-in` rung: restart the VM to reach a root shell from the boot loader.
     #[arg(long, global = true)]
     pub allow_reboot: bool,
+    /// How to restart a local target for the `break-in` rung, run with `sh -c`: `virsh reset
+    /// vm1`, `scripts/guest power-reset --name vm1`. Azure VMs use the reset admin command.
+    #[arg(long, value_name = "COMMAND", global = true)]
+    pub reset_cmd: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

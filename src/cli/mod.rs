@@ -124,7 +124,7 @@ fn shell_exit_code(e: &ShellError) -> u8 {
         | ShellError::RootPasswordRefused { .. }
         | ShellError::MaintenanceLocked
         | ShellError::PasswordChangeRefused { .. } => exit::AUTH,
-        ShellError::Transfer(_) => exit::SOFTWARE,
+        ShellError::Transfer(_) | ShellError::Cleanup(_) => exit::SOFTWARE,
     }
 }
 

@@ -66,6 +66,7 @@ pub fn access(login: &LoginArgs, ask: bool) -> Result<Access> {
             &login.new_password.new_password_file,
         )?,
         allow_reboot: login.allow_reboot,
+        reset_command: login.reset_cmd.clone(),
     })
 }
 

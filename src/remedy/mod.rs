@@ -15,7 +15,7 @@
 //! the hash crosses the console, inside the script file, to `chpasswd -e`'s standard input.
 
 mod backup;
-mod crypt;
+pub(crate) mod crypt;
 mod firewall;
 mod key;
 pub mod ops;

@@ -8,6 +8,7 @@
 //! only after a prompt that turns echo off has been seen, and are registered with the
 //! transcript's redactor in any case.
 
+mod boot;
 pub mod command;
 mod login;
 mod state;
@@ -95,6 +96,8 @@ pub enum ShellError {
     Damaged(#[from] command::Damaged),
     #[error("{0}")]
     Transfer(String),
+    #[error("{0}")]
+    Cleanup(String),
     #[error(
         "the console connection dropped while the command ran and was re-established; its output \
          may be incomplete, so it is not reported. The session goes on."
@@ -198,6 +201,13 @@ impl Session {
 
     pub fn is_root(&self) -> bool {
         self.uid == Some(0)
+    }
+
+    /// After handing the console to something else (init, a restart): no shell of ours,
+    /// nothing to exit.
+    pub fn forget_shell(&mut self) {
+        self.levels.clear();
+        self.uid = None;
     }
 
     /// Whether our own shell runs (commands can be run).
