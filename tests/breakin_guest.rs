@@ -12,7 +12,7 @@ use support::{Guest, sh};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_account_without_roots_password_is_rescued_by_the_break_in() {
     let name = format!("bi{}", std::process::id());
-    let guest = Guest::boot_with(&name, &["--grub", "hidden"]);
+    let guest = Guest::boot_with(&name, &["--grub", "hidden", "--timeout", "300"]);
     let mut session = guest.root_login().await;
     sh(
         &mut session,

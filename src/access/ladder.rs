@@ -33,16 +33,10 @@ enum Miss {
 /// A refused credential is a rung that failed; anything else is the console failing.
 impl From<ShellError> for Miss {
     fn from(e: ShellError) -> Self {
-        match e {
-            ShellError::LoginIncorrect { .. }
-            | ShellError::PasswordRequired
-            | ShellError::SudoRefused { .. }
-            | ShellError::PasswordExpired { .. }
-            | ShellError::MaintenanceNeedsRoot
-            | ShellError::RootPasswordRefused { .. }
-            | ShellError::MaintenanceLocked
-            | ShellError::PasswordChangeRefused { .. } => Miss::Failed(e),
-            other => Miss::Console(other),
+        if e.is_refusal() {
+            Miss::Failed(e)
+        } else {
+            Miss::Console(e)
         }
     }
 }

@@ -116,15 +116,9 @@ fn shell_exit_code(e: &ShellError) -> u8 {
         | ShellError::Write(_)
         | ShellError::Damaged(_)
         | ShellError::LinkInterrupted => exit::LINK,
-        ShellError::LoginIncorrect { .. }
-        | ShellError::PasswordRequired
-        | ShellError::SudoRefused { .. }
-        | ShellError::PasswordExpired { .. }
-        | ShellError::MaintenanceNeedsRoot
-        | ShellError::RootPasswordRefused { .. }
-        | ShellError::MaintenanceLocked
-        | ShellError::PasswordChangeRefused { .. } => exit::AUTH,
         ShellError::Transfer(_) | ShellError::Cleanup(_) => exit::SOFTWARE,
+        // The rest are refused credentials (ShellError::is_refusal).
+        _ => exit::AUTH,
     }
 }
 

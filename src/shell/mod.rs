@@ -105,6 +105,24 @@ pub enum ShellError {
     LinkInterrupted,
 }
 
+impl ShellError {
+    /// Whether the console refused a credential (as opposed to failing as a console): another
+    /// way in may still work.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            ShellError::LoginIncorrect { .. }
+                | ShellError::PasswordRequired
+                | ShellError::SudoRefused { .. }
+                | ShellError::PasswordExpired { .. }
+                | ShellError::MaintenanceNeedsRoot
+                | ShellError::RootPasswordRefused { .. }
+                | ShellError::MaintenanceLocked
+                | ShellError::PasswordChangeRefused { .. }
+        )
+    }
+}
+
 /// Bytes that crossed the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Traffic {
