@@ -8,7 +8,7 @@ use super::target::AzureHandle;
 use crate::azure::admin::{self, AdminCommand};
 use crate::remedy::crypt::{CryptSalt, sha512_crypt};
 use crate::secret::Secret;
-use crate::shell::{ConsoleState, Session, ShellError};
+use crate::shell::{BOOT_WAIT, ConsoleState, Session, ShellError};
 use std::time::Duration;
 
 /// How the machine is restarted.
@@ -84,10 +84,9 @@ impl OneTimeLogin {
     }
 }
 
-/// The whole boot, twice over, under a slow emulator: restart to GRUB, GRUB to the shell,
-/// init to the login prompt.
+/// From the restart to GRUB's menu (firmware only); each boot after it gets
+/// [`crate::shell::BOOT_WAIT`].
 const GRUB_WAIT: Duration = Duration::from_secs(180);
-const BOOT_WAIT: Duration = Duration::from_secs(300);
 
 /// Restarts the machine and comes back logged in as root with a one-time login.
 pub(super) async fn break_in(

@@ -111,6 +111,7 @@ fn shell_exit_code(e: &ShellError) -> u8 {
         ShellError::Expect(ExpectError::Timeout { .. })
         | ShellError::CommandTimeout { .. }
         | ShellError::Stuck { .. }
+        | ShellError::BeforeLogin { .. }
         | ShellError::KernelPanic => exit::TIMEOUT,
         ShellError::Expect(_)
         | ShellError::Write(_)

@@ -79,7 +79,7 @@ impl Session {
         Ok(())
     }
 
-    fn stuck_after(&self, waited: Duration) -> ShellError {
+    pub(super) fn stuck_after(&self, waited: Duration) -> ShellError {
         ShellError::Stuck {
             waited,
             screen: self.console().screen().contents(),

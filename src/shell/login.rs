@@ -6,11 +6,18 @@
 //! back means the password was refused, never that it should be typed again. Every state counts
 //! against the attach deadline, so text that imitates a prompt cannot hold the session.
 
-use super::state::ConsoleState;
+use super::state::{ConsoleState, classify_screen};
 use super::{Credentials, Level, NUDGE_WAIT, Session, ShellError, last_nonempty_line};
 use crate::secret::Secret;
+use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{debug, info, instrument};
+
+/// What login prints when a password must be changed before the prompts for it.
+const EXPIRED: &str = "(?i)(password has expired|must change your password)";
+
+/// A whole boot under a slow emulator, from GRUB to a login prompt.
+pub const BOOT_WAIT: Duration = Duration::from_secs(600);
 
 /// Where [`Session::reach`] stopped: the console waits for a credential or a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -83,7 +90,12 @@ impl Session {
         // Ctrl-C cancels a half-typed line, a running command or a sudo prompt, and does no harm
         // at a login prompt; what it shows afterwards is the state to act on.
         let mut state = self.nudge(b"\x03").await?;
+        let mut deadline = deadline;
+        let mut booted = false;
         loop {
+            if state == ConsoleState::Unknown {
+                state = classify_screen(&self.console().screen().contents());
+            }
             debug!(?state, "console state");
             if self.found == ConsoleState::Unknown {
                 // What we found is the first state the console showed, before we acted on it.
@@ -117,6 +129,24 @@ impl Session {
                 // An empty password ends login's prompt with "Login incorrect" and a fresh
                 // login prompt, which is what we want.
                 ConsoleState::PasswordPrompt => self.nudge(b"\r").await?,
+                // A boot waiting at GRUB's menu: its default entry, once, and the whole boot.
+                ConsoleState::GrubMenu if !booted => {
+                    booted = true;
+                    info!("GRUB's menu waits: booting its default entry");
+                    self.write(b"\r").await?;
+                    let state = self.wait_for_prompt(BOOT_WAIT).await?;
+                    deadline = Instant::now() + self.timeouts.attach;
+                    state
+                }
+                ConsoleState::GrubMenu
+                | ConsoleState::GrubPrompt
+                | ConsoleState::GrubRescue
+                | ConsoleState::InitramfsShell => {
+                    return Err(ShellError::BeforeLogin {
+                        state,
+                        next: state.next_step().unwrap_or_default(),
+                    });
+                }
                 // Ctrl-U first so a half-typed line is cleared, never executed.
                 ConsoleState::Unknown => self.nudge(b"\x15\r").await?,
             };
@@ -129,16 +159,18 @@ impl Session {
         user: &str,
         password: Option<&Secret>,
     ) -> Result<(), ShellError> {
-        let state = self.type_login(user, password).await?;
+        let mut state = self.type_login(user, password).await?;
+        if state == ConsoleState::Unknown && !self.screen_says(EXPIRED) {
+            // A loaded machine can take long over the message of the day: wait, type nothing.
+            state = self.observe(self.timeouts.attach).await?;
+        }
         match state {
             ConsoleState::Shell => self.logged_in().await,
             ConsoleState::LoginIncorrect | ConsoleState::LoginPrompt => {
                 Err(ShellError::LoginIncorrect { user: user.into() })
             }
             ConsoleState::PasswordChange => Err(ShellError::PasswordExpired { user: user.into() }),
-            ConsoleState::Unknown
-                if self.screen_says("(?i)(password has expired|must change your password)") =>
-            {
+            ConsoleState::Unknown if self.screen_says(EXPIRED) => {
                 Err(ShellError::PasswordExpired { user: user.into() })
             }
             _ => Err(self.stuck()),
@@ -277,9 +309,6 @@ impl Session {
     }
 
     fn stuck(&self) -> ShellError {
-        ShellError::Stuck {
-            waited: self.timeouts.login,
-            screen: self.console().screen().contents(),
-        }
+        self.stuck_after(self.timeouts.login)
     }
 }

@@ -15,8 +15,8 @@ mod state;
 mod transfer;
 
 pub use command::Encoding;
-pub use login::Reached;
-pub use state::{ConsoleState, classify};
+pub use login::{BOOT_WAIT, Reached};
+pub use state::{ConsoleState, classify, classify_screen};
 
 use crate::expect::{ExpectError, Expecter, Needles};
 use crate::link::{Interruptions, KeepAlive, Link, Writer};
@@ -80,6 +80,11 @@ pub enum ShellError {
         "the console is in systemd maintenance mode and needs the root password: pass --root-password-env VAR"
     )]
     MaintenanceNeedsRoot,
+    #[error("the console is stuck before a login prompt ({state:?}): {next}")]
+    BeforeLogin {
+        state: ConsoleState,
+        next: &'static str,
+    },
     #[error("the root password was refused ({reason})")]
     RootPasswordRefused { reason: String },
     #[error(

@@ -30,6 +30,14 @@ pub enum ConsoleState {
     Pager,
     /// The last login attempt was refused.
     LoginIncorrect,
+    /// GRUB's menu (a boot that waits for a choice).
+    GrubMenu,
+    /// GRUB's command line, `grub>` (no usable configuration, or `c` pressed at the menu).
+    GrubPrompt,
+    /// GRUB's rescue shell, `grub rescue>`: GRUB could not load its modules.
+    GrubRescue,
+    /// The initramfs or dracut emergency shell: the root file system was not mounted.
+    InitramfsShell,
     /// Something else: a half-typed line, a running program, or silence.
     Unknown,
 }
@@ -60,6 +68,13 @@ static SHELL: LazyLock<Regex> = LazyLock::new(|| re(r"[$#>%] ?$"));
 static INCORRECT: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)login incorrect|authentication failure"));
 
+static GRUB_MENU: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?s)GNU GRUB.*(Use the .* keys to select|Press enter to boot)"));
+static GRUB_PROMPT: LazyLock<Regex> = LazyLock::new(|| re(r"^grub> ?$"));
+static GRUB_RESCUE: LazyLock<Regex> = LazyLock::new(|| re(r"^grub rescue> ?$"));
+static INITRAMFS: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\(initramfs\) ?$|^dracut:/# ?$|^:/# ?$"));
+
 fn re(p: &str) -> Regex {
     Regex::new(p).expect("console state pattern")
 }
@@ -69,6 +84,15 @@ fn re(p: &str) -> Regex {
 /// [`crate::term::Console::kernel_panicked`]).
 pub fn classify(cursor_line: &str, recent: &str) -> ConsoleState {
     let line = cursor_line.trim_start();
+    if GRUB_RESCUE.is_match(line) {
+        return ConsoleState::GrubRescue;
+    }
+    if GRUB_PROMPT.is_match(line) {
+        return ConsoleState::GrubPrompt;
+    }
+    if INITRAMFS.is_match(line) {
+        return ConsoleState::InitramfsShell;
+    }
     if MAINTENANCE_LOCKED.is_match(line) || MAINTENANCE_LOCKED.is_match(last_lines(recent)) {
         return ConsoleState::MaintenanceLocked;
     }
@@ -102,6 +126,38 @@ pub fn classify(cursor_line: &str, recent: &str) -> ConsoleState {
         return ConsoleState::Shell;
     }
     ConsoleState::Unknown
+}
+
+/// What the screen shows when no prompt is under the cursor: GRUB's menu is drawn with
+/// cursor movements, so the whole screen tells, not the cursor's row.
+pub fn classify_screen(screen: &str) -> ConsoleState {
+    if GRUB_MENU.is_match(screen) {
+        ConsoleState::GrubMenu
+    } else {
+        ConsoleState::Unknown
+    }
+}
+
+impl ConsoleState {
+    /// For a console stuck before a login prompt: what state it is in and the next step.
+    pub fn next_step(self) -> Option<&'static str> {
+        Some(match self {
+            ConsoleState::GrubMenu => "boot the default entry (Enter) and wait for a login prompt",
+            ConsoleState::GrubPrompt => {
+                "GRUB found no usable configuration: load it with `configfile` or boot by hand; the break-in cannot edit an entry here"
+            }
+            ConsoleState::GrubRescue => {
+                "GRUB cannot load its modules (a moved or damaged /boot): repair the disk offline (attach it to a repair VM)"
+            }
+            ConsoleState::InitramfsShell => {
+                "the root file system was not mounted: check root= on the kernel line and the disk (fsck) from this shell"
+            }
+            ConsoleState::MaintenanceLocked => {
+                "emergency mode with root locked: restart into a root shell (--allow-reboot) and fix the cause (often /etc/fstab)"
+            }
+            _ => return None,
+        })
+    }
 }
 
 /// The last two lines of `text`: maintenance prompts span two rows.
@@ -189,6 +245,27 @@ mod tests {
             ),
             MaintenanceLocked
         );
+    }
+
+    #[test]
+    fn consoles_stuck_before_a_login_prompt() {
+        assert_eq!(classify("grub> ", ""), GrubPrompt);
+        assert_eq!(classify("grub rescue> ", ""), GrubRescue);
+        assert_eq!(classify("(initramfs) ", ""), InitramfsShell);
+        assert_eq!(classify("dracut:/# ", ""), InitramfsShell);
+        let menu = "                 GNU GRUB  version 2.06-13+deb12u2\n\n +-----+\n |*Debian GNU/Linux |\n +-----+\n      Use the ^ and v keys to select which entry is highlighted.";
+        assert_eq!(classify_screen(menu), GrubMenu);
+        assert_eq!(classify_screen("rescue-guest login:"), Unknown);
+        for state in [
+            GrubMenu,
+            GrubPrompt,
+            GrubRescue,
+            InitramfsShell,
+            MaintenanceLocked,
+        ] {
+            assert!(state.next_step().is_some(), "{state:?}");
+        }
+        assert_eq!(Shell.next_step(), None);
     }
 
     #[test]
