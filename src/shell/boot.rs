@@ -10,6 +10,8 @@ use tracing::info;
 
 /// How often Esc is pressed while waiting for GRUB: its hidden-menu check is brief.
 const ESC_EVERY: Duration = Duration::from_millis(150);
+/// How many times `e` is pressed at the menu before giving up.
+const EDIT_TRIES: u64 = 3;
 
 impl Session {
     /// After a restart: presses Esc until GRUB's menu is on the screen. A visible menu is
@@ -30,16 +32,30 @@ impl Session {
     /// At GRUB's menu: opens the highlighted (default) entry in the editor, appends `args` to
     /// its `linux` line, and boots it with Ctrl-x.
     pub async fn boot_default_entry_with(&mut self, args: &str) -> Result<(), ShellError> {
-        self.write(b"e").await?;
-        self.expecter
-            .settle(Duration::from_millis(500), Duration::from_secs(5))
-            .await?;
-        let screen = self.console().screen().contents();
-        let Some(index) = editor_lines(&screen)
-            .iter()
-            .position(|l| l.trim_start().starts_with("linux"))
-        else {
-            return Err(self.stuck_after(Duration::from_secs(5)));
+        // An Esc still on its way would turn the next key into an escape sequence (GRUB's
+        // terminfo input waits for the rest of one): let the menu settle first, and press `e`
+        // again if the editor does not open.
+        let mut index = None;
+        for _ in 0..EDIT_TRIES {
+            self.expecter
+                .settle(Duration::from_secs(1), Duration::from_secs(5))
+                .await?;
+            self.write(b"e").await?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while index.is_none() && Instant::now() < deadline {
+                self.expecter
+                    .settle(Duration::from_millis(300), Duration::from_secs(1))
+                    .await?;
+                index = editor_lines(&self.console().screen().contents())
+                    .iter()
+                    .position(|l| l.trim_start().starts_with("linux"));
+            }
+            if index.is_some() {
+                break;
+            }
+        }
+        let Some(index) = index else {
+            return Err(self.stuck_after(Duration::from_secs(15 * EDIT_TRIES)));
         };
         for _ in 0..index {
             self.write(b"\x1b[B").await?;
