@@ -57,8 +57,10 @@ impl Session {
         let Some(index) = index else {
             return Err(self.stuck_after(Duration::from_secs(15 * EDIT_TRIES)));
         };
+        // Ctrl-n: the next line, one byte (an arrow key's escape sequence can be split and
+        // lost on a slow serial line).
         for _ in 0..index {
-            self.write(b"\x1b[B").await?;
+            self.write(b"\x0e").await?;
         }
         // Ctrl-e: to the end of the (logical) line.
         self.write(b"\x05").await?;
