@@ -109,8 +109,8 @@ fn grub_menu_shown(screen: &str) -> bool {
     screen.contains("GNU GRUB") && (screen.contains("Use the") || screen.contains("Press enter"))
 }
 
-/// The logical lines of GRUB's entry editor: the rows inside its box, a row ending in `\`
-/// continued on the next.
+/// The logical lines of GRUB's entry editor, empty ones included: the rows inside its box, a
+/// row ending in `\` continued on the next.
 fn editor_lines(screen: &str) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut continued = false;
@@ -129,7 +129,7 @@ fn editor_lines(screen: &str) -> Vec<String> {
         }
         continued = wraps;
     }
-    lines.retain(|l| !l.trim().is_empty());
+    // Empty lines count: the editor moves over them like any other.
     lines
 }
 
@@ -148,9 +148,10 @@ mod tests {
 |  initrd /boot/initrd.img-6.1.0-50-amd64                                    |\n \
 +----------------------------------------------------------------------------+\n";
         let lines = editor_lines(screen);
-        assert_eq!(lines.len(), 3, "{lines:?}");
-        assert!(lines[1].trim_start().starts_with("linux"));
-        assert!(lines[1].ends_with("console=ttyS0,115200"), "{lines:?}");
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines[1], "", "the empty line after setparams is a line");
+        assert!(lines[2].trim_start().starts_with("linux"));
+        assert!(lines[2].ends_with("console=ttyS0,115200"), "{lines:?}");
         assert!(!grub_menu_shown(screen));
         assert!(grub_menu_shown(
             "GNU GRUB  version 2.06\n|*Debian GNU/Linux |\n Use the ^ and v keys to select"
