@@ -10,8 +10,6 @@ use std::process::{Command, Stdio};
 use support::{Guest, sh};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails: GRUB's menu is caught and the entry editor opens, but the kernel boots without \
-            init=/bin/sh, so the edit of the linux line does not land yet"]
 async fn a_locked_account_without_roots_password_is_rescued_by_the_break_in() {
     let name = format!("bi{}", std::process::id());
     let guest = Guest::boot_with(&name, &["--grub", "hidden", "--timeout", "300"]);
