@@ -4,8 +4,8 @@
 //! session's long-script transfer (one round trip) and runs (one more), so a diagnosis after
 //! login is two round trips, whatever the console's latency.
 
-use crate::exit::ExitClass;
 use crate::azure::facts::CloudFacts;
+use crate::exit::ExitClass;
 use crate::probe::{self, Facts, ProbeError};
 use crate::rules::{self, Finding, Severity};
 use crate::shell::Session;

@@ -130,6 +130,7 @@ pub fn own_class(error: &(dyn Error + 'static)) -> Option<ExitClass> {
     }
     use crate::azure::{ArmError, console_link::ConsoleLinkError, precheck::PrecheckError};
     first_of!(
+        crate::access::AccessError,
         crate::rescue::RescueError,
         crate::diagnose::DiagnoseError,
         crate::probe::ProbeError,

@@ -4,11 +4,13 @@
 //! The layers follow the path of the data, each knowing only the one below it:
 //! [`link`] (a byte stream; [`azure`] provides one over the Azure Serial Console) → [`term`]
 //! (screen, plain text, transcript) → [`expect`] (matching with deadlines) → [`shell`] (console
-//! state, login, root, commands with exit status) → [`probe`] (one read-only script that
+//! state, login, root, commands with exit status) → [`access`] (the ladder of ways to root, and
+//! the channel a way in gives back) → [`probe`] (one read-only script that
 //! collects facts) → [`rules`] (one file per cause) → [`report`]. [`diagnose`] runs the middle
 //! of that path; [`cli`] is the command-line edge on top. Long steps name themselves to
 //! [`progress`], which the command line shows on a terminal.
 
+pub mod access;
 pub mod azure;
 pub mod cli;
 pub mod diagnose;

@@ -874,7 +874,10 @@ fn assert_logged_in_at(report: &serde_json::Value, front: &str) {
     assert_eq!(login["from"], "here", "{login:#}");
     let port = front.rsplit(':').next().unwrap();
     assert!(
-        login["address"].as_str().unwrap_or_default().ends_with(port),
+        login["address"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(port),
         "verified at {front}: {login:#}"
     );
     assert!(

@@ -63,7 +63,7 @@ fn each_fixture_yields_exactly_its_findings() {
         if got != want {
             wrong.push(format!(
                 "{name}: want {want:?}, got {got:?}\n{}",
-                report::render_text(&diagnosis, name)
+                report::render_text(&diagnosis, name, None)
             ));
         }
         assert_eq!(
@@ -90,7 +90,7 @@ fn every_fixture_is_in_the_table() {
 fn the_verdict_comes_first_and_the_json_follows_the_schema() {
     for (name, want) in CASES {
         let diagnosis = diagnose_fixture(name);
-        let text = report::render_text(&diagnosis, "fixture");
+        let text = report::render_text(&diagnosis, "fixture", None);
         let first = text.lines().next().unwrap_or_default();
         if want.is_empty() {
             assert!(first.starts_with("SSH should work"), "{name}: {first}");
@@ -102,7 +102,7 @@ fn the_verdict_comes_first_and_the_json_follows_the_schema() {
             );
         }
         let json: serde_json::Value =
-            serde_json::from_str(&report::render_json(&diagnosis, "fixture")).unwrap();
+            serde_json::from_str(&report::render_json(&diagnosis, "fixture", None)).unwrap();
         assert_eq!(json["schema"], report::SCHEMA, "{name}");
         assert_eq!(json["target"], "fixture");
         assert!(json["facts"]["sshd"]["running"].is_boolean(), "{name}");

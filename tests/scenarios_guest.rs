@@ -354,7 +354,7 @@ fn check(name: &str, diagnosis: &Diagnosis, expect: &[&str]) {
         got,
         want,
         "{name}: wrong findings\n{}",
-        report::render_text(diagnosis, "guest")
+        report::render_text(diagnosis, "guest", None)
     );
     if let Some(first) = expect.first() {
         let verdict = report::verdict(diagnosis);

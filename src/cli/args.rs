@@ -133,9 +133,29 @@ pub struct LoginArgs {
     /// Read the password from the first line of this file.
     #[arg(long, value_name = "FILE", global = true)]
     pub password_file: Option<PathBuf>,
-    /// Root's password, from this environment variable, for systemd maintenance mode.
-    #[arg(long, value_name = "VAR", global = true)]
+    /// Root's password, from this environment variable: the `root` rung (the login prompt,
+    /// `su`, systemd's maintenance prompts).
+    #[arg(
+        long,
+        value_name = "VAR",
+        global = true,
+        conflicts_with = "root_password_file"
+    )]
     pub root_password_env: Option<String>,
+    /// Root's password, from the first line of this file.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub root_password_file: Option<PathBuf>,
+    /// A new password: for `user reset-password|add`, and the `expired` rung (a login password
+    /// that must be changed is changed to it at the console).
+    #[command(flatten)]
+    pub new_password: NewPassword,
+    /// Allow the `break-in` rung: restart the VM to reach a root shell from the boot loader.
+    #[arg(long, global = true)]
+    pub allow_reboot: bool,
+    /// How to restart a local target for the `break-in` rung, run with `sh -c`: `virsh reset
+    /// vm1`, `scripts/guest power-reset --name vm1`. Azure VMs use the reset admin command.
+    #[arg(long, value_name = "COMMAND", global = true)]
+    pub reset_cmd: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -327,8 +347,6 @@ pub enum UserAction {
     ResetPassword {
         #[arg(value_name = "NAME")]
         name: String,
-        #[command(flatten)]
-        new_password: NewPassword,
     },
     /// Install an SSH public key in the account's authorized_keys (and fix the path's modes).
     ResetKey {
@@ -350,8 +368,6 @@ pub enum UserAction {
         sudo: bool,
         #[arg(long, value_name = "FILE")]
         ssh_key_file: Option<std::path::PathBuf>,
-        #[command(flatten)]
-        new_password: NewPassword,
     },
     /// Delete an account and its home (refused for root and system accounts).
     Remove {
@@ -361,13 +377,18 @@ pub enum UserAction {
 }
 
 /// Where a new password comes from; never a plain command-line value.
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub struct NewPassword {
     /// Read the new password from this environment variable.
-    #[arg(long, value_name = "VAR", conflicts_with = "new_password_file")]
+    #[arg(
+        long,
+        value_name = "VAR",
+        global = true,
+        conflicts_with = "new_password_file"
+    )]
     pub new_password_env: Option<String>,
     /// Read the new password from the first line of this file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub new_password_file: Option<std::path::PathBuf>,
 }
 

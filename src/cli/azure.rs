@@ -95,14 +95,18 @@ pub fn vm_target(target: &TargetArgs) -> Result<VmTarget> {
 pub async fn open_console(target: &TargetArgs) -> Result<(AzureConsole, ArmClient)> {
     let arm = arm_client(target).await?;
     let vm = vm_target(target)?;
-    let take_over = if target.take_over {
+    let _step = crate::progress::step(&format!("opening the serial console of {vm}"));
+    let console = console_link::open(arm.clone(), vm, take_over(target)).await?;
+    Ok((console, arm))
+}
+
+/// Whether the console may be taken back, once, from another client (`--take-over`).
+pub fn take_over(target: &TargetArgs) -> TakeOver {
+    if target.take_over {
         TakeOver::Once
     } else {
         TakeOver::Yield
-    };
-    let _step = crate::progress::step(&format!("opening the serial console of {vm}"));
-    let console = console_link::open(arm.clone(), vm, take_over).await?;
-    Ok((console, arm))
+    }
 }
 
 /// Azure's facts about the machine the arguments name, for `diagnose` and `rescue`; `None`

@@ -11,6 +11,7 @@ use super::args::{Cli, LoginArgs, OutputFormat, RescueArgs, TargetArgs};
 use super::remedy::{Change, read_keys};
 use super::session::{self, Endpoint};
 use super::{exit_code_for, password};
+use crate::access::{Access, Need};
 use crate::azure::VmTarget;
 use crate::azure::target::Machine;
 use crate::exit;
@@ -18,7 +19,7 @@ use crate::playbook::{self, Console, Operation, Playbook, SecretSource};
 use crate::remedy::{Outcome, UserName};
 use crate::rescue::{RescueOptions, RescueReport, rescue};
 use crate::secret::Secret;
-use crate::shell::{Credentials, Session};
+use crate::shell::Session;
 use crate::term::escape::for_terminal;
 use anyhow::{Result, bail};
 use serde::Serialize;
@@ -35,7 +36,7 @@ const DEFAULT_PARALLEL: usize = 4;
 struct Job {
     name: String,
     endpoint: Endpoint,
-    credentials: Credentials,
+    access: Access,
     steps: Vec<Step>,
     verify_host: Option<String>,
 }
@@ -200,13 +201,13 @@ async fn run_job(
         operations: Vec::new(),
         elapsed_ms: 0,
     };
-    match session::open_with(&job.endpoint, job.credentials.clone(), true).await {
+    match session::open_with(&job.endpoint, &job.access, Need::Root).await {
         Err(e) => {
             warn!(target = %job.name, "could not reach a root shell: {e:#}");
             result.exit_code = exit_code_for(&e);
             result.error = Some(format!("{e:#}"));
         }
-        Ok(mut session) => {
+        Ok(mut opened) => {
             let options = RescueOptions {
                 verify_host: job.verify_host.clone(),
                 verify_key,
@@ -214,17 +215,17 @@ async fn run_job(
                 // Bulk rescues stay on the guest's side; one VM at a time takes Azure's too.
                 cloud: None,
                 allow_redeploy: false,
-                ..RescueOptions::new(ssh_user.as_deref(), &job.credentials)
+                ..RescueOptions::new(ssh_user.as_deref(), &job.access.credentials)
             };
             for step in &job.steps {
-                let done = run_step(&mut session, step, &options, &result.target).await;
+                let done = run_step(opened.channel.session(), step, &options, &result.target).await;
                 let failed = !done.ok;
                 result.operations.push(done);
                 if failed {
                     break;
                 }
             }
-            if let Err(e) = session.leave().await {
+            if let Err(e) = opened.channel.close().await {
                 warn!(target = %job.name, "leaving the console: {e}");
             }
             result.ok = result.operations.iter().all(|o| o.ok);
@@ -288,7 +289,7 @@ fn from_ids(cli: &Cli, args: &RescueArgs) -> Result<Vec<Job>> {
                 .into()
         ));
     }
-    let credentials = session::credentials(&cli.login, false)?;
+    let access = session::access(&cli.login, false)?;
     cli.target
         .ids
         .iter()
@@ -309,7 +310,7 @@ fn from_ids(cli: &Cli, args: &RescueArgs) -> Result<Vec<Job>> {
                     })
                     .unwrap_or_else(|_| id.clone()),
                 endpoint: endpoint(cli, target, cli.login.clone(), id),
-                credentials: credentials.clone(),
+                access: access.clone(),
                 steps: vec![Step::Rescue],
                 verify_host: None,
             })
@@ -324,8 +325,8 @@ fn from_playbook(cli: &Cli, playbook: &Playbook) -> Result<Vec<Job>> {
         .map(|t| {
             let target = target_args(cli, &t.console);
             let login = login_args(&t.login);
-            let credentials = session::credentials(&login, false)
-                .map_err(|e| anyhow::anyhow!("{}: {e:#}", t.name))?;
+            let access =
+                session::access(&login, false).map_err(|e| anyhow::anyhow!("{}: {e:#}", t.name))?;
             let steps = t
                 .operations
                 .iter()
@@ -335,7 +336,7 @@ fn from_playbook(cli: &Cli, playbook: &Playbook) -> Result<Vec<Job>> {
             Ok(Job {
                 name: t.name.clone(),
                 endpoint: endpoint(cli, target, login, &t.name),
-                credentials,
+                access,
                 steps,
                 verify_host: t.verify_host.clone(),
             })
@@ -424,6 +425,7 @@ fn login_args(login: &playbook::Login) -> LoginArgs {
         password_env,
         password_file,
         root_password_env: login.root_password_env.clone(),
+        ..LoginArgs::default()
     }
 }
 

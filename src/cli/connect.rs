@@ -3,8 +3,7 @@
 
 use super::args::Cli;
 use super::session;
-use super::session::AzureHandle;
-use crate::azure::ArmClient;
+use crate::access::AzureHandle;
 use crate::azure::admin::{self, AdminCommand};
 use crate::exit;
 use anyhow::{Context, Result};
@@ -17,7 +16,7 @@ const MENU_KEY: u8 = 0x1d;
 const SCRIPTED_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub async fn run(cli: &Cli) -> Result<u8> {
-    let opened = session::open_link(&cli.target).await?;
+    let opened = session::target(&cli.target).await?.open().await?;
     let link = opened.link;
     let azure = opened.azure;
     let interactive = std::io::stdin().is_terminal();
@@ -147,14 +146,14 @@ fn menu_text(azure: bool) -> &'static str {
 }
 
 /// Sends an admin command chosen (and confirmed) in the menu; reports the outcome on stderr.
-async fn admin_from_menu(azure: &Option<(ArmClient, AzureHandle)>, command: AdminCommand) {
-    let Some((arm, handle)) = azure else { return };
+async fn admin_from_menu(azure: &Option<AzureHandle>, command: AdminCommand) {
+    let Some(handle) = azure else { return };
     if let Some(why) = admin::refusal(&command, &handle.machine) {
         eprint!("\r\n[lifeline] {why}\r\n");
         return;
     }
     let url = handle.session_url.lock().expect("session url lock").clone();
-    match admin::send(arm, &url, &command).await {
+    match admin::send(&handle.arm, &url, &command).await {
         Ok(()) => eprint!("\r\n[lifeline] sent {command:?}\r\n"),
         Err(e) => eprint!("\r\n[lifeline] {command:?} failed: {e}\r\n"),
     }

@@ -3,6 +3,7 @@
 use super::UsageError;
 use super::args::{Cli, DiagnoseArgs, OutputFormat, RulesArgs};
 use super::session;
+use crate::access::{AccessRecord, Need};
 use crate::diagnose::{Diagnosis, diagnose};
 use crate::exit;
 use crate::term::escape::for_terminal;
@@ -15,25 +16,30 @@ pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
         super::azure::cloud_side(&cli.target, &args.cloud),
         diagnose_guest(cli, args)
     );
-    let diagnosis = match (guest, cloud) {
-        (Ok(diagnosis), cloud) => diagnosis.with_cloud(cloud.map(|c| c.facts)),
+    let (diagnosis, target, access) = match (guest, cloud) {
+        (Ok((diagnosis, target, access)), cloud) => (
+            diagnosis.with_cloud(cloud.map(|c| c.facts)),
+            target,
+            Some(access),
+        ),
         // No way into the guest: Azure's side (the boot log above all) still tells a lot.
         (Err(e), Some(cloud)) => {
             eprintln!(
                 "lifeline: the guest could not be examined: {}",
                 for_terminal(&format!("{e:#}"))
             );
-            Diagnosis::cloud_only(cloud.facts, format!("{e:#}"))
+            let diagnosis = Diagnosis::cloud_only(cloud.facts, format!("{e:#}"));
+            (diagnosis, session::target_description(&cli.target), None)
         }
         (Err(e), None) => return Err(e),
     };
-    let target = session::target_description(&cli.target);
+    let access = access.as_ref();
     match cli.output {
         OutputFormat::Text => print!(
             "{}",
-            for_terminal(&report::render_text(&diagnosis, &target))
+            for_terminal(&report::render_text(&diagnosis, &target, access))
         ),
-        OutputFormat::Json => println!("{}", report::render_json(&diagnosis, &target)),
+        OutputFormat::Json => println!("{}", report::render_json(&diagnosis, &target, access)),
     }
     Ok(if diagnosis.healthy() {
         exit::OK
@@ -42,13 +48,21 @@ pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
     })
 }
 
-/// The guest's diagnosis over the console.
-async fn diagnose_guest(cli: &Cli, args: &DiagnoseArgs) -> Result<Diagnosis> {
-    let (mut session, creds) = session::open(cli, true).await?;
-    let user = args.ssh_user.clone().unwrap_or_else(|| creds.user.clone());
+/// The guest's diagnosis over the console, with what the target is called and how root was
+/// reached.
+async fn diagnose_guest(
+    cli: &Cli,
+    args: &DiagnoseArgs,
+) -> Result<(Diagnosis, String, AccessRecord)> {
+    let (mut opened, access) = session::open(cli, Need::Root).await?;
+    let user = args
+        .ssh_user
+        .clone()
+        .unwrap_or_else(|| access.credentials.user.clone());
+    let session = opened.channel.session();
     let before = session.traffic();
     let started = std::time::Instant::now();
-    let result = diagnose(&mut session, &user).await;
+    let result = diagnose(session, &user).await;
     let after = session.traffic();
     tracing::info!(
         sent = after.sent - before.sent,
@@ -57,10 +71,10 @@ async fn diagnose_guest(cli: &Cli, args: &DiagnoseArgs) -> Result<Diagnosis> {
         "diagnosis cost on the console"
     );
     // Leave the console tidy whatever happened; the diagnosis error wins.
-    let left = session.leave().await;
+    let left = opened.channel.close().await;
     let diagnosis = result?;
     left?;
-    Ok(diagnosis)
+    Ok((diagnosis, opened.description, opened.access))
 }
 
 pub fn rules(args: &RulesArgs) -> Result<u8> {

@@ -2,18 +2,21 @@
 
 use super::args::{Cli, ExecArgs, OutputFormat};
 use super::session;
+use crate::access::Need;
 use anyhow::Result;
 use std::io::Write;
 use std::time::Duration;
 
 pub async fn run(cli: &Cli, args: &ExecArgs) -> Result<u8> {
-    let (mut session, _) = session::open(cli, args.root).await?;
+    let need = if args.root { Need::Root } else { Need::Shell };
+    let (mut opened, _) = session::open(cli, need).await?;
     let command = args.command.join(" ");
-    let result = session
-        .run_with_timeout(&command, Duration::from_secs(args.timeout))
+    let result = opened
+        .channel
+        .run(&command, Duration::from_secs(args.timeout))
         .await;
     // Leave the console tidy even when the command failed; the command's own error wins.
-    let left = session.leave().await;
+    let left = opened.channel.close().await;
     let out = result?;
     left?;
     match cli.output {
@@ -24,7 +27,8 @@ pub async fn run(cli: &Cli, args: &ExecArgs) -> Result<u8> {
         }
         OutputFormat::Json => {
             let doc = serde_json::json!({
-                "target": session::target_description(&cli.target),
+                "target": opened.description,
+                "access": opened.access,
                 "command": command,
                 "exit_status": out.exit_status,
                 "output": out.text(),

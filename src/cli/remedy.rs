@@ -7,6 +7,7 @@ use super::args::{
     ChangeArgs, Cli, NewPassword, OutputFormat, ResetSshArgs, UndoArgs, UserAction, UserArgs,
 };
 use super::{password, session};
+use crate::access::{Need, Opened};
 use crate::azure::observe;
 use crate::exit;
 use crate::remedy::nsg;
@@ -19,13 +20,13 @@ use anyhow::{Context, Result, bail};
 use std::io::{BufRead, IsTerminal, Write};
 
 pub async fn reset_ssh(cli: &Cli, args: &ResetSshArgs) -> Result<u8> {
-    let (mut session, _) = session::open(cli, true).await?;
+    let (mut opened, _) = session::open(cli, Need::Root).await?;
     let plan = Change::ResetSsh {
         keep_ports: args.keep_ports,
     }
-    .plan(&mut session)
+    .plan(opened.channel.session())
     .await?;
-    apply(cli, session, plan, args.change).await
+    apply(cli, opened, plan, args.change).await
 }
 
 pub async fn undo(cli: &Cli, args: &UndoArgs) -> Result<u8> {
@@ -39,10 +40,10 @@ pub async fn undo(cli: &Cli, args: &UndoArgs) -> Result<u8> {
     // Checked before the login: a typo costs nothing on the console.
     let backup = (args.backup.as_deref().map(BackupId::parse).transpose())
         .map_err(|e| UsageError(e.to_string()))?;
-    let (mut session, _) = session::open(cli, true).await?;
+    let (mut opened, _) = session::open(cli, Need::Root).await?;
     if args.list {
-        let backups = list_backups(&mut session).await;
-        session.leave().await?;
+        let backups = list_backups(opened.channel.session()).await;
+        opened.channel.close().await?;
         let backups = backups?;
         match cli.output {
             OutputFormat::Json => println!("{}", serde_json::to_string(&backups)?),
@@ -65,15 +66,15 @@ pub async fn undo(cli: &Cli, args: &UndoArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
     let plan = Undo { backup }.plan();
-    apply(cli, session, plan, args.change).await
+    apply(cli, opened, plan, args.change).await
 }
 
 pub async fn user(cli: &Cli, args: &UserArgs) -> Result<u8> {
     // Read every input before touching the console, so a typo costs no login.
     let change = match &args.action {
-        UserAction::ResetPassword { name, new_password } => Change::ResetPassword {
+        UserAction::ResetPassword { name } => Change::ResetPassword {
             user: UserName::new(name)?,
-            password: required(new_password_of(new_password)?)?,
+            password: required(new_password_of(&cli.login.new_password)?)?,
         },
         UserAction::ResetKey {
             name,
@@ -88,20 +89,19 @@ pub async fn user(cli: &Cli, args: &UserArgs) -> Result<u8> {
             name,
             sudo,
             ssh_key_file,
-            new_password,
         } => Change::AddUser {
             user: UserName::new(name)?,
             sudo: *sudo,
             keys: ssh_key_file.as_deref().map(read_keys).transpose()?,
-            password: new_password_of(new_password)?,
+            password: new_password_of(&cli.login.new_password)?,
         },
         UserAction::Remove { name } => Change::RemoveUser {
             user: UserName::new(name)?,
         },
     };
-    let (mut session, _) = session::open(cli, true).await?;
-    let plan = change.plan(&mut session).await?;
-    apply(cli, session, plan, args.change).await
+    let (mut opened, _) = session::open(cli, Need::Root).await?;
+    let plan = change.plan(opened.channel.session()).await?;
+    apply(cli, opened, plan, args.change).await
 }
 
 /// A change on the guest with all its inputs read and checked, ready to be planned on a
@@ -218,20 +218,21 @@ async fn undo_nsg_rule(cli: &Cli, rule: &str, change: ChangeArgs) -> Result<u8> 
     Ok(exit::OK)
 }
 
-async fn apply(cli: &Cli, mut session: Session, plan: Plan, change: ChangeArgs) -> Result<u8> {
+async fn apply(cli: &Cli, opened: Opened, plan: Plan, change: ChangeArgs) -> Result<u8> {
+    let mut channel = opened.channel;
     if change.dry_run {
-        session.leave().await?;
+        channel.close().await?;
         print!("{}", plan.script());
         return Ok(exit::OK);
     }
     if !change.yes && !confirm(&plan)? {
-        session.leave().await?;
+        channel.close().await?;
         bail!(UsageError(
             "nothing changed: not confirmed (pass --yes in scripts, or --dry-run to see the script)".into()
         ));
     }
-    let result = plan.apply(&mut session).await;
-    let left = session.leave().await;
+    let result = plan.apply(channel.session()).await;
+    let left = channel.close().await;
     let outcome = result?;
     left?;
     match cli.output {

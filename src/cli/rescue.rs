@@ -4,6 +4,7 @@
 use super::UsageError;
 use super::args::{Cli, OutputFormat, RescueArgs};
 use super::session::{self, Endpoint};
+use crate::access::Need;
 use crate::diagnose::Diagnosis;
 use crate::exit;
 use crate::remedy::ops::Repair;
@@ -45,24 +46,25 @@ pub async fn rescue_at(
     // Azure's facts are read while the console logs in.
     let (cloud, opened) = tokio::join!(
         super::azure::cloud_side(&endpoint.target, &args.cloud),
-        session::open_endpoint(endpoint, true)
+        session::open_endpoint(endpoint, Need::Root)
     );
-    let (mut session, creds) = opened?;
+    let (mut opened, access) = opened?;
     let options = RescueOptions {
         verify_host: args.verify_host.clone(),
         verify_key: verify_key(args)?,
         dry_run: args.change.dry_run,
         cloud,
         allow_redeploy: args.cloud.allow_redeploy,
-        ..RescueOptions::new(args.ssh_user.as_deref(), &creds)
+        ..RescueOptions::new(args.ssh_user.as_deref(), &access.credentials)
     };
-    let result = rescue(&mut session, &options, confirm).await;
+    let result = rescue(opened.channel.session(), &options, confirm).await;
     // The rescue's result (and its error) win over a console that could not be left tidy.
-    if let Err(e) = session.leave().await {
+    if let Err(e) = opened.channel.close().await {
         tracing::warn!("leaving the console: {e}");
     }
     let mut report = result?;
-    report.target = session::target_description(&endpoint.target);
+    report.target = opened.description;
+    report.access = Some(opened.access);
     Ok(report)
 }
 

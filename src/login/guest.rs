@@ -9,8 +9,8 @@
 //! password login is not tried from inside: it would need the password on the guest.
 
 use super::{LoginCheck, Proven, Vantage};
-use crate::probe::facts::{BannerOutcome, Facts};
 use crate::posix_sh::quote;
+use crate::probe::facts::{BannerOutcome, Facts};
 use crate::shell::Session;
 use russh::keys::PublicKey;
 use std::time::Duration;

@@ -20,7 +20,7 @@
 
 mod backup;
 mod confine;
-mod crypt;
+pub(crate) mod crypt;
 mod firewall;
 mod key;
 pub mod nsg;

@@ -4,6 +4,7 @@
 //! finding with its evidence and fix. JSON follows the schema in docs/diagnose-json.md
 //! ([`SCHEMA`]); fields are only ever added to it.
 
+use crate::access::AccessRecord;
 use crate::azure::facts::CloudFacts;
 use crate::diagnose::{Diagnosis, ProbeCost};
 use crate::probe::Facts;
@@ -84,12 +85,12 @@ pub fn verdict(diagnosis: &Diagnosis) -> String {
 }
 
 /// The human report: verdict, context, findings.
-pub fn render_text(diagnosis: &Diagnosis, target: &str) -> String {
+pub fn render_text(diagnosis: &Diagnosis, target: &str, access: Option<&AccessRecord>) -> String {
     let mut out = format!("{}\n\n", verdict(diagnosis));
     if let Some(why) = &diagnosis.guest_error {
         let _ = writeln!(out, "target  {target}\nguest   not examined: {why}");
     } else {
-        render_guest_context(&mut out, diagnosis, target);
+        render_guest_context(&mut out, diagnosis, target, access);
     }
     if let Some(cloud) = &diagnosis.cloud {
         out.push_str(&describe_cloud(cloud));
@@ -98,8 +99,13 @@ pub fn render_text(diagnosis: &Diagnosis, target: &str) -> String {
     out
 }
 
-/// The guest's lines of the text report: target, sshd, checks, probe.
-fn render_guest_context(out: &mut String, diagnosis: &Diagnosis, target: &str) {
+/// The guest's lines of the text report: target, access, sshd, checks, probe.
+fn render_guest_context(
+    out: &mut String,
+    diagnosis: &Diagnosis,
+    target: &str,
+    access: Option<&AccessRecord>,
+) {
     let facts = &diagnosis.facts;
     let summary = Summary::of(facts);
     let os = facts
@@ -108,6 +114,9 @@ fn render_guest_context(out: &mut String, diagnosis: &Diagnosis, target: &str) {
         .clone()
         .unwrap_or_else(|| "unknown distribution".into());
     let _ = writeln!(out, "target  {target}, user {}, {os}", facts.user);
+    if let Some(access) = access {
+        let _ = writeln!(out, "access  {access}");
+    }
     let state = if summary.sshd.running {
         "running"
     } else if summary.sshd.socket_activated {
@@ -224,6 +233,9 @@ pub fn describe_cloud(cloud: &CloudFacts) -> String {
 pub struct Report<'a> {
     pub schema: &'static str,
     pub target: &'a str,
+    /// How root was reached (the access ladder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<&'a AccessRecord>,
     pub user: &'a str,
     pub healthy: bool,
     pub verdict: String,
@@ -247,10 +259,15 @@ pub struct ProbeSummary {
 }
 
 impl<'a> Report<'a> {
-    pub fn new(diagnosis: &'a Diagnosis, target: &'a str) -> Report<'a> {
+    pub fn new(
+        diagnosis: &'a Diagnosis,
+        target: &'a str,
+        access: Option<&'a AccessRecord>,
+    ) -> Report<'a> {
         Report {
             schema: SCHEMA,
             target,
+            access,
             user: &diagnosis.facts.user,
             healthy: diagnosis.healthy(),
             verdict: verdict(diagnosis),
@@ -267,8 +284,9 @@ impl<'a> Report<'a> {
 }
 
 /// The JSON report, pretty-printed.
-pub fn render_json(diagnosis: &Diagnosis, target: &str) -> String {
-    serde_json::to_string_pretty(&Report::new(diagnosis, target)).expect("a report serialises")
+pub fn render_json(diagnosis: &Diagnosis, target: &str, access: Option<&AccessRecord>) -> String {
+    serde_json::to_string_pretty(&Report::new(diagnosis, target, access))
+        .expect("a report serialises")
 }
 
 /// The facts a reader of the report needs, not the probe's every detail.
@@ -437,7 +455,7 @@ mod tests {
     #[test]
     fn text_and_json_carry_the_same_findings() {
         let d = diagnosis(vec![finding("SSH304", "/etc/nologin exists")]);
-        let text = render_text(&d, "unix:/tmp/s");
+        let text = render_text(&d, "unix:/tmp/s", None);
         assert!(text.starts_with("SSH is down because /etc/nologin exists."));
         assert!(
             text.contains(
@@ -445,7 +463,7 @@ mod tests {
             )
         );
         let json: serde_json::Value =
-            serde_json::from_str(&render_json(&d, "unix:/tmp/s")).unwrap();
+            serde_json::from_str(&render_json(&d, "unix:/tmp/s", None)).unwrap();
         assert_eq!(json["schema"], SCHEMA);
         assert_eq!(json["healthy"], false);
         assert_eq!(json["target"], "unix:/tmp/s");

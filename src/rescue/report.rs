@@ -2,6 +2,7 @@
 //! (docs/rescue-json.md). Both come from this one value.
 
 use super::cloud::CloudFix;
+use crate::access::AccessRecord;
 use crate::diagnose::Diagnosis;
 use crate::login::{LoginCheck, Vantage};
 use crate::probe::facts::{Banner, BannerOutcome};
@@ -51,6 +52,9 @@ fn planned(repair: &Repair) -> Vec<PlannedFix> {
 pub struct RescueReport {
     /// The console reached (`unix:…`, an Azure VM); the caller fills it in.
     pub target: String,
+    /// How root was reached (the access ladder); the caller fills it in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessRecord>,
     pub user: String,
     /// SSH works for the user: the user logged in over SSH and `true` ran (see `login`);
     /// banners answer on every configured port and no error finding is left.
@@ -93,6 +97,7 @@ impl RescueReport {
     pub(super) fn new(user: &str, diagnosis: &Diagnosis, repair: &Repair) -> RescueReport {
         RescueReport {
             target: String::new(),
+            access: None,
             user: user.to_string(),
             verified: false,
             changed: false,
@@ -144,6 +149,9 @@ impl fmt::Display for RescueReport {
             (false, _) => "SSH still FAILS",
         };
         writeln!(f, "rescue of {} for {}: {verdict}", self.target, self.user)?;
+        if let Some(access) = &self.access {
+            writeln!(f, "access: {access}")?;
+        }
         if !self.before.is_empty() {
             writeln!(f, "\nfound:")?;
             write_findings(f, &self.before)?;

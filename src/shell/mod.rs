@@ -8,14 +8,17 @@
 //! only after a prompt that turns echo off has been seen, and are registered with the
 //! transcript's redactor in any case.
 
+mod boot;
 pub mod command;
 mod guard;
+mod login;
 mod state;
 mod transfer;
 
 pub use command::Encoding;
 pub use guard::closed;
-pub use state::{ConsoleState, classify};
+pub use login::{BOOT_WAIT, Reached};
+pub use state::{ConsoleState, classify, classify_screen};
 
 use crate::exit::ExitClass;
 use crate::expect::{ExpectError, Expecter, Needles};
@@ -80,6 +83,19 @@ pub enum ShellError {
         "the console is in systemd maintenance mode and needs the root password: pass --root-password-env VAR"
     )]
     MaintenanceNeedsRoot,
+    #[error("the console is stuck before a login prompt ({state:?}): {next}")]
+    BeforeLogin {
+        state: ConsoleState,
+        next: &'static str,
+    },
+    #[error("the root password was refused ({reason})")]
+    RootPasswordRefused { reason: String },
+    #[error(
+        "systemd maintenance mode refuses a shell: the root account is locked (only a restart into a rescue shell helps)"
+    )]
+    MaintenanceLocked,
+    #[error("changing the expired password of {user:?} was refused: {reason}")]
+    PasswordChangeRefused { user: String, reason: String },
     #[error(
         "command timed out after {waited:?}; it was interrupted with Ctrl-C. Output so far:\n{partial}"
     )]
@@ -88,6 +104,8 @@ pub enum ShellError {
     Damaged(#[from] command::Damaged),
     #[error("{0}")]
     Transfer(String),
+    #[error("{0}")]
+    Cleanup(String),
     #[error(
         "the console connection dropped while the command ran and was re-established; its output \
          may be incomplete, so it is not reported. The session goes on."
@@ -108,17 +126,35 @@ impl ShellError {
             ShellError::Expect(e) => e.exit_class(),
             ShellError::CommandTimeout { .. }
             | ShellError::Stuck { .. }
+            | ShellError::BeforeLogin { .. }
             | ShellError::KernelPanic => ExitClass::Timeout,
             ShellError::Write(_) | ShellError::Damaged(_) | ShellError::LinkInterrupted => {
                 ExitClass::Link
             }
-            ShellError::LoginIncorrect { .. }
-            | ShellError::PasswordRequired
-            | ShellError::SudoRefused { .. }
-            | ShellError::PasswordExpired { .. }
-            | ShellError::MaintenanceNeedsRoot => ExitClass::Auth,
-            ShellError::Transfer(_) | ShellError::OutputTooLarge { .. } => ExitClass::Software,
+            ShellError::Transfer(_)
+            | ShellError::Cleanup(_)
+            | ShellError::OutputTooLarge { .. } => ExitClass::Software,
+            e if e.is_refusal() => ExitClass::Auth,
+            _ => ExitClass::Software,
         }
+    }
+}
+
+impl ShellError {
+    /// Whether the console refused a credential (as opposed to failing as a console): another
+    /// way in may still work.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            ShellError::LoginIncorrect { .. }
+                | ShellError::PasswordRequired
+                | ShellError::SudoRefused { .. }
+                | ShellError::PasswordExpired { .. }
+                | ShellError::MaintenanceNeedsRoot
+                | ShellError::RootPasswordRefused { .. }
+                | ShellError::MaintenanceLocked
+                | ShellError::PasswordChangeRefused { .. }
+        )
     }
 }
 
@@ -220,6 +256,18 @@ impl Session {
         self.uid == Some(0)
     }
 
+    /// After handing the console to something else (init, a restart): no shell of ours,
+    /// nothing to exit.
+    pub fn forget_shell(&mut self) {
+        self.levels.clear();
+        self.uid = None;
+    }
+
+    /// Whether our own shell runs (commands can be run).
+    pub fn has_shell(&self) -> bool {
+        self.levels.last() == Some(&Level::Own)
+    }
+
     /// Adds a secret the transcript must redact (a new password the caller holds).
     pub fn register_secret(&self, secret: &Secret) {
         self.secrets.register(secret);
@@ -239,117 +287,6 @@ impl Session {
 
     pub fn console(&self) -> &Console {
         self.expecter.console()
-    }
-
-    /// Reaches a logged-in shell of our own from whatever the console shows: a login prompt, a
-    /// shell (user or root), a half-typed line, a pager, a password prompt, systemd maintenance
-    /// mode. Logs in with `creds` when needed.
-    #[instrument(skip_all, fields(user = %creds.user))]
-    pub async fn attach(&mut self, creds: &Credentials) -> Result<(), ShellError> {
-        for secret in [&creds.password, &creds.root_password]
-            .into_iter()
-            .flatten()
-        {
-            self.secrets.register(secret);
-        }
-        let deadline = Instant::now() + self.timeouts.attach;
-        // Look before typing: a console still printing (a boot, a program starting) is left to
-        // finish, or the first key lands in the middle of it.
-        self.expecter
-            .settle(self.timeouts.quiet, NUDGE_WAIT)
-            .await?;
-        // Ctrl-C cancels a half-typed line, a running command or a sudo prompt, and does no harm
-        // at a login prompt; what it shows afterwards is the state to act on.
-        let mut state = self.nudge(b"\x03").await?;
-        let mut enters = 0;
-        loop {
-            debug!(?state, "console state");
-            if self.found == ConsoleState::Unknown {
-                // What we found is the first state the console showed, before we acted on it.
-                self.found = state;
-            }
-            match state {
-                ConsoleState::Shell => {
-                    if !self.levels.contains(&Level::Login) && !self.shell_found_is_root().await? {
-                        // A user's session left open: we leave it logged out, like after a login.
-                        self.levels.push(Level::Login);
-                    }
-                    return self.enter_own_shell().await;
-                }
-                ConsoleState::LoginPrompt => {
-                    state = self.login(creds).await?;
-                    if state == ConsoleState::Shell {
-                        self.levels.push(Level::Login);
-                    }
-                    continue;
-                }
-                ConsoleState::LoginIncorrect => {
-                    return Err(ShellError::LoginIncorrect {
-                        user: creds.user.clone(),
-                    });
-                }
-                ConsoleState::MaintenancePassword => {
-                    let root = creds
-                        .root_password
-                        .as_ref()
-                        .ok_or(ShellError::MaintenanceNeedsRoot)?;
-                    self.send_secret(root).await?;
-                    state = self.observe(self.timeouts.login).await?;
-                    continue;
-                }
-                ConsoleState::Pager => state = self.nudge(b"q").await?,
-                ConsoleState::SudoPassword => state = self.nudge(b"\x03").await?,
-                // An empty password ends login's prompt with "Login incorrect" and a fresh
-                // login prompt, which is what we want.
-                ConsoleState::PasswordPrompt | ConsoleState::MaintenanceEnter => {
-                    state = self.nudge(b"\r").await?
-                }
-                ConsoleState::Unknown => {
-                    if Instant::now() > deadline || enters >= 6 {
-                        return Err(ShellError::Stuck {
-                            waited: self.timeouts.attach,
-                            screen: self.console().screen().contents(),
-                        });
-                    }
-                    enters += 1;
-                    // Ctrl-U first so a half-typed line is cleared, never executed.
-                    state = self.nudge(b"\x15\r").await?;
-                }
-            }
-        }
-    }
-
-    /// Types the user name and the password, and reports where that left the console.
-    async fn login(&mut self, creds: &Credentials) -> Result<ConsoleState, ShellError> {
-        info!(user = %creds.user, "logging in");
-        self.type_text(&format!("{}\r", creds.user)).await?;
-        let mut state = self.observe(self.timeouts.login).await?;
-        if state == ConsoleState::PasswordPrompt {
-            let password = creds
-                .password
-                .as_ref()
-                .ok_or(ShellError::PasswordRequired)?;
-            self.send_secret(password).await?;
-            state = self.observe(self.timeouts.login).await?;
-        }
-        match state {
-            ConsoleState::Shell => Ok(state),
-            ConsoleState::LoginIncorrect | ConsoleState::LoginPrompt => {
-                Err(ShellError::LoginIncorrect {
-                    user: creds.user.clone(),
-                })
-            }
-            ConsoleState::PasswordPrompt | ConsoleState::Unknown
-                if self.screen_says(
-                    "(?i)(password has expired|must change your password|new password)",
-                ) =>
-            {
-                Err(ShellError::PasswordExpired {
-                    user: creds.user.clone(),
-                })
-            }
-            other => Ok(other),
-        }
     }
 
     /// Becomes root with `sudo -i` (answering its password prompt) unless already root.
@@ -374,16 +311,10 @@ impl Session {
             state = self.observe(self.timeouts.login).await?;
         }
         match state {
-            ConsoleState::Shell => {
+            // A refused sudo (a broken sudoers file) also ends at a shell prompt: the user's.
+            ConsoleState::Shell if self.shell_found_is_root().await? => {
                 self.levels.push(Level::Sudo);
-                self.enter_own_shell().await?;
-                if self.is_root() {
-                    return Ok(());
-                }
-                Err(ShellError::SudoRefused {
-                    user: user.into(),
-                    reason: "the shell after sudo is not root".into(),
-                })
+                self.enter_own_shell().await
             }
             ConsoleState::SudoPassword => {
                 self.type_text("\x03").await?;
@@ -395,11 +326,11 @@ impl Session {
                 })
             }
             _ => {
-                let screen = self.console().screen().contents();
+                let reason = self.line_before_prompt();
                 self.enter_own_shell().await?;
                 Err(ShellError::SudoRefused {
                     user: user.into(),
-                    reason: last_nonempty_line(&screen),
+                    reason,
                 })
             }
         }

@@ -20,12 +20,24 @@ pub enum ConsoleState {
     Shell,
     /// systemd emergency/rescue mode asking for the root password.
     MaintenancePassword,
-    /// systemd emergency/rescue mode waiting for Enter (root account locked).
+    /// systemd emergency/rescue mode offering a root shell for Enter (root has no password).
     MaintenanceEnter,
+    /// systemd emergency/rescue mode refusing a shell: the root account is locked.
+    MaintenanceLocked,
+    /// A password change that login demands: `Current password:`, `New password:`, `Retype…`.
+    PasswordChange,
     /// A pager (`less`, `more`, `systemctl status` without `--no-pager`).
     Pager,
     /// The last login attempt was refused.
     LoginIncorrect,
+    /// GRUB's menu (a boot that waits for a choice).
+    GrubMenu,
+    /// GRUB's command line, `grub>` (no usable configuration, or `c` pressed at the menu).
+    GrubPrompt,
+    /// GRUB's rescue shell, `grub rescue>`: GRUB could not load its modules.
+    GrubRescue,
+    /// The initramfs or dracut emergency shell: the root file system was not mounted.
+    InitramfsShell,
     /// Something else: a half-typed line, a running program, or silence.
     Unknown,
 }
@@ -40,13 +52,28 @@ static MAINTENANCE_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static MAINTENANCE_ENTER: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)press enter for maintenance|press enter to continue\.?\s*$"));
+    LazyLock::new(|| re(r"(?i)press enter for maintenance"));
+static MAINTENANCE_LOCKED: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)root account is locked|cannot open access to console|press enter to continue\.?\s*$")
+});
+static PASSWORD_CHANGE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)^(\(current\) unix password|current password|(enter |retype |re-enter )?new( unix)? password): ?$",
+    )
+});
 static PAGER: LazyLock<Regex> = LazyLock::new(|| {
     re(r"^(\(END\)|:|--More--.*|.*lines \d+-\d+(/\d+)?( \(END\))?|Manual page .*|HELP -- .*)\s*$")
 });
 static SHELL: LazyLock<Regex> = LazyLock::new(|| re(r"[$#>%] ?$"));
 static INCORRECT: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)login incorrect|authentication failure"));
+
+static GRUB_MENU: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?s)GNU GRUB.*(Use the .* keys to select|Press enter to boot)"));
+static GRUB_PROMPT: LazyLock<Regex> = LazyLock::new(|| re(r"^grub> ?$"));
+static GRUB_RESCUE: LazyLock<Regex> = LazyLock::new(|| re(r"^grub rescue> ?$"));
+static INITRAMFS: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\(initramfs\) ?$|^dracut:/# ?$|^:/# ?$"));
 
 fn re(p: &str) -> Regex {
     Regex::new(p).expect("console state pattern")
@@ -57,11 +84,24 @@ fn re(p: &str) -> Regex {
 /// [`crate::term::Console::kernel_panicked`]).
 pub fn classify(cursor_line: &str, recent: &str) -> ConsoleState {
     let line = cursor_line.trim_start();
+    if GRUB_RESCUE.is_match(line) {
+        return ConsoleState::GrubRescue;
+    }
+    if GRUB_PROMPT.is_match(line) {
+        return ConsoleState::GrubPrompt;
+    }
+    if INITRAMFS.is_match(line) {
+        return ConsoleState::InitramfsShell;
+    }
+    if MAINTENANCE_LOCKED.is_match(line) || MAINTENANCE_LOCKED.is_match(last_lines(recent)) {
+        return ConsoleState::MaintenanceLocked;
+    }
+    // sulogin's Enter prompt ends with the same "(or press Control-D to continue):" row.
+    if MAINTENANCE_ENTER.is_match(line) || MAINTENANCE_ENTER.is_match(last_lines(recent)) {
+        return ConsoleState::MaintenanceEnter;
+    }
     if MAINTENANCE_PASSWORD.is_match(line) || MAINTENANCE_PASSWORD.is_match(last_lines(recent)) {
         return ConsoleState::MaintenancePassword;
-    }
-    if MAINTENANCE_ENTER.is_match(line) {
-        return ConsoleState::MaintenanceEnter;
     }
     if LOGIN.is_match(line) {
         return if INCORRECT.is_match(recent) {
@@ -73,6 +113,9 @@ pub fn classify(cursor_line: &str, recent: &str) -> ConsoleState {
     if line.starts_with("[sudo]") && SUDO.is_match(line) {
         return ConsoleState::SudoPassword;
     }
+    if PASSWORD_CHANGE.is_match(line) {
+        return ConsoleState::PasswordChange;
+    }
     if PASSWORD.is_match(line) {
         return ConsoleState::PasswordPrompt;
     }
@@ -83,6 +126,38 @@ pub fn classify(cursor_line: &str, recent: &str) -> ConsoleState {
         return ConsoleState::Shell;
     }
     ConsoleState::Unknown
+}
+
+/// What the screen shows when no prompt is under the cursor: GRUB's menu is drawn with
+/// cursor movements, so the whole screen tells, not the cursor's row.
+pub fn classify_screen(screen: &str) -> ConsoleState {
+    if GRUB_MENU.is_match(screen) {
+        ConsoleState::GrubMenu
+    } else {
+        ConsoleState::Unknown
+    }
+}
+
+impl ConsoleState {
+    /// For a console stuck before a login prompt: what state it is in and the next step.
+    pub fn next_step(self) -> Option<&'static str> {
+        Some(match self {
+            ConsoleState::GrubMenu => "boot the default entry (Enter) and wait for a login prompt",
+            ConsoleState::GrubPrompt => {
+                "GRUB found no usable configuration: load it with `configfile` or boot by hand; the break-in cannot edit an entry here"
+            }
+            ConsoleState::GrubRescue => {
+                "GRUB cannot load its modules (a moved or damaged /boot): repair the disk offline (attach it to a repair VM)"
+            }
+            ConsoleState::InitramfsShell => {
+                "the root file system was not mounted: check root= on the kernel line and the disk (fsck) from this shell"
+            }
+            ConsoleState::MaintenanceLocked => {
+                "emergency mode with root locked: restart into a root shell (--allow-reboot) and fix the cause (often /etc/fstab)"
+            }
+            _ => return None,
+        })
+    }
 }
 
 /// The last two lines of `text`: maintenance prompts span two rows.
@@ -158,11 +233,52 @@ mod tests {
         );
         assert_eq!(
             classify(
-                "Press Enter for maintenance",
-                "Cannot open access to console, the root account is locked.\r\nSee sulogin(8) man page for more details.\r\n\r\nPress Enter for maintenance\r\n"
+                "(or press Control-D to continue): ",
+                "Press Enter for maintenance\r\n(or press Control-D to continue): "
             ),
             MaintenanceEnter
         );
+        assert_eq!(
+            classify(
+                "Press Enter to continue.",
+                "Cannot open access to console, the root account is locked.\r\nSee sulogin(8) man page for more details.\r\n\r\nPress Enter to continue.\r\n"
+            ),
+            MaintenanceLocked
+        );
+    }
+
+    #[test]
+    fn consoles_stuck_before_a_login_prompt() {
+        assert_eq!(classify("grub> ", ""), GrubPrompt);
+        assert_eq!(classify("grub rescue> ", ""), GrubRescue);
+        assert_eq!(classify("(initramfs) ", ""), InitramfsShell);
+        assert_eq!(classify("dracut:/# ", ""), InitramfsShell);
+        let menu = "                 GNU GRUB  version 2.06-13+deb12u2\n\n +-----+\n |*Debian GNU/Linux |\n +-----+\n      Use the ^ and v keys to select which entry is highlighted.";
+        assert_eq!(classify_screen(menu), GrubMenu);
+        assert_eq!(classify_screen("rescue-guest login:"), Unknown);
+        for state in [
+            GrubMenu,
+            GrubPrompt,
+            GrubRescue,
+            InitramfsShell,
+            MaintenanceLocked,
+        ] {
+            assert!(state.next_step().is_some(), "{state:?}");
+        }
+        assert_eq!(Shell.next_step(), None);
+    }
+
+    #[test]
+    fn the_password_change_login_demands() {
+        for line in [
+            "Current password: ",
+            "New password: ",
+            "Retype new password: ",
+            "(current) UNIX password: ",
+            "Enter new UNIX password: ",
+        ] {
+            assert_eq!(classify(line, ""), PasswordChange, "{line}");
+        }
     }
 
     #[test]

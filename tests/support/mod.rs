@@ -53,9 +53,15 @@ pub enum SshAuth {
 impl Guest {
     /// Boots a fresh guest named `name`; panics with the script's own explanation on failure.
     pub fn boot(name: &str) -> Guest {
+        Guest::boot_with(name, &[])
+    }
+
+    /// [`Guest::boot`] with more options for `scripts/guest run` (`--grub hidden`).
+    pub fn boot_with(name: &str, options: &[&str]) -> Guest {
         let script = repo_root().join("scripts/guest");
         let mut runner = Command::new(&script)
             .args(["run", "--name", name])
+            .args(options)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

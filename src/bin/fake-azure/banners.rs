@@ -1,8 +1,8 @@
 //! What the guest's console would show after an admin command, so a client can see the effect.
 //!
-//! The fake cannot perform these on a qemu guest: SysRq reaches a Linux serial console as a
-//! BREAK followed by the key, and a unix chardev socket has no way to send a BREAK; NMI and reset
-//! need qemu's monitor, which belongs to whoever started the guest. So the fake writes into the
+//! SysRq reaches a Linux serial console as a BREAK followed by the key, and a unix chardev
+//! socket has no way to send a BREAK; NMI and reset need qemu's monitor, which the fake has only
+//! when given one (`--monitor`, see [`crate::monitor`]). Otherwise the fake writes into the
 //! websocket output the lines the kernel prints (`sysrq: …` with its `[ seconds]` stamp, the NMI
 //! warning, a reboot banner), and the guest itself is untouched.
 

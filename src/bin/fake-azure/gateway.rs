@@ -13,6 +13,8 @@ use crate::banners;
 use crate::http::{
     Body, bearer, cloud_error, empty_response, failure_response, query_pairs, read_body,
 };
+use crate::machines::MachineKey;
+use crate::monitor;
 use crate::session::{self, SessionInfo};
 use crate::state::{AdminRecord, Fake, Route, fingerprint};
 use crate::token;
@@ -150,7 +152,7 @@ async fn admin_command(
             "use POST",
         )
     } else {
-        decide(fake, token.as_deref(), cid, sid, command, &parsed)
+        decide(fake, token.as_deref(), cid, sid, command, &parsed).await
     };
     let status = response.status().as_u16();
     info!(session = %sid, %command, status, token = %token.as_deref().map(fingerprint).unwrap_or_default(), "admin command");
@@ -163,7 +165,7 @@ async fn admin_command(
     response
 }
 
-fn decide(
+async fn decide(
     fake: &Fake,
     token: Option<&str>,
     cid: &str,
@@ -218,11 +220,35 @@ fn decide(
             "this session has no open, authenticated websocket: connect and answer the challenge first",
         );
     }
-    if let Some(console) = fake.console(&session.machine) {
+    let monitor = fake
+        .world()
+        .machines
+        .get(&session.machine)
+        .and_then(|m| m.spec.monitor.clone());
+    match (monitor, command) {
+        // The guest itself is reset or interrupted, through its qemu monitor.
+        (Some(socket), "reset" | "nmi") => {
+            let hmp = if command == "reset" {
+                "system_reset"
+            } else {
+                "nmi"
+            };
+            if let Err(e) = monitor::run(&socket, hmp).await {
+                return cloud_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &e);
+            }
+        }
+        _ => inject_banner(fake, &session.machine, command, keys),
+    }
+    empty_response(StatusCode::OK)
+}
+
+/// Without a monitor: what the console would show, written into its output.
+fn inject_banner(fake: &Fake, machine: &MachineKey, command: &str, keys: &str) {
+    if let Some(console) = fake.console(machine) {
         let host = fake
             .world()
             .machines
-            .get(&session.machine)
+            .get(machine)
             .map(|m| m.host_name())
             .unwrap_or_default();
         let echo = console.is_echo();
@@ -232,5 +258,4 @@ fn decide(
             _ => banners::reboot(&host, echo),
         });
     }
-    empty_response(StatusCode::OK)
 }

@@ -48,6 +48,8 @@ pub struct MachineSpec {
     pub resource_group: String,
     pub name: MachineName,
     pub serial: SerialSpec,
+    /// The guest's qemu monitor socket (`--monitor`): reset and NMI then act on the guest.
+    pub monitor: Option<std::path::PathBuf>,
 }
 
 impl MachineSpec {
@@ -59,6 +61,7 @@ impl MachineSpec {
                 resource_group: rg.clone(),
                 name: MachineName::Vm(vm.clone()),
                 serial,
+                monitor: None,
             }),
             _ => Err(format!("--vm {s:?}: expected SUB/RG/NAME=SERIAL")),
         }
@@ -75,6 +78,7 @@ impl MachineSpec {
                     instance: id.clone(),
                 },
                 serial,
+                monitor: None,
             }),
             _ => Err(format!(
                 "--vmss {s:?}: expected SUB/RG/SCALESET/INSTANCE=SERIAL"
@@ -103,6 +107,21 @@ fn split_serial(s: &str) -> Result<(Vec<String>, SerialSpec), String> {
         return Err(format!("{s:?}: empty name in {path:?}"));
     }
     Ok((parts, serial.parse()?))
+}
+
+/// `--monitor SUB/RG/NAME=PATH` or `SUB/RG/SCALESET/INSTANCE=PATH`: the machine's key and its
+/// qemu monitor socket.
+pub fn parse_monitor(s: &str) -> Result<(MachineKey, std::path::PathBuf), String> {
+    let (path, socket) = s
+        .split_once('=')
+        .ok_or_else(|| format!("--monitor {s:?}: expected SUB/RG/NAME=PATH"))?;
+    let parts: Vec<&str> = path.split('/').collect();
+    let key = match parts.as_slice() {
+        [sub, rg, vm] => MachineKey::new(sub, rg, vm, None),
+        [sub, rg, ss, id] => MachineKey::new(sub, rg, ss, Some(id)),
+        _ => return Err(format!("--monitor {s:?}: expected SUB/RG/NAME=PATH")),
+    };
+    Ok((key, socket.into()))
 }
 
 /// A machine's identity for lookups: lower-case, as ARM compares names.

@@ -32,6 +32,7 @@ mod gateway;
 mod http;
 mod machines;
 mod metadata;
+mod monitor;
 mod network;
 mod operations;
 mod resources;
@@ -96,6 +97,10 @@ struct Args {
     /// A file served as a VM's boot diagnostics serial log (qemu's chardev log file).
     #[arg(long = "boot-log", value_name = "SUB/RG/NAME=PATH", value_parser = parse_assignment::<PathBuf>)]
     boot_logs: Vec<(String, PathBuf)>,
+    /// A machine's qemu HMP monitor socket, so that the reset and NMI admin commands act on
+    /// the guest (without one they only print what the console would show). Repeatable.
+    #[arg(long = "monitor", value_name = "SUB/RG/NAME=PATH", value_parser = machines::parse_monitor)]
+    monitors: Vec<(machines::MachineKey, PathBuf)>,
     /// A subscription whose Serial Console is disabled at start (created if it has no VMs).
     #[arg(long = "subscription-disabled", value_name = "SUB")]
     disabled_subscriptions: Vec<String>,
@@ -189,7 +194,14 @@ async fn run(args: Args) -> Result<(), String> {
         failures: Vec::new(),
         delays_ms: HashMap::new(),
     };
-    let machines = args.vms.into_iter().chain(args.vmss).collect();
+    let mut machines: Vec<MachineSpec> = args.vms.into_iter().chain(args.vmss).collect();
+    for (key, socket) in args.monitors {
+        let machine = machines
+            .iter_mut()
+            .find(|m| m.key() == key)
+            .ok_or_else(|| format!("--monitor names {key:?}, which no --vm or --vmss gives"))?;
+        machine.monitor = Some(socket);
+    }
     let fake = Arc::new(Fake::new(
         base_url.clone(),
         settings,

@@ -1,0 +1,200 @@
+//! The climb: each rung in order, tried only when the operator allows it and the console's
+//! state admits it, until one gives the shell that was asked for. Every rung it comes to is
+//! recorded with why it got in, failed or was not tried.
+
+use super::breakin::{self, BreakInError, OneTimeLogin, Restart};
+use super::record::{AccessRecord, Outcome, Rung};
+use super::{Access, Need};
+use crate::shell::{Reached, Session, ShellError};
+
+/// Why the climb stopped without a shell.
+pub(super) enum Stop {
+    /// Every rung was tried or skipped.
+    NoWayIn(AccessRecord),
+    /// The console itself failed (a timeout, the link): no rung can help.
+    Console(ShellError),
+}
+
+impl From<ShellError> for Stop {
+    fn from(e: ShellError) -> Self {
+        Stop::Console(e)
+    }
+}
+
+/// What one rung came to, when it did not get in.
+enum Miss {
+    Skipped(String),
+    Failed(ShellError),
+    /// Failed for a reason that is not a refused credential (a restart that did not work).
+    Broken(String),
+    Console(ShellError),
+}
+
+/// A refused credential is a rung that failed; anything else is the console failing.
+impl From<ShellError> for Miss {
+    fn from(e: ShellError) -> Self {
+        if e.is_refusal() {
+            Miss::Failed(e)
+        } else {
+            Miss::Console(e)
+        }
+    }
+}
+
+/// Climbs from whatever the console shows to the shell `need` asks for; also returns the
+/// one-time login the break-in added, if it came to that.
+pub(super) async fn climb(
+    session: &mut Session,
+    access: &Access,
+    need: Need,
+    restart: Option<&Restart<'_>>,
+) -> Result<(AccessRecord, Option<OneTimeLogin>), Stop> {
+    let mut record = AccessRecord::default();
+    let mut one_time = None;
+    let mut at = session.reach().await?;
+    let mut login_expired = false;
+    for rung in Rung::ALL {
+        let tried = match rung {
+            Rung::Login => login(session, access, need, at).await,
+            Rung::Root => root(session, access, at).await,
+            Rung::Expired => expired(session, access, need, at, login_expired).await,
+            Rung::Agent => Err(Miss::Skipped("not available for this target".into())),
+            Rung::BreakIn => match (access.allow_reboot, restart) {
+                (false, _) => Err(Miss::Skipped(
+                    "it restarts the VM into a root shell from the boot loader: pass --allow-reboot"
+                        .into(),
+                )),
+                (true, None) => Err(Miss::Skipped(
+                    "no way to restart this target: pass --reset-cmd 'COMMAND'".into(),
+                )),
+                (true, Some(restart)) => match breakin::break_in(session, restart).await {
+                    Ok(login) => {
+                        let how = format!(
+                            "restarted; GRUB's default entry booted with init=/bin/sh; one-time login {} added",
+                            login.user
+                        );
+                        one_time = Some(login);
+                        Ok(how)
+                    }
+                    Err(BreakInError::Shell(e)) => Err(e.into()),
+                    Err(e) => Err(Miss::Broken(e.to_string())),
+                },
+            },
+        };
+        match tried {
+            Ok(how) => {
+                record.note(rung, Outcome::GotIn, how);
+                return Ok((record, one_time));
+            }
+            Err(Miss::Broken(why)) => {
+                record.note(rung, Outcome::Failed, why);
+                at = where_now(session).await?;
+            }
+            Err(Miss::Skipped(why)) => record.note(rung, Outcome::Skipped, why),
+            Err(Miss::Failed(e)) => {
+                login_expired |= matches!(e, ShellError::PasswordExpired { .. });
+                record.note(rung, Outcome::Failed, e.to_string());
+                at = where_now(session).await?;
+            }
+            Err(Miss::Console(e)) => return Err(Stop::Console(e)),
+        }
+    }
+    Err(Stop::NoWayIn(record))
+}
+
+/// After a failed rung: our own shell if one runs, else whatever the console shows now.
+async fn where_now(session: &mut Session) -> Result<Reached, ShellError> {
+    if session.has_shell() {
+        return Ok(Reached::Shell);
+    }
+    session.reach().await
+}
+
+/// The given login at a login prompt (or a session found open), then sudo when root is needed.
+async fn login(
+    session: &mut Session,
+    access: &Access,
+    need: Need,
+    at: Reached,
+) -> Result<String, Miss> {
+    let creds = &access.credentials;
+    let how = match at {
+        Reached::Shell => "a shell was open".to_string(),
+        Reached::LoginPrompt => {
+            session.log_in(&creds.user, creds.password.as_ref()).await?;
+            format!("logged in as {}", creds.user)
+        }
+        _ => {
+            return Err(Miss::Skipped(
+                "the console is in systemd maintenance mode, which takes no user login".into(),
+            ));
+        }
+    };
+    if need == Need::Root && !session.is_root() {
+        session
+            .become_root(&creds.user, creds.password.as_ref())
+            .await?;
+        return Ok(format!("{how}, then sudo"));
+    }
+    Ok(how)
+}
+
+/// Root's password wherever the console takes it: `su` in a user's shell, the login prompt,
+/// systemd's maintenance prompt. A maintenance prompt that needs only Enter takes none.
+async fn root(session: &mut Session, access: &Access, at: Reached) -> Result<String, Miss> {
+    match at {
+        Reached::MaintenanceEnter => {
+            session.maintenance_enter().await?;
+            return Ok("root has no password: Enter at the maintenance prompt".into());
+        }
+        Reached::MaintenanceLocked => return Err(ShellError::MaintenanceLocked.into()),
+        _ => {}
+    }
+    let Some(password) = access.credentials.root_password.as_ref() else {
+        return Err(Miss::Skipped(
+            "not allowed: pass --root-password-env VAR or --root-password-file FILE".into(),
+        ));
+    };
+    match at {
+        Reached::Shell => {
+            session.su_root(password).await?;
+            Ok("su - with root's password".into())
+        }
+        Reached::LoginPrompt => {
+            session.log_in("root", Some(password)).await?;
+            Ok("root's password at the login prompt".into())
+        }
+        _ => {
+            session.maintenance_login(password).await?;
+            Ok("root's password at systemd's maintenance prompt".into())
+        }
+    }
+}
+
+/// The user's password that login says must be changed, changed to the operator's new one.
+async fn expired(
+    session: &mut Session,
+    access: &Access,
+    need: Need,
+    at: Reached,
+    login_expired: bool,
+) -> Result<String, Miss> {
+    if !login_expired || at != Reached::LoginPrompt {
+        return Err(Miss::Skipped(
+            "login did not ask for a password change".into(),
+        ));
+    }
+    let creds = &access.credentials;
+    let (Some(old), Some(new)) = (creds.password.as_ref(), access.new_password.as_ref()) else {
+        return Err(Miss::Skipped(
+            "not allowed: pass --new-password-env VAR or --new-password-file FILE".into(),
+        ));
+    };
+    session.log_in_changing(&creds.user, old, new).await?;
+    let how = format!("the expired password of {} changed at login", creds.user);
+    if need == Need::Root && !session.is_root() {
+        session.become_root(&creds.user, Some(new)).await?;
+        return Ok(format!("{how}, then sudo"));
+    }
+    Ok(how)
+}

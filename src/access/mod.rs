@@ -1,0 +1,195 @@
+//! The ladder of ways to root, and what a way in gives back.
+//!
+//! Opening a session takes a [`Target`], the [`Access`] the operator allows (the rungs and
+//! their credentials) and [`OpenOptions`]; it gives back a [`Channel`] and an
+//! [`AccessRecord`] naming the rung that got in and why every other rung it came to did not.
+//! Rungs in order: `login` (the given login, then sudo), `root` (root's password at the login
+//! prompt, with `su`, or at systemd's maintenance prompts), `expired` (a password login says
+//! must be changed, changed to the operator's new one), `agent` (the cloud's guest agent) and
+//! `break-in` (a restart into a root shell, only with `--allow-reboot`). Nothing restarts
+//! unless the operator allows it.
+
+mod breakin;
+mod channel;
+mod ladder;
+mod record;
+mod target;
+
+pub use channel::Channel;
+pub use record::{AccessRecord, Attempt, Outcome, Rung};
+pub use target::{AzureHandle, OpenConsole, OpenError, Target};
+
+use crate::exit::ExitClass;
+use crate::secret::{Secret, SecretRegistry};
+use crate::shell::{Credentials, Session, ShellError, Timeouts};
+use crate::term::{Console, Transcript};
+use ladder::Stop;
+use std::path::PathBuf;
+
+/// The console size every session uses.
+pub const ROWS: u16 = 24;
+pub const COLS: u16 = 80;
+
+/// What the operator allows: the login and each rung's credential.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// The login (user and password) and root's password for the `root` rung.
+    pub credentials: Credentials,
+    /// The `expired` rung: what a password that must be changed is changed to.
+    pub new_password: Option<Secret>,
+    /// The `break-in` rung: lifeline may restart the VM.
+    pub allow_reboot: bool,
+    /// How a local target is restarted (`--reset-cmd`); Azure machines use the reset admin
+    /// command.
+    pub reset_command: Option<String>,
+}
+
+/// The shell a session needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Any logged-in shell (`exec` without `--root`).
+    Shell,
+    /// A root shell.
+    Root,
+}
+
+impl Need {
+    fn as_str(self) -> &'static str {
+        match self {
+            Need::Shell => "a shell",
+            Need::Root => "root",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    pub need: Need,
+    /// Where to record the session (asciicast), if anywhere.
+    pub record: Option<PathBuf>,
+    pub timeouts: Timeouts,
+}
+
+impl OpenOptions {
+    pub fn new(need: Need) -> OpenOptions {
+        OpenOptions {
+            need,
+            record: None,
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+/// A way in: the channel, the record of the climb, and for Azure what admin commands need.
+pub struct Opened {
+    pub channel: Channel,
+    pub access: AccessRecord,
+    pub description: String,
+    pub azure: Option<AzureHandle>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("could not create the transcript {path}: {source}")]
+    Transcript {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("reaching a shell on {target}: {source}")]
+    Console {
+        target: String,
+        #[source]
+        source: ShellError,
+    },
+    #[error("no way to {need} on {target}: {record}")]
+    NoWayIn {
+        target: String,
+        need: &'static str,
+        record: AccessRecord,
+    },
+}
+
+impl AccessError {
+    /// The exit class of this failure (see [`crate::exit`]).
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            AccessError::Open(OpenError::Link(e)) => e.exit_class(),
+            AccessError::Open(OpenError::Azure(e)) => e.exit_class(),
+            AccessError::Transcript { .. } => ExitClass::Software,
+            AccessError::Console { source, .. } => source.exit_class(),
+            AccessError::NoWayIn { .. } => ExitClass::Auth,
+        }
+    }
+}
+
+/// Opens the target's console and climbs the ladder to the shell `options.need` asks for.
+pub async fn open(
+    target: &Target,
+    access: &Access,
+    options: &OpenOptions,
+) -> Result<Opened, AccessError> {
+    let secrets = SecretRegistry::default();
+    for secret in [
+        &access.credentials.password,
+        &access.credentials.root_password,
+        &access.new_password,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        secrets.register(secret);
+    }
+    let console = console(options.record.as_ref(), &secrets)?;
+    let opened = target.open().await?;
+    let description = opened.description;
+    let mut session = Session::new(opened.link, console, secrets, options.timeouts);
+    let restart = match (&access.reset_command, &opened.azure) {
+        (Some(command), _) => Some(breakin::Restart::Command(command)),
+        (None, Some(handle)) => Some(breakin::Restart::Azure(handle)),
+        (None, None) => None,
+    };
+    match ladder::climb(&mut session, access, options.need, restart.as_ref()).await {
+        Ok((record, one_time)) => Ok(Opened {
+            channel: Channel::Console { session, one_time },
+            access: record,
+            description,
+            azure: opened.azure,
+        }),
+        Err(stop) => {
+            // The console is left as found (logged out) whatever the ladder got to.
+            if let Err(e) = session.leave().await {
+                tracing::warn!("leaving the console: {e}");
+            }
+            Err(match stop {
+                Stop::Console(source) => AccessError::Console {
+                    target: description,
+                    source,
+                },
+                Stop::NoWayIn(record) => AccessError::NoWayIn {
+                    target: description,
+                    need: options.need.as_str(),
+                    record,
+                },
+            })
+        }
+    }
+}
+
+/// The console view every session uses, with a transcript when one is asked for.
+fn console(record: Option<&PathBuf>, secrets: &SecretRegistry) -> Result<Console, AccessError> {
+    let transcript = match record {
+        Some(path) => Some(
+            Transcript::create(path, COLS, ROWS, secrets.clone()).map_err(|source| {
+                AccessError::Transcript {
+                    path: path.clone(),
+                    source,
+                }
+            })?,
+        ),
+        None => None,
+    };
+    Ok(Console::new(ROWS, COLS, transcript))
+}

@@ -1,0 +1,77 @@
+//! What lifeline works on: a local serial console or an Azure VM or scale-set instance, and
+//! opening its console.
+
+use crate::azure::arm::MachineView;
+use crate::azure::console_link::{self, ConsoleLinkError, TakeOver};
+use crate::azure::{ArmClient, VmTarget};
+use crate::link::{Link, LinkError, LinkSpec};
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub enum Target {
+    /// A local serial console: a unix or tcp socket, or a child process.
+    Serial(LinkSpec),
+    /// An Azure VM or scale-set instance, reached through its serial console gateway; what to
+    /// do when another client takes the console.
+    Azure {
+        arm: Box<ArmClient>,
+        vm: VmTarget,
+        take_over: TakeOver,
+    },
+}
+
+impl Target {
+    /// What the target is called in reports: the serial spec or `azure:RG/VM`.
+    pub fn description(&self) -> String {
+        match self {
+            Target::Serial(spec) => spec.to_string(),
+            Target::Azure { vm, .. } => format!("azure:{vm}"),
+        }
+    }
+
+    /// Opens the target's console (for Azure after the pre-checks).
+    pub async fn open(&self) -> Result<OpenConsole, OpenError> {
+        match self {
+            Target::Serial(spec) => Ok(OpenConsole {
+                link: Link::open(spec).await?,
+                description: spec.to_string(),
+                azure: None,
+            }),
+            Target::Azure { arm, vm, take_over } => {
+                let _step = crate::progress::step(&format!("opening the serial console of {vm}"));
+                let console = console_link::open((**arm).clone(), vm.clone(), *take_over).await?;
+                Ok(OpenConsole {
+                    description: console.link.description.clone(),
+                    link: console.link,
+                    azure: Some(AzureHandle {
+                        arm: (**arm).clone(),
+                        session_url: console.session_url,
+                        machine: console.machine,
+                    }),
+                })
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error(transparent)]
+    Azure(#[from] ConsoleLinkError),
+}
+
+/// An open console: the link, and for Azure what admin commands need.
+pub struct OpenConsole {
+    pub link: Link,
+    pub description: String,
+    pub azure: Option<AzureHandle>,
+}
+
+/// What admin commands (reset, SysRq, NMI) need once the link is handed to a session.
+pub struct AzureHandle {
+    pub arm: ArmClient,
+    pub session_url: Arc<Mutex<String>>,
+    pub machine: MachineView,
+}

@@ -1,0 +1,215 @@
+//! The access ladder against a console on a pty (fixtures/console/fake-getty.sh: agetty-,
+//! login-, passwd-, sudo-, su- and sulogin-like prompts in bash): which rung gets in, what each
+//! other rung says, and that no password is typed twice at one prompt.
+
+use lifeline::access::{self, Access, AccessError, Need, OpenOptions, Outcome, Rung, Target};
+use lifeline::link::LinkSpec;
+use lifeline::secret::Secret;
+use lifeline::shell::Credentials;
+use std::path::{Path, PathBuf};
+
+struct Console {
+    spec: LinkSpec,
+    log: PathBuf,
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+fn console(mode: &str) -> Console {
+    let log = std::env::temp_dir().join(format!(
+        "lifeline-access-{}-{:x}.log",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/console/fake-getty.sh");
+    let spec = LinkSpec::Command(format!(
+        "exec env -i PATH=/usr/bin:/bin TERM=vt220 FAKE_MODE={mode} FAKE_USER_PW=alice-pw \
+         FAKE_ROOT_PW=root-pw FAKE_LOG={} bash {}",
+        log.display(),
+        script.display()
+    ));
+    Console { spec, log }
+}
+
+fn prompts(console: &Console) -> Vec<String> {
+    std::fs::read_to_string(&console.log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn allowing(password: &str, root: Option<&str>, new: Option<&str>) -> Access {
+    Access {
+        credentials: Credentials {
+            user: "alice".into(),
+            password: Some(Secret::new(password)),
+            root_password: root.map(Secret::new),
+        },
+        new_password: new.map(Secret::new),
+        ..Access::default()
+    }
+}
+
+async fn open_root(console: &Console, access: &Access) -> Result<access::Opened, AccessError> {
+    access::open(
+        &Target::Serial(console.spec.clone()),
+        access,
+        &OpenOptions::new(Need::Root),
+    )
+    .await
+}
+
+async fn uid(opened: &mut access::Opened) -> String {
+    let out = opened
+        .channel
+        .run("id -u", std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    out.text().trim().to_string()
+}
+
+fn outcome(record: &access::AccessRecord, rung: Rung) -> (Outcome, String) {
+    let attempt = record
+        .tried
+        .iter()
+        .find(|a| a.rung == rung)
+        .unwrap_or_else(|| panic!("{rung} not in {record:?}"));
+    (attempt.outcome, attempt.why.clone())
+}
+
+#[tokio::test]
+async fn the_login_and_sudo_get_in_first() {
+    let c = console("login");
+    let mut opened = open_root(&c, &allowing("alice-pw", None, None))
+        .await
+        .unwrap();
+    assert_eq!(opened.access.rung, Some(Rung::Login));
+    assert_eq!(opened.access.tried.len(), 1);
+    assert_eq!(uid(&mut opened).await, "0");
+    opened.channel.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_login_climbs_to_roots_password_at_the_login_prompt() {
+    let c = console("login");
+    let mut opened = open_root(&c, &allowing("wrong", Some("root-pw"), None))
+        .await
+        .unwrap();
+    assert_eq!(opened.access.rung, Some(Rung::Root));
+    let (login, why) = outcome(&opened.access, Rung::Login);
+    assert_eq!(login, Outcome::Failed);
+    assert!(why.contains("refused"), "{why}");
+    assert_eq!(uid(&mut opened).await, "0");
+    opened.channel.close().await.unwrap();
+    assert_eq!(prompts(&c), ["login:alice", "login:root"]);
+}
+
+#[tokio::test]
+async fn sudo_refusing_climbs_to_su_with_roots_password() {
+    let c = console("sudo-refuses");
+    let mut opened = open_root(&c, &allowing("alice-pw", Some("root-pw"), None))
+        .await
+        .unwrap();
+    assert_eq!(opened.access.rung, Some(Rung::Root));
+    let (login, why) = outcome(&opened.access, Rung::Login);
+    assert_eq!(login, Outcome::Failed);
+    assert!(why.contains("sudo refused"), "{why}");
+    assert_eq!(uid(&mut opened).await, "0");
+    opened.channel.close().await.unwrap();
+    assert_eq!(prompts(&c), ["login:alice", "sudo", "su"]);
+}
+
+#[tokio::test]
+async fn an_expired_password_is_changed_to_the_new_one_and_used_for_sudo() {
+    let c = console("expired");
+    let mut opened = open_root(&c, &allowing("alice-pw", None, Some("alice-new-pw")))
+        .await
+        .unwrap();
+    assert_eq!(opened.access.rung, Some(Rung::Expired));
+    let (login, why) = outcome(&opened.access, Rung::Login);
+    assert_eq!(login, Outcome::Failed);
+    assert!(why.contains("expired"), "{why}");
+    assert_eq!(outcome(&opened.access, Rung::Root).0, Outcome::Skipped);
+    assert_eq!(uid(&mut opened).await, "0");
+    opened.channel.close().await.unwrap();
+    assert_eq!(
+        prompts(&c),
+        [
+            "login:alice",
+            "login:alice",
+            "current",
+            "retype",
+            "changed-to:alice-new-pw",
+            "sudo"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_expired_password_without_a_new_one_names_the_flag() {
+    let c = console("expired");
+    let Err(e) = open_root(&c, &allowing("alice-pw", None, None)).await else {
+        panic!("got in without a new password");
+    };
+    let text = e.to_string();
+    assert!(text.contains("--new-password-env"), "{text}");
+    assert!(text.contains("--allow-reboot"), "{text}");
+}
+
+#[tokio::test]
+async fn roots_password_at_the_maintenance_prompt() {
+    let c = console("maintenance");
+    let mut opened = open_root(&c, &allowing("alice-pw", Some("root-pw"), None))
+        .await
+        .unwrap();
+    assert_eq!(opened.access.rung, Some(Rung::Root));
+    assert_eq!(outcome(&opened.access, Rung::Login).0, Outcome::Skipped);
+    assert_eq!(uid(&mut opened).await, "0");
+    opened.channel.close().await.unwrap();
+    assert_eq!(prompts(&c), ["maintenance"]);
+}
+
+#[tokio::test]
+async fn a_wrong_root_password_is_typed_once_at_the_maintenance_prompt() {
+    let c = console("maintenance");
+    let started = std::time::Instant::now();
+    let Err(AccessError::NoWayIn { record, .. }) =
+        open_root(&c, &allowing("alice-pw", Some("not-root-pw"), None)).await
+    else {
+        panic!("expected no way in");
+    };
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert_eq!(outcome(&record, Rung::Root).0, Outcome::Failed);
+    let (break_in, why) = outcome(&record, Rung::BreakIn);
+    assert_eq!(break_in, Outcome::Skipped);
+    assert!(why.contains("--allow-reboot"), "{why}");
+    assert_eq!(
+        prompts(&c),
+        ["maintenance"],
+        "the password went more than once"
+    );
+}
+
+#[tokio::test]
+async fn a_locked_root_in_maintenance_mode_needs_the_break_in() {
+    let c = console("locked");
+    let Err(AccessError::NoWayIn { record, .. }) =
+        open_root(&c, &allowing("alice-pw", Some("root-pw"), None)).await
+    else {
+        panic!("expected no way in");
+    };
+    let (root, why) = outcome(&record, Rung::Root);
+    assert_eq!(root, Outcome::Failed);
+    assert!(why.contains("locked"), "{why}");
+    assert_eq!(outcome(&record, Rung::Agent).0, Outcome::Skipped);
+    assert!(outcome(&record, Rung::BreakIn).1.contains("--allow-reboot"));
+    assert!(
+        !prompts(&c).iter().any(|p| p.starts_with("login")),
+        "nothing typed at a console that takes nothing"
+    );
+}
