@@ -157,10 +157,10 @@ ll_mkdir() {
 # ll_set PATH owner|mode VALUE: changes the owning user (the group is left) or the mode of a
 # path, after backing up its owner, mode and label.
 ll_set() {
-    local format=%a
-    [ "$2" = mode ] || format=%u
+    local format=%a change=ll_set_mode
+    [ "$2" = mode ] || format=%u change=ll_set_owner
     [ "$(stat -c "$format" -- "$1")" != "$3" ] || return 0
-    if ! ll_backup "$1" || ! "ll_set_$2" "$1" "$3"; then
+    if ! ll_backup "$1" || ! "$change" "$1" "$3"; then
         ll_fail "${LL_STEP_ERR:-could not change the $2 of $1}"
         return 1
     fi
