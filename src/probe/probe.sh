@@ -372,6 +372,7 @@ $ll_p"
 
     sec nologin
     for f in /etc/nologin /run/nologin /var/run/nologin; do
+        # shellcheck disable=SC3013 # dash, bash and busybox sh all support -ef
         [ "$f" = /var/run/nologin ] && [ /var/run -ef /run ] && continue
         [ -e "$f" ] && printf '%s %s\n' "$f" "$(head -n 1 "$f" | cut -c1-100)"
     done

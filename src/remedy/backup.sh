@@ -33,6 +33,7 @@ ll_label() {
 ll_backup_dir() {
     local id try n=1
     [ -z "$LL_BDIR" ] || return 0
+    # shellcheck disable=SC2174 # only the backup root itself is private; parents are the system's
     mkdir -p -m 0700 "$LL_BACKUP_ROOT" || {
         ll_fail "cannot create $LL_BACKUP_ROOT (read-only or full file system?)"
         return 1
@@ -71,10 +72,10 @@ ll_record() {
         ll_fail "$path is a symbolic link: lifeline does not change paths through links"
         return 1
     elif [ -f "$path" ]; then
-        mkdir -p "$dir/files" && ll_read "$(ll_controller "${path%/*}")" "$path" >"$dir/files/$n" || {
+        if ! mkdir -p "$dir/files" || ! ll_read "$(ll_controller "${path%/*}")" "$path" >"$dir/files/$n"; then
             ll_fail "could not back up $path to $dir (unreadable, or file system full?)"
             return 1
-        }
+        fi
         kind=file sha=$(ll_sha256 "$dir/files/$n")
     elif [ -d "$path" ]; then
         kind=meta
@@ -97,6 +98,7 @@ ll_record() {
 ll_backup() {
     local path
     for path in "$@"; do
+        # shellcheck disable=SC2153 # LL_SDIR is the current step's directory, set by ll_step in plan.sh
         ll_backup_dir && ll_record "$LL_BDIR" "$path" && ll_record "$LL_SDIR" "$path" || return 1
         ll_touches "$path"
     done
@@ -143,12 +145,14 @@ ll_restore_entry() {
         ll_emit "$verb" "$path" "content, owner, mode and label as recorded"
         ;;
     meta)
-        [ -d "$path" ] && { [ "$(stat -c %u:%g -- "$path")" = "$uid:$gid" ] ||
-            ll_set_owner "$path" "$uid:$gid"; } && ll_set_mode "$path" "$mode" &&
-            { [ "$who" != 0 ] || ll_set_label "$path" "$label"; } || {
+        if ! {
+            [ -d "$path" ] && { [ "$(stat -c %u:%g -- "$path")" = "$uid:$gid" ] ||
+                ll_set_owner "$path" "$uid:$gid"; } && ll_set_mode "$path" "$mode" &&
+                { [ "$who" != 0 ] || ll_set_label "$path" "$label"; }
+        }; then
             ll_emit failed "$path" "could not restore the directory's owner, mode or label"
             return 1
-        }
+        fi
         ll_emit "$verb" "$path" "owner, mode and label as recorded"
         ;;
     absent)

@@ -25,10 +25,10 @@ ll_controller() {
         esac
         if [ -L "$at/$part" ]; then
             hops=$((hops + 1))
-            part=$(readlink -- "$at/$part") && [ $hops -le 40 ] || {
+            if ! part=$(readlink -- "$at/$part") || [ $hops -gt 40 ]; then
                 echo -
                 return 0
-            }
+            fi
             case $part in /*) rest=$part/$rest at= ;; *) rest=$at/$part/$rest at= ;; esac
             continue
         fi

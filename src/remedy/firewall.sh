@@ -30,11 +30,11 @@ ll_fw_firewalld() {
                 continue
             fi
             ll_backup "/etc/firewalld/zones/$zone.xml" || return 1
-            firewall-cmd --zone="$zone" --add-port="$port/tcp" >/dev/null 2>&1 &&
-                firewall-cmd --permanent --zone="$zone" --add-port="$port/tcp" >/dev/null 2>&1 || {
+            if ! firewall-cmd --zone="$zone" --add-port="$port/tcp" >/dev/null 2>&1 ||
+                ! firewall-cmd --permanent --zone="$zone" --add-port="$port/tcp" >/dev/null 2>&1; then
                 ll_fail "firewall-cmd could not open TCP $port in zone $zone"
                 return 1
-            }
+            fi
             ll_emit changed "firewalld zone $zone" "accepts TCP $port, now and permanently"
         done
     done
@@ -109,7 +109,7 @@ ll_rules_with_accept() {
 # ll_fw_nft PORT...: native nftables chains hooked on input that drop (by policy or rule). The
 # tables iptables-nft manages (ip/ip6 filter) are left to ll_fw_iptables.
 ll_fw_nft() {
-    local ruleset chains skip= fam table chain port file
+    local ruleset chains skip='' fam table chain port file
     command -v nft >/dev/null 2>&1 && ruleset=$(nft list ruleset 2>/dev/null) || return 0
     iptables -V 2>/dev/null | grep -q nf_tables && skip=1
     chains=$(printf '%s\n' "$ruleset" | awk -v skip="$skip" '

@@ -38,8 +38,9 @@ ll_begin() {
         exit 1
     }
     trap 'rm -rf "$LL_RUN"' EXIT
-    LL_FAILED= LL_STEPS=0 LL_BDIR= LL_SSHD_CHANGED= LL_STEP_ERR= LL_STEP_SSHD=
-    LL_TARGETS= LL_CHECKED= LL_WAS_OK=
+    LL_FAILED='' LL_STEPS=0 LL_BDIR='' LL_SSHD_CHANGED='' LL_STEP_ERR='' LL_STEP_SSHD=''
+    # shellcheck disable=SC2034 # read by ll_touches (write.sh) and ll_targets (verify.sh)
+    LL_TARGETS='' LL_CHECKED='' LL_WAS_OK=
     ll_sshd_locate
 }
 
@@ -54,7 +55,7 @@ ll_step() {
     fi
     LL_SDIR=$LL_RUN/step$LL_STEPS
     mkdir "$LL_SDIR" && : >"$LL_SDIR/manifest"
-    LL_STEP_ERR= LL_STEP_SSHD=
+    LL_STEP_ERR='' LL_STEP_SSHD=''
     if "$2" && ll_step_validate; then
         ll_emit step "$1" ok
         [ -z "$LL_STEP_SSHD" ] || LL_SSHD_CHANGED=1

@@ -12,7 +12,7 @@ ll_systemd() {
 # (LL_SOCK_FILE, LL_SOCK_ACTIVE), from one systemctl call: every process counts on a slow guest.
 ll_unit_state() {
     local key value socket=
-    LL_SVC_LOAD= LL_SVC_FILE= LL_SVC_ACTIVE= LL_SOCK_FILE= LL_SOCK_ACTIVE=
+    LL_SVC_LOAD='' LL_SVC_FILE='' LL_SVC_ACTIVE='' LL_SOCK_FILE='' LL_SOCK_ACTIVE=
     systemctl show -p LoadState -p UnitFileState -p ActiveState "$1.service" "$1.socket" \
         >"$LL_RUN/units" 2>/dev/null
     while IFS='=' read -r key value; do
@@ -31,7 +31,7 @@ ll_unit_state() {
 # socket-activated (LL_SOCKET=1).
 ll_ssh_unit() {
     local name
-    LL_UNIT= LL_SOCKET=
+    LL_UNIT='' LL_SOCKET=
     for name in ssh sshd; do
         ll_unit_state "$name"
         case $LL_SVC_LOAD in loaded | masked)

@@ -22,6 +22,7 @@ ll_sshd_valid() {
     *"Missing privilege separation directory: "*)
         dir=${LL_SSHD_ERR##*directory: }
         dir=${dir%%["$LL_CR$LL_NL"]*} # sshd ends its messages with CR LF
+        # shellcheck disable=SC2174 # the mode is the privsep directory's; its parents are the system's
         mkdir -p -m 0755 -- "$dir" || return 1
         ll_emit changed "$dir" "created the privilege separation directory"
         LL_SSHD_ERR=$("$LL_SSHD" -t 2>&1)

@@ -23,6 +23,7 @@ ll_banner() {
     local t=
     command -v timeout >/dev/null 2>&1 && t="timeout 5"
     if command -v bash >/dev/null 2>&1; then
+        # shellcheck disable=SC2016 # expanded by the inner bash, from its own arguments
         $t bash -c 'exec 3<>"/dev/tcp/$1/$2" && IFS= read -r l <&3 && printf "%s\n" "$l"' ll "$1" "$2" 2>&1
     elif command -v python3 >/dev/null 2>&1; then
         $t python3 -c 'import socket, sys

@@ -30,8 +30,10 @@ ll_touches() {
     /etc/ssh/* | /usr/etc/ssh/*)
         if [ -z "$LL_CHECKED" ]; then
             LL_CHECKED=1
+            # shellcheck disable=SC2034 # read by ll_finish in plan.sh
             ! ll_verify 1 quiet || LL_WAS_OK=1
         fi
+        # shellcheck disable=SC2034 # read by ll_step (plan.sh) and ll_targets (verify.sh)
         LL_STEP_SSHD=1 LL_TARGETS=
         ;;
     esac
@@ -106,11 +108,13 @@ ll_put() {
 ll_put_root() {
     local tmp
     tmp=$(mktemp "${1%/*}/.lifeline.XXXXXX") || return 1
-    cat >"$tmp" && chown "$3" "$tmp" && chmod "$2" "$tmp" &&
-        ll_set_label "$tmp" "${4:-$(ll_label "$1")}" && ll_place "$tmp" "$1" || {
+    if ! {
+        cat >"$tmp" && chown "$3" "$tmp" && chmod "$2" "$tmp" &&
+            ll_set_label "$tmp" "${4:-$(ll_label "$1")}" && ll_place "$tmp" "$1"
+    }; then
         rm -f -- "$tmp"
         return 1
-    }
+    fi
 }
 
 # ll_remove PATH: removes a file, after backing it up.
@@ -119,10 +123,10 @@ ll_remove() {
         ll_emit unchanged "$1"
         return 0
     fi
-    ll_backup "$1" && rm -f -- "$1" || {
+    if ! ll_backup "$1" || ! rm -f -- "$1"; then
         ll_fail "${LL_STEP_ERR:-could not remove $1}"
         return 1
-    }
+    fi
     ll_emit changed "$1" removed
 }
 
@@ -136,14 +140,16 @@ ll_mkdir() {
         ll_fail "${1%/*} is controlled by uid $who: lifeline creates nothing there for $3"
         return 1
     }
-    ll_backup "$1" && if [ "$who" = 0 ]; then
-        mkdir -m "$2" -- "$1" 2>/dev/null && chown -h -- "$3" "$1"
-    else
-        ll_as "$who" mkdir -m "$2" -- "$1"
-    fi || {
+    if ! {
+        ll_backup "$1" && if [ "$who" = 0 ]; then
+            mkdir -m "$2" -- "$1" 2>/dev/null && chown -h -- "$3" "$1"
+        else
+            ll_as "$who" mkdir -m "$2" -- "$1"
+        fi
+    }; then
         ll_fail "${LL_STEP_ERR:-could not create $1}"
         return 1
-    }
+    fi
     ll_relabel "$1"
     ll_emit changed "$1" "created"
 }
@@ -151,13 +157,13 @@ ll_mkdir() {
 # ll_set PATH owner|mode VALUE: changes the owning user (the group is left) or the mode of a
 # path, after backing up its owner, mode and label.
 ll_set() {
-    local format=%a
-    [ "$2" = mode ] || format=%u
+    local format=%a change=ll_set_mode
+    [ "$2" = mode ] || format=%u change=ll_set_owner
     [ "$(stat -c "$format" -- "$1")" != "$3" ] || return 0
-    ll_backup "$1" && "ll_set_$2" "$1" "$3" || {
+    if ! ll_backup "$1" || ! "$change" "$1" "$3"; then
         ll_fail "${LL_STEP_ERR:-could not change the $2 of $1}"
         return 1
-    }
+    fi
     if [ "$2" = mode ]; then
         ll_emit changed "$1" "mode $3"
     else

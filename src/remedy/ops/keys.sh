@@ -130,10 +130,10 @@ ll_merge_keys() {
 # ll_safe_file FILE UID: an existing keys file is no link and belongs to the user or root.
 ll_safe_file() {
     local owner
-    [ ! -L "$1" ] && [ -f "$1" ] || {
+    if [ -L "$1" ] || [ ! -f "$1" ]; then
         ll_fail "$1 is a symbolic link or not a regular file: refusing to write keys to it"
         return 1
-    }
+    fi
     owner=$(stat -c %u -- "$1")
     [ "$owner" = "$2" ] || [ "$owner" = 0 ] || {
         ll_fail "$1 belongs to uid $owner, neither the user nor root: refusing to touch it"

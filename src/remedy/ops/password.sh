@@ -26,13 +26,15 @@ ll_set_password() {
     else
         # No chpasswd: the shadow entry is rewritten here (usermod -p would put the hash on
         # its command line, which every user can read). printf is the shell's own.
-        printf '%s\n' "$3" >"$LL_RUN/hash" &&
-            awk -F : -v OFS=: -v u="$1" 'NR == FNR { h = $0; next } $1 == u { $2 = h } { print }' \
-                "$LL_RUN/hash" /etc/shadow >"$LL_RUN/shadow" &&
-            ll_put /etc/shadow 0640 0:0 <"$LL_RUN/shadow" >/dev/null || {
+        if ! {
+            printf '%s\n' "$3" >"$LL_RUN/hash" &&
+                awk -F : -v OFS=: -v u="$1" 'NR == FNR { h = $0; next } $1 == u { $2 = h } { print }' \
+                    "$LL_RUN/hash" /etc/shadow >"$LL_RUN/shadow" &&
+                ll_put /etc/shadow 0640 0:0 <"$LL_RUN/shadow" >/dev/null
+        }; then
             ll_fail "setting the password of $1 failed: ${LL_STEP_ERR:-could not rewrite /etc/shadow}"
             return 1
-        }
+        fi
     fi
     case $current in
     '!'*) ll_emit changed "password of $1" "set; the account was locked and is unlocked" ;;
@@ -49,17 +51,17 @@ $(getent shadow "$1")
 LL_SHADOW
     today=$(($(date +%s) / 86400))
     if [ "$last" = 0 ] || { [ -n "$last" ] && [ -n "$max" ] && [ "$max" -lt 99999 ] && [ $((last + max)) -lt "$today" ]; }; then
-        ll_backup /etc/shadow && chage -d "$today" "$1" || {
+        if ! ll_backup /etc/shadow || ! chage -d "$today" "$1"; then
             ll_fail "chage -d could not clear the password expiry of $1"
             return 1
-        }
+        fi
         ll_emit changed "account $1" "the password no longer counts as expired"
     fi
     if [ -n "$expire" ] && [ "$expire" -le "$today" ]; then
-        ll_backup /etc/shadow && chage -E -1 "$1" || {
+        if ! ll_backup /etc/shadow || ! chage -E -1 "$1"; then
             ll_fail "chage -E -1 could not lift the expiry of account $1"
             return 1
-        }
+        fi
         ll_emit changed "account $1" "expired on day $expire; the expiry date is removed"
     fi
     if command -v faillock >/dev/null 2>&1 && [ "$(faillock --user "$1" 2>/dev/null | grep -c '^[0-9]')" -gt 0 ]; then
@@ -116,8 +118,8 @@ ll_password_auth() {
     }
     printf 'Match User %s\n\tPasswordAuthentication yes\n' "$1" >>"$LL_RUN/option.new"
     ll_put "$file" 0644 0:0 <"$LL_RUN/option.new" || return 1
-    ll_sshd_valid && [ "$(ll_effective "$1" passwordauthentication)" = yes ] || {
+    if ! ll_sshd_valid || [ "$(ll_effective "$1" passwordauthentication)" != yes ]; then
         ll_fail "PasswordAuthentication stays no for $1 even with a Match block for the user in $file"
         return 1
-    }
+    fi
 }

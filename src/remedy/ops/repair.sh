@@ -8,10 +8,10 @@
 # holding "\n" becomes several lines. Line numbers are those of the file as it was.
 ll_edit_lines() {
     local file="$1"
-    [ -f "$file" ] && [ ! -L "$file" ] || {
+    if [ ! -f "$file" ] || [ -L "$file" ]; then
         ll_fail "$file is gone or is a link: the guest changed since the diagnosis; run rescue again"
         return 1
-    }
+    fi
     cat >"$LL_RUN/edits"
     awk -F '\037' '
         FNR == NR { old[$1] = $2; new[$1] = $3; why[$1] = $4; next }
@@ -194,7 +194,7 @@ ll_home() {
 # that decides, else the main file), the distributions' default, under which sshd lets a
 # locked account in by key.
 ll_unlock() {
-    local hash file=${2:-/etc/ssh/sshd_config}
+    local hash file="${2:-/etc/ssh/sshd_config}"
     ll_locked "$1" || {
         ll_emit unchanged "account $1 (not locked)"
         return 0
@@ -202,6 +202,7 @@ ll_unlock() {
     hash=$(getent shadow "$1" | cut -d: -f2)
     case ${hash#"${hash%%[!!]*}"} in '' | '*')
         ll_emit note "$1 has no password behind the lock: sshd gets UsePAM yes instead"
+        # shellcheck disable=SC2094 # FILE is only read here: ll_set_option writes to stdout
         ll_set_option "$file" UsePAM yes <"$file" >"$LL_RUN/usepam" &&
             ll_put "$file" 0644 0:0 <"$LL_RUN/usepam" || return 1
         ll_sshd_valid || return 0 # the step's validation reports it
@@ -237,10 +238,10 @@ ll_locked() {
 ll_login_shell() {
     local shell=/bin/bash
     [ -x "$shell" ] || shell=/bin/sh
-    ll_backup /etc/passwd && usermod -s "$shell" "$1" 2>"$LL_RUN/err" || {
+    if ! ll_backup /etc/passwd || ! usermod -s "$shell" "$1" 2>"$LL_RUN/err"; then
         ll_fail "usermod -s $shell $1 failed: $(cat "$LL_RUN/err")"
         return 1
-    }
+    fi
     ll_emit changed "account $1" "login shell $shell"
 }
 
@@ -284,7 +285,7 @@ ll_free_space() {
 
 # ll_bounded SECONDS COMMAND...: COMMAND, stopped after SECONDS where timeout(1) exists.
 ll_bounded() {
-    local seconds=$1
+    local seconds="$1"
     shift
     if command -v timeout >/dev/null 2>&1; then timeout "$seconds" "$@"; else "$@"; fi
 }
@@ -311,6 +312,7 @@ ll_selinux_port() {
 
 # ll_want_restart: sshd is restarted at the end even if no file of its changed.
 ll_want_restart() {
+    # shellcheck disable=SC2034 # read by ll_restart_and_verify in plan.sh
     LL_SSHD_CHANGED=1
 }
 

@@ -6,6 +6,7 @@ LL_MAIN=/etc/ssh/sshd_config
 # ll_family: debian, rhel, suse or other, from /etc/os-release's ID and ID_LIKE (NAME lies).
 ll_family() {
     local ids
+    # shellcheck disable=SC1091 # the guest's file, read on the guest
     ids=$(if [ -r /etc/os-release ]; then . /etc/os-release; fi; echo " ${ID:-} ${ID_LIKE:-} ")
     case $ids in
     *" debian "* | *" ubuntu "*) echo debian ;;
@@ -106,7 +107,9 @@ ll_repair_includes() {
 # apply (sshd takes the first value it reads) and are the user's to keep or remove.
 ll_report_overrides() {
     local pattern f hit
-    for pattern in $(awk 'tolower($1) == "include" { for (i = 2; i <= NF; i++) print $i }' "$LL_MAIN"); do
+    # One pattern a line, read as is: globbed only once made absolute, never against the cwd.
+    awk 'tolower($1) == "include" { for (i = 2; i <= NF; i++) print $i }' "$LL_MAIN" >"$LL_RUN/includes"
+    while IFS= read -r pattern; do
         case $pattern in /*) ;; *) pattern=/etc/ssh/$pattern ;; esac
         for f in $pattern; do
             [ -f "$f" ] || continue
@@ -116,5 +119,5 @@ ll_report_overrides() {
                 ll_emit warning "$f line ${hit%%:*} still applies after the reset: ${hit#*:}"
             done <"$LL_RUN/hits"
         done
-    done
+    done <"$LL_RUN/includes"
 }

@@ -5,10 +5,11 @@ ll_undo() {
     local id="$1" src kind n mode uid gid label sha path
     [ -n "$id" ] || id=$(ll_list_backups | cut -f 3 | tail -n 1)
     src=$LL_BACKUP_ROOT/$id
-    [ -n "$id" ] && [ -f "$src/manifest" ] || {
+    if [ -z "$id" ] || [ ! -f "$src/manifest" ]; then
         ll_fail "there is no backup ${id:-at all} under $LL_BACKUP_ROOT"
         return 1
-    }
+    fi
+    # shellcheck disable=SC2034 # read by ll_backup_dir in backup.sh, for the manifest
     LL_OPERATION="undo $id"
     ll_emit note "restoring backup $id ($(ll_manifest_field "$src" operation), $(ll_manifest_field "$src" created))"
     ll_entries "$src" >"$LL_RUN/undo"

@@ -57,10 +57,10 @@ ll_remove_user() {
     fi
     ll_user "$1" || return 1
     min=$(awk '$1 == "UID_MIN" { print $2 }' /etc/login.defs 2>/dev/null)
-    [ "$LL_UID" != 0 ] && [ "$LL_UID" -ge "${min:-1000}" ] || {
+    if [ "$LL_UID" = 0 ] || ! [ "$LL_UID" -ge "${min:-1000}" ]; then
         ll_fail "$1 has uid $LL_UID, below UID_MIN ${min:-1000}: a system account or root, not removed"
         return 1
-    }
+    fi
     if [ -n "$(ps -o pid= -u "$LL_UID" 2>/dev/null)" ]; then
         command -v loginctl >/dev/null 2>&1 && loginctl terminate-user "$1" >/dev/null 2>&1
         sleep 1
