@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use support::{Guest, shared_guest};
 
 /// The CI sample: small enough for a few minutes under TCG.
-const SAMPLE_COUNT: u64 = 2;
+const SAMPLE_COUNT: u64 = 1;
 const SAMPLE_SEED: u64 = 5;
 
 fn setting(name: &str, default: u64) -> u64 {
