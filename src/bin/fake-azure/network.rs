@@ -307,7 +307,7 @@ mod tests {
         assert!(!n.admits(client, 2200));
         let deny = Rule::from_properties(
             "DenySSH",
-            &json!({"priority": 100, "access": "Deny", "direction": "Inbound", "protocol": "Tcp",
+            &json!({"priority": 200, "access": "Deny", "direction": "Inbound", "protocol": "Tcp",
                     "sourceAddressPrefix": "*", "destinationPortRange": "22"}),
         )
         .unwrap();
@@ -315,7 +315,7 @@ mod tests {
         assert!(!n.admits(client, 22));
         let allow_me = Rule::from_properties(
             "AllowMe",
-            &json!({"priority": 90, "access": "Allow", "direction": "Inbound", "protocol": "Tcp",
+            &json!({"priority": 150, "access": "Allow", "direction": "Inbound", "protocol": "Tcp",
                     "sourceAddressPrefix": "127.0.0.1/32", "destinationPortRange": "22"}),
         )
         .unwrap();
