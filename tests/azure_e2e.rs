@@ -825,6 +825,9 @@ async fn without_a_login_azure_side_is_still_diagnosed() {
     let fake = fake_azure(&guest);
     fake.control(serde_json::json!({"clear_faults": true}));
     fake.reset_nsg();
+    // A real serial log holds bytes that are not UTF-8; the log is read all the same. (Written
+    // past lifeline's framing, so exec rightly reports damaged output: only the log matters.)
+    fake.exec(&guest, &[], r"printf '\377\376 not utf-8\n' >/dev/tty");
     fake.control(serde_json::json!({"health": {"vm": VM1, "state": "Unavailable"}}));
     let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
         .args(fake.args())

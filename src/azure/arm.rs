@@ -266,7 +266,9 @@ impl ArmClient {
             .await
             .map_err(|e| transport_or_credential(e, what))?;
         let status = u16::from(response.status());
-        let body = response.into_body().into_string().unwrap_or_default();
+        // A serial log holds whatever the guest printed, invalid UTF-8 included: decoded
+        // lossily, or one stray byte would turn the whole log into nothing.
+        let body = String::from_utf8_lossy(response.into_body().as_ref()).into_owned();
         if (200..300).contains(&status) {
             return Ok(body);
         }
