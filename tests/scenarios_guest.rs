@@ -200,19 +200,18 @@ async fn run(name: &str, scenario: Scenario) {
         session = reboot(&guest, session).await;
     }
     confirm(&guest, name, scenario.breaks);
-    let diagnosis = diagnose(&mut session, &guest.user)
-        .await
-        .unwrap_or_else(|e| panic!("{name}: diagnose: {e}"));
-    check(name, &diagnosis, scenario.expect);
-    let diagnosed = started.elapsed();
+    // The rescue's own first diagnosis is the diagnosis under test: exactly the expected rules,
+    // the verdict led by the first.
     let report = rescued(&mut session, &guest.user).await;
     let mut before: Vec<&str> = report.before.iter().map(|f| f.id).collect();
     before.sort_unstable();
     let mut expected = scenario.expect.to_vec();
     expected.sort_unstable();
+    assert_eq!(before, expected, "{name}: wrong findings\n{report}");
     assert_eq!(
-        before, expected,
-        "{name}: the rescue's own diagnosis differs"
+        report.before.first().map(|f| f.id),
+        scenario.expect.first().copied(),
+        "{name}: the verdict leads with another finding\n{report}"
     );
     let (remains, named) = scenario.remains;
     let after: Vec<&str> = report.after.iter().map(|f| f.id).collect();
@@ -231,7 +230,9 @@ async fn run(name: &str, scenario: Scenario) {
     );
     tokio::task::block_in_place(|| guest.ssh_works())
         .unwrap_or_else(|e| panic!("{name}: SSH fails after the rescue: {e}\n{report}"));
-    if remains.is_empty() {
+    // Idempotence costs a whole rescue per scenario: CI proves it on the healthy guest, the
+    // full run (`scripts/test --all`) on every scenario.
+    if remains.is_empty() && std::env::var_os("LIFELINE_TEST_ALL").is_some() {
         let again = rescued(&mut session, &guest.user).await;
         assert!(
             again.before.is_empty() && !again.changed && again.verified,
@@ -239,11 +240,9 @@ async fn run(name: &str, scenario: Scenario) {
         );
     }
     eprintln!(
-        "{name}: {:?}; diagnosed in {:.1} s (probe {:.1} s), rescued in {:.1} s",
-        diagnosis.ids(),
-        diagnosed.as_secs_f64(),
-        diagnosis.cost.elapsed.as_secs_f64(),
-        report.elapsed_ms as f64 / 1000.0
+        "{name}: {before:?}; rescued in {:.1} s ({:.1} s with the break and the checks)",
+        report.elapsed_ms as f64 / 1000.0,
+        started.elapsed().as_secs_f64()
     );
 }
 
