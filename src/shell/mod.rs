@@ -138,9 +138,7 @@ impl ShellError {
             _ => ExitClass::Software,
         }
     }
-}
 
-impl ShellError {
     /// Whether the console refused a credential (as opposed to failing as a console): another
     /// way in may still work.
     pub fn is_refusal(&self) -> bool {
