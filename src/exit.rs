@@ -25,7 +25,8 @@ pub enum ExitClass {
     Link,
     /// The console did not answer in time (no prompt, command timed out).
     Timeout,
-    /// Login or privilege escalation was refused (wrong password, no sudo rights).
+    /// Login or privilege escalation was refused (wrong password, no sudo rights), or Azure
+    /// refused the sign-in.
     Auth,
     /// SIGINT stopped the run (128 + 2, the shell's convention).
     Interrupted,
@@ -70,7 +71,7 @@ impl ExitClass {
             ExitClass::Software => "internal error",
             ExitClass::Link => "console unreachable or link broken",
             ExitClass::Timeout => "timed out",
-            ExitClass::Auth => "login or sudo refused",
+            ExitClass::Auth => "login, sudo or Azure sign-in refused",
             ExitClass::Interrupted => "interrupted (SIGINT)",
             ExitClass::Terminated => "terminated (SIGTERM)",
         }
@@ -88,7 +89,8 @@ impl ExitClass {
                 "the console did not answer in time (no prompt, command timed out, kernel panic)"
             }
             ExitClass::Auth => {
-                "login or sudo refused (wrong password, expired password, no sudo rights)"
+                "login, sudo or Azure sign-in refused (wrong password, expired password, no sudo \
+                 rights, a credential Entra ID or ARM refused)"
             }
             ExitClass::Interrupted => {
                 "interrupted by SIGINT (the shells lifeline opened on the console are closed first)"

@@ -45,7 +45,11 @@ fn a_wrong_client_secret_quotes_entra_and_says_what_to_do() {
         .output()
         .unwrap();
     let err = stderr(&out);
-    assert!(!out.status.success(), "{err}");
+    assert_eq!(
+        out.status.code(),
+        Some(77),
+        "a failed sign-in is an auth failure: {err}"
+    );
     for needed in [
         "client secret (environment) credential",
         "invalid_client",
@@ -60,6 +64,46 @@ fn a_wrong_client_secret_quotes_entra_and_says_what_to_do() {
         !err.contains("wrong"),
         "the secret must not be echoed: {err}"
     );
+}
+
+#[test]
+fn a_refresh_refused_after_the_first_sign_in_quotes_entra_and_says_what_to_do() {
+    let fake = start("refresh");
+    // Tokens that expire at once are renewed on every use; the first sign-in works, every
+    // renewal fails the way an expired secret does.
+    fake.control(serde_json::json!({
+        "token_lifetime_secs": 0,
+        "fail_next": {
+            "route": "token", "status": 401, "code": "invalid_client", "after": 1, "count": 10,
+            "message": "AADSTS7000222: The provided client secret keys for app 'client-1' are expired."
+        }
+    }));
+    let out = lifeline(
+        &fake,
+        &[
+            "--auth",
+            "client-secret",
+            "-g",
+            "rg1",
+            "-n",
+            "vm1",
+            "send",
+            "sysrq",
+            "h",
+        ],
+    )
+    .output()
+    .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(77), "{err}");
+    for needed in [
+        "the client secret (environment) credential signed in, then could not renew its token",
+        "Entra ID answered invalid_client: AADSTS7000222",
+        "What to do: the client secret has expired",
+    ] {
+        assert!(err.contains(needed), "missing {needed:?} in: {err}");
+    }
+    assert_eq!(counters(&fake)["tokens_issued"], 1, "{err}");
 }
 
 #[test]

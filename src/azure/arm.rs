@@ -35,8 +35,11 @@ pub enum ArmError {
 impl ArmError {
     /// The exit class of this failure (see [`crate::exit`]).
     pub fn exit_class(&self) -> ExitClass {
-        // The console cannot be reached, whatever the reason.
-        ExitClass::Link
+        match self {
+            // No token, or a token ARM refused: a sign-in failure, not an unreachable console.
+            ArmError::Credential(_) | ArmError::Http { status: 401, .. } => ExitClass::Auth,
+            ArmError::Http { .. } | ArmError::Transport { .. } => ExitClass::Link,
+        }
     }
 }
 

@@ -67,8 +67,11 @@ pub enum ConsoleLinkError {
 impl ConsoleLinkError {
     /// The exit class of this failure (see [`crate::exit`]).
     pub fn exit_class(&self) -> ExitClass {
-        // The console cannot be reached, whatever the reason.
-        ExitClass::Link
+        match self {
+            ConsoleLinkError::Precheck(e) => e.exit_class(),
+            // Otherwise the console cannot be reached, whatever the reason.
+            _ => ExitClass::Link,
+        }
     }
 }
 

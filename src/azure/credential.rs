@@ -81,7 +81,40 @@ struct Chain {
     methods: Vec<AuthMethod>,
     cloud: Cloud,
     subscription: Option<String>,
-    chosen: Mutex<Option<Arc<dyn TokenCredential>>>,
+    chosen: Mutex<Option<Chosen>>,
+}
+
+/// The credential that signed in first, kept for every later token, with the policy that
+/// keeps Entra's answers to its requests.
+#[derive(Debug, Clone)]
+struct Chosen {
+    method: AuthMethod,
+    credential: Arc<dyn TokenCredential>,
+    answers: Arc<sign_in::EntraAnswers>,
+}
+
+impl Chosen {
+    /// A token renewed by the credential that signed in; a refusal is explained as the first
+    /// sign-in's would be (a secret can expire or be replaced during a long rescue).
+    async fn renew(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        self.credential
+            .get_token(scopes, options)
+            .await
+            .map_err(|e| {
+                let why = sign_in::explain(&e, self.answers.take());
+                azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::Credential,
+                    format!(
+                        "the {} credential signed in, then could not renew its token: {why}",
+                        self.method.name()
+                    ),
+                )
+            })
+    }
 }
 
 #[async_trait]
@@ -92,8 +125,8 @@ impl TokenCredential for Chain {
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
         let chosen = self.chosen.lock().expect("credential lock").clone();
-        if let Some(credential) = chosen {
-            return credential.get_token(scopes, options).await;
+        if let Some(chosen) = chosen {
+            return chosen.renew(scopes, options).await;
         }
         let mut failures = Vec::new();
         for &method in &self.methods {
@@ -102,7 +135,11 @@ impl TokenCredential for Chain {
                 Ok(credential) => match credential.get_token(scopes, options.clone()).await {
                     Ok(token) => {
                         tracing::info!(method = method.name(), "authenticated");
-                        *self.chosen.lock().expect("credential lock") = Some(credential);
+                        *self.chosen.lock().expect("credential lock") = Some(Chosen {
+                            method,
+                            credential,
+                            answers,
+                        });
                         return Ok(token);
                     }
                     Err(e) => sign_in::explain(&e, answers.take()),

@@ -35,8 +35,11 @@ pub enum PrecheckError {
 impl PrecheckError {
     /// The exit class of this failure (see [`crate::exit`]).
     pub fn exit_class(&self) -> ExitClass {
-        // The console cannot be reached, whatever the reason.
-        ExitClass::Link
+        match self {
+            PrecheckError::Arm(e) => e.exit_class(),
+            // Otherwise the console cannot be reached, whatever the reason.
+            _ => ExitClass::Link,
+        }
     }
 }
 

@@ -14,7 +14,8 @@
 //! | `vm_power: {vm, state}` | running, starting, stopping, stopped, deallocating, deallocated |
 //! | `boot_diagnostics: {vm, enabled}` | |
 //! | `console_disabled: {subscription, disabled}` | as enableConsole/disableConsole do |
-//! | `fail_next: {route, status, retry_after?, code?, message?, count?}` | routes: token, console_services, vm, scale_set, instance_view, connect, admin |
+//! | `fail_next: {route, status, retry_after?, code?, message?, count?, after?}` | routes: token, console_services, vm, scale_set, instance_view, connect, admin; `after` answers succeed first |
+//! | `token_lifetime_secs: N` | lifetime of the tokens issued from now on (under 300 s, clients renew on every use) |
 //! | `delay: {route, ms}` | latency on a route until set to 0 |
 //! | `frames: "text"\|"binary"\|"mixed"` | output framing |
 //! | `invalid_utf8_text_frames: bool` | raw serial bytes in text frames, valid UTF-8 or not |
@@ -60,6 +61,7 @@ struct Control {
     challenge: Option<String>,
     inject_output: Option<InjectOutput>,
     revoke_tokens: Option<bool>,
+    token_lifetime_secs: Option<u64>,
     clear_faults: Option<bool>,
     nsg_rule: Option<NsgRule>,
     remove_nsg_rule: Option<NamedRule>,
@@ -283,6 +285,10 @@ fn apply(fake: &Fake, c: Control) -> Result<Vec<&'static str>, String> {
         if let Some(f) = c.fail_next {
             b.failures.push(f);
             done.push("fail_next");
+        }
+        if let Some(secs) = c.token_lifetime_secs {
+            b.token_lifetime_secs = secs;
+            done.push("token_lifetime_secs");
         }
         if let Some(d) = c.delay {
             if d.ms == 0 {

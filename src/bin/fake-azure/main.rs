@@ -193,6 +193,7 @@ async fn run(args: Args) -> Result<(), String> {
         refuse_alternate_ws: false,
         failures: Vec::new(),
         delays_ms: HashMap::new(),
+        token_lifetime_secs: token::LIFETIME_SECS,
     };
     let mut machines: Vec<MachineSpec> = args.vms.into_iter().chain(args.vmss).collect();
     for (key, socket) in args.monitors {

@@ -62,6 +62,10 @@ pub struct Failure {
     /// How many answers fail (default 1).
     #[serde(default = "one")]
     pub count: u32,
+    /// How many answers succeed before the failures start (default 0): a sign-in that works,
+    /// then a refresh that fails.
+    #[serde(default)]
+    pub after: u32,
 }
 
 fn one() -> u32 {
@@ -81,6 +85,9 @@ pub struct Behaviour {
     pub refuse_alternate_ws: bool,
     pub failures: Vec<Failure>,
     pub delays_ms: HashMap<Route, u64>,
+    /// Lifetime of the tokens issued from now on; under five minutes, clients renew them on
+    /// every use.
+    pub token_lifetime_secs: u64,
 }
 
 /// Numbers for test assertions (`GET /fake/state`).
@@ -269,6 +276,10 @@ impl Fake {
         let mut w = self.world();
         let failures = &mut w.behaviour.failures;
         let i = failures.iter().position(|f| f.route == route)?;
+        if failures[i].after > 0 {
+            failures[i].after -= 1;
+            return None;
+        }
         let failure = failures[i].clone();
         failures[i].count = failures[i].count.saturating_sub(1);
         if failures[i].count == 0 {

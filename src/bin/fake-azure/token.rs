@@ -21,7 +21,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::{debug, info};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-const LIFETIME_SECS: u64 = 3600;
+/// The lifetime of a token unless `token_lifetime_secs` changes it (Entra's default).
+pub const LIFETIME_SECS: u64 = 3600;
 
 /// The audiences ARM accepts (what a `…/.default` scope for ARM turns into).
 pub const MANAGEMENT_AUDIENCES: [&str; 4] = [
@@ -162,7 +163,8 @@ fn issue(
         ));
     };
     let object_id = random_uuid();
-    let token = make_token(tenant, client_id, &object_id, audience);
+    let lifetime = fake.world().behaviour.token_lifetime_secs;
+    let token = make_token(tenant, client_id, &object_id, audience, lifetime);
     info!(
         client_id = %client_id,
         audience = %audience,
@@ -181,13 +183,19 @@ fn issue(
     );
     Ok(json!({
         "token_type": "Bearer",
-        "expires_in": LIFETIME_SECS,
-        "ext_expires_in": LIFETIME_SECS,
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
         "access_token": token,
     }))
 }
 
-fn make_token(tenant: &str, client_id: &str, object_id: &str, audience: &str) -> String {
+fn make_token(
+    tenant: &str,
+    client_id: &str,
+    object_id: &str,
+    audience: &str,
+    lifetime: u64,
+) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -196,7 +204,7 @@ fn make_token(tenant: &str, client_id: &str, object_id: &str, audience: &str) ->
     let claims = json!({
         "aud": audience,
         "iss": format!("https://sts.windows.net/{tenant}/"),
-        "iat": now, "nbf": now, "exp": now + LIFETIME_SECS,
+        "iat": now, "nbf": now, "exp": now + lifetime,
         "appid": client_id, "oid": object_id, "sub": object_id, "tid": tenant,
     });
     let signature: [u8; 64] = std::array::from_fn(|_| rand::random());
