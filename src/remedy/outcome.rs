@@ -1,6 +1,7 @@
 //! What a plan did, read from the records its guest script prints (see `plan.sh`): each change,
 //! each thing found already as wanted, the backup, each step's result, the last `sshd -t`
-//! verdict, the service action and the banner check. Text and JSON come from this one value.
+//! verdict, the service action and the banner check. [`crate::report`] renders this one value as
+//! text and JSON.
 
 use super::RemedyError;
 use super::backup::BackupId;
@@ -8,7 +9,6 @@ use super::service::ServiceAction;
 use super::validate::Validation;
 use super::verify::PortCheck;
 use serde::Serialize;
-use std::fmt;
 
 /// One thing that changed (or was rolled back, or restored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -184,81 +184,6 @@ impl Outcome {
         self.exit_status == 0
             && self.steps.iter().all(|s| s.status == StepStatus::Ok)
             && self.ssh_verified()
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verdict = if self.succeeded() { "done" } else { "FAILED" };
-        let what = if self.changed() {
-            "changes made"
-        } else if self.rolled_back.is_empty() && self.succeeded() {
-            "nothing needed changing"
-        } else if self.rolled_back.is_empty() {
-            // SSH is still down: never say nothing was needed.
-            "nothing changed"
-        } else {
-            "what it changed was put back"
-        };
-        writeln!(f, "{}: {verdict}, {what}", self.operation)?;
-        for step in &self.steps {
-            let mark = match step.status {
-                StepStatus::Ok => "ok",
-                StepStatus::Failed => "FAILED",
-                StepStatus::Skipped => "skipped",
-            };
-            write!(f, "  [{mark}] {}", step.title)?;
-            if step.message.is_empty() {
-                writeln!(f)?;
-            } else {
-                writeln!(f, ": {}", step.message)?;
-            }
-        }
-        for (label, list) in [
-            ("changed", &self.changes),
-            ("rolled back", &self.rolled_back),
-            ("restored", &self.restored),
-        ] {
-            for c in list {
-                writeln!(f, "  {label}: {}: {}", c.what, c.detail)?;
-            }
-        }
-        for service in &self.service {
-            writeln!(
-                f,
-                "  service: {} {} {}",
-                service.unit, service.status, service.message
-            )?;
-        }
-        for port in &self.verification {
-            let state = if port.ok {
-                "answers"
-            } else {
-                "does NOT answer"
-            };
-            writeln!(
-                f,
-                "  ssh on {}:{} {state}: {}",
-                port.address, port.port, port.answer
-            )?;
-        }
-        for (label, list) in [
-            ("warning", &self.warnings),
-            ("error", &self.errors),
-            ("note", &self.notes),
-        ] {
-            for text in list {
-                writeln!(f, "  {label}: {text}")?;
-            }
-        }
-        if let Some(backup) = &self.backup {
-            writeln!(
-                f,
-                "  backup: {} (lifeline undo --backup {} takes this run back)",
-                backup.path, backup.id
-            )?;
-        }
-        Ok(())
     }
 }
 
