@@ -151,7 +151,14 @@ pub async fn open(
         (None, Some(handle)) => Some(breakin::Restart::Azure(handle)),
         (None, None) => None,
     };
-    match ladder::climb(&mut session, access, options.need, restart.as_ref()).await {
+    let climbed = {
+        let _step = crate::progress::step(&format!(
+            "reaching {} on the console",
+            options.need.as_str()
+        ));
+        ladder::climb(&mut session, access, options.need, restart.as_ref()).await
+    };
+    match climbed {
         Ok((record, one_time)) => Ok(Opened {
             channel: Channel::Console { session, one_time },
             access: record,

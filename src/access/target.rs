@@ -1,11 +1,14 @@
 //! What lifeline works on: a local serial console or an Azure VM or scale-set instance, and
 //! opening its console.
 
-use crate::azure::arm::MachineView;
+use crate::azure::admin::{self, AdminCommand};
+use crate::azure::arm::{ArmError, MachineView};
 use crate::azure::console_link::{self, ConsoleLinkError, TakeOver};
 use crate::azure::{ArmClient, VmTarget};
 use crate::link::{Link, LinkError, LinkSpec};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
 
 #[derive(Clone)]
 pub enum Target {
@@ -69,9 +72,36 @@ pub struct OpenConsole {
     pub azure: Option<AzureHandle>,
 }
 
+impl OpenConsole {
+    /// What the console prints within `listen`, as text: the answer to an admin command (a
+    /// SysRq help line, an NMI report). Stops early when the console closes.
+    pub async fn output_within(&mut self, listen: Duration) -> String {
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        let deadline = tokio::time::Instant::now() + listen;
+        while let Ok(Ok(n)) =
+            tokio::time::timeout_at(deadline, self.link.reader.read(&mut buf)).await
+        {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+}
+
 /// What admin commands (reset, SysRq, NMI) need once the link is handed to a session.
 pub struct AzureHandle {
     pub arm: ArmClient,
     pub session_url: Arc<Mutex<String>>,
     pub machine: MachineView,
+}
+
+impl AzureHandle {
+    /// Sends `command` to the console session in use (the gateway addresses it by session).
+    pub async fn send(&self, command: &AdminCommand) -> Result<(), ArmError> {
+        let url = self.session_url.lock().expect("session url lock").clone();
+        admin::send(&self.arm, &url, command).await
+    }
 }
