@@ -54,6 +54,10 @@ pub struct Cli {
     /// No progress display (it shows on a terminal only, and never with -o json or NO_COLOR).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Seconds one login or sudo exchange may take, and at least as long to bring an unknown
+    /// console to a prompt; raise it for a slow or overloaded VM.
+    #[arg(long, value_name = "SECS", default_value_t = 20, global = true)]
+    pub login_timeout: u64,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -62,6 +66,15 @@ pub struct Cli {
 pub enum OutputFormat {
     Text,
     Json,
+}
+
+impl From<OutputFormat> for crate::report::Format {
+    fn from(format: OutputFormat) -> Self {
+        match format {
+            OutputFormat::Text => crate::report::Format::Text,
+            OutputFormat::Json => crate::report::Format::Json,
+        }
+    }
 }
 
 /// Which console to reach.

@@ -5,8 +5,9 @@ use super::UsageError;
 use super::args::{
     AdminArg, Cli, CloudArgs, ConsoleAction, ConsoleArgs, OutputFormat, SendArgs, TargetArgs,
 };
+use crate::access::AzureHandle;
 use crate::azure::admin::{self, AdminCommand};
-use crate::azure::console_link::{self, AzureConsole, TakeOver};
+use crate::azure::console_link::TakeOver;
 use crate::azure::observe::observe;
 use crate::azure::target::Machine;
 use crate::azure::{ArmClient, Cloud, VmTarget, credential};
@@ -14,9 +15,8 @@ use crate::exit;
 use crate::rescue::CloudContext;
 use crate::term::escape::for_terminal;
 use anyhow::{Context, Result, bail};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
 
 /// The ARM client for the cloud and credential the arguments name. A custom endpoint without
 /// --arm-audience is asked for its audience and sign-in endpoint, as `az cloud register` does.
@@ -91,15 +91,6 @@ pub fn vm_target(target: &TargetArgs) -> Result<VmTarget> {
     })
 }
 
-/// Pre-checks the machine and opens its serial console.
-pub async fn open_console(target: &TargetArgs) -> Result<(AzureConsole, ArmClient)> {
-    let arm = arm_client(target).await?;
-    let vm = vm_target(target)?;
-    let _step = crate::progress::step(&format!("opening the serial console of {vm}"));
-    let console = console_link::open(arm.clone(), vm, take_over(target)).await?;
-    Ok((console, arm))
-}
-
 /// Whether the console may be taken back, once, from another client (`--take-over`).
 pub fn take_over(target: &TargetArgs) -> TakeOver {
     if target.take_over {
@@ -170,21 +161,22 @@ pub async fn send(cli: &Cli, args: &SendArgs) -> Result<u8> {
         AdminArg::Nmi => AdminCommand::Nmi,
         AdminArg::Reset => AdminCommand::Reset,
     };
-    let (mut console, arm) = open_console(&cli.target).await?;
-    send_admin(&arm, &console, &command, args.yes)?.await?;
+    let mut console = super::session::target(&cli.target).await?.open().await?;
+    let handle = console
+        .azure
+        .as_ref()
+        .expect("an Azure target opens with its admin handle");
+    confirm_admin(handle, &command, args.yes)?;
+    handle
+        .send(&command)
+        .await
+        .with_context(|| format!("sending {command:?}"))?;
     // Show what the console says in answer (a SysRq help line, an NMI report).
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 4096];
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    while let Ok(Ok(n)) =
-        tokio::time::timeout_at(deadline, console.link.reader.read(&mut buf)).await
-    {
-        if n == 0 {
-            break;
-        }
-        answer.extend_from_slice(&buf[..n]);
-    }
-    let answer = String::from_utf8_lossy(&answer).trim().to_string();
+    let answer = console
+        .output_within(ANSWER_WITHIN)
+        .await
+        .trim()
+        .to_string();
     match cli.output {
         OutputFormat::Text => {
             println!("Sent {command:?} to the VM.");
@@ -200,15 +192,12 @@ pub async fn send(cli: &Cli, args: &SendArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// Checks that `command` may go (SysRq not on Windows, confirmation for NMI and reset) and
-/// returns the request to await.
-pub fn send_admin<'a>(
-    arm: &'a ArmClient,
-    console: &AzureConsole,
-    command: &'a AdminCommand,
-    confirmed: bool,
-) -> Result<impl Future<Output = Result<()>> + 'a> {
-    if let Some(why) = admin::refusal(command, &console.machine) {
+/// How long `send` shows what the console prints in answer.
+const ANSWER_WITHIN: Duration = Duration::from_secs(2);
+
+/// Checks that `command` may go: SysRq not on Windows, confirmation for NMI and reset.
+fn confirm_admin(handle: &AzureHandle, command: &AdminCommand, confirmed: bool) -> Result<()> {
+    if let Some(why) = admin::refusal(command, &handle.machine) {
         bail!(UsageError(why.into()));
     }
     if matches!(command, AdminCommand::Nmi | AdminCommand::Reset)
@@ -219,16 +208,7 @@ pub fn send_admin<'a>(
             "{command:?} not sent: not confirmed (pass --yes in scripts)"
         )));
     }
-    let url = console
-        .session_url
-        .lock()
-        .expect("session url lock")
-        .clone();
-    Ok(async move {
-        admin::send(arm, &url, command)
-            .await
-            .with_context(|| format!("sending {command:?}"))
-    })
+    Ok(())
 }
 
 fn confirm(command: &AdminCommand) -> Result<bool> {
@@ -237,7 +217,5 @@ fn confirm(command: &AdminCommand) -> Result<bool> {
     }
     eprint!("\r\nReally send {command:?} to the VM? This interrupts everything it runs. [y/N] ");
     std::io::stderr().flush().ok();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim().eq_ignore_ascii_case("y"))
+    Ok(super::ask::line()?.trim().eq_ignore_ascii_case("y"))
 }

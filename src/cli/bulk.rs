@@ -7,7 +7,7 @@
 //! opened, so a typo costs no login; nothing asks on the terminal.
 
 use super::UsageError;
-use super::args::{Cli, LoginArgs, OutputFormat, RescueArgs, TargetArgs};
+use super::args::{Cli, LoginArgs, RescueArgs, TargetArgs};
 use super::remedy::{Change, read_keys};
 use super::session::{self, Endpoint};
 use super::{exit_code_for, password};
@@ -16,13 +16,12 @@ use crate::azure::VmTarget;
 use crate::azure::target::Machine;
 use crate::exit;
 use crate::playbook::{self, Console, Operation, Playbook, SecretSource};
-use crate::remedy::{Outcome, UserName};
-use crate::rescue::{RescueOptions, RescueReport, rescue};
+use crate::remedy::UserName;
+use crate::report::{self, BulkReport, BulkSummary, OperationResult, TargetResult};
+use crate::rescue::{RescueOptions, rescue};
 use crate::secret::Secret;
 use crate::shell::Session;
-use crate::term::escape::for_terminal;
 use anyhow::{Result, bail};
-use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,52 +43,6 @@ struct Job {
 enum Step {
     Rescue,
     Change { name: &'static str, change: Change },
-}
-
-#[derive(Debug, Serialize)]
-struct BulkReport {
-    /// Every target verified (rescue) or changed as asked (other operations).
-    ok: bool,
-    parallel: usize,
-    summary: Summary,
-    targets: Vec<TargetResult>,
-    elapsed_ms: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct Summary {
-    targets: usize,
-    ok: usize,
-    failed: usize,
-}
-
-#[derive(Debug, Serialize)]
-struct TargetResult {
-    name: String,
-    target: String,
-    ok: bool,
-    /// What `lifeline rescue` on this target alone would have exited with.
-    exit_code: u8,
-    /// Why the target could not be worked on at all (console, login, sudo).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    operations: Vec<OperationResult>,
-    elapsed_ms: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct OperationResult {
-    operation: &'static str,
-    ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rescue: Option<RescueReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    outcome: Option<Outcome>,
-    /// `--dry-run`: the guest script of a change, secrets withheld.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    script: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
 }
 
 pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
@@ -118,7 +71,7 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
     let report = BulkReport {
         ok: ok == targets.len(),
         parallel,
-        summary: Summary {
+        summary: BulkSummary {
             targets: targets.len(),
             ok,
             failed: targets.len() - ok,
@@ -126,10 +79,7 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
         targets,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
-    match cli.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string(&report)?),
-        OutputFormat::Text => print_text(&report),
-    }
+    print!("{}", report::render(&report, cli.output.into()));
     Ok(if report.ok { exit::OK } else { exit::PROBLEMS })
 }
 
@@ -349,6 +299,7 @@ fn endpoint(cli: &Cli, target: TargetArgs, login: LoginArgs, name: &str) -> Endp
         target,
         login,
         record: cli.record.as_deref().map(|p| per_target(p, name)),
+        timeouts: session::timeouts(cli),
     }
 }
 
@@ -470,38 +421,4 @@ fn prepare(operation: &Operation) -> Result<Step> {
         name: operation.name(),
         change,
     })
-}
-
-fn print_text(report: &BulkReport) {
-    for target in &report.targets {
-        let state = if target.ok { "ok" } else { "FAILED" };
-        println!(
-            "{}: {state} ({}, {:.1} s)",
-            target.name,
-            target.target,
-            target.elapsed_ms as f64 / 1000.0
-        );
-        if let Some(error) = &target.error {
-            println!("  {}", for_terminal(&error.to_string()));
-        }
-        for op in &target.operations {
-            let first = match (&op.rescue, &op.outcome, &op.error) {
-                (Some(r), _, _) => r.to_string(),
-                (_, Some(o), _) => o.to_string(),
-                (_, _, Some(e)) => format!("{}: {e}", op.operation),
-                _ => format!("{}: dry run", op.operation),
-            };
-            println!(
-                "  {}",
-                for_terminal(first.lines().next().unwrap_or_default())
-            );
-        }
-    }
-    println!(
-        "{} of {} targets ok ({} at a time, {:.1} s)",
-        report.summary.ok,
-        report.summary.targets,
-        report.parallel,
-        report.elapsed_ms as f64 / 1000.0
-    );
 }

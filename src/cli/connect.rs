@@ -152,8 +152,7 @@ async fn admin_from_menu(azure: &Option<AzureHandle>, command: AdminCommand) {
         eprint!("\r\n[lifeline] {why}\r\n");
         return;
     }
-    let url = handle.session_url.lock().expect("session url lock").clone();
-    match admin::send(&handle.arm, &url, &command).await {
+    match handle.send(&command).await {
         Ok(()) => eprint!("\r\n[lifeline] sent {command:?}\r\n"),
         Err(e) => eprint!("\r\n[lifeline] {command:?} failed: {e}\r\n"),
     }

@@ -1,13 +1,14 @@
 //! `lifeline diagnose` and `lifeline rules`.
 
 use super::UsageError;
-use super::args::{Cli, DiagnoseArgs, OutputFormat, RulesArgs};
+use super::args::{Cli, DiagnoseArgs, RulesArgs};
 use super::session;
 use crate::access::{AccessRecord, Need};
 use crate::diagnose::{Diagnosis, diagnose};
 use crate::exit;
+use crate::report::{self, DiagnosisReport};
+use crate::rules;
 use crate::term::escape::for_terminal;
-use crate::{report, rules};
 use anyhow::Result;
 
 pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
@@ -34,13 +35,12 @@ pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
         (Err(e), None) => return Err(e),
     };
     let access = access.as_ref();
-    match cli.output {
-        OutputFormat::Text => print!(
-            "{}",
-            for_terminal(&report::render_text(&diagnosis, &target, access))
-        ),
-        OutputFormat::Json => println!("{}", report::render_json(&diagnosis, &target, access)),
-    }
+    let report = DiagnosisReport {
+        diagnosis: &diagnosis,
+        target: &target,
+        access,
+    };
+    print!("{}", report::render(&report, cli.output.into()));
     Ok(if diagnosis.healthy() {
         exit::OK
     } else {

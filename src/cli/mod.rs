@@ -3,6 +3,7 @@
 //! errors.
 
 mod args;
+mod ask;
 mod azure;
 mod bulk;
 mod connect;
@@ -145,6 +146,9 @@ fn init_logging(verbose: u8, progress: bool) {
 pub(super) fn exit_code_for(error: &anyhow::Error) -> u8 {
     if error.chain().any(|e| e.is::<UsageError>()) {
         return exit::USAGE;
+    }
+    if error.chain().any(|e| e.is::<ask::Interrupted>()) {
+        return exit::ExitClass::Interrupted.code();
     }
     exit::class_of(error.as_ref()).code()
 }

@@ -4,7 +4,7 @@
 use super::UsageError;
 use crate::secret::Secret;
 use anyhow::{Context, Result, bail};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 pub fn from_env(var: &str) -> Result<Secret> {
@@ -43,11 +43,10 @@ pub fn prompt(question: &str) -> Result<Option<Secret>> {
     quiet.local_modes.remove(rustix::termios::LocalModes::ECHO);
     rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Flush, &quiet)
         .context("turning terminal echo off")?;
-    let mut line = String::new();
-    let read = stdin.lock().read_line(&mut line);
+    let read = super::ask::line();
     rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Flush, &saved).ok();
     eprintln!();
-    read.context("reading the password")?;
+    let line = read.context("reading the password")?;
     Ok(Some(Secret::new(line.trim_end_matches(['\r', '\n']))))
 }
 

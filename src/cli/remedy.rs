@@ -13,11 +13,12 @@ use crate::exit;
 use crate::remedy::nsg;
 use crate::remedy::ops::{AddUser, RemoveUser, ResetKey, ResetPassword, ResetSsh, Undo};
 use crate::remedy::{BackupId, Plan, PublicKeys, UserName, list_backups};
+use crate::report;
 use crate::secret::Secret;
 use crate::shell::Session;
 use crate::term::escape::for_terminal;
 use anyhow::{Context, Result, bail};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 
 pub async fn reset_ssh(cli: &Cli, args: &ResetSshArgs) -> Result<u8> {
     let (mut opened, _) = session::open(cli, Need::Root).await?;
@@ -235,10 +236,7 @@ async fn apply(cli: &Cli, opened: Opened, plan: Plan, change: ChangeArgs) -> Res
     let left = channel.close().await;
     let outcome = result?;
     left?;
-    match cli.output {
-        OutputFormat::Text => println!("{}", for_terminal(&outcome.to_string())),
-        OutputFormat::Json => println!("{}", serde_json::to_string(&outcome)?),
-    }
+    print!("{}", report::render(&outcome, cli.output.into()));
     Ok(if outcome.succeeded() {
         exit::OK
     } else {
@@ -264,9 +262,7 @@ fn ask(question: &str) -> Result<bool> {
     }
     eprint!("{question}");
     std::io::stderr().flush().ok();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim().eq_ignore_ascii_case("y"))
+    Ok(super::ask::line()?.trim().eq_ignore_ascii_case("y"))
 }
 
 fn new_password_of(source: &NewPassword) -> Result<Option<Secret>> {

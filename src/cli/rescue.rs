@@ -2,16 +2,17 @@
 //! Several targets (`--ids` more than once, `--targets FILE`) go to [`super::bulk`].
 
 use super::UsageError;
-use super::args::{Cli, OutputFormat, RescueArgs};
+use super::args::{Cli, RescueArgs};
+use super::ask::{self, Interrupted};
 use super::session::{self, Endpoint};
 use crate::access::Need;
 use crate::diagnose::Diagnosis;
 use crate::exit;
 use crate::remedy::ops::Repair;
+use crate::report;
 use crate::rescue::{RescueOptions, RescueReport, rescue};
-use crate::term::escape::for_terminal;
 use anyhow::{Result, bail};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 
 pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
     if args.targets.is_some() || cli.target.ids.len() > 1 {
@@ -19,14 +20,22 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
     }
     let endpoint = Endpoint::of(cli);
     let ask = !args.change.yes && !args.change.dry_run;
+    let mut interrupted = false;
     let mut confirm = |diagnosis: &Diagnosis, repair: &Repair| {
-        !ask || confirm_on_terminal(diagnosis, repair).unwrap_or(false)
+        !ask || match confirm_on_terminal(diagnosis, repair) {
+            Ok(yes) => yes,
+            Err(e) => {
+                interrupted = e.is::<Interrupted>();
+                false
+            }
+        }
     };
     let report = rescue_at(&endpoint, args, &mut confirm).await?;
-    match cli.output {
-        OutputFormat::Text => print!("{}", for_terminal(&report.to_string())),
-        OutputFormat::Json => println!("{}", serde_json::to_string(&report)?),
+    if interrupted {
+        // The console was left tidy by rescue_at; nothing changed.
+        bail!(Interrupted);
     }
+    print!("{}", report::render(&report, cli.output.into()));
     if report.declined {
         bail!(UsageError(
             "nothing changed: not confirmed (pass --yes in scripts, or --dry-run to see the plan)"
@@ -85,7 +94,8 @@ pub fn exit_code(report: &RescueReport) -> u8 {
     }
 }
 
-/// Shows the findings and the fixes on stderr and asks; `false` without a terminal.
+/// Shows the findings and the fixes on stderr and asks; `false` without a terminal,
+/// [`Interrupted`] on Ctrl-C.
 fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Ok(false);
@@ -117,7 +127,5 @@ fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair) -> Result<bool> {
          diagnosis and fixes what they uncover)? [y/N] "
     );
     std::io::stderr().flush().ok();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim().eq_ignore_ascii_case("y"))
+    Ok(ask::line()?.trim().eq_ignore_ascii_case("y"))
 }

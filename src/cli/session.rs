@@ -6,9 +6,10 @@ use super::args::{Cli, LoginArgs, TargetArgs};
 use super::password;
 use crate::access::{self, Access, Need, OpenOptions, Opened, Target};
 use crate::secret::Secret;
-use crate::shell::Credentials;
+use crate::shell::{Credentials, Timeouts};
 use anyhow::Result;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where and how to log in: the command line's target and login, or one playbook target's.
 #[derive(Debug, Clone)]
@@ -17,6 +18,7 @@ pub struct Endpoint {
     pub login: LoginArgs,
     /// Where to record the session (asciicast), if anywhere.
     pub record: Option<PathBuf>,
+    pub timeouts: Timeouts,
 }
 
 impl Endpoint {
@@ -25,7 +27,19 @@ impl Endpoint {
             target: cli.target.clone(),
             login: cli.login.clone(),
             record: cli.record.clone(),
+            timeouts: timeouts(cli),
         }
+    }
+}
+
+/// The console timeouts, with `--login-timeout`.
+pub fn timeouts(cli: &Cli) -> Timeouts {
+    let defaults = Timeouts::default();
+    let login = Duration::from_secs(cli.login_timeout);
+    Timeouts {
+        login,
+        attach: defaults.attach.max(login),
+        ..defaults
     }
 }
 
@@ -95,9 +109,9 @@ pub async fn open_endpoint(endpoint: &Endpoint, need: Need) -> Result<(Opened, A
 pub async fn open_with(endpoint: &Endpoint, access: &Access, need: Need) -> Result<Opened> {
     let options = OpenOptions {
         record: endpoint.record.clone(),
+        timeouts: endpoint.timeouts,
         ..OpenOptions::new(need)
     };
-    let _step = crate::progress::step("reaching root on the console");
     Ok(access::open(&target(&endpoint.target).await?, access, &options).await?)
 }
 

@@ -110,7 +110,8 @@ impl Guest {
     /// Back to the clean booted state (login prompt on the console, sshd up).
     pub fn reset(&self) {
         let status = Command::new(repo_root().join("scripts/guest"))
-            .args(["reset", "--name", &self.name])
+            // Under load, sshd can take well over the default 30 s to answer after loadvm.
+            .args(["reset", "--name", &self.name, "--timeout", "120"])
             .stdout(Stdio::null())
             .status()
             .expect("run scripts/guest reset");
