@@ -80,6 +80,37 @@ pub struct CloudCheck {
     pub replaces: &'static [&'static str],
 }
 
+impl CloudCheck {
+    /// The cloud check of `rule`, standing for no guest finding.
+    pub const fn of(rule: &'static Rule, check: fn(&Evidence) -> Option<Finding>) -> CloudCheck {
+        CloudCheck {
+            rule,
+            check,
+            replaces: &[],
+        }
+    }
+}
+
+/// What the catalogue entries of cloud rules share: the Azure category, a guest-side check that
+/// finds nothing, no fix of their own. A rule file names the rest and takes these with
+/// `..AZURE_RULE`.
+pub(crate) const AZURE_RULE: Rule = Rule {
+    id: "",
+    name: "",
+    title: "",
+    category: Category::Azure,
+    severity: Severity::Warning,
+    kind: Kind::Cause,
+    docs: Docs {
+        what: "",
+        why: "",
+        fix: "",
+        safety: "",
+    },
+    check: no_guest_check,
+    fix: None,
+};
+
 /// The guest-side check of a cloud rule: the guest alone cannot tell.
 pub(crate) fn no_guest_check(_: &Facts) -> Option<Finding> {
     None

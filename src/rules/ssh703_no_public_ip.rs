@@ -1,13 +1,12 @@
 //! SSH703: the VM has no public address, and the client is not inside a private network.
 
-use super::cloud::{CloudCheck, Evidence, no_guest_check};
+use super::cloud::{AZURE_RULE, CloudCheck, Evidence};
 use super::*;
 
 pub static RULE: Rule = Rule {
     id: "SSH703",
     name: "no-public-ip",
     title: "the VM has no public IP address",
-    category: Category::Azure,
     severity: Severity::Warning,
     kind: Kind::Cause,
     docs: Docs {
@@ -23,15 +22,10 @@ pub static RULE: Rule = Rule {
               --public-ip-address`), or use Azure Bastion.",
         safety: "Nothing is changed: lifeline only reports what Azure says.",
     },
-    check: no_guest_check,
-    fix: None,
+    ..AZURE_RULE
 };
 
-pub static CLOUD: CloudCheck = CloudCheck {
-    rule: &RULE,
-    check,
-    replaces: &[],
-};
+pub static CLOUD: CloudCheck = CloudCheck::of(&RULE, check);
 
 fn check(e: &Evidence) -> Option<Finding> {
     if e.cloud.nics.is_empty() || e.cloud.public_ip().and_then(|ip| ip.address.as_ref()).is_some() {

@@ -1,14 +1,13 @@
 //! SSH704: the NIC's effective routes send the way back to the client nowhere, or through an
 //! appliance.
 
-use super::cloud::{CloudCheck, Evidence, no_guest_check};
+use super::cloud::{AZURE_RULE, CloudCheck, Evidence};
 use super::*;
 
 pub static RULE: Rule = Rule {
     id: "SSH704",
     name: "route-blackhole",
     title: "a route sends SSH's return traffic to None or through an appliance",
-    category: Category::Azure,
     severity: Severity::Error,
     kind: Kind::Cause,
     docs: Docs {
@@ -25,15 +24,10 @@ pub static RULE: Rule = Rule {
               or start the appliance.",
         safety: "Nothing is changed: lifeline only reports what Azure says.",
     },
-    check: no_guest_check,
-    fix: None,
+    ..AZURE_RULE
 };
 
-pub static CLOUD: CloudCheck = CloudCheck {
-    rule: &RULE,
-    check,
-    replaces: &[],
-};
+pub static CLOUD: CloudCheck = CloudCheck::of(&RULE, check);
 
 fn check(e: &Evidence) -> Option<Finding> {
     let (client, who) = e.client();

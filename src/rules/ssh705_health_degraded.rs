@@ -1,13 +1,12 @@
 //! SSH705: Azure's resource health says the VM is not available.
 
-use super::cloud::{CloudCheck, Evidence, no_guest_check};
+use super::cloud::{AZURE_RULE, CloudCheck, Evidence};
 use super::*;
 
 pub static RULE: Rule = Rule {
     id: "SSH705",
     name: "health-degraded",
     title: "Azure's resource health reports the VM degraded or unavailable",
-    category: Category::Azure,
     severity: Severity::Error,
     kind: Kind::Cause,
     docs: Docs {
@@ -22,15 +21,10 @@ pub static RULE: Rule = Rule {
               Azure is already acting.",
         safety: "Nothing is changed unless a redeploy is explicitly allowed.",
     },
-    check: no_guest_check,
-    fix: None,
+    ..AZURE_RULE
 };
 
-pub static CLOUD: CloudCheck = CloudCheck {
-    rule: &RULE,
-    check,
-    replaces: &[],
-};
+pub static CLOUD: CloudCheck = CloudCheck::of(&RULE, check);
 
 fn check(e: &Evidence) -> Option<Finding> {
     let health = e.cloud.health.as_ref()?;

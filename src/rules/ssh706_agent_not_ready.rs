@@ -1,13 +1,12 @@
 //! SSH706: the Azure guest agent does not report Ready.
 
-use super::cloud::{CloudCheck, Evidence, no_guest_check};
+use super::cloud::{AZURE_RULE, CloudCheck, Evidence};
 use super::*;
 
 pub static RULE: Rule = Rule {
     id: "SSH706",
     name: "agent-not-ready",
     title: "the Azure guest agent is not ready",
-    category: Category::Azure,
     severity: Severity::Warning,
     kind: Kind::Symptom,
     docs: Docs {
@@ -22,15 +21,10 @@ pub static RULE: Rule = Rule {
               `waagent` (RHEL, SUSE) restarts it.",
         safety: "Nothing is changed: lifeline only reports what Azure says.",
     },
-    check: no_guest_check,
-    fix: None,
+    ..AZURE_RULE
 };
 
-pub static CLOUD: CloudCheck = CloudCheck {
-    rule: &RULE,
-    check,
-    replaces: &[],
-};
+pub static CLOUD: CloudCheck = CloudCheck::of(&RULE, check);
 
 fn check(e: &Evidence) -> Option<Finding> {
     if e.cloud.power_state.as_deref().is_some_and(|p| p != "running") {

@@ -1,13 +1,12 @@
 //! SSH707: the boot diagnostics serial log shows the boot failing.
 
-use super::cloud::{CloudCheck, Evidence, no_guest_check};
+use super::cloud::{AZURE_RULE, CloudCheck, Evidence};
 use super::*;
 
 pub static RULE: Rule = Rule {
     id: "SSH707",
     name: "boot-failed",
     title: "the boot log shows the boot failing",
-    category: Category::Azure,
     severity: Severity::Error,
     kind: Kind::Cause,
     docs: Docs {
@@ -24,15 +23,10 @@ pub static RULE: Rule = Rule {
               comment it out), and reboot; or repair the disk offline (`az vm repair`).",
         safety: "Nothing is changed: lifeline only reports what Azure says.",
     },
-    check: no_guest_check,
-    fix: None,
+    ..AZURE_RULE
 };
 
-pub static CLOUD: CloudCheck = CloudCheck {
-    rule: &RULE,
-    check,
-    replaces: &[],
-};
+pub static CLOUD: CloudCheck = CloudCheck::of(&RULE, check);
 
 fn check(e: &Evidence) -> Option<Finding> {
     let log = e.cloud.boot_log.as_ref()?;
