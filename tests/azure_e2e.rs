@@ -9,103 +9,44 @@ use lifeline::azure::console_link;
 use lifeline::azure::target::{Machine, VmTarget};
 use lifeline::azure::{ArmClient, AuthMethod, Cloud, credential};
 use lifeline::shell::ShellError;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
+use support::fake_azure::FakeAzure;
 use support::{Guest, shared_guest};
 
 const SUB: &str = "00000000-0000-0000-0000-00000000a2e5";
 
-/// The fake Azure service in front of one guest; stops with the test process.
-struct FakeAzure {
-    url: String,
-    _process: Child,
-}
-
+/// The fake Azure service in front of one guest, shared by this binary's tests; it stops when
+/// the test process ends (its stdin closes). Library calls sign in through the environment.
 fn fake_azure(guest: &Guest) -> &'static FakeAzure {
     static FAKE: OnceLock<FakeAzure> = OnceLock::new();
     FAKE.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("lifeline-fake-azure-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut process = Command::new(env!("CARGO_BIN_EXE_fake-azure"))
-            .arg("--state-dir")
-            .arg(&dir)
-            .arg("--vm")
-            .arg(format!("{SUB}/rg1/vm1=unix:{}", guest.serial.display()))
-            .arg("--vmss")
-            .arg(format!("{SUB}/rg1/ss1/0=echo"))
-            // vm1's SSH behind the fake's NSG-enforcing front, and its boot log.
-            .arg("--ssh")
-            .arg(format!("{SUB}/rg1/vm1={}", guest.ssh_port))
-            .arg("--boot-log")
-            .arg(format!(
-                "{SUB}/rg1/vm1={}",
-                guest.serial.with_file_name("serial.log").display()
-            ))
-            .arg("--exit-on-stdin-eof")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start fake-azure");
-        let line = BufReader::new(process.stdout.take().unwrap())
-            .lines()
-            .next()
-            .expect("READY line")
-            .unwrap();
-        let url = line.strip_prefix("READY ").expect("READY").to_string();
-        // Leak the stdin pipe on purpose: it closes when the test process exits, which stops
-        // the fake (--exit-on-stdin-eof).
-        std::mem::forget(process.stdin.take());
-        // SAFETY: set once, before any thread of this test binary reads these variables.
-        unsafe {
-            std::env::set_var("SSL_CERT_FILE", dir.join("ca.pem"));
-            std::env::set_var("AZURE_AUTHORITY_HOST", &url);
-            std::env::set_var("AZURE_TENANT_ID", "tenant-1");
-            std::env::set_var("AZURE_CLIENT_ID", "client-1");
-            std::env::set_var("AZURE_CLIENT_SECRET", "client-secret-1");
+        let fake = FakeAzure::start_with(
+            "e2e",
+            &[format!("{SUB}/rg1/vm1=unix:{}", guest.serial.display())],
+            &[
+                ("--vmss", format!("{SUB}/rg1/ss1/0=echo")),
+                // vm1's SSH behind the fake's NSG-enforcing front, and its boot log.
+                ("--ssh", format!("{SUB}/rg1/vm1={}", guest.ssh_port)),
+                (
+                    "--boot-log",
+                    format!(
+                        "{SUB}/rg1/vm1={}",
+                        guest.serial.with_file_name("serial.log").display()
+                    ),
+                ),
+            ],
+        );
+        for (name, value) in fake.env() {
+            // SAFETY: set once, before any thread of this test binary reads these variables.
+            unsafe { std::env::set_var(name, value) };
         }
-        FakeAzure {
-            url,
-            _process: process,
-        }
+        fake
     })
 }
 
 impl FakeAzure {
-    fn control(&self, body: serde_json::Value) {
-        self.curl("control", Some(&body));
-    }
-
-    /// The fake's counters and recent requests (`GET /fake/state`).
-    fn state(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.curl("state", None)).expect("the fake's state is JSON")
-    }
-
-    fn curl(&self, path: &str, body: Option<&serde_json::Value>) -> Vec<u8> {
-        let mut curl = Command::new("curl");
-        curl.args(["-sS", "--fail", "--cacert"])
-            .arg(std::env::var("SSL_CERT_FILE").unwrap());
-        if let Some(body) = body {
-            curl.args([
-                "-H",
-                "content-type: application/json",
-                "-d",
-                &body.to_string(),
-            ]);
-        }
-        let out = curl
-            .arg(format!("{}/fake/{path}", self.url))
-            .output()
-            .expect("curl");
-        assert!(
-            out.status.success(),
-            "{path} {body:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-
     fn args(&self) -> Vec<String> {
         [
             "--arm-endpoint",
@@ -208,7 +149,8 @@ async fn trace_logging_shows_neither_the_token_nor_the_typed_password() {
         "trace logging was on: {stderr}"
     );
     // Every token is a JWT: base64url of '{"', so it starts with "eyJ".
-    for secret in ["eyJ", &guest.password, "client-secret-1"] {
+    let client_secret = std::env::var("AZURE_CLIENT_SECRET").unwrap();
+    for secret in ["eyJ", &guest.password, &client_secret] {
         for form in dumped_forms(secret) {
             assert!(
                 !stderr.contains(&form),

@@ -15,12 +15,22 @@ pub struct FakeAzure {
 impl FakeAzure {
     /// Starts the fake with `vms` (`SUB/RG/NAME=SERIAL`, SERIAL being `echo` or `unix:PATH`).
     pub fn start(name: &str, vms: &[String]) -> FakeAzure {
+        FakeAzure::start_with(name, vms, &[])
+    }
+
+    /// [`start`](Self::start) with more of the fake's options, each a flag and its value:
+    /// `--vmss SUB/RG/SET/N=SERIAL`, `--ssh SUB/RG/NAME=PORT` (the NSG-enforcing SSH front),
+    /// `--boot-log SUB/RG/NAME=FILE`.
+    pub fn start_with(name: &str, vms: &[String], options: &[(&str, String)]) -> FakeAzure {
         let dir = std::env::temp_dir().join(format!("lifeline-fake-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_fake-azure"));
         command.arg("--state-dir").arg(&dir);
         for vm in vms {
             command.args(["--vm", vm]);
+        }
+        for (flag, value) in options {
+            command.arg(flag).arg(value);
         }
         let mut process = command
             .arg("--exit-on-stdin-eof")
