@@ -78,22 +78,10 @@ fn a_refresh_refused_after_the_first_sign_in_quotes_entra_and_says_what_to_do() 
             "message": "AADSTS7000222: The provided client secret keys for app 'client-1' are expired."
         }
     }));
-    let out = lifeline(
-        &fake,
-        &[
-            "--auth",
-            "client-secret",
-            "-g",
-            "rg1",
-            "-n",
-            "vm1",
-            "send",
-            "sysrq",
-            "h",
-        ],
-    )
-    .output()
-    .unwrap();
+    let args: Vec<&str> = "--auth client-secret -g rg1 -n vm1 send sysrq h"
+        .split(' ')
+        .collect();
+    let out = lifeline(&fake, &args).output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(77), "{err}");
     for needed in [

@@ -40,6 +40,18 @@ fn lifeline(guest: &Guest, args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("run lifeline")
 }
 
+/// `rescue --yes`, proven by a login from here at `verify` with the guest's key.
+fn verified_rescue<'a>(guest: &'a Guest, verify: &'a str) -> [&'a str; 6] {
+    [
+        "rescue",
+        "--yes",
+        "--verify-host",
+        verify,
+        "--verify-key",
+        guest.key.to_str().unwrap(),
+    ]
+}
+
 /// Every command line on the host, sampled until `stop` is set.
 fn watch_process_lists(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
@@ -109,13 +121,10 @@ async fn the_cli_resets_a_password_then_rescues_and_no_secret_is_left_anywhere()
             "NEW_PW",
             "-o",
             "json",
-            "rescue",
-            "--yes",
-            "--verify-host",
-            &verify,
-            "--verify-key",
-            guest.key.to_str().unwrap(),
-        ],
+        ]
+        .into_iter()
+        .chain(verified_rescue(&guest, &verify))
+        .collect::<Vec<_>>(),
         &env,
     );
     stop.store(true, Ordering::SeqCst);
@@ -423,18 +432,10 @@ async fn a_forced_command_that_fails_every_session_is_not_verified() {
     let verify = format!("127.0.0.1:{}", guest.ssh_port);
     let out = lifeline(
         &guest,
-        &[
-            "--user",
-            &guest.user,
-            "--password-env",
-            "GUEST_PW",
-            "rescue",
-            "--yes",
-            "--verify-host",
-            &verify,
-            "--verify-key",
-            guest.key.to_str().unwrap(),
-        ],
+        &["--user", &guest.user, "--password-env", "GUEST_PW"]
+            .into_iter()
+            .chain(verified_rescue(&guest, &verify))
+            .collect::<Vec<_>>(),
         &[("GUEST_PW", &guest.password)],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
