@@ -133,6 +133,7 @@ pub fn own_class(error: &(dyn Error + 'static)) -> Option<ExitClass> {
     use crate::azure::{ArmError, console_link::ConsoleLinkError, precheck::PrecheckError};
     first_of!(
         crate::access::AccessError,
+        crate::access::OpenError,
         crate::rescue::RescueError,
         crate::diagnose::DiagnoseError,
         crate::probe::ProbeError,
@@ -220,6 +221,24 @@ mod tests {
             ExitClass::Timeout
         );
         assert_eq!(class_of(&std::io::Error::other("x")), ExitClass::Software);
+    }
+
+    #[test]
+    fn a_refused_sign_in_behind_the_console_opening_is_an_auth_failure() {
+        use crate::access::OpenError;
+        use crate::azure::ArmError;
+        use crate::azure::console_link::ConsoleLinkError;
+        let refused = ArmError::Credential("Entra ID answered invalid_client".into());
+        let error =
+            anyhow::Error::from(OpenError::Azure(ConsoleLinkError::Precheck(refused.into())))
+                .context("send");
+        assert_eq!(class_of(error.as_ref()), ExitClass::Auth);
+        let unreachable = ArmError::Transport {
+            what: "read vm1".into(),
+            message: "connection refused".into(),
+        };
+        let error = OpenError::Azure(ConsoleLinkError::Precheck(unreachable.into()));
+        assert_eq!(class_of(&error), ExitClass::Link);
     }
 
     #[test]

@@ -116,8 +116,7 @@ impl AccessError {
     /// The exit class of this failure (see [`crate::exit`]).
     pub fn exit_class(&self) -> ExitClass {
         match self {
-            AccessError::Open(OpenError::Link(e)) => e.exit_class(),
-            AccessError::Open(OpenError::Azure(e)) => e.exit_class(),
+            AccessError::Open(e) => e.exit_class(),
             AccessError::Transcript { .. } => ExitClass::Software,
             AccessError::Console { source, .. } => source.exit_class(),
             AccessError::NoWayIn { .. } => ExitClass::Auth,

@@ -5,6 +5,7 @@ use crate::azure::admin::{self, AdminCommand};
 use crate::azure::arm::{ArmError, MachineView};
 use crate::azure::console_link::{self, ConsoleLinkError, TakeOver};
 use crate::azure::{ArmClient, VmTarget};
+use crate::exit::ExitClass;
 use crate::link::{Link, LinkError, LinkSpec};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -63,6 +64,17 @@ pub enum OpenError {
     Link(#[from] LinkError),
     #[error(transparent)]
     Azure(#[from] ConsoleLinkError),
+}
+
+impl OpenError {
+    /// The exit class of this failure (see [`crate::exit`]); `transparent` hides the wrapped
+    /// error from `source()`, so the class is asked of it here.
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            OpenError::Link(e) => e.exit_class(),
+            OpenError::Azure(e) => e.exit_class(),
+        }
+    }
 }
 
 /// An open console: the link, and for Azure what admin commands need.
