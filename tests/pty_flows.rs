@@ -14,6 +14,8 @@ use support::{Guest, sh, shared_guest};
 const LIFELINE: &str = env!("CARGO_BIN_EXE_lifeline");
 /// Login and probe run under TCG: minutes, not seconds.
 const SLOW: Duration = Duration::from_secs(400);
+/// A guest under TCG on a loaded machine can take far longer than a VM to log in.
+const LOGIN_TIMEOUT: &str = "120";
 
 type Pty = expectrl::session::OsSession;
 
@@ -69,6 +71,8 @@ fn rescue_args(guest: &Guest) -> Vec<String> {
         &guest.user,
         "--password-env",
         "GUEST_PW",
+        "--login-timeout",
+        LOGIN_TIMEOUT,
         "rescue",
     ]
     .map(String::from)
@@ -88,8 +92,9 @@ async fn guest_state(guest: &Guest) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "times out waiting for lifeline to end on a loaded machine (3 of 5 runs, and once \
-            beside another guest test); not yet diagnosed"]
+#[ignore = "not yet seen passing: its hang at Ctrl-C is fixed (the answer was read by a blocking \
+            call SIGINT could not cancel; cli/ask.rs), but every run since failed earlier, on \
+            logins that took over 20 s under a load of 20-25 on 2 cores"]
 async fn rescue_asks_and_nothing_changes_unless_the_answer_is_yes() {
     let guest = shared_guest().await;
     let mut session = guest.root_session().await;
@@ -163,8 +168,9 @@ async fn rescue_asks_and_nothing_changes_unless_the_answer_is_yes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "failing since `connect` opens its console through the access layer's Target; \
-            passed before that merge, not yet diagnosed"]
+#[ignore = "SysRq and NMI now go through the fake from the menu, but the confirmed reset got no \
+            answer within 120 s (lifeline silent, the admin request apparently unanswered by the \
+            fake when the console is the real guest); not yet diagnosed"]
 async fn the_connect_menu_sends_sysrq_nmi_and_reset_through_the_fake() {
     let guest = shared_guest().await;
     let sub = "00000000-0000-0000-0000-0000000c0de5";
@@ -188,7 +194,7 @@ async fn the_connect_menu_sends_sysrq_nmi_and_reset_through_the_fake() {
     ];
     tokio::task::block_in_place(|| {
         let mut pty = spawn(&guest, &args, &env);
-        pty.set_expect_timeout(Some(Duration::from_secs(60)));
+        pty.set_expect_timeout(Some(Duration::from_secs(120)));
         expect(&mut pty, "Ctrl-] opens the menu");
         pty.send("\r").unwrap();
         expect(&mut pty, "login: ");
@@ -275,7 +281,13 @@ fn progress_shows_on_a_terminal_unless_json_quiet_or_no_color() {
     };
     let step = "opening the serial console of VM rg1/vm1";
     let with = shown(&[], &[]);
-    assert!(with.contains(&format!("✓ {step} (2.")), "{with}");
+    // The step's line with its time: at least the fake's delay, more on a loaded machine.
+    let took = with
+        .split(&format!("✓ {step} ("))
+        .nth(1)
+        .and_then(|rest| rest.split(" s)").next())
+        .and_then(|secs| secs.parse::<f64>().ok());
+    assert!(took.is_some_and(|secs| secs >= 2.5), "{with}");
     for (extra, more_env) in [
         (&["-o", "json"][..], &[][..]),
         (&["--quiet"][..], &[][..]),

@@ -277,7 +277,12 @@ async fn session_as(link: Link, credentials: &Credentials) -> Session {
         link,
         Console::new(24, 80, None),
         SecretRegistry::default(),
-        Timeouts::default(),
+        // A guest under TCG on a loaded machine can take minutes to show a shell after login.
+        Timeouts {
+            login: Duration::from_secs(120),
+            attach: Duration::from_secs(120),
+            ..Timeouts::default()
+        },
     );
     session
         .attach(credentials)
