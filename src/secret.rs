@@ -50,10 +50,16 @@ impl SecretRegistry {
 
     /// The secrets as byte patterns, longest first so that a secret containing another is
     /// redacted whole.
-    pub fn patterns(&self) -> Vec<Vec<u8>> {
+    pub fn patterns(&self) -> Vec<Pattern> {
         let all = self.inner.read().expect("secret registry poisoned");
-        let mut patterns: Vec<Vec<u8>> = all.iter().map(|s| s.0.as_bytes().to_vec()).collect();
-        patterns.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        let mut patterns: Vec<Pattern> = all
+            .iter()
+            .map(|s| Pattern {
+                bytes: s.0.as_bytes().to_vec(),
+                alone: s.0.len() < SHORT,
+            })
+            .collect();
+        patterns.sort_by_key(|p| std::cmp::Reverse(p.bytes.len()));
         patterns
     }
 
@@ -62,6 +68,21 @@ impl SecretRegistry {
         let all = self.inner.read().expect("secret registry poisoned");
         all.iter().map(|s| s.0.len()).max().unwrap_or(0)
     }
+}
+
+/// Secrets shorter than this are redacted only where they stand alone. Replacing every `e` of
+/// a transcript because a password is `e` would ruin the transcript and, worse, show the
+/// password to anyone who sees which letter went missing. An echoed password stands alone
+/// (after `Password: `, before the line's end), so it is still caught there; lifeline types
+/// passwords only with echo off, so that is the only way one reaches a transcript.
+pub const SHORT: usize = 4;
+
+/// A secret as the redactor looks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    pub bytes: Vec<u8>,
+    /// Matches only between whitespace or control bytes (or the ends of the stream).
+    pub alone: bool,
 }
 
 #[cfg(test)]
@@ -81,7 +102,10 @@ mod tests {
         r.register(&Secret::new("abcd"));
         r.register(&Secret::new("ab"));
         r.register(&Secret::new(""));
-        assert_eq!(r.patterns(), vec![b"abcd".to_vec(), b"ab".to_vec()]);
+        let bytes: Vec<Vec<u8>> = r.patterns().into_iter().map(|p| p.bytes).collect();
+        assert_eq!(bytes, vec![b"abcd".to_vec(), b"ab".to_vec()]);
+        let alone: Vec<bool> = r.patterns().iter().map(|p| p.alone).collect();
+        assert_eq!(alone, vec![false, true]);
         assert_eq!(r.longest(), 4);
     }
 }

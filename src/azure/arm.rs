@@ -199,13 +199,28 @@ impl ArmClient {
                 &format!("open the serial console of {target}"),
             )
             .await?;
-        v["connectionString"]
+        let url = v["connectionString"]
             .as_str()
-            .map(str::to_string)
             .ok_or_else(|| ArmError::Transport {
                 what: "open the serial console".into(),
                 message: format!("the answer had no connectionString: {v}"),
-            })
+            })?;
+        // The token goes to this host next: only to a gateway of the cloud in use.
+        let host = Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        if !self.cloud.is_gateway(&host) {
+            return Err(ArmError::Transport {
+                what: "open the serial console".into(),
+                message: format!(
+                    "Azure named {host:?} as the console gateway, which is not a serial-console \
+                     gateway host of this cloud ({}): the token is not sent there",
+                    self.cloud.arm_endpoint
+                ),
+            });
+        }
+        Ok(url.to_string())
     }
 
     /// POSTs a JSON body to an absolute https URL with the ARM token (admin commands).

@@ -114,6 +114,60 @@ impl Cloud {
     }
 }
 
+/// The serial-console gateways of each cloud, by host suffix (`<region>.gateway.serialconsole.azure.com`;
+/// `*.serialconsole.azure.us` in US Government; China's is assumed to follow the same pattern
+/// under its own domain).
+const GATEWAYS: &[(&str, &str)] = &[
+    ("management.azure.com", ".gateway.serialconsole.azure.com"),
+    ("management.usgovcloudapi.net", ".serialconsole.azure.us"),
+    ("management.chinacloudapi.cn", ".serialconsole.azure.cn"),
+];
+
+impl Cloud {
+    /// Whether `host` (from ARM's `connectionString`) is a serial-console gateway of this
+    /// cloud: the ARM token goes to it, so a host anyone else runs must never be one. A
+    /// custom cloud's gateways are the hosts under its Resource Manager's parent domain
+    /// (`management.local.azurestack.external` → `*.local.azurestack.external`).
+    pub fn is_gateway(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        let Some(arm) = self.arm_endpoint.host_str() else {
+            return false;
+        };
+        let known = GATEWAYS.iter().find(|(a, _)| *a == arm).map(|(_, g)| *g);
+        let suffix = match known {
+            Some(suffix) => suffix.to_string(),
+            None => match arm.split_once('.') {
+                Some((_, parent)) if parent.contains('.') && ip(arm).is_none() => {
+                    format!(".{parent}")
+                }
+                _ => return fake_gateway(arm, &host),
+            },
+        };
+        host.len() > suffix.len() && host.ends_with(&suffix)
+    }
+}
+
+/// `host` as an IP address, when it is one (`[::1]` as URLs write it included).
+fn ip(host: &str) -> Option<std::net::IpAddr> {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// The one test-only allowance: the fake Azure serves ARM and the gateway on one loopback
+/// address, and only builds with the `fake-azure` feature (tests, the demo) accept that; a
+/// release build refuses it like any other host.
+#[cfg(feature = "fake-azure")]
+fn fake_gateway(arm: &str, host: &str) -> bool {
+    ip(arm).is_some_and(|a| a.is_loopback()) && arm == host
+}
+
+#[cfg(not(feature = "fake-azure"))]
+fn fake_gateway(_arm: &str, _host: &str) -> bool {
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +197,47 @@ mod tests {
         );
         assert!(Cloud::resolve("AzureCloud", Some("http://x")).is_err());
         assert!(Cloud::resolve("Mars", None).is_err());
+    }
+
+    #[test]
+    fn the_token_goes_only_to_a_gateway_of_the_cloud_in_use() {
+        let public = Cloud::resolve("AzureCloud", None).unwrap();
+        assert!(public.is_gateway("eastus.gateway.serialconsole.azure.com"));
+        assert!(public.is_gateway("WestEurope.Gateway.SerialConsole.Azure.com"));
+        for foreign in [
+            "gateway.serialconsole.azure.com.evil.example",
+            "evilgateway.serialconsole.azure.com",
+            ".gateway.serialconsole.azure.com",
+            "eastus.serialconsole.azure.us",
+            "127.0.0.1",
+            "attacker.example",
+        ] {
+            assert!(!public.is_gateway(foreign), "{foreign}");
+        }
+        let gov = Cloud::resolve("AzureUSGovernment", None).unwrap();
+        assert!(gov.is_gateway("usgovvirginia.serialconsole.azure.us"));
+        assert!(!gov.is_gateway("eastus.gateway.serialconsole.azure.com"));
+        let stack = Cloud::resolve(
+            "AzureCloud",
+            Some("https://management.local.azurestack.external"),
+        )
+        .unwrap();
+        assert!(stack.is_gateway("console.local.azurestack.external"));
+        assert!(!stack.is_gateway("local.azurestack.external.evil"));
+        let bare = Cloud::resolve("AzureCloud", Some("https://arm.example")).unwrap();
+        assert!(
+            !bare.is_gateway("gw.example"),
+            "a parent domain of one label is no cloud's own"
+        );
+    }
+
+    /// The fake Azure's gateway (its own loopback address) passes only in builds with the
+    /// fake, and only for the address its ARM endpoint has.
+    #[test]
+    fn the_fakes_loopback_gateway_passes_only_with_the_fake_built_in() {
+        let fake = Cloud::resolve("AzureCloud", Some("https://127.0.0.1:4433")).unwrap();
+        assert_eq!(fake.is_gateway("127.0.0.1"), cfg!(feature = "fake-azure"));
+        assert!(!fake.is_gateway("127.0.0.2"));
+        assert!(!fake.is_gateway("attacker.example"));
     }
 }

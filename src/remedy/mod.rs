@@ -37,7 +37,7 @@ pub use backup::{BACKUP_ROOT, Backup, BackupId};
 pub use key::PublicKeys;
 pub use ops::list_backups;
 pub use outcome::{BackupLocation, Change, Outcome, StepResult, StepStatus};
-pub use plan::Plan;
+pub use plan::{Plan, program};
 pub use service::ServiceAction;
 pub use user::UserName;
 pub use validate::Validation;

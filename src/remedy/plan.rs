@@ -131,16 +131,8 @@ impl Plan {
     }
 
     fn render<'a>(&'a self, secret: impl Fn(usize) -> &'a str) -> String {
-        let mut script = format!("LL_OPERATION={}\n", quote(&self.operation));
-        script.push_str(&minify(&RUNTIME.join("\n")));
-        let roots: Vec<&str> = RUNTIME
-            .iter()
-            .copied()
-            .chain(self.steps.iter().map(|s| s.body.as_str()))
-            .collect();
-        let roots = roots.join("\n");
-        script.push_str(&minify(&reachable(&self.libraries, &roots)));
-        script.push_str("ll_begin\n");
+        let bodies: Vec<&str> = self.steps.iter().map(|s| s.body.as_str()).collect();
+        let mut script = prelude(&self.operation, &self.libraries, &bodies.join("\n"));
         for (name, content) in &self.data {
             script.push_str(&write::data_block(name, content));
         }
@@ -157,6 +149,28 @@ impl Plan {
         script.push_str("ll_finish\n");
         script
     }
+}
+
+/// The operation's name, the runtime and what `calls` (and the runtime) reach of
+/// `libraries`, minified, ending in `ll_begin`: what comes before a plan's steps.
+fn prelude(operation: &str, libraries: &[&'static str], calls: &str) -> String {
+    let mut script = format!("LL_OPERATION={}\n", quote(operation));
+    script.push_str(&minify(&RUNTIME.join("\n")));
+    let roots = format!("{}\n{calls}", RUNTIME.join("\n"));
+    script.push_str(&minify(&reachable(libraries, &roots)));
+    script.push_str("ll_begin\n");
+    script
+}
+
+/// A guest script that runs `body` as a plan's steps would run: after the runtime and
+/// whatever `body` reaches of every operation's library, exactly as plans send them, and
+/// `ll_begin`. For driving the guest side's functions directly, as the hostile-guest tests do
+/// when they race them on the real guest. Run it with a root [`Session`].
+pub fn program(body: &str) -> String {
+    format!(
+        "{}{body}\n",
+        prelude("program", &super::ops::LIBRARIES, body)
+    )
 }
 
 fn placeholder(index: usize) -> String {

@@ -32,7 +32,6 @@ impl Session {
             typed.push('\r');
         }
         typed.push_str(&format!("LL_EOF_{id}\r"));
-        self.type_text(&typed).await?;
         let digest = hex(&Sha256::digest(content));
         let verify = format!(
             "[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ] && chmod {mode:o} {staging} && \
@@ -40,9 +39,20 @@ impl Session {
         );
         let verify_id = command::marker_id();
         let line = command::typed_line(&verify, &verify_id, self.encoding);
-        let out = self
-            .run_line(&line, &verify_id, self.timeouts.command)
-            .await?;
+        // The echo of the base64 stays out of the transcript, whatever happens next.
+        let transcript = |e: std::io::Error| ShellError::Expect(e.into());
+        let console = self.expecter.console_mut();
+        console
+            .withhold_until(&format!("LL_EOF_{id}"))
+            .map_err(transcript)?;
+        let out = async {
+            self.type_text(&typed).await?;
+            self.run_line(&line, &verify_id, self.timeouts.command)
+                .await
+        }
+        .await;
+        self.expecter.console_mut().release().map_err(transcript)?;
+        let out = out?;
         if out.exit_status != 0 {
             return Err(ShellError::Transfer(format!(
                 "sending {path}: the file on the guest did not match its checksum ({})",

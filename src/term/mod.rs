@@ -13,6 +13,7 @@ pub mod plain;
 pub mod redact;
 pub mod screen;
 pub mod transcript;
+pub mod withhold;
 
 use std::io;
 
@@ -61,6 +62,23 @@ impl Console {
     /// Whether the kernel has printed a panic since the session began.
     pub fn kernel_panicked(&self) -> bool {
         self.panic.seen()
+    }
+
+    /// Leaves what arrives from now on out of the transcript, up to the echo of `end` at a
+    /// line's end (an upload's here-document marker): see [`withhold`].
+    pub fn withhold_until(&mut self, end: &str) -> io::Result<()> {
+        match self.transcript.as_mut() {
+            Some(t) => t.withhold_until(end),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends withholding, whether or not its end marker came (a console that does not echo).
+    pub fn release(&mut self) -> io::Result<()> {
+        match self.transcript.as_mut() {
+            Some(t) => t.release(),
+            None => Ok(()),
+        }
     }
 
     /// Writes what the transcript still holds back (a partial secret match, a split character).

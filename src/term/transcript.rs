@@ -5,6 +5,7 @@
 //! that a character split between two reads is not mangled.
 
 use super::redact::Redactor;
+use super::withhold::{self, Withhold};
 use crate::secret::SecretRegistry;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -15,6 +16,7 @@ pub struct Transcript {
     started: Instant,
     redactor: Redactor,
     utf8_tail: Vec<u8>,
+    withholding: Option<Withhold>,
 }
 
 impl Transcript {
@@ -57,17 +59,48 @@ impl Transcript {
             started: Instant::now(),
             redactor: Redactor::new(secrets),
             utf8_tail: Vec::new(),
+            withholding: None,
         })
     }
 
     pub fn output(&mut self, raw: &[u8]) -> io::Result<()> {
+        let Some(withheld) = self.withholding.as_mut() else {
+            return self.record(raw);
+        };
+        match withheld.push(raw) {
+            None => Ok(()),
+            Some(after) => {
+                self.release()?;
+                self.record(&after)
+            }
+        }
+    }
+
+    /// Leaves console output out from now on, up to the echo of `end` at a line's end, with a
+    /// note in its place: an upload's echo (see [`withhold`]).
+    pub fn withhold_until(&mut self, end: &str) -> io::Result<()> {
+        self.release()?;
+        self.withholding = Some(Withhold::until(end.as_bytes()));
+        Ok(())
+    }
+
+    /// Ends withholding (if it is on), with the note.
+    pub fn release(&mut self) -> io::Result<()> {
+        match self.withholding.take() {
+            Some(_) => self.record(withhold::NOTE),
+            None => Ok(()),
+        }
+    }
+
+    fn record(&mut self, raw: &[u8]) -> io::Result<()> {
         let safe = self.redactor.push(raw);
         self.write_event(&safe)
     }
 
     pub fn finish(&mut self) -> io::Result<()> {
-        let mut rest = self.redactor.finish();
-        rest.append(&mut self.utf8_tail);
+        // The held part of a character comes before what the redactor still held.
+        let mut rest = std::mem::take(&mut self.utf8_tail);
+        rest.extend(self.redactor.finish());
         if !rest.is_empty() {
             let text = String::from_utf8_lossy(&rest).into_owned();
             self.event(&text)?;

@@ -25,3 +25,14 @@ pub use repair::Repair;
 pub use reset_key::ResetKey;
 pub use reset_ssh::ResetSsh;
 pub use undo::{Undo, list_backups};
+
+/// Every operation's shell library, and the firewall's that two of them use.
+pub(super) const LIBRARIES: [&str; 7] = [
+    super::firewall::SCRIPT,
+    reset_key::SCRIPT,
+    add_user::SCRIPT,
+    password::SCRIPT,
+    repair::SCRIPT,
+    reset_ssh::SCRIPT,
+    undo::SCRIPT,
+];

@@ -23,7 +23,7 @@ use crate::rules::fix::{Action, Fix, LineEdit, Phase};
 use crate::rules::{Finding, Severity};
 use std::collections::BTreeMap;
 
-const SCRIPT: &str = include_str!("repair.sh");
+pub(super) const SCRIPT: &str = include_str!("repair.sh");
 
 /// Separates the fields of a line edit: config lines may hold tabs, never this.
 const FIELD: char = '\u{1f}';

@@ -12,7 +12,7 @@ use crate::posix_sh::quote;
 use crate::remedy::firewall;
 use crate::remedy::plan::Plan;
 
-const SCRIPT: &str = include_str!("reset_ssh.sh");
+pub(super) const SCRIPT: &str = include_str!("reset_ssh.sh");
 
 const TEMPLATES: [(&str, &str); 3] = [
     ("debian", include_str!("../templates/debian.sshd_config")),

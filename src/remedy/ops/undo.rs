@@ -11,7 +11,7 @@ use crate::remedy::backup::{self, Backup, BackupId};
 use crate::remedy::plan::{Plan, library_script, run_script};
 use crate::shell::Session;
 
-const SCRIPT: &str = include_str!("undo.sh");
+pub(super) const SCRIPT: &str = include_str!("undo.sh");
 
 #[derive(Debug, Clone, Default)]
 pub struct Undo {
