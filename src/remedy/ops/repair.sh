@@ -57,14 +57,15 @@ ll_comment_rejected() {
     return 0
 }
 
-# ll_reset_if_still_rejected: when sshd -t still names a configuration line after the edits,
-# the main file goes back to the distribution's pristine default, its ports kept: the last
-# resort, taken only when nothing else works.
+# ll_reset_if_still_rejected: when sshd -t still rejects the configuration after the edits (a
+# line it names, the main file missing or unreadable, an Include loop), the main file goes back
+# to the distribution's pristine default, its ports and every setting sshd still accepts kept:
+# the last resort, taken only when nothing else works.
 ll_reset_if_still_rejected() {
     ll_sshd_valid && return 0
-    printf '%s\n' "$LL_SSHD_ERR" | grep -q ' line [0-9][0-9]*:' || return 0
-    ll_emit note "sshd -t still rejects the configuration ($(printf '%s\n' "$LL_SSHD_ERR" | head -n 1)): resetting /etc/ssh/sshd_config to the distribution's default, ports kept"
-    ll_reset_sshd_config 1
+    printf '%s\n' "$LL_SSHD_ERR" | grep -q -i -e ' line [0-9][0-9]*:' -e "^$LL_MAIN:" -e 'include' || return 0
+    ll_emit note "sshd -t still rejects the configuration ($(printf '%s\n' "$LL_SSHD_ERR" | head -n 1)): resetting $LL_MAIN to the distribution's default, keeping the ports and the settings sshd accepts"
+    ll_reset_sshd_config 1 carry
 }
 
 # ll_host_keys PATH...: creates each missing (or empty) private host key with ssh-keygen,
