@@ -271,7 +271,7 @@ probe() {
             SSHD_T=$(t 10 "$SSHD" -T) || SSHD_T=
     fi
     sec sshd_T
-    printf '%s\n' "$SSHD_T" | grep -E '^(port|listenaddress|addressfamily|permitrootlogin|passwordauthentication|pubkeyauthentication|kbdinteractiveauthentication|usepam|allowusers|denyusers|allowgroups|denygroups|authorizedkeysfile|authorizedkeyscommand|strictmodes|hostkey|maxstartups|persourcepenalties|usedns|chrootdirectory|forcecommand|authenticationmethods|pubkeyacceptedalgorithms|pubkeyacceptedkeytypes|permitemptypasswords|pidfile) '
+    printf '%s\n' "$SSHD_T" | grep -E '^(port|listenaddress|addressfamily|permitrootlogin|passwordauthentication|pubkeyauthentication|kbdinteractiveauthentication|usepam|allowusers|denyusers|allowgroups|denygroups|authorizedkeysfile|authorizedkeyscommand|strictmodes|hostkey|maxstartups|maxsessions|maxauthtries|persourcepenalties|usedns|chrootdirectory|forcecommand|authenticationmethods|pubkeyacceptedalgorithms|pubkeyacceptedkeytypes|permitemptypasswords|pidfile) '
 
     ll_main=/etc/ssh/sshd_config
     [ ! -e "$ll_main" ] && [ -e /usr/etc/ssh/sshd_config ] && ll_main=/usr/etc/ssh/sshd_config
@@ -295,7 +295,8 @@ probe() {
     set -f
     # shellcheck disable=SC2046 # config file paths, one a line
     st /etc/ssh /etc/ssh/sshd_config.d $(printf '%s\n' "$CONF" | cut -f1 | sort -u) \
-        $ll_keys "$@" /run/sshd /var/run/sshd /var/empty/sshd /var/empty /var/lib/empty /var/lib/sshd /usr/share/empty.sshd
+        $ll_keys "$@" /run/sshd /var/run/sshd /var/empty/sshd /var/empty /var/lib/empty /var/lib/sshd /usr/share/empty.sshd \
+        $(cfg chrootdirectory | grep -v -e '^none$' -e '%')
 
     sec privsep
     if t 5 getent passwd sshd >/dev/null || grep -q '^sshd:' /etc/passwd; then echo "user=yes"; else echo "user=no"; fi

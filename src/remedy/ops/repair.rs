@@ -169,6 +169,19 @@ mod tests {
     use super::{FIELD, SCRIPT};
     use crate::remedy::plan::run_locally;
 
+    #[test]
+    fn a_host_key_whose_name_says_no_type_is_made_ed25519() {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            "ll_host_keys \"$T/ssh_host_missing_key\"; echo \"status $?\"",
+        );
+        let public =
+            std::fs::read_to_string(dir.join("ssh_host_missing_key.pub")).unwrap_or_default();
+        std::fs::remove_dir_all(dir).ok();
+        assert!(out.contains("status 0"), "{out}");
+        assert!(public.starts_with("ssh-ed25519 "), "{public}\n{out}");
+    }
+
     /// Runs `ll_edit_lines` on a scratch copy of `config` with `edits` (fields joined by
     /// [`FIELD`]); returns the file afterwards and what the run printed.
     fn edit(config: &str, edits: &[[&str; 4]]) -> (String, String) {

@@ -69,7 +69,8 @@ ll_reset_if_still_rejected() {
 }
 
 # ll_host_keys PATH...: creates each missing (or empty) private host key with ssh-keygen,
-# of the type its name says, as the package would; other keys are left as they are.
+# of the type its name says, as the package would (ed25519 when the name says none: every
+# client since OpenSSH 6.5 accepts it); other keys are left as they are.
 ll_host_keys() {
     local key type err
     for key; do
@@ -80,8 +81,8 @@ ll_host_keys() {
         case $key in
         *ed25519*) type=ed25519 ;; *ecdsa*) type=ecdsa ;; *rsa*) type=rsa ;;
         *)
-            ll_emit warning "$key: its type is not in its name; create it with ssh-keygen -t TYPE -f $key"
-            continue
+            type=ed25519
+            ll_emit note "$key: its type is not in its name; creating an ed25519 key"
             ;;
         esac
         ll_backup "$key" "$key.pub" || return 1
