@@ -196,10 +196,14 @@ probe() {
     # environment files' options, each line prefixed with the file it came from.
     sec launch
     if has systemctl; then
-        t 5 systemctl cat ssh.service sshd.service 2>/dev/null |
-            awk '/^# \// { f = $2 } /^(ExecStart|ExecStartPre|Environment|EnvironmentFile)=/ { print f ":" $0 }' | cut -c1-300
+        t 5 systemctl cat ssh.service sshd.service ssh.socket sshd.socket 2>/dev/null |
+            awk '/^# \// { f = $2 } /^(ExecStart|ExecStartPre|Environment|EnvironmentFile|ListenStream)=/ { print f ":" $0 }' | cut -c1-300
+        ll_inits=
+    else
+        # Without systemd the init script starts sshd: its option variables count too.
+        ll_inits="/etc/init.d/ssh /etc/init.d/sshd /etc/rc.d/init.d/sshd"
     fi
-    for ll_f in /etc/default/ssh /etc/sysconfig/sshd; do
+    for ll_f in /etc/default/ssh /etc/sysconfig/sshd $ll_inits; do
         [ -r "$ll_f" ] && grep -E '^[[:space:]]*(export[[:space:]]+)?(SSHD_OPTS|OPTIONS)=' "$ll_f" | sed "s|^|$ll_f:|" | cut -c1-300
     done
 

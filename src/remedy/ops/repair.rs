@@ -182,6 +182,20 @@ mod tests {
         assert!(public.starts_with("ssh-ed25519 "), "{public}\n{out}");
     }
 
+    #[test]
+    fn an_init_scripts_options_are_emptied_and_it_stays_executable() {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            "mkdir \"$T/init.d\" && printf '#!/bin/sh\\nSSHD_OPTS=\"-p 2222\"\\nexec sshd $SSHD_OPTS\\n' >\"$T/init.d/ssh\" && \
+             chmod 0755 \"$T/init.d/ssh\" && ll_drop_launch_override \"$T/init.d/ssh\"; \
+             echo \"status $? $(stat -c %a \"$T/init.d/ssh\")\"",
+        );
+        let script = std::fs::read_to_string(dir.join("init.d/ssh")).unwrap();
+        std::fs::remove_dir_all(dir).ok();
+        assert!(out.contains("status 0 755"), "{out}");
+        assert_eq!(script, "#!/bin/sh\nSSHD_OPTS=\nexec sshd $SSHD_OPTS\n");
+    }
+
     /// Runs `ll_edit_lines` on a scratch copy of `config` with `edits` (fields joined by
     /// [`FIELD`]); returns the file afterwards and what the run printed.
     fn edit(config: &str, edits: &[[&str; 4]]) -> (String, String) {

@@ -321,9 +321,10 @@ ll_want_restart() {
 # ll_drop_launch_override FILE: takes the override of sshd's command line out of FILE. A local
 # unit file goes whole (the unit as shipped applies again); a drop-in loses its ExecStart= and
 # SSHD_OPTS Environment= lines, and goes when only its section header is left; an environment
-# file's SSHD_OPTS/OPTIONS becomes empty. systemd reloads; sshd restarts at the end.
+# file's (or a sysvinit script's) SSHD_OPTS/OPTIONS becomes empty. systemd reloads; sshd
+# restarts at the end.
 ll_drop_launch_override() {
-    local f="$1"
+    local f="$1" mode
     case $f in
     */systemd/system/*.service)
         ll_remove "$f" || return 1
@@ -338,7 +339,9 @@ ll_drop_launch_override() {
         ;;
     *)
         sed -E 's/^([[:space:]]*(export[[:space:]]+)?(SSHD_OPTS|OPTIONS)=).*/\1/' "$f" >"$LL_RUN/launch"
-        ll_put "$f" 0644 0:0 <"$LL_RUN/launch" || return 1
+        # An init script stays executable; an environment file is read, never run.
+        case $f in */init.d/*) mode=0755 ;; *) mode=0644 ;; esac
+        ll_put "$f" "$mode" 0:0 <"$LL_RUN/launch" || return 1
         ;;
     esac
     systemctl daemon-reload >/dev/null 2>&1
