@@ -170,6 +170,23 @@ mod tests {
     use crate::remedy::plan::run_locally;
 
     #[test]
+    fn a_line_with_nul_bytes_reads_as_the_probe_saw_it() {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            "printf 'UsePAM yes\\nPort 22x#%%\\000garbage\\n' >\"$T/cfg\"\n\
+             printf '2\\037Port 22x#%%garbage\\037\\037sshd -t: Badly formatted port number.\\n' >\"$T/edit\"\n\
+             ll_edit_lines \"$T/cfg\" <\"$T/edit\"; echo \"status $? $LL_STEP_ERR\"",
+        );
+        let after = std::fs::read_to_string(dir.join("cfg")).unwrap();
+        std::fs::remove_dir_all(dir).ok();
+        assert!(out.contains("status 0"), "{out}");
+        assert_eq!(
+            after,
+            "UsePAM yes\n#Port 22x#%garbage  # lifeline rescue: sshd -t: Badly formatted port number.\n"
+        );
+    }
+
+    #[test]
     fn a_host_key_whose_name_says_no_type_is_made_ed25519() {
         let (dir, out) = run_locally(
             &[SCRIPT],

@@ -13,7 +13,9 @@ ll_edit_lines() {
         return 1
     fi
     cat >"$LL_RUN/edits"
-    awk -F '\037' '
+    # Read as the probe read it: its shell drops NUL bytes (a corrupted file), so they go here
+    # too, or the line would never read as diagnosed.
+    tr -d '\000' <"$file" | awk -F '\037' '
         FNR == NR { old[$1] = $2; new[$1] = $3; why[$1] = $4; next }
         FNR in old {
             seen[FNR] = 1
@@ -29,7 +31,7 @@ ll_edit_lines() {
         END {
             for (l in old) if (!bad && !(l in seen)) { print l ": (past the end)" > "/dev/stderr"; bad = 1 }
             exit bad
-        }' "$LL_RUN/edits" "$file" >"$LL_RUN/edited" 2>"$LL_RUN/err" || {
+        }' "$LL_RUN/edits" - >"$LL_RUN/edited" 2>"$LL_RUN/err" || {
         ll_fail "$file line $(cut -d: -f1 "$LL_RUN/err") no longer reads as diagnosed: the guest changed since the diagnosis; run rescue again"
         return 1
     }
