@@ -232,6 +232,11 @@ pub enum TestProblem {
         line: u32,
         message: String,
     },
+    /// The configuration as a whole cannot be read: the main file missing or unreadable, an
+    /// Include loop. No line to mend: only a reset to the default helps.
+    ConfigUnusable {
+        message: String,
+    },
     NoHostKeys,
     HostKeyTooOpen {
         path: String,

@@ -325,6 +325,12 @@ fn sshd(s: &Sections) -> Sshd {
 
 static CONFIG_ERROR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(/\S+?):? line (\d+): (.*)$").expect("pattern"));
+/// sshd's words when it cannot read its configuration at all (`perror` on the main file, an
+/// Include nested too deep).
+static CONFIG_UNUSABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^/\S*sshd_config\S*: (No such file or directory|Permission denied|Is a directory)$|recursive.*include|include.*(recurs|deep)")
+        .expect("pattern")
+});
 static TOO_OPEN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^Permissions (\d+) for '([^']+)' are too open").expect("pattern")
 });
@@ -357,6 +363,8 @@ pub fn classify_test_output(messages: &[String], exit_status: i32) -> Vec<TestPr
             || m.contains("OpenSSL version mismatch")
         {
             TestProblem::Library { message: m.into() }
+        } else if CONFIG_UNUSABLE.is_match(m) {
+            TestProblem::ConfigUnusable { message: m.into() }
         } else if let Some(c) = CONFIG_ERROR.captures(m) {
             if c[3].starts_with("Deprecated option") || c[3].starts_with("Unsupported option") {
                 continue;
@@ -837,6 +845,29 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_configuration_sshd_cannot_read_is_unusable_as_a_whole() {
+        for said in [
+            "/etc/ssh/sshd_config: No such file or directory",
+            "/etc/ssh/sshd_config: Is a directory",
+        ] {
+            assert_eq!(
+                classify_test_output(&[said.to_string()], 255),
+                [TestProblem::ConfigUnusable {
+                    message: said.into()
+                }]
+            );
+        }
+        // A host key that is missing is not the configuration's fault.
+        assert!(!matches!(
+            classify_test_output(
+                &["/etc/ssh/ssh_host_x_key: No such file or directory".into()],
+                1
+            )[..],
+            [TestProblem::ConfigUnusable { .. }]
+        ));
     }
 
     #[test]

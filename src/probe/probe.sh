@@ -196,10 +196,14 @@ probe() {
     # environment files' options, each line prefixed with the file it came from.
     sec launch
     if has systemctl; then
-        t 5 systemctl cat ssh.service sshd.service 2>/dev/null |
-            awk '/^# \// { f = $2 } /^(ExecStart|ExecStartPre|Environment|EnvironmentFile)=/ { print f ":" $0 }' | cut -c1-300
+        t 5 systemctl cat ssh.service sshd.service ssh.socket sshd.socket 2>/dev/null |
+            awk '/^# \// { f = $2 } /^(ExecStart|ExecStartPre|Environment|EnvironmentFile|ListenStream)=/ { print f ":" $0 }' | cut -c1-300
+        ll_inits=
+    else
+        # Without systemd the init script starts sshd: its option variables count too.
+        ll_inits="/etc/init.d/ssh /etc/init.d/sshd /etc/rc.d/init.d/sshd"
     fi
-    for ll_f in /etc/default/ssh /etc/sysconfig/sshd; do
+    for ll_f in /etc/default/ssh /etc/sysconfig/sshd $ll_inits; do
         [ -r "$ll_f" ] && grep -E '^[[:space:]]*(export[[:space:]]+)?(SSHD_OPTS|OPTIONS)=' "$ll_f" | sed "s|^|$ll_f:|" | cut -c1-300
     done
 
@@ -271,7 +275,7 @@ probe() {
             SSHD_T=$(t 10 "$SSHD" -T) || SSHD_T=
     fi
     sec sshd_T
-    printf '%s\n' "$SSHD_T" | grep -E '^(port|listenaddress|addressfamily|permitrootlogin|passwordauthentication|pubkeyauthentication|kbdinteractiveauthentication|usepam|allowusers|denyusers|allowgroups|denygroups|authorizedkeysfile|authorizedkeyscommand|strictmodes|hostkey|maxstartups|persourcepenalties|usedns|chrootdirectory|forcecommand|authenticationmethods|pubkeyacceptedalgorithms|pubkeyacceptedkeytypes|permitemptypasswords|pidfile) '
+    printf '%s\n' "$SSHD_T" | grep -E '^(port|listenaddress|addressfamily|permitrootlogin|passwordauthentication|pubkeyauthentication|kbdinteractiveauthentication|usepam|allowusers|denyusers|allowgroups|denygroups|authorizedkeysfile|authorizedkeyscommand|strictmodes|hostkey|maxstartups|maxsessions|maxauthtries|persourcepenalties|usedns|chrootdirectory|forcecommand|authenticationmethods|pubkeyacceptedalgorithms|pubkeyacceptedkeytypes|permitemptypasswords|pidfile) '
 
     ll_main=/etc/ssh/sshd_config
     [ ! -e "$ll_main" ] && [ -e /usr/etc/ssh/sshd_config ] && ll_main=/usr/etc/ssh/sshd_config
@@ -295,7 +299,8 @@ probe() {
     set -f
     # shellcheck disable=SC2046 # config file paths, one a line
     st /etc/ssh /etc/ssh/sshd_config.d $(printf '%s\n' "$CONF" | cut -f1 | sort -u) \
-        $ll_keys "$@" /run/sshd /var/run/sshd /var/empty/sshd /var/empty /var/lib/empty /var/lib/sshd /usr/share/empty.sshd
+        $ll_keys "$@" /run/sshd /var/run/sshd /var/empty/sshd /var/empty /var/lib/empty /var/lib/sshd /usr/share/empty.sshd \
+        $(cfg chrootdirectory | grep -v -e '^none$' -e '%')
 
     sec privsep
     if t 5 getent passwd sshd >/dev/null || grep -q '^sshd:' /etc/passwd; then echo "user=yes"; else echo "user=no"; fi

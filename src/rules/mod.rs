@@ -211,6 +211,7 @@ registry!(
     ssh109_keys_not_consulted,
     ssh110_ipv6_only,
     ssh111_forced_command_refuses,
+    ssh112_setting_shuts_everyone_out,
     ssh201_host_keys_missing,
     ssh202_host_key_permissions,
     ssh203_privsep_dir_missing,

@@ -12,9 +12,10 @@ pub static RULE: Rule = Rule {
     severity: Severity::Error,
     kind: Kind::Cause,
     docs: Docs {
-        what: "How systemd starts sshd (`systemctl cat`: ExecStart, Environment in local \
-               drop-ins) and /etc/default/ssh's SSHD_OPTS: whether they pass `-p`, `-o`, `-f` \
-               or `-h`, and what the running sshd's command line holds.",
+        what: "How systemd starts sshd (`systemctl cat` of the service and its socket: \
+               ExecStart, Environment in local drop-ins, ListenStream), /etc/default/ssh's \
+               SSHD_OPTS, and without systemd the init script's SSHD_OPTS: whether they pass \
+               `-p`, `-o`, `-f` or `-h`, and what the running sshd's command line holds.",
         why: "Options on sshd's command line win over sshd_config: `-p` and `-o Port=` move the \
               port, `-o ListenAddress=` the address, `-o AllowUsers=` shuts users out, `-f` \
               reads another file, `-h` another host key. sshd_config then looks right while \
@@ -154,6 +155,21 @@ mod tests {
         assert_eq!(finding.evidence.len(), 2, "{:?}", finding.evidence);
         assert!(finding.evidence[0].contains("Port=2200"));
         assert!(finding.evidence[1].starts_with("/etc/default/ssh"));
+    }
+
+    #[test]
+    fn a_sysvinit_scripts_options_and_a_socket_are_read() {
+        let facts = Facts {
+            launch: vec![
+                setting("/lib/systemd/system/ssh.socket", "ListenStream", "22"),
+                setting("/etc/init.d/ssh", "SSHD_OPTS", "\"-o Port=2200\""),
+            ],
+            ..Facts::default()
+        };
+        let finding = check(&facts).expect("a finding");
+        assert_eq!(finding.evidence, ["/etc/init.d/ssh: SSHD_OPTS=\"-o Port=2200\""]);
+        let plan = fix(&facts).expect("a fix");
+        assert!(format!("{plan:?}").contains("/etc/init.d/ssh"), "{plan:?}");
     }
 
     #[test]

@@ -19,8 +19,11 @@ pub static RULE: Rule = Rule {
               SSH often breaks only at the next restart or reboot: the finding is a warning \
               while sshd still answers.",
         fix: "lifeline comments out the offending line in the file sshd names (backing the \
-              file up), validates the result with `sshd -t`, and restarts sshd; it rolls the \
-              edit back if validation still fails.",
+              file up), validates the result with `sshd -t`, and restarts sshd. When sshd \
+              still rejects the configuration (or cannot read it at all: the main file missing, \
+              an Include loop), the main file goes back to the distribution's default, keeping \
+              its ports and every old setting `sshd -t` still accepts there; the report lists \
+              each setting kept and dropped.",
         safety: "Low: the change is one commented line, validated before use and undoable.",
     },
     check,
@@ -39,7 +42,26 @@ fn rejected(facts: &Facts) -> impl Iterator<Item = (&String, &u32, &String)> {
     })
 }
 
+/// What sshd said when it could not read its configuration at all.
+fn unusable(facts: &Facts) -> Option<&String> {
+    facts.sshd.test.problems.iter().find_map(|p| match p {
+        TestProblem::ConfigUnusable { message } => Some(message),
+        _ => None,
+    })
+}
+
 fn check(facts: &Facts) -> Option<Finding> {
+    if let Some(message) = unusable(facts) {
+        return Some(RULE.finding(
+            format!("sshd cannot read its configuration: {message}"),
+            vec![format!("sshd -t: {message}")],
+            format!(
+                "restore /etc/ssh/sshd_config (Debian and Ubuntu keep the default in \
+                 /usr/share/openssh/sshd_config), check with `sshd -t`, then {}",
+                restart(facts)
+            ),
+        ));
+    }
     let errors: Vec<(&String, &u32, &String)> = rejected(facts).collect();
     let (file, line, message) = *errors.first()?;
     let mut evidence = Vec::new();
@@ -91,9 +113,27 @@ fn fix(facts: &Facts) -> Option<Fix> {
 mod tests {
     use super::*;
     use crate::rules::testing::*;
+    use crate::rules::fix::Action;
 
     #[test]
     fn fires_on_a_rejected_line() {
         assert_rule(&RULE, &fixture("debian-12-config-error"));
+    }
+
+    #[test]
+    fn fires_on_a_missing_main_file_and_plans_the_config_step() {
+        let cause = debian_with(|f| {
+            f.sshd.test.exit_status = Some(255);
+            f.sshd.test.problems = vec![TestProblem::ConfigUnusable {
+                message: "/etc/ssh/sshd_config: No such file or directory".into(),
+            }];
+        });
+        assert_rule(&RULE, &cause);
+        let finding = check(&cause).expect("a finding");
+        assert!(finding.title.contains("cannot read"), "{}", finding.title);
+        assert_eq!(
+            fix(&cause).expect("a fix").actions(),
+            [Action::EditConfig(Vec::new())]
+        );
     }
 }

@@ -169,6 +169,50 @@ mod tests {
     use super::{FIELD, SCRIPT};
     use crate::remedy::plan::run_locally;
 
+    #[test]
+    fn a_line_with_nul_bytes_reads_as_the_probe_saw_it() {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            "printf 'UsePAM yes\\nPort 22x#%%\\000garbage\\n' >\"$T/cfg\"\n\
+             printf '2\\037Port 22x#%%garbage\\037\\037sshd -t: Badly formatted port number.\\n' >\"$T/edit\"\n\
+             ll_edit_lines \"$T/cfg\" <\"$T/edit\"; echo \"status $? $LL_STEP_ERR\"",
+        );
+        let after = std::fs::read_to_string(dir.join("cfg")).unwrap();
+        std::fs::remove_dir_all(dir).ok();
+        assert!(out.contains("status 0"), "{out}");
+        assert_eq!(
+            after,
+            "UsePAM yes\n#Port 22x#%garbage  # lifeline rescue: sshd -t: Badly formatted port number.\n"
+        );
+    }
+
+    #[test]
+    fn a_host_key_whose_name_says_no_type_is_made_ed25519() {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            "ll_host_keys \"$T/ssh_host_missing_key\"; echo \"status $?\"",
+        );
+        let public =
+            std::fs::read_to_string(dir.join("ssh_host_missing_key.pub")).unwrap_or_default();
+        std::fs::remove_dir_all(dir).ok();
+        assert!(out.contains("status 0"), "{out}");
+        assert!(public.starts_with("ssh-ed25519 "), "{public}\n{out}");
+    }
+
+    #[test]
+    fn an_init_scripts_options_are_emptied_and_it_stays_executable() {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            "mkdir \"$T/init.d\" && printf '#!/bin/sh\\nSSHD_OPTS=\"-p 2222\"\\nexec sshd $SSHD_OPTS\\n' >\"$T/init.d/ssh\" && \
+             chmod 0755 \"$T/init.d/ssh\" && ll_drop_launch_override \"$T/init.d/ssh\"; \
+             echo \"status $? $(stat -c %a \"$T/init.d/ssh\")\"",
+        );
+        let script = std::fs::read_to_string(dir.join("init.d/ssh")).unwrap();
+        std::fs::remove_dir_all(dir).ok();
+        assert!(out.contains("status 0 755"), "{out}");
+        assert_eq!(script, "#!/bin/sh\nSSHD_OPTS=\nexec sshd $SSHD_OPTS\n");
+    }
+
     /// Runs `ll_edit_lines` on a scratch copy of `config` with `edits` (fields joined by
     /// [`FIELD`]); returns the file afterwards and what the run printed.
     fn edit(config: &str, edits: &[[&str; 4]]) -> (String, String) {

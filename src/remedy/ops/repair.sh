@@ -13,7 +13,9 @@ ll_edit_lines() {
         return 1
     fi
     cat >"$LL_RUN/edits"
-    awk -F '\037' '
+    # Read as the probe read it: its shell drops NUL bytes (a corrupted file), so they go here
+    # too, or the line would never read as diagnosed.
+    tr -d '\000' <"$file" | awk -F '\037' '
         FNR == NR { old[$1] = $2; new[$1] = $3; why[$1] = $4; next }
         FNR in old {
             seen[FNR] = 1
@@ -29,7 +31,7 @@ ll_edit_lines() {
         END {
             for (l in old) if (!bad && !(l in seen)) { print l ": (past the end)" > "/dev/stderr"; bad = 1 }
             exit bad
-        }' "$LL_RUN/edits" "$file" >"$LL_RUN/edited" 2>"$LL_RUN/err" || {
+        }' "$LL_RUN/edits" - >"$LL_RUN/edited" 2>"$LL_RUN/err" || {
         ll_fail "$file line $(cut -d: -f1 "$LL_RUN/err") no longer reads as diagnosed: the guest changed since the diagnosis; run rescue again"
         return 1
     }
@@ -57,18 +59,20 @@ ll_comment_rejected() {
     return 0
 }
 
-# ll_reset_if_still_rejected: when sshd -t still names a configuration line after the edits,
-# the main file goes back to the distribution's pristine default, its ports kept: the last
-# resort, taken only when nothing else works.
+# ll_reset_if_still_rejected: when sshd -t still rejects the configuration after the edits (a
+# line it names, the main file missing or unreadable, an Include loop), the main file goes back
+# to the distribution's pristine default, its ports and every setting sshd still accepts kept:
+# the last resort, taken only when nothing else works.
 ll_reset_if_still_rejected() {
     ll_sshd_valid && return 0
-    printf '%s\n' "$LL_SSHD_ERR" | grep -q ' line [0-9][0-9]*:' || return 0
-    ll_emit note "sshd -t still rejects the configuration ($(printf '%s\n' "$LL_SSHD_ERR" | head -n 1)): resetting /etc/ssh/sshd_config to the distribution's default, ports kept"
-    ll_reset_sshd_config 1
+    printf '%s\n' "$LL_SSHD_ERR" | grep -q -i -e ' line [0-9][0-9]*:' -e "^$LL_MAIN:" -e 'include' || return 0
+    ll_emit note "sshd -t still rejects the configuration ($(printf '%s\n' "$LL_SSHD_ERR" | head -n 1)): resetting $LL_MAIN to the distribution's default, keeping the ports and the settings sshd accepts"
+    ll_reset_sshd_config 1 carry
 }
 
 # ll_host_keys PATH...: creates each missing (or empty) private host key with ssh-keygen,
-# of the type its name says, as the package would; other keys are left as they are.
+# of the type its name says, as the package would (ed25519 when the name says none: every
+# client since OpenSSH 6.5 accepts it); other keys are left as they are.
 ll_host_keys() {
     local key type err
     for key; do
@@ -79,8 +83,8 @@ ll_host_keys() {
         case $key in
         *ed25519*) type=ed25519 ;; *ecdsa*) type=ecdsa ;; *rsa*) type=rsa ;;
         *)
-            ll_emit warning "$key: its type is not in its name; create it with ssh-keygen -t TYPE -f $key"
-            continue
+            type=ed25519
+            ll_emit note "$key: its type is not in its name; creating an ed25519 key"
             ;;
         esac
         ll_backup "$key" "$key.pub" || return 1
@@ -319,9 +323,10 @@ ll_want_restart() {
 # ll_drop_launch_override FILE: takes the override of sshd's command line out of FILE. A local
 # unit file goes whole (the unit as shipped applies again); a drop-in loses its ExecStart= and
 # SSHD_OPTS Environment= lines, and goes when only its section header is left; an environment
-# file's SSHD_OPTS/OPTIONS becomes empty. systemd reloads; sshd restarts at the end.
+# file's (or a sysvinit script's) SSHD_OPTS/OPTIONS becomes empty. systemd reloads; sshd
+# restarts at the end.
 ll_drop_launch_override() {
-    local f="$1"
+    local f="$1" mode
     case $f in
     */systemd/system/*.service)
         ll_remove "$f" || return 1
@@ -336,7 +341,9 @@ ll_drop_launch_override() {
         ;;
     *)
         sed -E 's/^([[:space:]]*(export[[:space:]]+)?(SSHD_OPTS|OPTIONS)=).*/\1/' "$f" >"$LL_RUN/launch"
-        ll_put "$f" 0644 0:0 <"$LL_RUN/launch" || return 1
+        # An init script stays executable; an environment file is read, never run.
+        case $f in */init.d/*) mode=0755 ;; *) mode=0644 ;; esac
+        ll_put "$f" "$mode" 0:0 <"$LL_RUN/launch" || return 1
         ;;
     esac
     systemctl daemon-reload >/dev/null 2>&1

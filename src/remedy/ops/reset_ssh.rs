@@ -67,6 +67,61 @@ mod tests {
         out
     }
 
+    /// Stands in for `sshd -t -f FILE` where sshd is not installed: rejects keywords it does
+    /// not know and a second Subsystem of one name, in sshd's words and exit status.
+    const VALIDATOR: &str = r#"[ "$1" = -t ] && [ "$2" = -f ] || exit 2
+awk 'BEGIN { split("include port usepam passwordauthentication subsystem match forcecommand", w); for (i in w) known[w[i]] = 1 }
+    { t = $0; sub(/^[ \t]+/, "", t) }
+    t == "" || t ~ /^#/ { next }
+    !(tolower($1) in known) { printf "%s line %d: Bad configuration option: %s\n", FILENAME, NR, $1; bad++; next }
+    tolower($1) == "subsystem" { if ($2 in seen) { printf "%s line %d: Subsystem %s already defined.\n", FILENAME, NR, $2; bad++ } seen[$2] = 1 }
+    END { if (bad) { printf "%s: terminating, %d bad configuration options\n", FILENAME, bad; exit 255 } }' "$3"
+"#;
+
+    #[test]
+    fn a_reset_carries_over_the_settings_sshd_still_accepts() {
+        let default = "Include /etc/ssh/sshd_config.d/*.conf\n#Port 22\nUsePAM yes\nSubsystem sftp /usr/lib/openssh/sftp-server\n";
+        let old = "# set by hand\nPort 2222\nUsePAM yes\nx#%%\\000garbage\nBogus yes\nPasswordAuthentication no\nSubsystem sftp internal-sftp\nMatch User git\n  ForceCommand git-shell\n";
+        let body = format!(
+            "cat >\"$T/sshd\" <<'EOF'\n{VALIDATOR}EOF\nchmod +x \"$T/sshd\"; LL_SSHD=$T/sshd\n\
+             mkdir -p \"$LL_RUN\"; printf '{default}' >\"$T/candidate\"; printf '{old}' >\"$T/old\"\n\
+             ll_carry_settings \"$T/old\" \"$T/candidate\"; echo \"status $?\""
+        );
+        let (dir, out) = run_locally(&[SCRIPT], &body);
+        let after = std::fs::read_to_string(dir.join("candidate")).unwrap();
+        std::fs::remove_dir_all(dir).ok();
+        assert!(out.contains("status 0"), "{out}");
+        assert_eq!(
+            after,
+            "Include /etc/ssh/sshd_config.d/*.conf\nPort 2222\nPasswordAuthentication no\n#Port 22\nUsePAM yes\n\
+             Subsystem sftp /usr/lib/openssh/sftp-server\nMatch User git\n  ForceCommand git-shell\n"
+        );
+        let notes: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains("old sshd_config"))
+            .collect();
+        assert_eq!(notes.len(), 6, "{out}");
+        for (said, line) in [
+            ("kept", "Port 2222"),
+            (
+                "dropped",
+                "Bogus yes (sshd: sshd_config line: Bad configuration option: Bogus)",
+            ),
+            (
+                "dropped",
+                "Subsystem sftp internal-sftp (sshd: sshd_config line: Subsystem sftp already defined.)",
+            ),
+            ("kept", "its Match section (2 lines)"),
+        ] {
+            assert!(
+                notes
+                    .iter()
+                    .any(|n| n.ends_with(&format!("{said} from the old sshd_config: {line}"))),
+                "{said} {line}: {notes:#?}"
+            );
+        }
+    }
+
     #[test]
     fn kept_ports_take_the_place_of_the_commented_default() {
         let pristine = "Include /etc/ssh/sshd_config.d/*.conf\n\n#Port 22\n#AddressFamily any\nMatch User x\n  X11Forwarding no\n";

@@ -51,7 +51,8 @@ ll_with_ports() {
         END { if (!done) put() }'
 }
 
-# ll_reset_sshd_config KEEP_PORTS: the step that resets the main file.
+# ll_reset_sshd_config KEEP_PORTS [CARRY]: the step that resets the main file; with CARRY, the
+# settings of the file it replaces that sshd still accepts are carried over (ll_carry_settings).
 ll_reset_sshd_config() {
     local family source old ports sftp f
     family=$(ll_family)
@@ -79,9 +80,81 @@ ll_reset_sshd_config() {
     elif [ -n "$old" ] && [ "$old" != "22 " ]; then
         ll_emit note "Port ${old% } is reset to the default 22, as VMAccess does (keep it with --keep-ports)"
     fi
+    [ -z "${2:-}" ] || ll_carry_settings "$LL_MAIN" "$LL_RUN/candidate" || return 1
     ll_put "$LL_MAIN" 0644 0:0 <"$LL_RUN/candidate" || return 1
     ll_repair_includes || return 1
     ll_report_overrides
+}
+
+# ll_carry_settings OLD CANDIDATE: the settings of OLD (the main file a reset replaces) put
+# into CANDIDATE (the default), each only if sshd accepts it there: a line is dropped when
+# adding it makes `sshd -t` say something it did not say without it. Global lines go after
+# CANDIDATE's first Include (sshd takes the first value it reads, and drop-ins came first
+# before), the Match section as one piece at the end. Every line kept or dropped is reported.
+ll_carry_settings() {
+    local line base said
+    [ -f "$1" ] && [ -n "$LL_SSHD" ] || return 0
+    # Printable text only (a corrupted file holds NULs and binary); no comments, no Include (the
+    # default has its own), nothing the default already says word for word.
+    tr -d '\000' <"$1" | LC_ALL=C tr -c '\011\012\040-\176' '?' | awk -v cand="$2" \
+        -v global="$LL_RUN/carry.global" -v section="$LL_RUN/carry.match" '
+        BEGIN {
+            while ((getline l < cand) > 0) { gsub(/^[ \t]+|[ \t\r]+$/, "", l); have[l] = 1 }
+            printf "" > global; printf "" > section
+        }
+        { sub(/[ \t\r]+$/, ""); t = $0; sub(/^[ \t]+/, "", t) }
+        t == "" || t ~ /^#/ { next }
+        tolower($1) == "match" { in_match = 1 }
+        in_match { print > section; next }
+        tolower($1) == "include" || (t in have) { next }
+        { print t > global }' || return 1
+    : >"$LL_RUN/carry.kept"
+    : >"$LL_RUN/carry.none"
+    base=$(ll_sshd_says "$2" "$LL_RUN/carry.none" "$LL_RUN/carry.none")
+    while IFS= read -r line; do
+        printf '%s\n' "$line" >"$LL_RUN/carry.line"
+        cat "$LL_RUN/carry.kept" >>"$LL_RUN/carry.line"
+        said=$(ll_sshd_says "$2" "$LL_RUN/carry.line" "$LL_RUN/carry.none")
+        if [ "$said" = "$base" ]; then
+            printf '%s\n' "$line" >>"$LL_RUN/carry.kept"
+            ll_emit note "kept from the old sshd_config: $line"
+        else
+            ll_emit note "dropped from the old sshd_config: $line (sshd: $(printf '%s\n' "$said" | grep -vxF -e "$base" | head -n 1))"
+        fi
+    done <"$LL_RUN/carry.global"
+    if [ -s "$LL_RUN/carry.match" ]; then
+        said=$(ll_sshd_says "$2" "$LL_RUN/carry.kept" "$LL_RUN/carry.match")
+        if [ "$said" = "$base" ]; then
+            ll_emit note "kept from the old sshd_config: its Match section ($(wc -l <"$LL_RUN/carry.match") lines)"
+        else
+            ll_emit note "dropped from the old sshd_config: its Match section (sshd: $(printf '%s\n' "$said" | grep -vxF -e "$base" | head -n 1))"
+            : >"$LL_RUN/carry.match"
+        fi
+    fi
+    ll_carried "$2" "$LL_RUN/carry.kept" "$LL_RUN/carry.match" >"$LL_RUN/carry.out" &&
+        mv -f "$LL_RUN/carry.out" "$2"
+}
+
+# ll_carried CANDIDATE GLOBAL MATCH: CANDIDATE with the lines of GLOBAL after its first Include
+# (at the top when it has none) and MATCH at the end.
+ll_carried() {
+    if grep -qi '^[[:space:]]*include[[:space:]]' "$1"; then
+        awk -v global="$2" '{ print }
+            !done && tolower($1) == "include" { while ((getline l < global) > 0) print l; done = 1 }' "$1"
+    else
+        cat "$2" "$1"
+    fi
+    cat "$3"
+}
+
+# ll_sshd_says CANDIDATE GLOBAL MATCH: what `sshd -t` says of ll_carried's file, line numbers
+# left out (inserting a line moves the ones below) and deprecation notes too (not errors).
+ll_sshd_says() {
+    ll_carried "$@" >"$LL_RUN/carry.try"
+    "$LL_SSHD" -t -f "$LL_RUN/carry.try" 2>&1 | tr -d '\r' |
+        sed -e "s| line [0-9][0-9]*:| line:|" -e "s|$LL_RUN/carry.try|sshd_config|" |
+        grep -v -e 'Deprecated option' -e '^$'
+    return 0
 }
 
 # ll_repair_includes: comments out, one at a time, the lines of included files that sshd -t
