@@ -206,6 +206,18 @@ probe() {
     sec init
     read -r ll_pid1 </proc/1/comm && echo "pid1=$ll_pid1"
     has systemctl && echo "state=$(t 5 systemctl is-system-running)"
+    # Without systemd: the init script that starts sshd, and its start links per runlevel.
+    if [ "$ll_pid1" != systemd ]; then
+        for ll_n in ssh sshd; do
+            [ -x "/etc/init.d/$ll_n" ] || continue
+            echo "init_script=/etc/init.d/$ll_n"
+            set +f
+            set -- /etc/rc[2345].d/S[0-9][0-9]"$ll_n"
+            set -f
+            [ -e "$1" ] && echo "boot_links=$*"
+            break
+        done
+    fi
 
     if has systemctl; then
         sec units
