@@ -105,11 +105,23 @@ cfg() {
         kw == k { v = l; sub(/^[^ \t=]+[ \t=]+/, "", v); print v; if (all == "") exit }'
 }
 
+# bash_banner SECONDS HOST PORT: the first line sshd sends, through bash's /dev/tcp (7: refused).
+bash_banner() {
+    t "$1" bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 7; IFS= read -r l <&3; printf "%s\n" "$l"' _ "$2" "$3" 2>&1
+}
+
 # banner HOST PORT: connect to sshd on this guest and read its first line.
 banner() {
     if has bash; then
-        ll_out=$(t 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 7; IFS= read -r l <&3; printf "%s\n" "$l"' _ "$1" "$2" 2>&1)
+        ll_out=$(bash_banner 3 "$1" "$2")
         ll_rc=$?
+        # Where ssh.socket listens, this connection may be what starts sshd, which takes
+        # longer than 3 s on a slow guest: a connection accepted but not answered gets 10 s more.
+        if [ "$ll_rc" != 0 ] && [ "$ll_rc" != 7 ] && has systemctl &&
+            t 5 systemctl is-active -q ssh.socket sshd.socket; then
+            ll_out=$(bash_banner 10 "$1" "$2")
+            ll_rc=$?
+        fi
     elif has nc; then
         ll_out=$(t 3 nc "$1" "$2" </dev/null 2>&1 | head -n 1)
         ll_rc=$?

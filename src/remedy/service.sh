@@ -121,8 +121,15 @@ ll_sshd_service() {
         systemctl stop "$LL_UNIT.service" >/dev/null 2>&1
     fi
     if err=$(systemctl restart "$unit" 2>&1) && [ "$(systemctl is-active "$unit")" = active ]; then
-        ll_emit service "$unit" restarted
-        return 0
+        # The service starts now rather than at the first connection: a configuration it
+        # rejects shows here, and the checks that follow neither wait for its start (seconds on
+        # a slow guest) nor lack /run/sshd, which only the running service has (sshd -T
+        # needs it).
+        if [ -z "$LL_SOCKET" ] || err=$(systemctl start "$LL_UNIT.service" 2>&1); then
+            ll_emit service "$unit" restarted
+            return 0
+        fi
+        unit=$LL_UNIT.service
     fi
     [ ! -e /etc/ssh/sshd_not_to_be_run ] || err="$err /etc/ssh/sshd_not_to_be_run exists."
     ll_emit service "$unit" failed "$err $(journalctl -u "$unit" -n 5 -o cat --no-pager 2>/dev/null)"
