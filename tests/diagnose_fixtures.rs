@@ -13,6 +13,9 @@ use std::path::PathBuf;
 /// Fixture → the rule ids it must produce, exactly.
 const CASES: &[(&str, &[&str])] = &[
     ("debian-12-healthy.txt", &[]),
+    ("debian-13-healthy.txt", &[]),
+    ("debian-13-socket-activated-healthy.txt", &[]),
+    ("debian-12-sysvinit-healthy.txt", &[]),
     ("debian-12-sshd-stopped.txt", &["SSH001"]),
     ("debian-12-config-error.txt", &["SSH101", "SSH001"]),
     ("debian-12-authorized-keys-0666.txt", &["SSH206"]),

@@ -123,11 +123,21 @@ pub struct Init {
     pub pid1: Option<String>,
     /// `systemctl is-system-running`: running, degraded, starting, maintenance, …
     pub system_state: Option<String>,
+    /// Without systemd: the init script that starts sshd (`/etc/init.d/ssh`).
+    pub init_script: Option<String>,
+    /// Its start links (`/etc/rc2.d/S01ssh` …): none means sshd does not start at boot.
+    pub boot_links: Vec<String>,
 }
 
 impl Init {
     pub fn is_systemd(&self) -> bool {
         self.pid1.as_deref() == Some("systemd")
+    }
+
+    /// sysvinit (or another `init`) runs the system and an init script starts sshd, as on
+    /// Debian with sysvinit-core: `service`/`/etc/init.d`, no systemctl, no journal.
+    pub fn is_sysv(&self) -> bool {
+        self.pid1.as_deref() == Some("init") && self.init_script.is_some()
     }
 }
 

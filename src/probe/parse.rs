@@ -230,6 +230,11 @@ fn init(s: &Sections) -> Init {
             .get("state")
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty()),
+        init_script: pairs.get("init_script").map(|v| v.trim().to_string()),
+        boot_links: pairs
+            .get("boot_links")
+            .map(|v| v.split_whitespace().map(String::from).collect())
+            .unwrap_or_default(),
     }
 }
 

@@ -105,11 +105,23 @@ cfg() {
         kw == k { v = l; sub(/^[^ \t=]+[ \t=]+/, "", v); print v; if (all == "") exit }'
 }
 
+# bash_banner SECONDS HOST PORT: the first line sshd sends, through bash's /dev/tcp (7: refused).
+bash_banner() {
+    t "$1" bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 7; IFS= read -r l <&3; printf "%s\n" "$l"' _ "$2" "$3" 2>&1
+}
+
 # banner HOST PORT: connect to sshd on this guest and read its first line.
 banner() {
     if has bash; then
-        ll_out=$(t 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 7; IFS= read -r l <&3; printf "%s\n" "$l"' _ "$1" "$2" 2>&1)
+        ll_out=$(bash_banner 3 "$1" "$2")
         ll_rc=$?
+        # Where ssh.socket listens, this connection may be what starts sshd, which takes
+        # longer than 3 s on a slow guest: a connection accepted but not answered gets 10 s more.
+        if [ "$ll_rc" != 0 ] && [ "$ll_rc" != 7 ] && has systemctl &&
+            t 5 systemctl is-active -q ssh.socket sshd.socket; then
+            ll_out=$(bash_banner 10 "$1" "$2")
+            ll_rc=$?
+        fi
     elif has nc; then
         ll_out=$(t 3 nc "$1" "$2" </dev/null 2>&1 | head -n 1)
         ll_rc=$?
@@ -210,6 +222,18 @@ probe() {
     sec init
     read -r ll_pid1 </proc/1/comm && echo "pid1=$ll_pid1"
     has systemctl && echo "state=$(t 5 systemctl is-system-running)"
+    # Without systemd: the init script that starts sshd, and its start links per runlevel.
+    if [ "$ll_pid1" != systemd ]; then
+        for ll_n in ssh sshd; do
+            [ -x "/etc/init.d/$ll_n" ] || continue
+            echo "init_script=/etc/init.d/$ll_n"
+            set +f
+            set -- /etc/rc[2345].d/S[0-9][0-9]"$ll_n"
+            set -f
+            [ -e "$1" ] && echo "boot_links=$*"
+            break
+        done
+    fi
 
     if has systemctl; then
         sec units

@@ -1,7 +1,8 @@
 //! The SSH service: restarted when its configuration changed, started when it is not running,
 //! unmasked and enabled on the way, with the unit name and socket activation each distribution
-//! uses; nothing is started when systemd is not PID 1 (a chroot or an emergency shell). The
-//! guest side is `service.sh`.
+//! uses; without systemd, sysvinit's init script (linked into the runlevels, restarted or
+//! started); nothing is started with neither (a chroot or an emergency shell). The guest side is
+//! `service.sh`.
 
 use serde::Serialize;
 

@@ -48,14 +48,47 @@ ll_ssh_unit() {
 }
 
 
+# ll_sysv_service CHANGED: ll_sshd_service where sysvinit runs the system: the init script
+# (/etc/init.d/ssh or sshd) is linked into the runlevels and restarted or started. Returns 2
+# when there is no init at all (an emergency shell) or no init script.
+ll_sysv_service() {
+    local changed="$1" name script='' err
+    [ "$(cat /proc/1/comm 2>/dev/null)" = init ] || return 2
+    for name in ssh sshd; do
+        [ -x "/etc/init.d/$name" ] && script=/etc/init.d/$name && break
+    done
+    [ -n "$script" ] || return 2
+    set +f
+    set -- /etc/rc[2345].d/S[0-9][0-9]"$name"
+    set -f
+    if [ ! -e "$1" ] && command -v update-rc.d >/dev/null 2>&1; then
+        update-rc.d "$name" defaults >/dev/null 2>&1 && update-rc.d "$name" enable >/dev/null 2>&1 &&
+            ll_emit changed "$script" "linked into the runlevels (starts at boot)"
+    fi
+    if [ -z "$changed" ] && "$script" status >/dev/null 2>&1; then
+        ll_emit service "$script" unchanged "running"
+        return 0
+    fi
+    if err=$("$script" restart 2>&1) && sleep 1 && "$script" status >/dev/null 2>&1; then
+        ll_emit service "$script" restarted
+        return 0
+    fi
+    [ ! -e /etc/ssh/sshd_not_to_be_run ] || err="$err /etc/ssh/sshd_not_to_be_run exists."
+    ll_emit service "$script" failed "$err $(tail -n 5 /var/log/auth.log 2>/dev/null)"
+    return 1
+}
+
 # ll_sshd_service CHANGED: restarts the SSH unit when CHANGED is non-empty, starts it when it
 # is not active.
 ll_sshd_service() {
-    local unit active err
-    ll_systemd || {
-        ll_emit service - skipped "systemd is not PID 1 here: nothing was started; start sshd once the system is up"
+    local unit active err rc
+    if ! ll_systemd; then
+        ll_sysv_service "$1"
+        rc=$?
+        [ "$rc" = 2 ] || return "$rc"
+        ll_emit service - skipped "no systemd and no init script here (an emergency shell?): nothing was started; start sshd once the system is up"
         return 0
-    }
+    fi
     ll_ssh_unit || {
         ll_emit service - failed "neither ssh.service nor sshd.service exists: is openssh-server installed?"
         return 1
@@ -63,6 +96,12 @@ ll_sshd_service() {
     if [ "$LL_SVC_LOAD" = masked ]; then
         systemctl unmask "$LL_UNIT.service" >/dev/null 2>&1 && ll_ssh_unit &&
             ll_emit changed "$LL_UNIT.service" unmasked
+    fi
+    # A masked socket where the service is not enabled: sshd was socket-activated (Ubuntu),
+    # so the socket comes back rather than the service taking its place.
+    if [ "$LL_SOCK_FILE" = masked ] && [ "$LL_SVC_FILE" != enabled ]; then
+        systemctl unmask "$LL_UNIT.socket" >/dev/null 2>&1 && ll_ssh_unit &&
+            ll_emit changed "$LL_UNIT.socket" unmasked
     fi
     unit=$LL_UNIT.service active=$LL_SVC_ACTIVE
     if [ -n "$LL_SOCKET" ]; then
@@ -82,8 +121,15 @@ ll_sshd_service() {
         systemctl stop "$LL_UNIT.service" >/dev/null 2>&1
     fi
     if err=$(systemctl restart "$unit" 2>&1) && [ "$(systemctl is-active "$unit")" = active ]; then
-        ll_emit service "$unit" restarted
-        return 0
+        # The service starts now rather than at the first connection: a configuration it
+        # rejects shows here, and the checks that follow neither wait for its start (seconds on
+        # a slow guest) nor lack /run/sshd, which only the running service has (sshd -T
+        # needs it).
+        if [ -z "$LL_SOCKET" ] || err=$(systemctl start "$LL_UNIT.service" 2>&1); then
+            ll_emit service "$unit" restarted
+            return 0
+        fi
+        unit=$LL_UNIT.service
     fi
     [ ! -e /etc/ssh/sshd_not_to_be_run ] || err="$err /etc/ssh/sshd_not_to_be_run exists."
     ll_emit service "$unit" failed "$err $(journalctl -u "$unit" -n 5 -o cat --no-pager 2>/dev/null)"

@@ -297,9 +297,36 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
 
 // ----------------------------------------------------------------- helpers the rules share
 
-/// `systemctl restart ssh` (or `sshd`), the way this guest names it.
+/// How this guest's service manager restarts sshd: `systemctl restart ssh` (or `sshd`), the
+/// socket after a daemon-reload where ssh.socket starts sshd, the init script without systemd.
 pub(crate) fn restart(facts: &Facts) -> String {
-    format!("systemctl restart {}", facts.service_name())
+    service_command(facts, "restart")
+}
+
+/// How this guest's service manager starts sshd (see `restart`).
+pub(crate) fn start(facts: &Facts) -> String {
+    service_command(facts, "start")
+}
+
+fn service_command(facts: &Facts, verb: &str) -> String {
+    if let Some(script) = facts
+        .init
+        .init_script
+        .as_deref()
+        .filter(|_| facts.init.is_sysv())
+    {
+        return format!("{script} {verb}");
+    }
+    if let Some(socket) = facts.socket_unit().filter(|_| facts.socket_activated()) {
+        return format!("systemctl daemon-reload && systemctl {verb} {}", socket.id);
+    }
+    match verb {
+        "start" => format!(
+            "systemctl reset-failed {0}; systemctl start {0}",
+            facts.service_name()
+        ),
+        _ => format!("systemctl {verb} {}", facts.service_name()),
+    }
 }
 
 /// "Port 2222 (/etc/ssh/sshd_config:14)", or "(default)" when no file sets it.

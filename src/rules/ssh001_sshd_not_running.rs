@@ -83,7 +83,9 @@ fn check(facts: &Facts) -> Option<Finding> {
             unit.id, unit.active_state, unit.sub_state, unit.result
         ));
     }
-    if let Some(pid1) = facts.init.pid1.as_deref().filter(|p| *p != "systemd") {
+    if let Some(script) = facts.init.init_script.as_deref().filter(|_| facts.init.is_sysv()) {
+        evidence.push(format!("no systemd (PID 1 is init): {script} starts sshd"));
+    } else if let Some(pid1) = facts.init.pid1.as_deref().filter(|p| *p != "systemd") {
         evidence.push(format!(
             "PID 1 is {pid1}, not systemd: an emergency or rescue shell?"
         ));
@@ -103,14 +105,7 @@ fn check(facts: &Facts) -> Option<Finding> {
             .map(|(line, meaning)| format!("sshd said: \"{line}\": {meaning}")),
     )
 ;
-    Some(RULE.finding(
-        RULE.title,
-        evidence,
-        format!(
-            "systemctl reset-failed {0}; systemctl start {0}",
-            facts.service_name()
-        ),
-    ))
+    Some(RULE.finding(RULE.title, evidence, start(facts)))
 }
 
 #[cfg(test)]

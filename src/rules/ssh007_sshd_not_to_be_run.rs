@@ -28,10 +28,7 @@ fn check(facts: &Facts) -> Option<Finding> {
     Some(RULE.finding(
         RULE.title,
         vec!["/etc/ssh/sshd_not_to_be_run exists".into()],
-        format!(
-            "mv /etc/ssh/sshd_not_to_be_run /root/ && systemctl start {}",
-            facts.service_name()
-        ),
+        format!("mv /etc/ssh/sshd_not_to_be_run /root/ && {}", start(facts)),
     ))
 }
 

@@ -7,9 +7,12 @@ use crate::diagnose::{Diagnosis, ProbeCost};
 use crate::probe::facts::{Facts, FileStat, Unit};
 use crate::remedy::ops::Repair;
 
-/// The healthy captures, one per family of guest.
-const HEALTHY: [&str; 4] = [
+/// The healthy captures, one per family of guest, and the live test guests' flavours.
+const HEALTHY: [&str; 7] = [
     "debian-12-healthy",
+    "debian-13-healthy",
+    "debian-13-socket-activated-healthy",
+    "debian-12-sysvinit-healthy",
     "rhel-9-healthy",
     "sles-15-healthy",
     "ubuntu-24.04-socket-activated-healthy",

@@ -1,4 +1,4 @@
-//! A booted Debian guest for integration tests: its serial socket, SSH port and credentials,
+//! A booted Debian guest (of any flavour) for integration tests: its serial socket, SSH port and credentials,
 //! and a check of whether SSH login works right now.
 //!
 //! The guest runs under `scripts/guest run`, which stops qemu as soon as its stdin closes: when
@@ -8,6 +8,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod fake_azure;
+pub mod scenario;
 pub mod ssh_password;
 pub mod watched;
 
@@ -226,13 +227,22 @@ impl Drop for Guest {
     }
 }
 
+/// The flavour of test guest (`scripts/guest-build --flavour`) that `shared_guest` boots:
+/// bookworm, or the one LIFELINE_FLAVOUR names (`scripts/test --all-flavours` sets it).
+pub fn flavour_under_test() -> String {
+    std::env::var("LIFELINE_FLAVOUR").unwrap_or_else(|_| "bookworm".into())
+}
+
 /// One guest shared by all tests of a test binary, handed to one test at a time and reset to
 /// the clean booted state before each. It stops when the test process exits.
 pub async fn shared_guest() -> MutexGuard<'static, Guest> {
     static GUEST: OnceLock<Mutex<Guest>> = OnceLock::new();
     let guest = GUEST.get_or_init(|| {
         let name = format!("t{}", std::process::id());
-        Mutex::new(Guest::boot(&name))
+        Mutex::new(Guest::boot_with(
+            &name,
+            &["--flavour", &flavour_under_test()],
+        ))
     });
     let guard = guest.lock().await;
     guard.reset();

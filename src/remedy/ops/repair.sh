@@ -332,12 +332,7 @@ ll_drop_launch_override() {
         ll_remove "$f" || return 1
         ;;
     *.conf)
-        grep -vE '^[[:space:]]*(ExecStart=|Environment=.*SSHD_OPTS=)' "$f" >"$LL_RUN/launch"
-        if grep -qvE '^[[:space:]]*(\[Service\])?[[:space:]]*$' "$LL_RUN/launch"; then
-            ll_put "$f" 0644 0:0 <"$LL_RUN/launch" || return 1
-        else
-            ll_remove "$f" || return 1
-        fi
+        ll_drop_unit_lines "$f" '^[[:space:]]*(ExecStart=|Environment=.*SSHD_OPTS=)' || return 1
         ;;
     *)
         sed -E 's/^([[:space:]]*(export[[:space:]]+)?(SSHD_OPTS|OPTIONS)=).*/\1/' "$f" >"$LL_RUN/launch"
@@ -346,6 +341,26 @@ ll_drop_launch_override() {
         ll_put "$f" "$mode" 0:0 <"$LL_RUN/launch" || return 1
         ;;
     esac
+    systemctl daemon-reload >/dev/null 2>&1
+    ll_want_restart
+}
+
+# ll_drop_unit_lines FILE ERE: the drop-in FILE without its lines matching ERE; the file goes
+# when only section headers are left.
+ll_drop_unit_lines() {
+    grep -vE "$2" "$1" >"$LL_RUN/dropin"
+    if grep -qvE '^[[:space:]]*(\[[A-Za-z]+\])?[[:space:]]*$' "$LL_RUN/dropin"; then
+        ll_put "$1" 0644 0:0 <"$LL_RUN/dropin"
+    else
+        ll_remove "$1"
+    fi
+}
+
+# ll_drop_socket_listen FILE: the local drop-in FILE of ssh.socket loses its ListenStream=
+# lines, so that the socket listens where sshd_config says (through Ubuntu's generator) or
+# where the unit as shipped does; systemd reloads, and the socket restarts at the end.
+ll_drop_socket_listen() {
+    ll_drop_unit_lines "$1" '^[[:space:]]*ListenStream=' || return 1
     systemctl daemon-reload >/dev/null 2>&1
     ll_want_restart
 }
