@@ -349,6 +349,7 @@ fn endpoint(cli: &Cli, target: TargetArgs, login: LoginArgs, name: &str) -> Endp
         target,
         login,
         record: cli.record.as_deref().map(|p| per_target(p, name)),
+        timings: cli.timings,
     }
 }
 

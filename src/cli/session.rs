@@ -6,7 +6,7 @@ use super::args::{Cli, LoginArgs, TargetArgs};
 use super::password;
 use crate::access::{self, Access, Need, OpenOptions, Opened, Target};
 use crate::secret::Secret;
-use crate::shell::Credentials;
+use crate::shell::{Credentials, Ledger};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -17,6 +17,8 @@ pub struct Endpoint {
     pub login: LoginArgs,
     /// Where to record the session (asciicast), if anywhere.
     pub record: Option<PathBuf>,
+    /// Print the session's costs on leaving (`--timings`).
+    pub timings: bool,
 }
 
 impl Endpoint {
@@ -25,6 +27,7 @@ impl Endpoint {
             target: cli.target.clone(),
             login: cli.login.clone(),
             record: cli.record.clone(),
+            timings: cli.timings,
         }
     }
 }
@@ -99,6 +102,15 @@ pub async fn open_with(endpoint: &Endpoint, access: &Access, need: Need) -> Resu
     };
     let _step = crate::progress::step("reaching root on the console");
     Ok(access::open(&target(&endpoint.target).await?, access, &options).await?)
+}
+
+/// With `--timings`: the steps of a session that has been left, and what each cost, on
+/// stderr under the target's name.
+pub fn print_timings(timings: bool, target: &str, ledger: &Ledger) {
+    if timings {
+        let table = crate::shell::render_costs(&ledger.steps());
+        eprint!("timings on {target}:\n{table}");
+    }
 }
 
 /// What the target is called in reports: the serial spec or the Azure machine.

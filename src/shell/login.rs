@@ -81,6 +81,7 @@ impl Session {
     /// (which it then enters): clears half-typed lines, leaves pagers, abandons stray password
     /// prompts. Types no password.
     pub async fn reach(&mut self) -> Result<Reached, ShellError> {
+        self.begin_step("reach the console");
         let deadline = Instant::now() + self.timeouts.attach;
         // Look before typing: a console still printing (a boot, a program starting) is left to
         // finish, or the first key lands in the middle of it.
@@ -227,6 +228,7 @@ impl Session {
     /// enters our own shell in the maintenance shell (left open when we leave, as found).
     pub async fn maintenance_login(&mut self, root: &Secret) -> Result<(), ShellError> {
         info!("answering the maintenance prompt with root's password");
+        self.begin_step("login");
         self.send_secret(root).await?;
         match self.observe(self.timeouts.login).await? {
             ConsoleState::Shell => self.enter_own_shell().await,
@@ -251,6 +253,7 @@ impl Session {
         if self.is_root() {
             return Ok(());
         }
+        self.begin_step("su");
         self.exit_own_shell().await?;
         self.type_text("su -\r").await?;
         let mut state = self.observe(self.timeouts.login).await?;
@@ -282,6 +285,7 @@ impl Session {
         password: Option<&Secret>,
     ) -> Result<ConsoleState, ShellError> {
         info!(user, "logging in");
+        self.begin_step("login");
         self.type_text(&format!("{user}\r")).await?;
         let state = self.observe(self.timeouts.login).await?;
         if state != ConsoleState::PasswordPrompt {

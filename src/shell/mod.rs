@@ -10,12 +10,14 @@
 
 mod boot;
 pub mod command;
+mod cost;
 mod guard;
 mod login;
 mod state;
 mod transfer;
 
 pub use command::Encoding;
+pub use cost::{Ledger, StepCost, render as render_costs};
 pub use guard::closed;
 pub use login::{BOOT_WAIT, Reached};
 pub use state::{ConsoleState, classify, classify_screen};
@@ -219,6 +221,8 @@ pub struct Session {
     prompt_text: String,
     /// The console log level to restore on leaving, when we lowered it.
     saved_printk: Option<String>,
+    /// What each step cost.
+    ledger: Ledger,
 }
 
 impl Session {
@@ -244,6 +248,25 @@ impl Session {
             prompt,
             prompt_text,
             saved_printk: None,
+            ledger: Ledger::default(),
+        }
+    }
+
+    /// The costs of this session's steps, kept up to date (and readable after it is left).
+    pub fn ledger(&self) -> Ledger {
+        self.ledger.clone()
+    }
+
+    /// Charges what the session does from now on to `step` (see [`Ledger`]).
+    pub fn begin_step(&self, step: &str) {
+        self.ledger.begin(step, self.counters());
+    }
+
+    fn counters(&self) -> cost::Counters {
+        cost::Counters {
+            sent: self.sent,
+            received: self.expecter.received(),
+            round_trips: self.expecter.round_trips(),
         }
     }
 
@@ -300,6 +323,7 @@ impl Session {
             return Ok(());
         }
         info!("becoming root with sudo");
+        self.begin_step("sudo");
         // Our own shell's settings do not survive sudo; leave it first and start a new one
         // inside the root shell.
         self.exit_own_shell().await?;
@@ -465,6 +489,7 @@ impl Session {
     /// shell that was open before we came stays open.
     #[instrument(skip_all)]
     pub async fn leave(mut self) -> Result<(), ShellError> {
+        self.begin_step("leave");
         if let Some(level) = self.saved_printk.take() {
             self.run(&format!("echo {level} > /proc/sys/kernel/printk"))
                 .await?;
@@ -483,13 +508,16 @@ impl Session {
             .console_mut()
             .finish()
             .map_err(ShellError::Write)?;
-        self.writer.shutdown().await.map_err(ShellError::Write)
+        self.writer.shutdown().await.map_err(ShellError::Write)?;
+        self.ledger.end(self.counters());
+        Ok(())
     }
 
     /// Starts our own shell and sets it up: our prompt, no pager, no colours, no history file,
     /// no bracketed paste, wide lines, and as root the kernel's console log level lowered (put
     /// back when we leave). One round trip also learns the uid and the encoding.
     async fn enter_own_shell(&mut self) -> Result<(), ShellError> {
+        self.begin_step("normalise");
         self.type_text(
             "if command -v bash >/dev/null 2>&1; then bash --norc --noprofile; else sh; fi\r",
         )
@@ -523,6 +551,7 @@ impl Session {
             .expect(&self.prompt, self.timeouts.login)
             .await?;
         debug!(uid = ?self.uid, encoding = ?self.encoding, "own shell ready");
+        self.begin_step("commands");
         Ok(())
     }
 
@@ -605,6 +634,7 @@ impl Session {
                     }
                     rest = &rest[n..];
                     self.sent += n as u64;
+                    self.expecter.note_sent();
                 }
                 read = self.expecter.pump() => read?,
             }

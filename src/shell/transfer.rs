@@ -73,7 +73,12 @@ impl Session {
         limit: Duration,
     ) -> Result<CommandOutput, ShellError> {
         let path = format!("{}/.ll-{id}.sh", self.scratch_dir);
+        // Charged to the caller's step, split in the upload and the run (output included).
+        let step = self.ledger.current().unwrap_or_default();
+        let step = step.split(':').next().unwrap_or_default().to_string();
+        self.begin_step(&format!("{step}: upload"));
         self.send_file(&path, script.as_bytes(), 0o600).await?;
+        self.begin_step(&format!("{step}: run"));
         let quoted = quote(&path);
         self.type_text(&format!(". {quoted}; rm -f {quoted}\r"))
             .await?;
