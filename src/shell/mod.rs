@@ -223,6 +223,8 @@ pub struct Session {
     saved_printk: Option<String>,
     /// What each step cost.
     ledger: Ledger,
+    /// Whether the guest has `gzip`: uploads then go compressed.
+    gzip: bool,
 }
 
 impl Session {
@@ -249,6 +251,7 @@ impl Session {
             prompt_text,
             saved_printk: None,
             ledger: Ledger::default(),
+            gzip: false,
         }
     }
 
@@ -376,8 +379,13 @@ impl Session {
         let id = command::marker_id();
         let line = command::typed_line(command, &id, self.encoding);
         if line.len() > command::MAX_TYPED_LINE {
-            let script = command::script(command, &id, self.encoding);
-            return self.run_long_script(&script, &id, limit).await;
+            // A long script (the probe, a plan) says much: its output comes back compressed.
+            let encoding = match self.encoding {
+                Encoding::Base64 if self.gzip => Encoding::GzipBase64,
+                other => other,
+            };
+            let script = command::script(command, &id, encoding);
+            return self.run_long_script(&script, &id, encoding, limit).await;
         }
         self.run_line(&line, &id, limit).await
     }
@@ -390,13 +398,18 @@ impl Session {
         limit: Duration,
     ) -> Result<CommandOutput, ShellError> {
         self.type_text(&format!("{line}\r")).await?;
-        self.collect(id, limit).await
+        self.collect(id, self.encoding, limit).await
     }
 
     /// Waits for the markers of command `id` and decodes what lies between them.
-    async fn collect(&mut self, id: &str, limit: Duration) -> Result<CommandOutput, ShellError> {
+    async fn collect(
+        &mut self,
+        id: &str,
+        encoding: Encoding,
+        limit: Duration,
+    ) -> Result<CommandOutput, ShellError> {
         let interruptions = self.interruptions.count();
-        let result = self.collect_markers(id, limit).await;
+        let result = self.collect_markers(id, encoding, limit).await;
         if self.interruptions.count() != interruptions {
             // Bytes may have been lost or replayed: no result is trustworthy. Get back to a
             // known prompt so the next command starts clean.
@@ -437,6 +450,7 @@ impl Session {
     async fn collect_markers(
         &mut self,
         id: &str,
+        encoding: Encoding,
         limit: Duration,
     ) -> Result<CommandOutput, ShellError> {
         let begin = Needles::new(&[("begin marker", &command::begin_pattern(id))]).expect("marker");
@@ -455,7 +469,7 @@ impl Session {
             }
             Err(e) => return Err(e.into()),
         };
-        let decoded = command::decode_payload(&taken.before, self.encoding);
+        let decoded = command::decode_payload(&taken.before, encoding);
         self.expecter
             .expect(&self.prompt, self.timeouts.login)
             .await?;
@@ -547,6 +561,7 @@ impl Session {
         if let Some(dir) = parts.next() {
             self.scratch_dir = dir.to_string();
         }
+        self.gzip = parts.next() == Some("gzip");
         self.expecter
             .expect(&self.prompt, self.timeouts.login)
             .await?;

@@ -1,6 +1,7 @@
 //! Files across the console, in one round trip.
 //!
-//! The content goes up as a here-document of base64 lines typed in one write (76 characters a
+//! The content goes up gzipped where the guest has `gzip` (and that makes it smaller), as a
+//! here-document of base64 lines typed in one write (76 characters a
 //! line, so no tty line limit applies), decoded into a staging file; the verification command
 //! is typed right behind it without waiting, so the only wait is for its result. The guest
 //! checks the SHA-256 against ours and only then moves the file into place: nothing is left
@@ -10,7 +11,10 @@ use super::{CommandOutput, Session, ShellError, command};
 use crate::posix_sh::quote;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
+use std::io::Write;
 use std::time::Duration;
 
 impl Session {
@@ -26,8 +30,13 @@ impl Session {
         let target = quote(path);
         // Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
         // planted link) before the first byte: a script can hold a password hash.
-        let mut typed = format!("(umask 077; set -C; base64 -d > {staging}) <<'LL_EOF_{id}'\r");
-        for line in STANDARD.encode(content).as_bytes().chunks(76) {
+        // Compressed where the guest can inflate it: every byte typed is also echoed back.
+        let (decoder, payload) = match self.gzip.then(|| gzipped(content)).flatten() {
+            Some(smaller) => ("base64 -d | gzip -dc", smaller),
+            None => ("base64 -d", content.to_vec()),
+        };
+        let mut typed = format!("(umask 077; set -C; {decoder} > {staging}) <<'LL_EOF_{id}'\r");
+        for line in STANDARD.encode(&payload).as_bytes().chunks(76) {
             typed.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
             typed.push('\r');
         }
@@ -70,6 +79,7 @@ impl Session {
         &mut self,
         script: &str,
         id: &str,
+        encoding: command::Encoding,
         limit: Duration,
     ) -> Result<CommandOutput, ShellError> {
         let path = format!("{}/.ll-{id}.sh", self.scratch_dir);
@@ -82,8 +92,16 @@ impl Session {
         let quoted = quote(&path);
         self.type_text(&format!(". {quoted}; rm -f {quoted}\r"))
             .await?;
-        self.collect(id, limit).await
+        self.collect(id, encoding, limit).await
     }
+}
+
+/// `content` gzipped, when that makes it smaller.
+fn gzipped(content: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(content).ok()?;
+    let packed = encoder.finish().ok()?;
+    (packed.len() < content.len()).then_some(packed)
 }
 
 fn hex(bytes: &[u8]) -> String {
