@@ -160,12 +160,38 @@ impl Session {
         user: &str,
         password: Option<&Secret>,
     ) -> Result<(), ShellError> {
+        self.log_in_to(user, password, true).await
+    }
+
+    /// At a login prompt: logs in as `user` (not root) and becomes root with sudo. Our own
+    /// shell starts only inside root's: one shell start and one exit fewer than
+    /// [`Session::log_in`] then [`Session::become_root`], each a round trip.
+    pub async fn log_in_and_sudo(
+        &mut self,
+        user: &str,
+        password: Option<&Secret>,
+    ) -> Result<(), ShellError> {
+        self.log_in_to(user, password, false).await?;
+        self.become_root(user, password).await
+    }
+
+    /// Logs in; then our own shell when `own_shell`, else the login shell stays at its prompt.
+    async fn log_in_to(
+        &mut self,
+        user: &str,
+        password: Option<&Secret>,
+        own_shell: bool,
+    ) -> Result<(), ShellError> {
         let mut state = self.type_login(user, password).await?;
         if state == ConsoleState::Unknown && !self.screen_says(EXPIRED) {
             // A loaded machine can take long over the message of the day: wait, type nothing.
             state = self.observe(self.timeouts.attach).await?;
         }
         match state {
+            ConsoleState::Shell if !own_shell => {
+                self.levels.push(Level::Login);
+                Ok(())
+            }
             ConsoleState::Shell => self.logged_in().await,
             ConsoleState::LoginIncorrect | ConsoleState::LoginPrompt => {
                 Err(ShellError::LoginIncorrect { user: user.into() })

@@ -504,13 +504,21 @@ impl Session {
     #[instrument(skip_all)]
     pub async fn leave(mut self) -> Result<(), ShellError> {
         self.begin_step("leave");
-        if let Some(level) = self.saved_printk.take() {
-            self.run(&format!("echo {level} > /proc/sys/kernel/printk"))
-                .await?;
-        }
+        // The kernel's log level goes back on the same line that leaves our (root) shell:
+        // one round trip fewer.
+        let mut restore = self
+            .saved_printk
+            .take()
+            .map(|level| format!("echo {level} > /proc/sys/kernel/printk; "));
         while let Some(level) = self.levels.pop() {
             debug!(?level, "exit");
-            self.type_text("exit\r").await?;
+            let first = if level == Level::Own {
+                restore.take()
+            } else {
+                None
+            };
+            self.type_text(&format!("{}exit\r", first.unwrap_or_default()))
+                .await?;
             if self.levels.is_empty() && level == Level::Login {
                 let login = Needles::new(&[("login prompt", r"login: ?$")]).expect("pattern");
                 self.expecter.expect(&login, self.timeouts.login).await?;
