@@ -141,6 +141,12 @@ pub fn end_pattern(id: &str) -> String {
     format!(r"ll-{id}-end\r*\n")
 }
 
+/// Regex source of the marker a long script prints instead of running when its upload arrived
+/// damaged.
+pub fn damaged_pattern(id: &str) -> String {
+    format!(r"ll-{id}-damaged\r*\n")
+}
+
 /// The line that tells us a shell is listening and what it can do: its uid, whether it has
 /// `base64`, where scratch files can go, whether it has `gzip`, and, when `quiet_kernel` is set and the shell is root's, the console log level it
 /// found before lowering it to 1 (so kernel messages stop interleaving; empty otherwise). The

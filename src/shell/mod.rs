@@ -453,17 +453,32 @@ impl Session {
         encoding: Encoding,
         limit: Duration,
     ) -> Result<CommandOutput, ShellError> {
-        let begin = Needles::new(&[("begin marker", &command::begin_pattern(id))]).expect("marker");
+        let begin = Needles::new(&[
+            ("begin marker", &command::begin_pattern(id)),
+            ("damaged upload", &command::damaged_pattern(id)),
+        ])
+        .expect("marker");
         let end = Needles::new(&[("end marker", &command::end_pattern(id))]).expect("marker");
         let started = Instant::now();
         let result = async {
-            self.expecter.expect(&begin, limit).await?;
+            if self.expecter.expect(&begin, limit).await?.needle == 1 {
+                return Ok(None);
+            }
             let remaining = limit.saturating_sub(started.elapsed());
-            self.expecter.expect(&end, remaining).await
+            self.expecter.expect(&end, remaining).await.map(Some)
         }
         .await;
         let taken = match result {
-            Ok(taken) => taken,
+            Ok(Some(taken)) => taken,
+            Ok(None) => {
+                self.expecter
+                    .expect(&self.prompt, self.timeouts.login)
+                    .await?;
+                return Err(ShellError::Transfer(
+                    "the script did not reach the guest intact (its checksum differed); it was removed, not run"
+                        .into(),
+                ));
+            }
             Err(ExpectError::Timeout { pending, .. }) => {
                 return Err(self.interrupt(limit, pending).await);
             }

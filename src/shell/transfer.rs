@@ -25,27 +25,11 @@ impl Session {
         content: &[u8],
         mode: u32,
     ) -> Result<(), ShellError> {
-        let id = command::marker_id();
-        let staging = quote(&format!("{path}.ll-{id}"));
-        let target = quote(path);
-        // Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
-        // planted link) before the first byte: a script can hold a password hash.
-        // Compressed where the guest can inflate it: every byte typed is also echoed back.
-        let (decoder, payload) = match self.gzip.then(|| gzipped(content)).flatten() {
-            Some(smaller) => ("base64 -d | gzip -dc", smaller),
-            None => ("base64 -d", content.to_vec()),
-        };
-        let mut typed = format!("(umask 077; set -C; {decoder} > {staging}) <<'LL_EOF_{id}'\r");
-        for line in STANDARD.encode(&payload).as_bytes().chunks(76) {
-            typed.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
-            typed.push('\r');
-        }
-        typed.push_str(&format!("LL_EOF_{id}\r"));
-        self.type_text(&typed).await?;
-        let digest = hex(&Sha256::digest(content));
+        let upload = self.upload(path, content, mode);
+        self.type_text(&upload.typed).await?;
         let verify = format!(
-            "[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ] && chmod {mode:o} {staging} && \
-             mv -f {staging} {target} || {{ rm -f {staging}; exit 1; }}"
+            "{} || {{ rm -f {}; exit 1; }}",
+            upload.check, upload.staging
         );
         let verify_id = command::marker_id();
         let line = command::typed_line(&verify, &verify_id, self.encoding);
@@ -61,6 +45,37 @@ impl Session {
         Ok(())
     }
 
+    /// The here-document that puts `content` in a staging file next to `path`, and the check
+    /// that moves it into place only when its SHA-256 is ours.
+    fn upload(&self, path: &str, content: &[u8], mode: u32) -> Upload {
+        let id = command::marker_id();
+        let staging = quote(&format!("{path}.ll-{id}"));
+        let target = quote(path);
+        // Compressed where the guest can inflate it: every byte typed is also echoed back.
+        let (decoder, payload) = match self.gzip.then(|| gzipped(content)).flatten() {
+            Some(smaller) => ("base64 -d | gzip -dc", smaller),
+            None => ("base64 -d", content.to_vec()),
+        };
+        // Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
+        // planted link) before the first byte: a script can hold a password hash.
+        let mut typed = format!("(umask 077; set -C; {decoder} > {staging}) <<'LL_EOF_{id}'\r");
+        for line in STANDARD.encode(&payload).as_bytes().chunks(76) {
+            typed.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
+            typed.push('\r');
+        }
+        typed.push_str(&format!("LL_EOF_{id}\r"));
+        let digest = hex(&Sha256::digest(content));
+        let check = format!(
+            "[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ] && chmod {mode:o} {staging} && \
+             mv -f {staging} {target}"
+        );
+        Upload {
+            typed,
+            check,
+            staging,
+        }
+    }
+
     /// Reads `path` from the guest, byte for byte.
     pub async fn fetch_file(&mut self, path: &str) -> Result<Vec<u8>, ShellError> {
         let out = self.run(&format!("cat -- {}", quote(path))).await?;
@@ -73,8 +88,9 @@ impl Session {
         Ok(out.output)
     }
 
-    /// Runs a script too long for one typed line: it goes up as a file first, in the same
-    /// round trip.
+    /// Runs a script too long for one typed line: it goes up as a file, and runs on the line
+    /// that checks it, so upload and run cost one round trip. A file that arrived damaged is
+    /// removed and says so with its own marker instead of running.
     pub(super) async fn run_long_script(
         &mut self,
         script: &str,
@@ -87,13 +103,26 @@ impl Session {
         let step = self.ledger.current().unwrap_or_default();
         let step = step.split(':').next().unwrap_or_default().to_string();
         self.begin_step(&format!("{step}: upload"));
-        self.send_file(&path, script.as_bytes(), 0o600).await?;
-        self.begin_step(&format!("{step}: run"));
+        let upload = self.upload(&path, script.as_bytes(), 0o600);
         let quoted = quote(&path);
-        self.type_text(&format!(". {quoted}; rm -f {quoted}\r"))
-            .await?;
+        let typed = format!(
+            "{}if {}; then . {quoted}; rm -f {quoted}; else rm -f {}; printf 'll-%s-damaged\\n' {id}; fi\r",
+            upload.typed, upload.check, upload.staging
+        );
+        self.type_text(&typed).await?;
+        self.begin_step(&format!("{step}: run"));
         self.collect(id, encoding, limit).await
     }
+}
+
+/// A file on its way to the guest.
+struct Upload {
+    /// The here-document to type.
+    typed: String,
+    /// The command that succeeds only once the file is in place, checked.
+    check: String,
+    /// The staging file's name, quoted.
+    staging: String,
 }
 
 /// `content` gzipped, when that makes it smaller.
