@@ -120,6 +120,13 @@ async fn login(
     let creds = &access.credentials;
     let how = match at {
         Reached::Shell => "a shell was open".to_string(),
+        // Straight on to sudo from the login shell: no shell of our own before root's.
+        Reached::LoginPrompt if need == Need::Root && creds.user != "root" => {
+            session
+                .log_in_and_sudo(&creds.user, creds.password.as_ref())
+                .await?;
+            return Ok(format!("logged in as {}, then sudo", creds.user));
+        }
         Reached::LoginPrompt => {
             session.log_in(&creds.user, creds.password.as_ref()).await?;
             format!("logged in as {}", creds.user)

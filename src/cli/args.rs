@@ -51,6 +51,10 @@ pub struct Cli {
     /// Record the console session as an asciicast v2 file (secrets redacted).
     #[arg(long, value_name = "FILE.cast", global = true)]
     pub record: Option<PathBuf>,
+    /// On leaving the console, print where the time, the bytes and the round trips went, step
+    /// by step (login, normalisation, upload, probe, apply, verify), on stderr.
+    #[arg(long, global = true)]
+    pub timings: bool,
     /// No progress display (it shows on a terminal only, and never with -o json or NO_COLOR).
     #[arg(short, long, global = true)]
     pub quiet: bool,

@@ -300,6 +300,7 @@ fn endpoint(cli: &Cli, target: TargetArgs, login: LoginArgs, name: &str) -> Endp
         login,
         record: cli.record.as_deref().map(|p| per_target(p, name)),
         timeouts: session::timeouts(cli),
+        timings: cli.timings,
     }
 }
 

@@ -60,18 +60,12 @@ async fn diagnose_guest(
         .clone()
         .unwrap_or_else(|| access.credentials.user.clone());
     let session = opened.channel.session();
-    let before = session.traffic();
-    let started = std::time::Instant::now();
+    let ledger = session.ledger();
+    session.begin_step("probe");
     let result = diagnose(session, &user).await;
-    let after = session.traffic();
-    tracing::info!(
-        sent = after.sent - before.sent,
-        received = after.received - before.received,
-        seconds = started.elapsed().as_secs_f64(),
-        "diagnosis cost on the console"
-    );
     // Leave the console tidy whatever happened; the diagnosis error wins.
     let left = opened.channel.close().await;
+    session::print_timings(cli.timings, &opened.description, &ledger);
     let diagnosis = result?;
     left?;
     Ok((diagnosis, opened.description, opened.access))

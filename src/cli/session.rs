@@ -6,7 +6,7 @@ use super::args::{Cli, LoginArgs, TargetArgs};
 use super::password;
 use crate::access::{self, Access, Need, OpenOptions, Opened, Target};
 use crate::secret::Secret;
-use crate::shell::{Credentials, Timeouts};
+use crate::shell::{Credentials, Ledger, Timeouts};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,6 +19,8 @@ pub struct Endpoint {
     /// Where to record the session (asciicast), if anywhere.
     pub record: Option<PathBuf>,
     pub timeouts: Timeouts,
+    /// Print the session's costs on leaving (`--timings`).
+    pub timings: bool,
 }
 
 impl Endpoint {
@@ -28,6 +30,7 @@ impl Endpoint {
             login: cli.login.clone(),
             record: cli.record.clone(),
             timeouts: timeouts(cli),
+            timings: cli.timings,
         }
     }
 }
@@ -113,6 +116,15 @@ pub async fn open_with(endpoint: &Endpoint, access: &Access, need: Need) -> Resu
         ..OpenOptions::new(need)
     };
     Ok(access::open(&target(&endpoint.target).await?, access, &options).await?)
+}
+
+/// With `--timings`: the steps of a session that has been left, and what each cost, on
+/// stderr under the target's name.
+pub fn print_timings(timings: bool, target: &str, ledger: &Ledger) {
+    if timings {
+        let table = crate::shell::render_costs(&ledger.steps());
+        eprint!("timings on {target}:\n{table}");
+    }
 }
 
 /// What the target is called in reports: the serial spec or the Azure machine.

@@ -69,6 +69,10 @@ pub struct Expecter {
     eof: bool,
     /// Raw bytes read from the link so far.
     received: u64,
+    /// Something was sent since the last wait: the next wait is for its answer.
+    awaiting_answer: bool,
+    /// Waits for an answer to something sent: over a slow link, each costs the link's latency.
+    round_trips: u64,
 }
 
 impl Expecter {
@@ -80,6 +84,8 @@ impl Expecter {
             chunk: vec![0; 64 * 1024],
             eof: false,
             received: 0,
+            awaiting_answer: false,
+            round_trips: 0,
         }
     }
 
@@ -92,6 +98,22 @@ impl Expecter {
         self.received
     }
 
+    /// Round trips so far: waits that followed something sent.
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips
+    }
+
+    /// Says that bytes went out: the next wait counts as a round trip.
+    pub fn note_sent(&mut self) {
+        self.awaiting_answer = true;
+    }
+
+    fn count_round_trip(&mut self) {
+        if std::mem::take(&mut self.awaiting_answer) {
+            self.round_trips += 1;
+        }
+    }
+
     pub fn console_mut(&mut self) -> &mut Console {
         &mut self.console
     }
@@ -102,6 +124,7 @@ impl Expecter {
         needles: &Needles,
         limit: Duration,
     ) -> Result<Taken, ExpectError> {
+        self.count_round_trip();
         let deadline = Instant::now() + limit;
         loop {
             if let Some(taken) = self.buffer.take_match(needles) {
@@ -136,6 +159,7 @@ impl Expecter {
         quiet: Duration,
         limit: Duration,
     ) -> Result<Vec<u8>, ExpectError> {
+        self.count_round_trip();
         let deadline = Instant::now() + limit;
         let mut idle = (Instant::now() + quiet).min(deadline);
         while !self.eof {

@@ -97,9 +97,11 @@ pub async fn rescue(
     let started = Instant::now();
     let mut cloud_side = options.cloud.clone();
     let cloud_facts = |side: &Option<CloudContext>| side.as_ref().map(|c| c.facts.clone());
+    session.begin_step("probe");
     let mut diagnosis = diagnose(session, &options.user)
         .await?
         .with_cloud(cloud_facts(&cloud_side));
+    session.begin_step("plan");
     // The plan always belongs to the latest diagnosis: made once per diagnosis, it serves the
     // report's plan, the round, and the manual list at the end.
     let mut repair = Repair::plan(&diagnosis);
@@ -156,6 +158,7 @@ pub async fn rescue(
     });
     if !(options.dry_run || report.declined) {
         let _step = crate::progress::step("verifying SSH with a login");
+        session.begin_step("verify");
         report.login = prove_login(session, &diagnosis, options, verify_host.as_deref()).await;
     }
     report.verified = report.error.is_none()
@@ -244,9 +247,13 @@ async fn next_round(
     user: &str,
     report: &mut RescueReport,
 ) -> Result<Diagnosis, RescueError> {
+    session.begin_step("apply");
     let outcome = repair.plan.apply(session).await?;
     report.rounds.push(Round::new(repair, outcome));
-    Ok(diagnose(session, user).await?)
+    session.begin_step("probe again");
+    let diagnosis = diagnose(session, user).await?;
+    session.begin_step("plan");
+    Ok(diagnosis)
 }
 
 /// sshd answers on every configured port, seen from inside the guest, and no error is left.

@@ -20,9 +20,12 @@
 //! is typed encoded, `eval "$(echo … | base64 -d)"`. Each form costs the guest as few processes
 //! as possible: over a slow console every fork counts. Guests without `base64` use `printf`
 //! octal escapes in and `od` hex out.
+//! The long scripts (the probe, a plan) say much: where the guest has `gzip`, their output is
+//! gzipped before the base64.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use std::io::Read;
 
 /// Longest line typed at a shell: canonical-mode ttys cut lines at 4095 bytes.
 pub const MAX_TYPED_LINE: usize = 4000;
@@ -32,6 +35,8 @@ pub const MAX_TYPED_LINE: usize = 4000;
 pub enum Encoding {
     Base64,
     Hex,
+    /// Base64 of the gzipped output: for long outputs, where the guest has `gzip`.
+    GzipBase64,
 }
 
 impl Encoding {
@@ -48,13 +53,14 @@ impl Encoding {
         match self {
             Encoding::Base64 => "base64",
             Encoding::Hex => "od -An -v -tx1",
+            Encoding::GzipBase64 => "gzip -c | base64",
         }
     }
 
     /// The line to type that makes the guest run `script`.
     pub fn typed_line(self, script: &str) -> String {
         match self {
-            Encoding::Base64 => format!(
+            Encoding::Base64 | Encoding::GzipBase64 => format!(
                 "eval \"$(echo {} | base64 -d)\"",
                 STANDARD.encode(script.as_bytes())
             ),
@@ -68,6 +74,14 @@ impl Encoding {
     fn decode(self, payload: &str) -> Result<Vec<u8>, String> {
         match self {
             Encoding::Base64 => STANDARD.decode(payload).map_err(|e| e.to_string()),
+            Encoding::GzipBase64 => {
+                let packed = STANDARD.decode(payload).map_err(|e| e.to_string())?;
+                let mut out = Vec::new();
+                flate2::read::GzDecoder::new(packed.as_slice())
+                    .read_to_end(&mut out)
+                    .map_err(|e| format!("gzip: {e}"))?;
+                Ok(out)
+            }
             Encoding::Hex => {
                 if !payload.len().is_multiple_of(2) {
                     return Err("odd number of hex digits".into());
@@ -82,7 +96,9 @@ impl Encoding {
 
     fn in_alphabet(self, c: char) -> bool {
         match self {
-            Encoding::Base64 => c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='),
+            Encoding::Base64 | Encoding::GzipBase64 => {
+                c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')
+            }
             Encoding::Hex => c.is_ascii_hexdigit() || c == ' ',
         }
     }
@@ -125,8 +141,14 @@ pub fn end_pattern(id: &str) -> String {
     format!(r"ll-{id}-end\r*\n")
 }
 
+/// Regex source of the marker a long script prints instead of running when its upload arrived
+/// damaged.
+pub fn damaged_pattern(id: &str) -> String {
+    format!(r"ll-{id}-damaged\r*\n")
+}
+
 /// The line that tells us a shell is listening and what it can do: its uid, whether it has
-/// `base64`, where scratch files can go, and, when `quiet_kernel` is set and the shell is root's, the console log level it
+/// `base64`, where scratch files can go, whether it has `gzip`, and, when `quiet_kernel` is set and the shell is root's, the console log level it
 /// found before lowering it to 1 (so kernel messages stop interleaving; empty otherwise). The
 /// marker is assembled by `printf`, so its echo cannot match.
 pub fn sync_line(id: &str, quiet_kernel: bool) -> String {
@@ -136,15 +158,15 @@ pub fn sync_line(id: &str, quiet_kernel: bool) -> String {
         ""
     };
     format!(
-        "printf '%s-%s:%s:%s:%s:%s\\n' ll {id} \"$(id -u)\" \"$(command -v base64 >/dev/null 2>&1 && echo base64 || echo hex)\" \"{quiet}\" \"$([ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo /tmp)\""
+        "printf '%s-%s:%s:%s:%s:%s:%s\\n' ll {id} \"$(id -u)\" \"$(command -v base64 >/dev/null 2>&1 && echo base64 || echo hex)\" \"{quiet}\" \"$([ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo /tmp)\" \"$(command -v gzip >/dev/null 2>&1 && echo gzip)\""
     )
 }
 
-/// Regex source matching [`sync_line`]'s output; groups: uid, encoding, saved log level, and
-/// the directory for scratch files (memory-backed `/dev/shm` when writable: a full disk must not
-/// stop a rescue).
+/// Regex source matching [`sync_line`]'s output; groups: uid, encoding, saved log level, the
+/// directory for scratch files (memory-backed `/dev/shm` when writable: a full disk must not
+/// stop a rescue), and `gzip` when uploads can go compressed.
 pub fn sync_pattern(id: &str) -> String {
-    format!(r"ll-{id}:([0-9]+):(base64|hex):([0-9]*):(/[^:\r\n]*)\r*\n")
+    format!(r"ll-{id}:([0-9]+):(base64|hex):([0-9]*):(/[^:\r\n]*):(gzip)?\r*\n")
 }
 
 /// A random marker id: 12 hex digits, fresh for every command.
@@ -244,7 +266,7 @@ mod tests {
             ("echo one\necho two\nexit 255", b"one\ntwo\n", 255),
         ];
         for sh in ["sh", "bash"] {
-            for enc in [Encoding::Base64, Encoding::Hex] {
+            for enc in [Encoding::Base64, Encoding::Hex, Encoding::GzipBase64] {
                 for (command, want, status) in cases {
                     let (out, st) = run_in(sh, command, enc);
                     assert_eq!(

@@ -81,6 +81,7 @@ impl Session {
     /// (which it then enters): clears half-typed lines, leaves pagers, abandons stray password
     /// prompts. Types no password.
     pub async fn reach(&mut self) -> Result<Reached, ShellError> {
+        self.begin_step("reach the console");
         let deadline = Instant::now() + self.timeouts.attach;
         // Look before typing: a console still printing (a boot, a program starting) is left to
         // finish, or the first key lands in the middle of it.
@@ -159,12 +160,38 @@ impl Session {
         user: &str,
         password: Option<&Secret>,
     ) -> Result<(), ShellError> {
+        self.log_in_to(user, password, true).await
+    }
+
+    /// At a login prompt: logs in as `user` (not root) and becomes root with sudo. Our own
+    /// shell starts only inside root's: one shell start and one exit fewer than
+    /// [`Session::log_in`] then [`Session::become_root`], each a round trip.
+    pub async fn log_in_and_sudo(
+        &mut self,
+        user: &str,
+        password: Option<&Secret>,
+    ) -> Result<(), ShellError> {
+        self.log_in_to(user, password, false).await?;
+        self.become_root(user, password).await
+    }
+
+    /// Logs in; then our own shell when `own_shell`, else the login shell stays at its prompt.
+    async fn log_in_to(
+        &mut self,
+        user: &str,
+        password: Option<&Secret>,
+        own_shell: bool,
+    ) -> Result<(), ShellError> {
         let mut state = self.type_login(user, password).await?;
         if state == ConsoleState::Unknown && !self.screen_says(EXPIRED) {
             // A loaded machine can take long over the message of the day: wait, type nothing.
             state = self.observe(self.timeouts.attach).await?;
         }
         match state {
+            ConsoleState::Shell if !own_shell => {
+                self.levels.push(Level::Login);
+                Ok(())
+            }
             ConsoleState::Shell => self.logged_in().await,
             ConsoleState::LoginIncorrect | ConsoleState::LoginPrompt => {
                 Err(ShellError::LoginIncorrect { user: user.into() })
@@ -227,6 +254,7 @@ impl Session {
     /// enters our own shell in the maintenance shell (left open when we leave, as found).
     pub async fn maintenance_login(&mut self, root: &Secret) -> Result<(), ShellError> {
         info!("answering the maintenance prompt with root's password");
+        self.begin_step("login");
         self.send_secret(root).await?;
         match self.observe(self.timeouts.login).await? {
             ConsoleState::Shell => self.enter_own_shell().await,
@@ -251,6 +279,7 @@ impl Session {
         if self.is_root() {
             return Ok(());
         }
+        self.begin_step("su");
         self.exit_own_shell().await?;
         self.type_text("su -\r").await?;
         let mut state = self.observe(self.timeouts.login).await?;
@@ -282,6 +311,7 @@ impl Session {
         password: Option<&Secret>,
     ) -> Result<ConsoleState, ShellError> {
         info!(user, "logging in");
+        self.begin_step("login");
         self.type_text(&format!("{user}\r")).await?;
         let state = self.observe(self.timeouts.login).await?;
         if state != ConsoleState::PasswordPrompt {

@@ -10,12 +10,14 @@
 
 mod boot;
 pub mod command;
+mod cost;
 mod guard;
 mod login;
 mod state;
 mod transfer;
 
 pub use command::Encoding;
+pub use cost::{Ledger, StepCost, render as render_costs};
 pub use guard::closed;
 pub use login::{BOOT_WAIT, Reached};
 pub use state::{ConsoleState, classify, classify_screen};
@@ -217,6 +219,10 @@ pub struct Session {
     prompt_text: String,
     /// The console log level to restore on leaving, when we lowered it.
     saved_printk: Option<String>,
+    /// What each step cost.
+    ledger: Ledger,
+    /// Whether the guest has `gzip`: uploads then go compressed.
+    gzip: bool,
 }
 
 impl Session {
@@ -242,6 +248,26 @@ impl Session {
             prompt,
             prompt_text,
             saved_printk: None,
+            ledger: Ledger::default(),
+            gzip: false,
+        }
+    }
+
+    /// The costs of this session's steps, kept up to date (and readable after it is left).
+    pub fn ledger(&self) -> Ledger {
+        self.ledger.clone()
+    }
+
+    /// Charges what the session does from now on to `step` (see [`Ledger`]).
+    pub fn begin_step(&self, step: &str) {
+        self.ledger.begin(step, self.counters());
+    }
+
+    fn counters(&self) -> cost::Counters {
+        cost::Counters {
+            sent: self.sent,
+            received: self.expecter.received(),
+            round_trips: self.expecter.round_trips(),
         }
     }
 
@@ -298,6 +324,7 @@ impl Session {
             return Ok(());
         }
         info!("becoming root with sudo");
+        self.begin_step("sudo");
         // Our own shell's settings do not survive sudo; leave it first and start a new one
         // inside the root shell.
         self.exit_own_shell().await?;
@@ -350,8 +377,13 @@ impl Session {
         let id = command::marker_id();
         let line = command::typed_line(command, &id, self.encoding);
         if line.len() > command::MAX_TYPED_LINE {
-            let script = command::script(command, &id, self.encoding);
-            return self.run_long_script(&script, &id, limit).await;
+            // A long script (the probe, a plan) says much: its output comes back compressed.
+            let encoding = match self.encoding {
+                Encoding::Base64 if self.gzip => Encoding::GzipBase64,
+                other => other,
+            };
+            let script = command::script(command, &id, encoding);
+            return self.run_long_script(&script, &id, encoding, limit).await;
         }
         self.run_line(&line, &id, limit).await
     }
@@ -364,13 +396,18 @@ impl Session {
         limit: Duration,
     ) -> Result<CommandOutput, ShellError> {
         self.type_text(&format!("{line}\r")).await?;
-        self.collect(id, limit).await
+        self.collect(id, self.encoding, limit).await
     }
 
     /// Waits for the markers of command `id` and decodes what lies between them.
-    async fn collect(&mut self, id: &str, limit: Duration) -> Result<CommandOutput, ShellError> {
+    async fn collect(
+        &mut self,
+        id: &str,
+        encoding: Encoding,
+        limit: Duration,
+    ) -> Result<CommandOutput, ShellError> {
         let interruptions = self.interruptions.count();
-        let result = self.collect_markers(id, limit).await;
+        let result = self.collect_markers(id, encoding, limit).await;
         if self.interruptions.count() != interruptions {
             // Bytes may have been lost or replayed: no result is trustworthy. Get back to a
             // known prompt so the next command starts clean.
@@ -411,25 +448,41 @@ impl Session {
     async fn collect_markers(
         &mut self,
         id: &str,
+        encoding: Encoding,
         limit: Duration,
     ) -> Result<CommandOutput, ShellError> {
-        let begin = Needles::new(&[("begin marker", &command::begin_pattern(id))]).expect("marker");
+        let begin = Needles::new(&[
+            ("begin marker", &command::begin_pattern(id)),
+            ("damaged upload", &command::damaged_pattern(id)),
+        ])
+        .expect("marker");
         let end = Needles::new(&[("end marker", &command::end_pattern(id))]).expect("marker");
         let started = Instant::now();
         let result = async {
-            self.expecter.expect(&begin, limit).await?;
+            if self.expecter.expect(&begin, limit).await?.needle == 1 {
+                return Ok(None);
+            }
             let remaining = limit.saturating_sub(started.elapsed());
-            self.expecter.expect(&end, remaining).await
+            self.expecter.expect(&end, remaining).await.map(Some)
         }
         .await;
         let taken = match result {
-            Ok(taken) => taken,
+            Ok(Some(taken)) => taken,
+            Ok(None) => {
+                self.expecter
+                    .expect(&self.prompt, self.timeouts.login)
+                    .await?;
+                return Err(ShellError::Transfer(
+                    "the script did not reach the guest intact (its checksum differed); it was removed, not run"
+                        .into(),
+                ));
+            }
             Err(ExpectError::Timeout { pending, .. }) => {
                 return Err(self.interrupt(limit, pending).await);
             }
             Err(e) => return Err(e.into()),
         };
-        let decoded = command::decode_payload(&taken.before, self.encoding);
+        let decoded = command::decode_payload(&taken.before, encoding);
         self.expecter
             .expect(&self.prompt, self.timeouts.login)
             .await?;
@@ -463,13 +516,22 @@ impl Session {
     /// shell that was open before we came stays open.
     #[instrument(skip_all)]
     pub async fn leave(mut self) -> Result<(), ShellError> {
-        if let Some(level) = self.saved_printk.take() {
-            self.run(&format!("echo {level} > /proc/sys/kernel/printk"))
-                .await?;
-        }
+        self.begin_step("leave");
+        // The kernel's log level goes back on the same line that leaves our (root) shell:
+        // one round trip fewer.
+        let mut restore = self
+            .saved_printk
+            .take()
+            .map(|level| format!("echo {level} > /proc/sys/kernel/printk; "));
         while let Some(level) = self.levels.pop() {
             debug!(?level, "exit");
-            self.type_text("exit\r").await?;
+            let first = if level == Level::Own {
+                restore.take()
+            } else {
+                None
+            };
+            self.type_text(&format!("{}exit\r", first.unwrap_or_default()))
+                .await?;
             if self.levels.is_empty() && level == Level::Login {
                 let login = Needles::new(&[("login prompt", r"login: ?$")]).expect("pattern");
                 self.expecter.expect(&login, self.timeouts.login).await?;
@@ -481,13 +543,16 @@ impl Session {
             .console_mut()
             .finish()
             .map_err(ShellError::Write)?;
-        self.writer.shutdown().await.map_err(ShellError::Write)
+        self.writer.shutdown().await.map_err(ShellError::Write)?;
+        self.ledger.end(self.counters());
+        Ok(())
     }
 
     /// Starts our own shell and sets it up: our prompt, no pager, no colours, no history file,
     /// no bracketed paste, wide lines, and as root the kernel's console log level lowered (put
     /// back when we leave). One round trip also learns the uid and the encoding.
     async fn enter_own_shell(&mut self) -> Result<(), ShellError> {
+        self.begin_step("normalise");
         self.type_text(
             "if command -v bash >/dev/null 2>&1; then bash --norc --noprofile; else sh; fi\r",
         )
@@ -517,10 +582,12 @@ impl Session {
         if let Some(dir) = parts.next() {
             self.scratch_dir = dir.to_string();
         }
+        self.gzip = parts.next() == Some("gzip");
         self.expecter
             .expect(&self.prompt, self.timeouts.login)
             .await?;
         debug!(uid = ?self.uid, encoding = ?self.encoding, "own shell ready");
+        self.begin_step("commands");
         Ok(())
     }
 
@@ -603,6 +670,7 @@ impl Session {
                     }
                     rest = &rest[n..];
                     self.sent += n as u64;
+                    self.expecter.note_sent();
                 }
                 read = self.expecter.pump() => read?,
             }

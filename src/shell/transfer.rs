@@ -1,6 +1,7 @@
 //! Files across the console, in one round trip.
 //!
-//! The content goes up as a here-document of base64 lines typed in one write (76 characters a
+//! The content goes up gzipped where the guest has `gzip` (and that makes it smaller), as a
+//! here-document of base64 lines typed in one write (76 characters a
 //! line, so no tty line limit applies), decoded into a staging file; the verification command
 //! is typed right behind it without waiting, so the only wait is for its result. The guest
 //! checks the SHA-256 against ours and only then moves the file into place: nothing is left
@@ -10,7 +11,10 @@ use super::{CommandOutput, Session, ShellError, command};
 use crate::posix_sh::quote;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
+use std::io::Write;
 use std::time::Duration;
 
 impl Session {
@@ -21,37 +25,21 @@ impl Session {
         content: &[u8],
         mode: u32,
     ) -> Result<(), ShellError> {
-        let id = command::marker_id();
-        let staging = quote(&format!("{path}.ll-{id}"));
-        let target = quote(path);
-        // Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
-        // planted link) before the first byte: a script can hold a password hash.
-        let mut typed = format!("(umask 077; set -C; base64 -d > {staging}) <<'LL_EOF_{id}'\r");
-        for line in STANDARD.encode(content).as_bytes().chunks(76) {
-            typed.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
-            typed.push('\r');
-        }
-        typed.push_str(&format!("LL_EOF_{id}\r"));
-        let digest = hex(&Sha256::digest(content));
+        let upload = self.upload(path, content, mode);
         let verify = format!(
-            "[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ] && chmod {mode:o} {staging} && \
-             mv -f {staging} {target} || {{ rm -f {staging}; exit 1; }}"
+            "{} || {{ rm -f {}; exit 1; }}",
+            upload.check, upload.staging
         );
         let verify_id = command::marker_id();
         let line = command::typed_line(&verify, &verify_id, self.encoding);
-        // The echo of the base64 stays out of the transcript, whatever happens next.
-        let transcript = |e: std::io::Error| ShellError::Expect(e.into());
-        let console = self.expecter.console_mut();
-        console
-            .withhold_until(&format!("LL_EOF_{id}"))
-            .map_err(transcript)?;
+        self.withhold(&upload)?;
         let out = async {
-            self.type_text(&typed).await?;
+            self.type_text(&upload.typed).await?;
             self.run_line(&line, &verify_id, self.timeouts.command)
                 .await
         }
         .await;
-        self.expecter.console_mut().release().map_err(transcript)?;
+        self.release()?;
         let out = out?;
         if out.exit_status != 0 {
             return Err(ShellError::Transfer(format!(
@@ -60,6 +48,51 @@ impl Session {
             )));
         }
         Ok(())
+    }
+
+    /// The here-document that puts `content` in a staging file next to `path`, and the check
+    /// that moves it into place only when its SHA-256 is ours.
+    fn upload(&self, path: &str, content: &[u8], mode: u32) -> Upload {
+        let id = command::marker_id();
+        let staging = quote(&format!("{path}.ll-{id}"));
+        let target = quote(path);
+        // Compressed where the guest can inflate it: every byte typed is also echoed back.
+        let (decoder, payload) = match self.gzip.then(|| gzipped(content)).flatten() {
+            Some(smaller) => ("base64 -d | gzip -dc", smaller),
+            None => ("base64 -d", content.to_vec()),
+        };
+        // Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
+        // planted link) before the first byte: a script can hold a password hash.
+        let mut typed = format!("(umask 077; set -C; {decoder} > {staging}) <<'LL_EOF_{id}'\r");
+        for line in STANDARD.encode(&payload).as_bytes().chunks(76) {
+            typed.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
+            typed.push('\r');
+        }
+        let end = format!("LL_EOF_{id}");
+        typed.push_str(&end);
+        typed.push('\r');
+        let digest = hex(&Sha256::digest(content));
+        let check = format!(
+            "[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ] && chmod {mode:o} {staging} && \
+             mv -f {staging} {target}"
+        );
+        Upload {
+            typed,
+            end,
+            check,
+            staging,
+        }
+    }
+
+    /// Keeps the echo of `upload`'s base64 out of the transcript, up to its end marker.
+    fn withhold(&mut self, upload: &Upload) -> Result<(), ShellError> {
+        let console = self.expecter.console_mut();
+        console.withhold_until(&upload.end).map_err(transcript)
+    }
+
+    /// Ends [`Session::withhold`], whatever happened in between.
+    fn release(&mut self) -> Result<(), ShellError> {
+        self.expecter.console_mut().release().map_err(transcript)
     }
 
     /// Reads `path` from the guest, byte for byte.
@@ -74,21 +107,61 @@ impl Session {
         Ok(out.output)
     }
 
-    /// Runs a script too long for one typed line: it goes up as a file first, in the same
-    /// round trip.
+    /// Runs a script too long for one typed line: it goes up as a file, and runs on the line
+    /// that checks it, so upload and run cost one round trip. A file that arrived damaged is
+    /// removed and says so with its own marker instead of running.
     pub(super) async fn run_long_script(
         &mut self,
         script: &str,
         id: &str,
+        encoding: command::Encoding,
         limit: Duration,
     ) -> Result<CommandOutput, ShellError> {
         let path = format!("{}/.ll-{id}.sh", self.scratch_dir);
-        self.send_file(&path, script.as_bytes(), 0o600).await?;
+        // Charged to the caller's step, split in the upload and the run (output included).
+        let step = self.ledger.current().unwrap_or_default();
+        let step = step.split(':').next().unwrap_or_default().to_string();
+        self.begin_step(&format!("{step}: upload"));
+        let upload = self.upload(&path, script.as_bytes(), 0o600);
         let quoted = quote(&path);
-        self.type_text(&format!(". {quoted}; rm -f {quoted}\r"))
-            .await?;
-        self.collect(id, limit).await
+        let typed = format!(
+            "{}if {}; then . {quoted}; rm -f {quoted}; else rm -f {}; printf 'll-%s-damaged\\n' {id}; fi\r",
+            upload.typed, upload.check, upload.staging
+        );
+        self.withhold(&upload)?;
+        let out = async {
+            self.type_text(&typed).await?;
+            self.begin_step(&format!("{step}: run"));
+            self.collect(id, encoding, limit).await
+        }
+        .await;
+        self.release()?;
+        out
     }
+}
+
+/// A file on its way to the guest.
+struct Upload {
+    /// The here-document to type.
+    typed: String,
+    /// The here-document's end marker: the transcript withholds the echo up to it.
+    end: String,
+    /// The command that succeeds only once the file is in place, checked.
+    check: String,
+    /// The staging file's name, quoted.
+    staging: String,
+}
+
+/// `content` gzipped, when that makes it smaller.
+fn gzipped(content: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(content).ok()?;
+    let packed = encoder.finish().ok()?;
+    (packed.len() < content.len()).then_some(packed)
+}
+
+fn transcript(e: std::io::Error) -> ShellError {
+    ShellError::Expect(e.into())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -26,6 +26,7 @@
 mod arm;
 mod banners;
 mod control;
+mod delay;
 mod frames;
 mod front;
 mod gateway;
@@ -116,6 +117,10 @@ struct Args {
     /// Send a websocket ping this often on open sessions (0: never).
     #[arg(long, default_value_t = 0)]
     ping_secs: u64,
+    /// Latency of the gateway: each websocket frame is held this long in each direction
+    /// (50 makes a 100 ms round trip), as a far region's gateway would.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency_ms: u64,
     /// Console output kept per VM and replayed to each new session, as the real service does.
     #[arg(long, default_value_t = 1024)]
     scrollback_bytes: usize,
@@ -182,6 +187,7 @@ async fn run(args: Args) -> Result<(), String> {
     let settings = Settings {
         auth_timeout: Duration::from_secs(args.auth_timeout_secs),
         ping_interval: Duration::from_secs(args.ping_secs),
+        latency: Duration::from_millis(args.latency_ms),
         scrollback_bytes: args.scrollback_bytes,
     };
     let behaviour = Behaviour {

@@ -14,6 +14,7 @@
 //!    replayed and serial bytes flow both ways. A text frame equal to an issued token is dropped,
 //!    not typed: az 0.1.7 sent its token again after the query had already authenticated it.
 
+use crate::delay::DelayLine;
 use crate::frames::{Framer, Framing};
 use crate::machines::{MachineKey, Power};
 use crate::serial::ConsoleEvent;
@@ -138,6 +139,10 @@ pub async fn run<S>(
         i.set_missed_tick_behavior(MissedTickBehavior::Delay);
         i
     });
+    // Frames in flight through the injected latency: typed ones towards the VM, shown ones
+    // towards the client.
+    let mut typed = DelayLine::new(fake.settings.latency);
+    let mut shown = DelayLine::new(fake.settings.latency);
     loop {
         tokio::select! {
             message = ws.next() => match message {
@@ -146,13 +151,17 @@ pub async fn run<S>(
                         debug!("dropped a repeated token frame");
                         continue;
                     }
-                    if type_in(fake, info, text.as_bytes()).await.is_err() {
+                    if let Some(bytes) = typed.pass(text.as_bytes().to_vec())
+                        && type_in(fake, info, &bytes).await.is_err()
+                    {
                         close(&mut ws, 1011, "The serial port of the VM is unavailable").await;
                         break;
                     }
                 }
                 Some(Ok(Message::Binary(bytes))) => {
-                    if type_in(fake, info, &bytes).await.is_err() {
+                    if let Some(bytes) = typed.pass(bytes.to_vec())
+                        && type_in(fake, info, &bytes).await.is_err()
+                    {
                         close(&mut ws, 1011, "The serial port of the VM is unavailable").await;
                         break;
                     }
@@ -172,7 +181,9 @@ pub async fn run<S>(
                     if !machine_running(fake, &info.machine) {
                         continue;
                     }
-                    if send_output(fake, &mut ws, &mut framer, &bytes).await.is_err() {
+                    if let Some(bytes) = shown.pass(bytes.to_vec())
+                        && send_output(fake, &mut ws, &mut framer, &bytes).await.is_err()
+                    {
                         break;
                     }
                 }
@@ -182,6 +193,17 @@ pub async fn run<S>(
                 }
                 Err(RecvError::Lagged(n)) => warn!(events = n, "session fell behind; output lost"),
             },
+            bytes = typed.due() => {
+                if type_in(fake, info, &bytes).await.is_err() {
+                    close(&mut ws, 1011, "The serial port of the VM is unavailable").await;
+                    break;
+                }
+            }
+            bytes = shown.due() => {
+                if send_output(fake, &mut ws, &mut framer, &bytes).await.is_err() {
+                    break;
+                }
+            }
             kick = kicks.recv() => {
                 obey(fake, ws, kick.unwrap_or(Kick::Drop)).await;
                 return;

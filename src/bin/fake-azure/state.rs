@@ -22,6 +22,8 @@ pub struct Settings {
     pub auth_timeout: Duration,
     /// Interval of server pings on open sessions (none when zero).
     pub ping_interval: Duration,
+    /// Each frame's delay in each direction (none when zero).
+    pub latency: Duration,
     pub scrollback_bytes: usize,
 }
 
