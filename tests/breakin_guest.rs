@@ -40,8 +40,16 @@ async fn break_with(guest: &Guest, command: &str) {
 /// `lifeline rescue` with a break-in allowed (`scripts/guest power-reset` as the reset
 /// button) and `args`; returns its output and JSON report.
 fn rescue_by_break_in(guest: &Guest, args: &[&str]) -> (Output, serde_json::Value) {
+    // The reset command gets no more of lifeline's environment than a `cmd:` console: it
+    // names the guests' directory itself.
+    let run_dir = guest
+        .serial
+        .parent()
+        .and_then(|state| state.parent())
+        .expect("the guest's state directory");
     let reset = format!(
-        "{} power-reset --name {}",
+        "LIFELINE_RUN_DIR='{}' {} power-reset --name {}",
+        run_dir.display(),
         support::repo_root().join("scripts/guest").display(),
         guest.name
     );

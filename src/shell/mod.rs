@@ -18,7 +18,7 @@ mod transfer;
 pub use command::Encoding;
 pub use guard::closed;
 pub use login::{BOOT_WAIT, Reached};
-pub use state::{ConsoleState, classify, classify_screen};
+pub use state::{BootStop, ConsoleState, classify, classify_screen};
 
 use crate::exit::ExitClass;
 use crate::expect::{ExpectError, Expecter, Needles};
@@ -120,6 +120,18 @@ pub enum ShellError {
 }
 
 impl ShellError {
+    /// Where the boot stopped, when this failure is a console stuck before a login prompt.
+    pub fn boot_stop(&self) -> Option<BootStop> {
+        match self {
+            ShellError::BeforeLogin { state, .. } => state.boot_stop(),
+            ShellError::MaintenanceLocked => Some(BootStop::EmergencyRootLocked),
+            ShellError::MaintenanceNeedsRoot => Some(BootStop::EmergencyNeedsRootPassword),
+            ShellError::KernelPanic => Some(BootStop::KernelPanic),
+            ShellError::Stuck { .. } => Some(BootStop::NoPrompt),
+            _ => None,
+        }
+    }
+
     /// The exit class of this failure (see [`crate::exit`]).
     pub fn exit_class(&self) -> ExitClass {
         match self {
