@@ -146,3 +146,95 @@ async fn a_key_only_user_whose_key_was_deleted_gets_it_back_through_the_break_in
     let left = String::from_utf8_lossy(&out.stdout);
     assert_eq!(left.trim(), NONE_LEFT, "a one-time login remains");
 }
+
+/// Reads `stream` until `needle` has arrived, pressing `key` every 150 ms meanwhile when one
+/// is given; false when it has not arrived within `limit`.
+fn read_until(
+    stream: &mut std::os::unix::net::UnixStream,
+    needle: &str,
+    key: Option<&[u8]>,
+    limit: std::time::Duration,
+) -> bool {
+    use std::io::{Read, Write};
+    let deadline = std::time::Instant::now() + limit;
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_millis(150)))
+        .expect("a read timeout");
+    while !String::from_utf8_lossy(&seen).contains(needle) {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        if let Some(key) = key {
+            stream.write_all(key).expect("type on the console");
+        }
+        match stream.read(&mut chunk) {
+            Ok(n) => seen.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) => panic!("reading the console: {e}"),
+        }
+    }
+    true
+}
+
+/// A console someone left at GRUB's command line (`c` at the menu): nothing logs in there and
+/// the break-in cannot edit an entry, so lifeline names the state and the next step and exits
+/// 75. One reboot: runs with `scripts/test --all`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a reboot of the GRUB guest (minutes under TCG): runs with scripts/test --all"]
+async fn a_console_left_at_grubs_prompt_is_named_with_the_next_step() {
+    use std::io::Write;
+    let guest = grub_guest().await;
+    let mut console =
+        std::os::unix::net::UnixStream::connect(&guest.serial).expect("open the serial socket");
+    let reset = Command::new(support::repo_root().join("scripts/guest"))
+        .args(["power-reset", "--name", &guest.name])
+        .env(
+            "LIFELINE_RUN_DIR",
+            guest.serial.parent().and_then(|s| s.parent()).unwrap(),
+        )
+        .status()
+        .expect("run scripts/guest power-reset");
+    assert!(reset.success(), "power-reset failed");
+    let minutes = std::time::Duration::from_secs(180);
+    assert!(
+        read_until(&mut console, "GNU GRUB", Some(b"\x1b"), minutes),
+        "no GRUB menu after the reset"
+    );
+    // `c` once the menu has settled (a queued Esc would swallow it), again if no prompt.
+    let at_prompt = (0..3).any(|_| {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        console.write_all(b"c").expect("type on the console");
+        read_until(
+            &mut console,
+            "grub>",
+            None,
+            std::time::Duration::from_secs(10),
+        )
+    });
+    assert!(at_prompt, "no grub> after pressing c at the menu");
+    drop(console);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(["--serial", &format!("unix:{}", guest.serial.display())])
+        .args([
+            "--user",
+            &guest.user,
+            "--password-env",
+            "GUEST_PW",
+            "-o",
+            "json",
+        ])
+        .args(["exec", "--root", "--", "true"])
+        .env("GUEST_PW", &guest.password)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lifeline");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}); stderr: {stderr}"));
+    assert_eq!(json["console"]["state"], "grub_prompt", "{json}");
+    assert_eq!(out.status.code(), Some(75), "{json}\n{stderr}");
+}
