@@ -5,7 +5,7 @@
 use lifeline::access::{self, Access, AccessError, Need, OpenOptions, Outcome, Rung, Target};
 use lifeline::link::LinkSpec;
 use lifeline::secret::Secret;
-use lifeline::shell::Credentials;
+use lifeline::shell::{BootStop, Credentials};
 use std::path::{Path, PathBuf};
 
 struct Console {
@@ -212,4 +212,43 @@ async fn a_locked_root_in_maintenance_mode_needs_the_break_in() {
         !prompts(&c).iter().any(|p| p.starts_with("login")),
         "nothing typed at a console that takes nothing"
     );
+    assert_eq!(record.console, Some(BootStop::EmergencyRootLocked));
+}
+
+#[tokio::test]
+async fn a_console_at_grubs_prompt_is_reported_with_its_state_and_next_step() {
+    let c = console("grub");
+    let Err(e) = open_root(&c, &allowing("alice-pw", Some("root-pw"), None)).await else {
+        panic!("expected no shell at GRUB's prompt");
+    };
+    assert_eq!(e.boot_stop(), Some(BootStop::GrubPrompt), "{e}");
+    let typed = prompts(&c).join("\n");
+    assert!(
+        !typed.contains("alice") && !typed.contains("-pw"),
+        "a login or password typed at GRUB: {typed}"
+    );
+
+    let LinkSpec::Command(command) = &c.spec else {
+        unreachable!("the fake console is a command")
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(["--serial", &format!("cmd:{command}")])
+        .args(["--user", "alice", "--password-env", "PW", "-o", "json"])
+        .args(["exec", "--root", "--", "true"])
+        .env("PW", "alice-pw")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run lifeline");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON on stdout ({e}); stderr: {stderr}"));
+    assert_eq!(json["console"]["state"], "grub_prompt", "{json}");
+    assert!(
+        json["console"]["next_step"]
+            .as_str()
+            .is_some_and(|s| s.contains("configfile")),
+        "{json}"
+    );
+    assert_eq!(out.status.code(), Some(75), "{json}");
+    assert_eq!(json["exit_code"], 75, "{json}");
 }

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 /// How the machine is restarted.
 pub(super) enum Restart<'a> {
-    /// `--reset-cmd`: a local command (`virsh reset vm1`, `scripts/guest power-reset`).
+    /// `--reset-cmd`: a local command (`virsh reset vm1`, `scripts/guest power-reset`), with
+    /// the environment a `cmd:` console gets (no password variables).
     Command(&'a str),
     /// The Azure Serial Console's `reset` admin command.
     Azure(&'a AzureHandle),
@@ -25,6 +26,8 @@ impl Restart<'_> {
             Restart::Command(command) => {
                 let status = tokio::process::Command::new("sh")
                     .args(["-c", command])
+                    .env_clear()
+                    .envs(crate::link::child_environment())
                     .stdin(std::process::Stdio::null())
                     .status()
                     .await
@@ -139,4 +142,24 @@ pub(super) enum BreakInError {
     NoLogin(ConsoleState),
     #[error(transparent)]
     Shell(#[from] ShellError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Restart;
+
+    #[tokio::test]
+    async fn the_reset_command_cannot_read_a_password_variable() {
+        let seen = std::env::temp_dir().join(format!("lifeline-reset-env-{}", std::process::id()));
+        // The name is this test's own, so no other test reads or writes it.
+        // SAFETY: no other thread of this test binary touches this variable.
+        unsafe { std::env::set_var("LIFELINE_TEST_RESET_PW", "hunter2") };
+        let command = format!("env > '{}'", seen.display());
+        Restart::Command(&command).run().await.unwrap();
+        let text = std::fs::read_to_string(&seen).unwrap();
+        std::fs::remove_file(&seen).ok();
+        let seen = text;
+        assert!(seen.contains("PATH="), "{seen}");
+        assert!(!seen.contains("hunter2"), "{seen}");
+    }
 }

@@ -5,7 +5,7 @@
 use super::breakin::{self, BreakInError, OneTimeLogin, Restart};
 use super::record::{AccessRecord, Outcome, Rung};
 use super::{Access, Need};
-use crate::shell::{Reached, Session, ShellError};
+use crate::shell::{BootStop, Reached, Session, ShellError};
 
 /// Why the climb stopped without a shell.
 pub(super) enum Stop {
@@ -52,6 +52,7 @@ pub(super) async fn climb(
     let mut record = AccessRecord::default();
     let mut one_time = None;
     let mut at = session.reach().await?;
+    record.stopped_at(boot_stop(at));
     let mut login_expired = false;
     for rung in Rung::ALL {
         let tried = match rung {
@@ -93,6 +94,7 @@ pub(super) async fn climb(
             Err(Miss::Skipped(why)) => record.note(rung, Outcome::Skipped, why),
             Err(Miss::Failed(e)) => {
                 login_expired |= matches!(e, ShellError::PasswordExpired { .. });
+                record.stopped_at(e.boot_stop());
                 record.note(rung, Outcome::Failed, e.to_string());
                 at = where_now(session).await?;
             }
@@ -100,6 +102,15 @@ pub(super) async fn climb(
         }
     }
     Err(Stop::NoWayIn(record))
+}
+
+/// Systemd's maintenance prompts are boots that stopped; the other places are not.
+fn boot_stop(at: Reached) -> Option<BootStop> {
+    match at {
+        Reached::MaintenanceLocked => Some(BootStop::EmergencyRootLocked),
+        Reached::MaintenancePassword => Some(BootStop::EmergencyNeedsRootPassword),
+        Reached::Shell | Reached::LoginPrompt | Reached::MaintenanceEnter => None,
+    }
 }
 
 /// After a failed rung: our own shell if one runs, else whatever the console shows now.

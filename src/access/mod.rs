@@ -21,7 +21,7 @@ pub use target::{AzureHandle, OpenConsole, OpenError, Target};
 
 use crate::exit::ExitClass;
 use crate::secret::{Secret, SecretRegistry};
-use crate::shell::{Credentials, Session, ShellError, Timeouts};
+use crate::shell::{BootStop, Credentials, Session, ShellError, Timeouts};
 use crate::term::{Console, Transcript};
 use ladder::Stop;
 use std::path::PathBuf;
@@ -113,6 +113,15 @@ pub enum AccessError {
 }
 
 impl AccessError {
+    /// Where the boot had stopped, when the console was found stuck before a login prompt.
+    pub fn boot_stop(&self) -> Option<BootStop> {
+        match self {
+            AccessError::Console { source, .. } => source.boot_stop(),
+            AccessError::NoWayIn { record, .. } => record.console,
+            _ => None,
+        }
+    }
+
     /// The exit class of this failure (see [`crate::exit`]).
     pub fn exit_class(&self) -> ExitClass {
         match self {

@@ -1,6 +1,7 @@
 //! What the ladder did: the rung that got in and, for every rung it came to, what happened and
 //! why. The text and JSON reports show it as `"access": {"rung": …, "tried": […]}`.
 
+use crate::shell::BootStop;
 use serde::Serialize;
 use std::fmt;
 
@@ -72,9 +73,20 @@ pub struct AccessRecord {
     /// The rung that got in; `None` while climbing and when none did.
     pub rung: Option<Rung>,
     pub tried: Vec<Attempt>,
+    /// Where the boot had stopped when the ladder found the console there (emergency mode,
+    /// GRUB, …), with the next step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console: Option<BootStop>,
 }
 
 impl AccessRecord {
+    /// The first place the boot was seen stopped is the one reported.
+    pub(super) fn stopped_at(&mut self, stop: Option<BootStop>) {
+        if self.console.is_none() {
+            self.console = stop;
+        }
+    }
+
     pub(super) fn note(&mut self, rung: Rung, outcome: Outcome, why: impl Into<String>) {
         if outcome == Outcome::GotIn {
             self.rung = Some(rung);

@@ -289,6 +289,10 @@ pub struct RescueArgs {
     /// The user's private key (OpenSSH or PEM, no passphrase) to prove a key login with.
     #[arg(long, value_name = "FILE")]
     pub verify_key: Option<PathBuf>,
+    /// Install this public key for the SSH user in the first round (the way back into a
+    /// key-only account whose authorized_keys is gone); the keys already there stay.
+    #[arg(long, value_name = "FILE.pub", conflicts_with = "targets")]
+    pub ssh_key_file: Option<PathBuf>,
     /// A playbook (TOML) naming many targets and the operations for each.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["serial", "resource_group", "ids", "vmss"])]
     pub targets: Option<PathBuf>,

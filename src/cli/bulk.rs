@@ -64,6 +64,11 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
         .map(usize::from)
         .or(playbook_parallel)
         .unwrap_or(DEFAULT_PARALLEL);
+    if args.ssh_key_file.is_some() {
+        bail!(UsageError(
+            "--ssh-key-file rescues one target; for several, give each a reset-key operation in a playbook".into()
+        ));
+    }
     let started = Instant::now();
     let verify_key = super::rescue::verify_key(args)?;
     let targets = run_all(jobs, parallel, args, verify_key).await;

@@ -28,6 +28,7 @@ use tracing_subscriber::prelude::*;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.output == OutputFormat::Json;
     init_logging(
         cli.verbose,
         progress::wanted(cli.output == OutputFormat::Json, cli.quiet),
@@ -56,9 +57,32 @@ pub fn main() -> ExitCode {
                 "lifeline: {}",
                 crate::term::escape::for_terminal(&format!("{e:#}"))
             );
-            ExitCode::from(exit_code_for(&e))
+            let code = exit_code_for(&e);
+            if json {
+                println!("{}", failure_json(&e, code));
+            }
+            ExitCode::from(code)
         }
     }
+}
+
+/// A failure as a script reads it with `-o json`: the message, the exit code, and where the
+/// boot had stopped when the console was stuck before a login prompt.
+fn failure_json(e: &anyhow::Error, code: u8) -> serde_json::Value {
+    let stop = e.chain().find_map(|cause| {
+        if let Some(access) = cause.downcast_ref::<crate::access::AccessError>() {
+            access.boot_stop()
+        } else {
+            cause
+                .downcast_ref::<crate::shell::ShellError>()
+                .and_then(crate::shell::ShellError::boot_stop)
+        }
+    });
+    let mut doc = serde_json::json!({ "error": format!("{e:#}"), "exit_code": code });
+    if let Some(stop) = stop {
+        doc["console"] = serde_json::json!(stop);
+    }
+    doc
 }
 
 /// Runs the command; SIGINT or SIGTERM cancels it, which drops its session, whose guard types

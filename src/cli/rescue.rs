@@ -52,6 +52,13 @@ pub async fn rescue_at(
     args: &RescueArgs,
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
 ) -> Result<RescueReport> {
+    // Read before the console is reached (and the VM perhaps restarted).
+    let restore_keys = args
+        .ssh_key_file
+        .as_deref()
+        .map(super::remedy::read_keys)
+        .transpose()?;
+    let verify_key = verify_key(args)?;
     // Azure's facts are read while the console logs in.
     let (cloud, opened) = tokio::join!(
         super::azure::cloud_side(&endpoint.target, &args.cloud),
@@ -60,10 +67,11 @@ pub async fn rescue_at(
     let (mut opened, access) = opened?;
     let options = RescueOptions {
         verify_host: args.verify_host.clone(),
-        verify_key: verify_key(args)?,
+        verify_key,
         dry_run: args.change.dry_run,
         cloud,
         allow_redeploy: args.cloud.allow_redeploy,
+        restore_keys,
         ..RescueOptions::new(args.ssh_user.as_deref(), &access.credentials)
     };
     let ledger = opened.channel.session().ledger();

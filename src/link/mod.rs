@@ -6,9 +6,11 @@
 //! pair for tests. The outcomes a caller sees stay distinct: a read of 0 bytes is the far end
 //! closing (EOF), an `Err` is a broken link, and [`Link::close`] is our own clean shutdown.
 
+mod child_env;
 mod process;
 mod spec;
 
+pub use child_env::child_environment;
 pub use spec::LinkSpec;
 
 use crate::exit::ExitClass;

@@ -6,7 +6,6 @@
 
 use expectrl::process::unix::UnixProcess;
 use expectrl::process::{Process, Termios};
-use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::pin::Pin;
@@ -15,38 +14,6 @@ use std::task::{Context, Poll, ready};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// What a console command may see of lifeline's environment: what finds programs, the user,
-/// the terminal and the locale, and what `ssh host virsh console` or a libvirt URI needs.
-/// Nothing else: lifeline's own environment holds the passwords (`--password-env`).
-const PASSED_ON: &[&str] = &[
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "SHELL",
-    "TERM",
-    "LANG",
-    "LANGUAGE",
-    "TZ",
-    "TMPDIR",
-    "XDG_RUNTIME_DIR",
-    "SSH_AUTH_SOCK",
-    "KRB5CCNAME",
-    "LIBVIRT_DEFAULT_URI",
-    "VIRSH_DEFAULT_CONNECT_URI",
-];
-
-/// The part of `vars` a console command gets (`PASSED_ON` and the `LC_*` locale variables).
-fn passed_on(
-    vars: impl Iterator<Item = (OsString, OsString)>,
-) -> impl Iterator<Item = (OsString, OsString)> {
-    vars.filter(|(name, _)| {
-        let name: &OsStr = name;
-        name.to_str()
-            .is_some_and(|n| PASSED_ON.contains(&n) || n.starts_with("LC_"))
-    })
-}
-
 /// Starts `command` under `/bin/sh -c` on a new pty, with a clean environment; returns the
 /// two halves of the master and the process, which is ended (SIGHUP first) when dropped.
 pub fn spawn(command: &str) -> io::Result<(super::Reader, super::Writer, Box<dyn Send>)> {
@@ -54,7 +21,7 @@ pub fn spawn(command: &str) -> io::Result<(super::Reader, super::Writer, Box<dyn
     sh.arg("-c")
         .arg(command)
         .env_clear()
-        .envs(passed_on(std::env::vars_os()));
+        .envs(super::child_environment());
     let mut process = UnixProcess::spawn_command(sh)?;
     // ptyprocess turns echo off; a console line echoes, so behave like one.
     process.set_echo(true)?;
@@ -132,19 +99,6 @@ impl AsyncWrite for PtyHalf {
 mod tests {
     use super::*;
     use tokio::io::AsyncReadExt;
-
-    #[test]
-    fn only_the_passed_on_variables_reach_a_console_command() {
-        let vars = [
-            ("PATH", "/bin"),
-            ("LC_ALL", "C"),
-            ("PW", "hunter2"),
-            ("HOME", "/h"),
-        ]
-        .map(|(n, v)| (OsString::from(n), OsString::from(v)));
-        let kept: Vec<_> = passed_on(vars.into_iter()).map(|(n, _)| n).collect();
-        assert_eq!(kept, ["PATH", "LC_ALL", "HOME"]);
-    }
 
     #[tokio::test]
     async fn a_console_command_cannot_read_a_password_variable() {

@@ -20,8 +20,8 @@ use crate::diagnose::{DiagnoseError, Diagnosis, diagnose};
 use crate::exit::ExitClass;
 use crate::login::{self, LoginCheck, Proven};
 use crate::probe::facts::BannerOutcome;
-use crate::remedy::RemedyError;
 use crate::remedy::ops::Repair;
+use crate::remedy::{PublicKeys, RemedyError, UserName};
 use crate::rules::Severity;
 use crate::secret::Secret;
 use crate::shell::Credentials;
@@ -53,6 +53,8 @@ pub struct RescueOptions {
     pub cloud: Option<CloudContext>,
     /// A degraded VM may be redeployed to another host (its warnings are in the report).
     pub allow_redeploy: bool,
+    /// The operator's public keys for the user (`--ssh-key-file`), installed in the first round.
+    pub restore_keys: Option<PublicKeys>,
 }
 
 impl RescueOptions {
@@ -105,10 +107,14 @@ pub async fn rescue(
     // The plan always belongs to the latest diagnosis: made once per diagnosis, it serves the
     // report's plan, the round, and the manual list at the end.
     let mut repair = Repair::plan(&diagnosis);
+    if let Some(keys) = &options.restore_keys {
+        repair = repair.with_key(&UserName::new(&options.user)?, keys);
+    }
     let mut report = RescueReport::new(&options.user, &diagnosis, &repair);
     let mut addressed: BTreeSet<&'static str> = BTreeSet::new();
     for round in 0..MAX_ROUNDS {
-        let fresh = repair.fixes.iter().any(|(f, _)| !addressed.contains(f.id));
+        let fresh = !repair.requested.is_empty()
+            || repair.fixes.iter().any(|(f, _)| !addressed.contains(f.id));
         if repair.is_empty() || !fresh {
             break;
         }

@@ -20,7 +20,7 @@ pub use command::Encoding;
 pub use cost::{Ledger, StepCost, render as render_costs};
 pub use guard::closed;
 pub use login::{BOOT_WAIT, Reached};
-pub use state::{ConsoleState, classify, classify_screen};
+pub use state::{BootStop, ConsoleState, classify, classify_screen};
 
 use crate::exit::ExitClass;
 use crate::expect::{ExpectError, Expecter, Needles};
@@ -122,6 +122,18 @@ pub enum ShellError {
 }
 
 impl ShellError {
+    /// Where the boot stopped, when this failure is a console stuck before a login prompt.
+    pub fn boot_stop(&self) -> Option<BootStop> {
+        match self {
+            ShellError::BeforeLogin { state, .. } => state.boot_stop(),
+            ShellError::MaintenanceLocked => Some(BootStop::EmergencyRootLocked),
+            ShellError::MaintenanceNeedsRoot => Some(BootStop::EmergencyNeedsRootPassword),
+            ShellError::KernelPanic => Some(BootStop::KernelPanic),
+            ShellError::Stuck { .. } => Some(BootStop::NoPrompt),
+            _ => None,
+        }
+    }
+
     /// The exit class of this failure (see [`crate::exit`]).
     pub fn exit_class(&self) -> ExitClass {
         match self {

@@ -139,24 +139,89 @@ pub fn classify_screen(screen: &str) -> ConsoleState {
 }
 
 impl ConsoleState {
-    /// For a console stuck before a login prompt: what state it is in and the next step.
-    pub fn next_step(self) -> Option<&'static str> {
+    /// For a console stuck before a login prompt: where it stopped.
+    pub fn boot_stop(self) -> Option<BootStop> {
         Some(match self {
-            ConsoleState::GrubMenu => "boot the default entry (Enter) and wait for a login prompt",
-            ConsoleState::GrubPrompt => {
-                "GRUB found no usable configuration: load it with `configfile` or boot by hand; the break-in cannot edit an entry here"
-            }
-            ConsoleState::GrubRescue => {
-                "GRUB cannot load its modules (a moved or damaged /boot): repair the disk offline (attach it to a repair VM)"
-            }
-            ConsoleState::InitramfsShell => {
-                "the root file system was not mounted: check root= on the kernel line and the disk (fsck) from this shell"
-            }
-            ConsoleState::MaintenanceLocked => {
-                "emergency mode with root locked: restart into a root shell (--allow-reboot) and fix the cause (often /etc/fstab)"
-            }
+            ConsoleState::GrubMenu => BootStop::GrubMenu,
+            ConsoleState::GrubPrompt => BootStop::GrubPrompt,
+            ConsoleState::GrubRescue => BootStop::GrubRescue,
+            ConsoleState::InitramfsShell => BootStop::InitramfsShell,
+            ConsoleState::MaintenanceLocked => BootStop::EmergencyRootLocked,
+            ConsoleState::MaintenancePassword => BootStop::EmergencyNeedsRootPassword,
             _ => return None,
         })
+    }
+
+    /// For a console stuck before a login prompt: the next step.
+    pub fn next_step(self) -> Option<&'static str> {
+        self.boot_stop().map(BootStop::next_step)
+    }
+}
+
+/// Where a boot stopped before a login prompt. The reports show it as
+/// `{"state": "grub_prompt", "next_step": "…"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootStop {
+    GrubMenu,
+    GrubPrompt,
+    GrubRescue,
+    InitramfsShell,
+    EmergencyRootLocked,
+    EmergencyNeedsRootPassword,
+    KernelPanic,
+    /// The boot went quiet with no prompt of any kind.
+    NoPrompt,
+}
+
+impl BootStop {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BootStop::GrubMenu => "grub_menu",
+            BootStop::GrubPrompt => "grub_prompt",
+            BootStop::GrubRescue => "grub_rescue",
+            BootStop::InitramfsShell => "initramfs_shell",
+            BootStop::EmergencyRootLocked => "emergency_root_locked",
+            BootStop::EmergencyNeedsRootPassword => "emergency_needs_root_password",
+            BootStop::KernelPanic => "kernel_panic",
+            BootStop::NoPrompt => "no_prompt",
+        }
+    }
+
+    pub fn next_step(self) -> &'static str {
+        match self {
+            BootStop::GrubMenu => "boot the default entry (Enter) and wait for a login prompt",
+            BootStop::GrubPrompt => {
+                "GRUB found no usable configuration: load it with `configfile` or boot by hand; the break-in cannot edit an entry here"
+            }
+            BootStop::GrubRescue => {
+                "GRUB cannot load its modules (a moved or damaged /boot): repair the disk offline (attach it to a repair VM)"
+            }
+            BootStop::InitramfsShell => {
+                "the root file system was not mounted: check root= on the kernel line and the disk (fsck) from this shell"
+            }
+            BootStop::EmergencyRootLocked => {
+                "emergency mode with root locked: restart into a root shell (--allow-reboot) and fix the cause (often /etc/fstab)"
+            }
+            BootStop::EmergencyNeedsRootPassword => {
+                "emergency mode asks for root's password: pass --root-password-env VAR, or restart into a root shell (--allow-reboot)"
+            }
+            BootStop::KernelPanic => {
+                "the kernel panicked: read the panic in the boot log, then restart the VM (`lifeline send reset`, or --allow-reboot)"
+            }
+            BootStop::NoPrompt => {
+                "the boot stopped without a prompt: the console's last lines name what it waits for (a disk, a unit); a restart with --allow-reboot breaks in"
+            }
+        }
+    }
+}
+
+impl serde::Serialize for BootStop {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("BootStop", 2)?;
+        s.serialize_field("state", self.as_str())?;
+        s.serialize_field("next_step", self.next_step())?;
+        s.end()
     }
 }
 
@@ -262,10 +327,18 @@ mod tests {
             GrubRescue,
             InitramfsShell,
             MaintenanceLocked,
+            MaintenancePassword,
         ] {
             assert!(state.next_step().is_some(), "{state:?}");
         }
         assert_eq!(Shell.next_step(), None);
+        assert_eq!(
+            serde_json::to_value(GrubPrompt.boot_stop().unwrap()).unwrap(),
+            serde_json::json!({
+                "state": "grub_prompt",
+                "next_step": GrubPrompt.next_step().unwrap()
+            })
+        );
     }
 
     #[test]

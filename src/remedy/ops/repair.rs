@@ -19,6 +19,7 @@ use crate::diagnose::Diagnosis;
 use crate::posix_sh::quote;
 use crate::remedy::firewall;
 use crate::remedy::plan::Plan;
+use crate::remedy::{PublicKeys, UserName};
 use crate::rules::fix::{Action, Fix, LineEdit, Phase};
 use crate::rules::{Finding, Severity};
 use std::collections::BTreeMap;
@@ -42,6 +43,8 @@ pub struct Repair {
     /// Findings lifeline does not fix on its own (their rule has no fix for these facts):
     /// someone has to decide.
     pub manual: Vec<Finding>,
+    /// Steps the operator asked for beside the findings' fixes (`--ssh-key-file`).
+    pub requested: Vec<String>,
 }
 
 impl Repair {
@@ -62,9 +65,23 @@ impl Repair {
         builder.finish()
     }
 
-    /// Nothing to do: no finding has a fix (or there is no finding).
+    /// Adds the operator's key for `user` (`rescue --ssh-key-file`), beside the fixes: a
+    /// key-only account whose authorized_keys is gone has no fix lifeline could choose alone.
+    pub fn with_key(mut self, user: &UserName, keys: &PublicKeys) -> Repair {
+        self.plan = super::reset_key::add_step(self.plan, user, keys, false);
+        let title = self
+            .plan
+            .step_titles()
+            .last()
+            .expect("the key step")
+            .to_string();
+        self.requested.push(title);
+        self
+    }
+
+    /// Nothing to do: no finding has a fix (or there is no finding) and nothing was asked for.
     pub fn is_empty(&self) -> bool {
-        self.fixes.is_empty()
+        self.fixes.is_empty() && self.requested.is_empty()
     }
 }
 
@@ -140,6 +157,7 @@ impl Builder {
             plan,
             fixes: self.fixes,
             manual: self.manual,
+            requested: Vec::new(),
         }
     }
 
