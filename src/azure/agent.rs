@@ -77,10 +77,13 @@ pub async fn run_shell_script(
 pub enum VmAccess<'a> {
     /// `reset_ssh`: the extension's default sshd_config (port 22) and sshd restarted.
     ResetSsh,
-    /// `username` + `password`: sets it (and creates the user, with sudo, when missing).
-    Password { user: &'a str, password: &'a Secret },
-    /// `username` + `ssh_key`: adds the public key to the user's authorized_keys.
-    SshKey { user: &'a str, key: &'a str },
+    /// `username` with a `password` and/or an `ssh_key` (added to authorized_keys); the
+    /// extension creates the user, with sudo rights, when it is missing.
+    User {
+        user: &'a str,
+        password: Option<&'a Secret>,
+        ssh_key: Option<&'a str>,
+    },
     /// `remove_user`: deletes the account and its home.
     RemoveUser { user: &'a str },
 }
@@ -89,10 +92,20 @@ impl VmAccess<'_> {
     fn protected_settings(&self) -> Value {
         match self {
             VmAccess::ResetSsh => json!({"reset_ssh": true}),
-            VmAccess::Password { user, password } => {
-                json!({"username": user, "password": password.expose()})
+            VmAccess::User {
+                user,
+                password,
+                ssh_key,
+            } => {
+                let mut settings = json!({"username": user});
+                if let Some(password) = password {
+                    settings["password"] = json!(password.expose());
+                }
+                if let Some(key) = ssh_key {
+                    settings["ssh_key"] = json!(key);
+                }
+                settings
             }
-            VmAccess::SshKey { user, key } => json!({"username": user, "ssh_key": key}),
             VmAccess::RemoveUser { user } => json!({"remove_user": user}),
         }
     }
@@ -101,8 +114,23 @@ impl VmAccess<'_> {
     pub fn describe(&self) -> String {
         match self {
             VmAccess::ResetSsh => "reset sshd's configuration to the extension's default".into(),
-            VmAccess::Password { user, .. } => format!("set the password of {user}"),
-            VmAccess::SshKey { user, .. } => format!("add an SSH public key for {user}"),
+            VmAccess::User {
+                user,
+                password,
+                ssh_key,
+            } => {
+                let mut what = Vec::new();
+                if password.is_some() {
+                    what.push("set the password");
+                }
+                if ssh_key.is_some() {
+                    what.push("add an SSH public key");
+                }
+                format!(
+                    "{} of {user} (created with sudo if missing)",
+                    what.join(" and ")
+                )
+            }
             VmAccess::RemoveUser { user } => format!("remove the user {user}"),
         }
     }
@@ -204,9 +232,10 @@ mod tests {
     #[test]
     fn protected_settings_are_what_az_vm_user_sends() {
         let pw = Secret::new("s3cret");
-        let set = VmAccess::Password {
+        let set = VmAccess::User {
             user: "azureuser",
-            password: &pw,
+            password: Some(&pw),
+            ssh_key: None,
         };
         assert_eq!(
             set.protected_settings(),

@@ -59,17 +59,18 @@ async fn diagnose_guest(
         .ssh_user
         .clone()
         .unwrap_or_else(|| access.credentials.user.clone());
-    let session = opened.channel.session();
-    let before = session.traffic();
+    let before = opened.channel.session().ok().map(|s| s.traffic());
     let started = std::time::Instant::now();
-    let result = diagnose(session, &user).await;
-    let after = session.traffic();
-    tracing::info!(
-        sent = after.sent - before.sent,
-        received = after.received - before.received,
-        seconds = started.elapsed().as_secs_f64(),
-        "diagnosis cost on the console"
-    );
+    let result = diagnose(&mut opened.channel, &user).await;
+    if let (Some(before), Ok(session)) = (before, opened.channel.session()) {
+        let after = session.traffic();
+        tracing::info!(
+            sent = after.sent - before.sent,
+            received = after.received - before.received,
+            seconds = started.elapsed().as_secs_f64(),
+            "diagnosis cost on the console"
+        );
+    }
     // Leave the console tidy whatever happened; the diagnosis error wins.
     let left = opened.channel.close().await;
     let diagnosis = result?;

@@ -57,7 +57,7 @@ pub async fn rescue_at(
         allow_redeploy: args.cloud.allow_redeploy,
         ..RescueOptions::new(args.ssh_user.as_deref(), &access.credentials)
     };
-    let result = rescue(opened.channel.session(), &options, confirm).await;
+    let result = rescue(&mut opened.channel, &options, confirm).await;
     // The rescue's result (and its error) win over a console that could not be left tidy.
     if let Err(e) = opened.channel.close().await {
         tracing::warn!("leaving the console: {e}");

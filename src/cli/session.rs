@@ -68,6 +68,7 @@ pub fn access(login: &LoginArgs, ask: bool) -> Result<Access> {
         )?,
         allow_reboot: login.allow_reboot,
         reset_command: login.reset_cmd.clone(),
+        via: login.via,
     })
 }
 

@@ -12,12 +12,14 @@ mod boot;
 pub mod command;
 mod guard;
 mod login;
+mod runner;
 mod state;
-mod transfer;
+pub(crate) mod transfer;
 
 pub use command::Encoding;
 pub use guard::closed;
 pub use login::{BOOT_WAIT, Reached};
+pub use runner::Runner;
 pub use state::{ConsoleState, classify, classify_screen};
 
 use crate::exit::ExitClass;
@@ -106,6 +108,9 @@ pub enum ShellError {
     Transfer(String),
     #[error("{0}")]
     Cleanup(String),
+    /// The cloud's guest agent (Run Command) failed to carry a script.
+    #[error("through the VM agent: {0}")]
+    Agent(String),
     #[error(
         "the console connection dropped while the command ran and was re-established; its output \
          may be incomplete, so it is not reported. The session goes on."
@@ -128,9 +133,10 @@ impl ShellError {
             | ShellError::Stuck { .. }
             | ShellError::BeforeLogin { .. }
             | ShellError::KernelPanic => ExitClass::Timeout,
-            ShellError::Write(_) | ShellError::Damaged(_) | ShellError::LinkInterrupted => {
-                ExitClass::Link
-            }
+            ShellError::Write(_)
+            | ShellError::Damaged(_)
+            | ShellError::LinkInterrupted
+            | ShellError::Agent(_) => ExitClass::Link,
             ShellError::Transfer(_)
             | ShellError::Cleanup(_)
             | ShellError::OutputTooLarge { .. } => ExitClass::Software,

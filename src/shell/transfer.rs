@@ -22,22 +22,11 @@ impl Session {
         mode: u32,
     ) -> Result<(), ShellError> {
         let id = command::marker_id();
-        let staging = quote(&format!("{path}.ll-{id}"));
-        let target = quote(path);
-        // Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
-        // planted link) before the first byte: a script can hold a password hash.
-        let mut typed = format!("(umask 077; set -C; base64 -d > {staging}) <<'LL_EOF_{id}'\r");
-        for line in STANDARD.encode(content).as_bytes().chunks(76) {
-            typed.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
-            typed.push('\r');
-        }
-        typed.push_str(&format!("LL_EOF_{id}\r"));
+        let upload = upload(path, content, mode, &id);
+        let mut typed = upload.heredoc.join("\r");
+        typed.push('\r');
         self.type_text(&typed).await?;
-        let digest = hex(&Sha256::digest(content));
-        let verify = format!(
-            "[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ] && chmod {mode:o} {staging} && \
-             mv -f {staging} {target} || {{ rm -f {staging}; exit 1; }}"
-        );
+        let verify = upload.verify;
         let verify_id = command::marker_id();
         let line = command::typed_line(&verify, &verify_id, self.encoding);
         let out = self
@@ -83,4 +72,36 @@ impl Session {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The shell text that writes a file: a here-document decoded into a staging file, and the
+/// command that checks it, sets its mode and moves it into place.
+pub(crate) struct Upload {
+    pub heredoc: Vec<String>,
+    pub verify: String,
+}
+
+/// [`Upload`] of `content` to `path` (mode `mode`), `id` making its names unique.
+pub(crate) fn upload(path: &str, content: &[u8], mode: u32, id: &str) -> Upload {
+    let staging = quote(&format!("{path}.ll-{id}"));
+    let target = quote(path);
+    // Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
+    // planted link) before the first byte: a script can hold a password hash.
+    let mut heredoc = vec![format!(
+        "(umask 077; set -C; base64 -d > {staging}) <<'LL_EOF_{id}'"
+    )];
+    for line in STANDARD.encode(content).as_bytes().chunks(76) {
+        heredoc.push(
+            std::str::from_utf8(line)
+                .expect("base64 is ascii")
+                .to_string(),
+        );
+    }
+    heredoc.push(format!("LL_EOF_{id}"));
+    let digest = hex(&Sha256::digest(content));
+    let verify = format!(
+        "[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ] && chmod {mode:o} {staging} && \
+         mv -f {staging} {target} || {{ rm -f {staging}; exit 1; }}"
+    );
+    Upload { heredoc, verify }
 }
