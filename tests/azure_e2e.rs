@@ -5,9 +5,9 @@
 
 mod support;
 
-use lifeline::azure::{agent, console_link};
 use lifeline::azure::target::{Machine, VmTarget};
 use lifeline::azure::{ArmClient, AuthMethod, Cloud, credential};
+use lifeline::azure::{agent, console_link};
 use lifeline::shell::ShellError;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
@@ -931,7 +931,10 @@ async fn through_agent(fake: &FakeAzure, script: &str) -> String {
 /// with the guest's key at the SSH front.
 fn rescue_vm1(fake: &FakeAzure, guest: &Guest, via: &str) -> (Output, serde_json::Value) {
     let key = guest.key.display().to_string();
-    fake.on_vm1(guest, &["rescue", "--yes", "--via", via, "--verify-key", &key])
+    fake.on_vm1(
+        guest,
+        &["rescue", "--yes", "--via", via, "--verify-key", &key],
+    )
 }
 
 fn access_rung(report: &serde_json::Value) -> &serde_json::Value {
@@ -946,7 +949,11 @@ async fn the_agent_rescues_when_the_console_cannot_log_in_and_says_when_it_is_go
     fake.reset_nsg();
     // No console login works: the user and root are locked, and lifeline knows no root
     // password. sshd is stopped. Only the agent can help.
-    through_agent(fake, "passwd -l azureuser && passwd -l root && systemctl stop ssh").await;
+    through_agent(
+        fake,
+        "passwd -l azureuser && passwd -l root && systemctl stop ssh",
+    )
+    .await;
     let front = fake.ssh_front();
     assert!(banner(&front).is_err(), "sshd is stopped");
 
@@ -966,7 +973,10 @@ async fn the_agent_rescues_when_the_console_cannot_log_in_and_says_when_it_is_go
     let (out, report) = rescue_vm1(fake, &guest, "agent");
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     assert_eq!(access_rung(&report), "agent", "{report:#}");
-    assert!(report["target"].as_str().unwrap().contains("VM agent"), "{report:#}");
+    assert!(
+        report["target"].as_str().unwrap().contains("VM agent"),
+        "{report:#}"
+    );
     assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
 
     // The agent stopped in the guest: Azure reports it Not Ready, the rung says so and the
@@ -978,7 +988,10 @@ async fn the_agent_rescues_when_the_console_cannot_log_in_and_says_when_it_is_go
     .await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while fake.vm1_state()["agent_ready"] != false {
-        assert!(std::time::Instant::now() < deadline, "the agent never went Not Ready");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent never went Not Ready"
+        );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let (out, _) = rescue_vm1(fake, &guest, "console");
@@ -988,5 +1001,8 @@ async fn the_agent_rescues_when_the_console_cannot_log_in_and_says_when_it_is_go
         stderr.contains("agent: the VM agent is Not Ready"),
         "the rung says why: {stderr}"
     );
-    assert!(stderr.contains("break-in:"), "the ladder moved on: {stderr}");
+    assert!(
+        stderr.contains("break-in:"),
+        "the ladder moved on: {stderr}"
+    );
 }
