@@ -269,17 +269,7 @@ async fn a_websocket_dropped_mid_command_is_reported_and_the_session_goes_on() {
     let guest = shared_guest().await;
     let fake = fake_azure(&guest);
     fake.control(serde_json::json!({"clear_faults": true}));
-    let mut cloud = Cloud::resolve("AzureCloud", Some(&fake.url)).unwrap();
-    cloud.scope = "https://management.azure.com/.default".into();
-    let arm = ArmClient::new(
-        cloud.clone(),
-        credential::credential(AuthMethod::ClientSecret, &cloud, Some(SUB)),
-    );
-    let target = VmTarget {
-        subscription: SUB.into(),
-        resource_group: "rg1".into(),
-        machine: Machine::Vm { name: "vm1".into() },
-    };
+    let (arm, target) = vm1_arm(fake);
     let console = console_link::open(arm, target, console_link::TakeOver::Yield)
         .await
         .expect("open the Azure console");

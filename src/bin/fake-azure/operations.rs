@@ -21,6 +21,16 @@ pub struct Operation {
     pub error: Option<Value>,
 }
 
+impl Operation {
+    fn pending(pending_polls: u32, result: Option<Value>) -> Operation {
+        Operation {
+            pending_polls,
+            result,
+            error: None,
+        }
+    }
+}
+
 /// Stays in progress until [`finish`] is called (work the fake does in the background).
 const UNTIL_FINISHED: u32 = u32::MAX;
 
@@ -59,11 +69,7 @@ pub fn start(
     body: Option<Value>,
     result: Option<Value>,
 ) -> Response<Body> {
-    let operation = Operation {
-        pending_polls: 1,
-        result,
-        error: None,
-    };
+    let operation = Operation::pending(1, result);
     begin(fake, sub, api_version, provider, start, body, operation).1
 }
 
@@ -76,11 +82,7 @@ pub fn start_unfinished(
     start: Start,
     body: Option<Value>,
 ) -> (String, Response<Body>) {
-    let operation = Operation {
-        pending_polls: UNTIL_FINISHED,
-        result: None,
-        error: None,
-    };
+    let operation = Operation::pending(UNTIL_FINISHED, None);
     begin(fake, sub, api_version, provider, start, body, operation)
 }
 
