@@ -917,14 +917,33 @@ async fn through_agent(fake: &FakeAzure, script: &str) -> String {
     out.stdout
 }
 
-/// `lifeline rescue` on vm1 (as the guest user, whose password no longer logs in), verified
-/// with the guest's key at the SSH front.
+/// `lifeline rescue` on vm1 as an operator who has only the guest user's key (no password,
+/// so no console login), verified with that key at the SSH front.
 fn rescue_vm1(fake: &FakeAzure, guest: &Guest, via: &str) -> (Output, serde_json::Value) {
     let key = guest.key.display().to_string();
-    fake.on_vm1(
+    let out = fake.lifeline(
         guest,
-        &["rescue", "--yes", "--via", via, "--verify-key", &key],
-    )
+        &[
+            "rescue",
+            "-g",
+            "rg1",
+            "-n",
+            "vm1",
+            "--user",
+            &guest.user,
+            "--yes",
+            "--via",
+            via,
+            "--verify-key",
+            &key,
+            "--client-ip",
+            "127.0.0.1",
+            "-o",
+            "json",
+        ],
+    );
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, json)
 }
 
 fn access_rung(report: &serde_json::Value) -> &serde_json::Value {
@@ -937,8 +956,8 @@ async fn the_agent_rescues_when_the_console_cannot_log_in_and_says_when_it_is_go
     let fake = fake_azure(&guest);
     fake.control(serde_json::json!({"clear_faults": true}));
     fake.reset_nsg();
-    // No console login works: the user and root are locked, and lifeline knows no root
-    // password. sshd is stopped. Only the agent can help.
+    // No console login works: the operator has only a key, the user and root are locked, and
+    // lifeline knows no root password. sshd is stopped. Only the agent can help.
     through_agent(
         fake,
         "passwd -l azureuser && passwd -l root && systemctl stop ssh",
