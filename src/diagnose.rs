@@ -8,7 +8,7 @@ use crate::azure::facts::CloudFacts;
 use crate::exit::ExitClass;
 use crate::probe::{self, Facts, ProbeError};
 use crate::rules::{self, Finding, Severity};
-use crate::shell::Session;
+use crate::shell::Runner;
 use std::time::Duration;
 
 /// What a diagnosis found, and what the probe cost.
@@ -109,7 +109,7 @@ impl Diagnosis {
 
 /// Diagnoses why SSH fails for `user` on the guest behind `session`, which must be a root
 /// shell (see [`Session::become_root`]). Read-only: the guest is left as it was.
-pub async fn diagnose(session: &mut Session, user: &str) -> Result<Diagnosis, DiagnoseError> {
+pub async fn diagnose(session: &mut impl Runner, user: &str) -> Result<Diagnosis, DiagnoseError> {
     if !session.is_root() {
         return Err(DiagnoseError::NotRoot);
     }

@@ -5,9 +5,9 @@
 
 mod support;
 
-use lifeline::azure::console_link;
 use lifeline::azure::target::{Machine, VmTarget};
 use lifeline::azure::{ArmClient, AuthMethod, Cloud, credential};
+use lifeline::azure::{agent, console_link};
 use lifeline::shell::ShellError;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -34,6 +34,14 @@ fn fake_azure(guest: &Guest) -> &'static FakeAzure {
                     format!(
                         "{SUB}/rg1/vm1={}",
                         guest.serial.with_file_name("serial.log").display()
+                    ),
+                ),
+                // vm1's VM agent: qemu-guest-agent in the guest, for Run Command and VMAccess.
+                (
+                    "--agent",
+                    format!(
+                        "{SUB}/rg1/vm1={}",
+                        guest.serial.with_file_name("agent.sock").display()
                     ),
                 ),
             ],
@@ -205,17 +213,7 @@ async fn a_websocket_dropped_mid_command_is_reported_and_the_session_goes_on() {
     let guest = shared_guest().await;
     let fake = fake_azure(&guest);
     fake.control(serde_json::json!({"clear_faults": true}));
-    let mut cloud = Cloud::resolve("AzureCloud", Some(&fake.url)).unwrap();
-    cloud.scope = "https://management.azure.com/.default".into();
-    let arm = ArmClient::new(
-        cloud.clone(),
-        credential::credential(AuthMethod::ClientSecret, &cloud, Some(SUB)),
-    );
-    let target = VmTarget {
-        subscription: SUB.into(),
-        resource_group: "rg1".into(),
-        machine: Machine::Vm { name: "vm1".into() },
-    };
+    let (arm, target) = vm1_arm(fake);
     let console = console_link::open(arm, target, console_link::TakeOver::Yield)
         .await
         .expect("open the Azure console");
@@ -830,5 +828,134 @@ fn assert_logged_in_at(report: &serde_json::Value, front: &str) {
             .as_array()
             .is_some_and(|p| p.contains(&"password_login".into())),
         "{login:#}"
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// The second channel: Azure's VM agent (qemu-guest-agent in the guest, behind the fake's Run
+// Command and VMAccessForLinux), when the console cannot log in.
+
+/// vm1's ARM client and target, for Run Command straight from the library.
+fn vm1_arm(fake: &FakeAzure) -> (ArmClient, VmTarget) {
+    let mut cloud = Cloud::resolve("AzureCloud", Some(&fake.url)).unwrap();
+    cloud.scope = "https://management.azure.com/.default".into();
+    let arm = ArmClient::new(
+        cloud.clone(),
+        credential::credential(AuthMethod::ClientSecret, &cloud, Some(SUB)),
+    );
+    let target = VmTarget {
+        subscription: SUB.into(),
+        resource_group: "rg1".into(),
+        machine: Machine::Vm { name: "vm1".into() },
+    };
+    (arm, target)
+}
+
+/// Runs `script` in vm1 through Run Command; its stdout.
+async fn through_agent(fake: &FakeAzure, script: &str) -> String {
+    let (arm, vm) = vm1_arm(fake);
+    let out = agent::run_shell_script(&arm, &vm, script)
+        .await
+        .unwrap_or_else(|e| panic!("Run Command {script:?}: {e}"));
+    assert_eq!(out.exit_status, Some(0), "{script:?}: {out:?}");
+    out.stdout
+}
+
+/// `lifeline rescue` on vm1 as an operator who has only the guest user's key (no password,
+/// so no console login), verified with that key at the SSH front.
+fn rescue_vm1(fake: &FakeAzure, guest: &Guest, via: &str) -> (Output, serde_json::Value) {
+    let key = guest.key.display().to_string();
+    let out = fake.lifeline(
+        guest,
+        &[
+            "rescue",
+            "-g",
+            "rg1",
+            "-n",
+            "vm1",
+            "--user",
+            &guest.user,
+            "--yes",
+            "--via",
+            via,
+            "--verify-key",
+            &key,
+            "--client-ip",
+            "127.0.0.1",
+            "-o",
+            "json",
+        ],
+    );
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, json)
+}
+
+fn access_rung(report: &serde_json::Value) -> &serde_json::Value {
+    &report["access"]["rung"]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_rescues_when_the_console_cannot_log_in_and_says_when_it_is_gone() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    fake.reset_nsg();
+    // No console login works: the operator has only a key, the user and root are locked, and
+    // lifeline knows no root password. sshd is stopped. Only the agent can help.
+    through_agent(
+        fake,
+        "passwd -l azureuser && passwd -l root && systemctl stop ssh",
+    )
+    .await;
+    let front = fake.ssh_front();
+    assert!(banner(&front).is_err(), "sshd is stopped");
+
+    // The ladder: login refused, root not allowed, then the agent rung's one-time login.
+    let (out, report) = rescue_vm1(fake, &guest, "console");
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(access_rung(&report), "agent", "{report:#}");
+    assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
+    assert_eq!(
+        through_agent(fake, "grep -c '^lifeline-' /etc/passwd /etc/shadow || true").await,
+        "/etc/passwd:0\n/etc/shadow:0\n",
+        "the one-time login is gone"
+    );
+
+    // --via agent: no console at all; the probe and the plan travel by Run Command.
+    through_agent(fake, "systemctl stop ssh").await;
+    let (out, report) = rescue_vm1(fake, &guest, "agent");
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(access_rung(&report), "agent", "{report:#}");
+    assert!(
+        report["target"].as_str().unwrap().contains("VM agent"),
+        "{report:#}"
+    );
+    assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
+
+    // The agent stopped in the guest: Azure reports it Not Ready, the rung says so and the
+    // ladder moves on (to the break-in, which needs --allow-reboot).
+    through_agent(
+        fake,
+        "systemd-run --quiet --on-active=2 systemctl stop qemu-guest-agent",
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while fake.vm1_state()["agent_ready"] != false {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent never went Not Ready"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let (out, _) = rescue_vm1(fake, &guest, "console");
+    let (_, stderr) = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("agent: the VM agent is Not Ready"),
+        "the rung says why: {stderr}"
+    );
+    assert!(
+        stderr.contains("break-in:"),
+        "the ladder moved on: {stderr}"
     );
 }

@@ -1723,3 +1723,86 @@ async fn health_agent_and_boot_log() {
     );
     let _ = std::fs::remove_file(dir_log);
 }
+
+#[tokio::test]
+async fn run_command_and_vmaccess_follow_the_reference_without_an_agent() {
+    // An agent socket that takes connections and never answers: a hung VM agent.
+    let socket = std::env::temp_dir().join(format!("silent-agent-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&socket);
+    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let agent = format!("{SUB}/rg1/vm1={}", socket.display());
+    let fake = FakeAzure::start_with(move |_| vec!["--agent".into(), agent]);
+    let token = fake.token().await;
+    let run = |body: Value| {
+        let fake = &fake;
+        let token = &token;
+        async move {
+            fake.arm(
+                reqwest::Method::POST,
+                &compute_path("/runCommand", COMPUTE_API),
+                Some(token),
+                Some(&body.to_string()),
+            )
+            .await
+        }
+    };
+    let (s, _, e) = run(json!({"commandId": "RunPowerShellScript", "script": ["dir"]})).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("InvalidParameter"))
+    );
+    let (s, headers, _) = run(json!({"commandId": "RunShellScript", "script": ["id"]})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert!(headers.get("location").is_some());
+    // One command at a time per VM.
+    let (s, _, e) = run(json!({"commandId": "RunShellScript", "script": ["id"]})).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("Conflict"))
+    );
+    // The operation fails as Azure's does when the agent does not report.
+    let operation = headers["azure-asyncoperation"].to_str().unwrap();
+    let path = operation.strip_prefix(&fake.base).unwrap().to_owned();
+    let failed = loop {
+        let (s, status) = fake.get(&path, &token).await;
+        assert_eq!(s, StatusCode::OK);
+        if status["status"] != "InProgress" {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(failed["status"], "Failed", "{failed}");
+    assert_eq!(failed["error"]["code"], "VMAgentStatusCommunicationError");
+    // Only VMAccessForLinux is served; its protected settings never come back.
+    let extension = |kind: &str| {
+        json!({"location": "eastus", "properties": {"publisher": "Microsoft.OSTCExtensions",
+            "type": kind, "typeHandlerVersion": "1.5",
+            "protectedSettings": {"username": "u", "password": "never-shown"}}})
+    };
+    let (s, _, _) = fake
+        .arm(
+            reqwest::Method::PUT,
+            &compute_path("/extensions/enablevmaccess", COMPUTE_API),
+            Some(&token),
+            Some(&extension("CustomScript").to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, created) = fake
+        .arm(
+            reqwest::Method::PUT,
+            &compute_path("/extensions/enablevmaccess", COMPUTE_API),
+            Some(&token),
+            Some(&extension("VMAccessForLinux").to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    assert_eq!(created["properties"]["provisioningState"], "Creating");
+    assert!(!created.to_string().contains("never-shown"), "{created}");
+}

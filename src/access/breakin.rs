@@ -56,7 +56,7 @@ pub struct OneTimeLogin {
 }
 
 impl OneTimeLogin {
-    fn new() -> OneTimeLogin {
+    pub(super) fn new() -> OneTimeLogin {
         let suffix: u32 = rand::random();
         let password: String = (0..2)
             .map(|_| format!("{:016x}", rand::random::<u64>()))
@@ -67,8 +67,12 @@ impl OneTimeLogin {
         }
     }
 
+    pub(super) fn password(&self) -> &Secret {
+        &self.password
+    }
+
     /// The shell lines that add it: a passwd and a shadow entry, the hash made here.
-    fn add_script(&self) -> String {
+    pub(super) fn add_script(&self) -> String {
         let hash = sha512_crypt(&self.password, &CryptSalt::random());
         format!(
             "umask 077; printf '%s\\n' '{u}:x:0:0:lifeline one-time rescue login:/root:/bin/sh' >> /etc/passwd && \

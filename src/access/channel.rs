@@ -1,11 +1,14 @@
 //! What a root way in gives back: something that runs a script and returns its output and exit
-//! status. The console session is the first kind; the guest agent (Run Command) will be the
-//! second.
+//! status ([`Runner`]). The console session is the first kind; the guest agent (Run Command)
+//! the second.
 
+use super::agent_channel::AgentChannel;
 use super::breakin::OneTimeLogin;
-use crate::shell::{CommandOutput, Session, ShellError};
+use crate::shell::{CommandOutput, Ledger, Runner, Session, ShellError};
 use std::time::Duration;
 
+// One channel per run, moved rarely: boxing the session would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Channel {
     /// A shell of our own on the serial console; logged in with a one-time login when the
     /// break-in made one (removed on [`Channel::close`]).
@@ -13,6 +16,8 @@ pub enum Channel {
         session: Session,
         one_time: Option<OneTimeLogin>,
     },
+    /// Scripts carried by the cloud's Run Command through the VM agent; no console at all.
+    Agent(AgentChannel),
 }
 
 impl Channel {
@@ -24,20 +29,40 @@ impl Channel {
     ) -> Result<CommandOutput, ShellError> {
         match self {
             Channel::Console { session, .. } => session.run_with_timeout(script, limit).await,
+            Channel::Agent(agent) => agent.run(script, limit).await,
         }
     }
 
     /// The console session, for the layers that still speak to it directly.
-    pub fn session(&mut self) -> &mut Session {
+    pub fn session(&mut self) -> Result<&mut Session, ShellError> {
         match self {
-            Channel::Console { session, .. } => session,
+            Channel::Console { session, .. } => Ok(session),
+            Channel::Agent(_) => Err(ShellError::Agent(
+                "this needs the serial console; through the VM agent lifeline runs diagnose and rescue".into(),
+            )),
         }
     }
 
-    /// The one-time login the break-in added, if it did.
+    /// What the console has cost so far, step by step (`--timings`); none through the agent.
+    pub fn ledger(&self) -> Option<Ledger> {
+        match self {
+            Channel::Console { session, .. } => Some(session.ledger()),
+            Channel::Agent(_) => None,
+        }
+    }
+
+    /// Charges what the console does from now on to `step` (see [`Ledger`]).
+    pub fn begin_step(&self, step: &str) {
+        if let Channel::Console { session, .. } = self {
+            session.begin_step(step);
+        }
+    }
+
+    /// The one-time login the break-in or the agent rung added, if one did.
     pub fn one_time_login(&self) -> Option<&str> {
         match self {
             Channel::Console { one_time, .. } => one_time.as_ref().map(|l| l.user.as_str()),
+            Channel::Agent(_) => None,
         }
     }
 
@@ -61,6 +86,36 @@ impl Channel {
                 }
                 session.leave().await
             }
+            Channel::Agent(_) => Ok(()),
+        }
+    }
+}
+
+impl Runner for Channel {
+    fn is_root(&self) -> bool {
+        match self {
+            Channel::Console { session, .. } => session.is_root(),
+            // Run Command runs as root.
+            Channel::Agent(_) => true,
+        }
+    }
+
+    fn begin_step(&self, step: &str) {
+        Channel::begin_step(self, step);
+    }
+
+    async fn run_with_timeout(
+        &mut self,
+        script: &str,
+        limit: Duration,
+    ) -> Result<CommandOutput, ShellError> {
+        self.run(script, limit).await
+    }
+
+    async fn send_file(&mut self, path: &str, content: &[u8], mode: u32) -> Result<(), ShellError> {
+        match self {
+            Channel::Console { session, .. } => session.send_file(path, content, mode).await,
+            Channel::Agent(agent) => agent.send_file(path, content, mode).await,
         }
     }
 }

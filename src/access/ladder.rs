@@ -2,6 +2,8 @@
 //! state admits it, until one gives the shell that was asked for. Every rung it comes to is
 //! recorded with why it got in, failed or was not tried.
 
+use super::agent_channel::AgentChannel;
+use super::agent_rung::{self, AgentMiss};
 use super::breakin::{self, BreakInError, OneTimeLogin, Restart};
 use super::record::{AccessRecord, Outcome, Rung};
 use super::{Access, Need};
@@ -48,6 +50,7 @@ pub(super) async fn climb(
     access: &Access,
     need: Need,
     restart: Option<&Restart<'_>>,
+    agent: Option<&AgentChannel>,
 ) -> Result<(AccessRecord, Option<OneTimeLogin>), Stop> {
     let mut record = AccessRecord::default();
     let mut one_time = None;
@@ -59,7 +62,24 @@ pub(super) async fn climb(
             Rung::Login => login(session, access, need, at).await,
             Rung::Root => root(session, access, at).await,
             Rung::Expired => expired(session, access, need, at, login_expired).await,
-            Rung::Agent => Err(Miss::Skipped("not available for this target".into())),
+            Rung::Agent => match agent {
+                None => Err(Miss::Skipped(
+                    "not an Azure VM: there is no guest agent to ask".into(),
+                )),
+                Some(agent) => match agent_rung::climb(session, agent, at).await {
+                    Ok(login) => {
+                        let how = format!(
+                            "a one-time login {} added through the VM agent (Run Command)",
+                            login.user
+                        );
+                        one_time = Some(login);
+                        Ok(how)
+                    }
+                    Err(AgentMiss::Skipped(why)) => Err(Miss::Skipped(why)),
+                    Err(AgentMiss::Failed(why)) => Err(Miss::Broken(why)),
+                    Err(AgentMiss::Console(e)) => Err(Miss::Console(e)),
+                },
+            },
             Rung::BreakIn => match (access.allow_reboot, restart) {
                 (false, _) => Err(Miss::Skipped(
                     "it restarts the VM into a root shell from the boot loader: pass --allow-reboot"

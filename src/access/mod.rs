@@ -9,12 +9,15 @@
 //! `break-in` (a restart into a root shell, only with `--allow-reboot`). Nothing restarts
 //! unless the operator allows it.
 
+mod agent_channel;
+mod agent_rung;
 mod breakin;
 mod channel;
 mod ladder;
 mod record;
 mod target;
 
+pub use agent_channel::AgentChannel;
 pub use channel::Channel;
 pub use record::{AccessRecord, Attempt, Outcome, Rung};
 pub use target::{AzureHandle, OpenConsole, OpenError, Target};
@@ -42,6 +45,18 @@ pub struct Access {
     /// How a local target is restarted (`--reset-cmd`); Azure machines use the reset admin
     /// command.
     pub reset_command: Option<String>,
+    /// The way in: the console's ladder, or the VM agent alone.
+    pub via: Via,
+}
+
+/// How root is reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Via {
+    /// The serial console, climbing the ladder (whose `agent` rung may use the VM agent).
+    #[default]
+    Console,
+    /// Azure's Run Command through the VM agent, without the console.
+    Agent,
 }
 
 /// The shell a session needs.
@@ -150,6 +165,16 @@ pub async fn open(
     {
         secrets.register(secret);
     }
+    let agent = match target {
+        Target::Azure { arm, vm, .. } => Some(AgentChannel {
+            arm: (**arm).clone(),
+            vm: vm.clone(),
+        }),
+        Target::Serial(_) => None,
+    };
+    if access.via == Via::Agent {
+        return through_agent(target, agent).await;
+    }
     let console = console(options.record.as_ref(), &secrets)?;
     let opened = target.open().await?;
     let description = opened.description;
@@ -164,7 +189,14 @@ pub async fn open(
             "reaching {} on the console",
             options.need.as_str()
         ));
-        ladder::climb(&mut session, access, options.need, restart.as_ref()).await
+        ladder::climb(
+            &mut session,
+            access,
+            options.need,
+            restart.as_ref(),
+            agent.as_ref(),
+        )
+        .await
     };
     match climbed {
         Ok((record, one_time)) => Ok(Opened {
@@ -191,6 +223,46 @@ pub async fn open(
             })
         }
     }
+}
+
+/// `--via agent`: the VM agent alone, if Azure says it is ready.
+async fn through_agent(
+    target: &Target,
+    agent: Option<AgentChannel>,
+) -> Result<Opened, AccessError> {
+    let description = format!("{} (VM agent)", target.description());
+    let mut record = AccessRecord::default();
+    let Some(agent) = agent else {
+        record.note(
+            Rung::Agent,
+            Outcome::Skipped,
+            "--via agent needs an Azure VM (-g RG -n VM)",
+        );
+        return Err(AccessError::NoWayIn {
+            target: description,
+            need: Need::Root.as_str(),
+            record,
+        });
+    };
+    if let Some(why) = agent_rung::not_ready(&agent).await {
+        record.note(Rung::Agent, Outcome::Failed, why);
+        return Err(AccessError::NoWayIn {
+            target: description,
+            need: Need::Root.as_str(),
+            record,
+        });
+    }
+    record.note(
+        Rung::Agent,
+        Outcome::GotIn,
+        "--via agent: scripts run as root through Run Command; the console was not used",
+    );
+    Ok(Opened {
+        channel: Channel::Agent(agent),
+        access: record,
+        description,
+        azure: None,
+    })
 }
 
 /// The console view every session uses, with a transcript when one is asked for.

@@ -8,9 +8,11 @@
 //! reset, which are HTTPS calls beside the websocket, not websocket messages.
 //!
 //! Beside the console, [`observe`] reads the VM's [`facts::CloudFacts`] (network path in,
-//! health, agent, boot log) through ARM, polling long-running operations with [`lro`].
+//! health, agent, boot log) through ARM, polling long-running operations with [`lro`]; and
+//! [`agent`] reaches inside the guest without the console (Run Command, VMAccessForLinux).
 
 pub mod admin;
+pub mod agent;
 pub mod arm;
 pub mod boot_log;
 pub mod cloud;

@@ -173,6 +173,11 @@ pub struct LoginArgs {
     /// vm1`, `scripts/guest power-reset --name vm1`. Azure VMs use the reset admin command.
     #[arg(long, value_name = "COMMAND", global = true)]
     pub reset_cmd: Option<String>,
+    /// The way in: `console` (the serial console's ladder, whose `agent` rung may use the VM
+    /// agent) or `agent` (Azure's Run Command alone, no console: diagnose and rescue; reset-ssh
+    /// and user go through VMAccessForLinux, as `az vm user` does).
+    #[arg(long, value_enum, default_value_t = crate::access::Via::Console, global = true)]
+    pub via: crate::access::Via,
 }
 
 #[derive(Debug, Subcommand)]

@@ -173,7 +173,10 @@ async fn run_job(
                 ..RescueOptions::new(ssh_user.as_deref(), &job.access.credentials)
             };
             for step in &job.steps {
-                let done = run_step(opened.channel.session(), step, &options, &result.target).await;
+                let done = match opened.channel.session() {
+                    Ok(session) => run_step(session, step, &options, &result.target).await,
+                    Err(e) => OperationResult::failed(step, e.to_string()),
+                };
                 let failed = !done.ok;
                 result.operations.push(done);
                 if failed {
@@ -192,23 +195,30 @@ async fn run_job(
     result
 }
 
+impl OperationResult {
+    fn failed(step: &Step, error: String) -> OperationResult {
+        OperationResult {
+            operation: match step {
+                Step::Rescue => "rescue",
+                Step::Change { name, .. } => name,
+            },
+            ok: false,
+            rescue: None,
+            outcome: None,
+            script: None,
+            error: Some(error),
+        }
+    }
+}
+
 async fn run_step(
     session: &mut Session,
     step: &Step,
     options: &RescueOptions,
     target: &str,
 ) -> OperationResult {
-    let mut done = OperationResult {
-        operation: match step {
-            Step::Rescue => "rescue",
-            Step::Change { name, .. } => name,
-        },
-        ok: false,
-        rescue: None,
-        outcome: None,
-        script: None,
-        error: None,
-    };
+    let mut done = OperationResult::failed(step, String::new());
+    done.error = None;
     match step {
         Step::Rescue => match rescue(session, options, &mut |_, _| true).await {
             Ok(mut report) => {

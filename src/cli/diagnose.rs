@@ -59,13 +59,12 @@ async fn diagnose_guest(
         .ssh_user
         .clone()
         .unwrap_or_else(|| access.credentials.user.clone());
-    let session = opened.channel.session();
-    let ledger = session.ledger();
-    session.begin_step("probe");
-    let result = diagnose(session, &user).await;
+    let ledger = opened.channel.ledger();
+    opened.channel.begin_step("probe");
+    let result = diagnose(&mut opened.channel, &user).await;
     // Leave the console tidy whatever happened; the diagnosis error wins.
     let left = opened.channel.close().await;
-    session::print_timings(cli.timings, &opened.description, &ledger);
+    session::print_timings(cli.timings, &opened.description, ledger.as_ref());
     let diagnosis = result?;
     left?;
     Ok((diagnosis, opened.description, opened.access))

@@ -15,10 +15,10 @@ pub async fn run(cli: &Cli, args: &ExecArgs) -> Result<u8> {
         .channel
         .run(&command, Duration::from_secs(args.timeout))
         .await;
-    let ledger = opened.channel.session().ledger();
+    let ledger = opened.channel.ledger();
     // Leave the console tidy even when the command failed; the command's own error wins.
     let left = opened.channel.close().await;
-    session::print_timings(cli.timings, &opened.description, &ledger);
+    session::print_timings(cli.timings, &opened.description, ledger.as_ref());
     let out = result?;
     left?;
     match cli.output {

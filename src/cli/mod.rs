@@ -14,6 +14,7 @@ mod password;
 mod remedy;
 mod rescue;
 mod session;
+mod vmaccess;
 
 pub use args::{Cli, Command, OutputFormat};
 

@@ -7,7 +7,7 @@ use super::args::{
     ChangeArgs, Cli, NewPassword, OutputFormat, ResetSshArgs, UndoArgs, UserAction, UserArgs,
 };
 use super::{password, session};
-use crate::access::{Need, Opened};
+use crate::access::{Need, Opened, Via};
 use crate::azure::observe;
 use crate::exit;
 use crate::remedy::nsg;
@@ -21,12 +21,14 @@ use anyhow::{Context, Result, bail};
 use std::io::{IsTerminal, Write};
 
 pub async fn reset_ssh(cli: &Cli, args: &ResetSshArgs) -> Result<u8> {
-    let (mut opened, _) = session::open(cli, Need::Root).await?;
-    let plan = Change::ResetSsh {
+    let change = Change::ResetSsh {
         keep_ports: args.keep_ports,
+    };
+    if cli.login.via == Via::Agent {
+        return super::vmaccess::apply(cli, &change, args.change).await;
     }
-    .plan(opened.channel.session())
-    .await?;
+    let (mut opened, _) = session::open(cli, Need::Root).await?;
+    let plan = change.plan(opened.channel.session()?).await?;
     apply(cli, opened, plan, args.change).await
 }
 
@@ -43,7 +45,7 @@ pub async fn undo(cli: &Cli, args: &UndoArgs) -> Result<u8> {
         .map_err(|e| UsageError(e.to_string()))?;
     let (mut opened, _) = session::open(cli, Need::Root).await?;
     if args.list {
-        let backups = list_backups(opened.channel.session()).await;
+        let backups = list_backups(opened.channel.session()?).await;
         opened.channel.close().await?;
         let backups = backups?;
         match cli.output {
@@ -100,8 +102,11 @@ pub async fn user(cli: &Cli, args: &UserArgs) -> Result<u8> {
             user: UserName::new(name)?,
         },
     };
+    if cli.login.via == Via::Agent {
+        return super::vmaccess::apply(cli, &change, args.change).await;
+    }
     let (mut opened, _) = session::open(cli, Need::Root).await?;
-    let plan = change.plan(opened.channel.session()).await?;
+    let plan = change.plan(opened.channel.session()?).await?;
     apply(cli, opened, plan, args.change).await
 }
 
@@ -232,7 +237,7 @@ async fn apply(cli: &Cli, opened: Opened, plan: Plan, change: ChangeArgs) -> Res
             "nothing changed: not confirmed (pass --yes in scripts, or --dry-run to see the script)".into()
         ));
     }
-    let result = plan.apply(channel.session()).await;
+    let result = plan.apply(&mut channel).await;
     let left = channel.close().await;
     let outcome = result?;
     left?;

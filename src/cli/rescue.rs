@@ -74,13 +74,13 @@ pub async fn rescue_at(
         restore_keys,
         ..RescueOptions::new(args.ssh_user.as_deref(), &access.credentials)
     };
-    let ledger = opened.channel.session().ledger();
-    let result = rescue(opened.channel.session(), &options, confirm).await;
+    let ledger = opened.channel.ledger();
+    let result = rescue(&mut opened.channel, &options, confirm).await;
     // The rescue's result (and its error) win over a console that could not be left tidy.
     if let Err(e) = opened.channel.close().await {
         tracing::warn!("leaving the console: {e}");
     }
-    session::print_timings(endpoint.timings, &opened.description, &ledger);
+    session::print_timings(endpoint.timings, &opened.description, ledger.as_ref());
     let mut report = result?;
     report.target = opened.description;
     report.access = Some(opened.access);

@@ -85,6 +85,7 @@ pub fn access(login: &LoginArgs, ask: bool) -> Result<Access> {
         )?,
         allow_reboot: login.allow_reboot,
         reset_command: login.reset_cmd.clone(),
+        via: login.via,
     })
 }
 
@@ -120,8 +121,8 @@ pub async fn open_with(endpoint: &Endpoint, access: &Access, need: Need) -> Resu
 
 /// With `--timings`: the steps of a session that has been left, and what each cost, on
 /// stderr under the target's name.
-pub fn print_timings(timings: bool, target: &str, ledger: &Ledger) {
-    if timings {
+pub fn print_timings(timings: bool, target: &str, ledger: Option<&Ledger>) {
+    if let (true, Some(ledger)) = (timings, ledger) {
         let table = crate::shell::render_costs(&ledger.steps());
         eprint!("timings on {target}:\n{table}");
     }

@@ -11,7 +11,7 @@
 use super::{LoginCheck, Proven, Vantage};
 use crate::posix_sh::quote;
 use crate::probe::facts::{BannerOutcome, Facts};
-use crate::shell::Session;
+use crate::shell::Runner;
 use russh::keys::PublicKey;
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// Logs in as `facts.user` from inside the guest at the first address where sshd answered.
 pub async fn check(
-    session: &mut Session,
+    session: &mut impl Runner,
     facts: &Facts,
     operator_key: Option<&PublicKey>,
 ) -> LoginCheck {

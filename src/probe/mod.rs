@@ -15,7 +15,7 @@ pub use facts::Facts;
 pub use parse::{ParseError, parse};
 
 use crate::exit::ExitClass;
-use crate::shell::{Session, ShellError};
+use crate::shell::{Runner, ShellError};
 use std::time::{Duration, Instant};
 
 /// The probe as written, comments and all (see [`script_for`] for what is sent).
@@ -80,7 +80,7 @@ pub fn script_for(user: &str) -> Result<String, ProbeError> {
 }
 
 /// Runs the probe as `user`'s diagnosis on a root session and parses what it printed.
-pub async fn collect(session: &mut Session, user: &str) -> Result<Collected, ProbeError> {
+pub async fn collect(session: &mut impl Runner, user: &str) -> Result<Collected, ProbeError> {
     let script = script_for(user)?;
     let started = Instant::now();
     let out = session.run_with_timeout(&script, TIME_LIMIT).await?;

@@ -16,7 +16,7 @@ use super::outcome::Outcome;
 use super::{RemedyError, backup, confine, service, validate, verify, write};
 use crate::posix_sh::{minify, quote};
 use crate::secret::Secret;
-use crate::shell::{CommandOutput, Session, ShellError};
+use crate::shell::{CommandOutput, Runner, ShellError};
 use std::time::Duration;
 use tracing::info;
 
@@ -112,7 +112,7 @@ impl Plan {
     }
 
     /// Runs the plan on the guest; `session` must be a root shell.
-    pub async fn apply(&self, session: &mut Session) -> Result<Outcome, RemedyError> {
+    pub async fn apply(&self, session: &mut impl Runner) -> Result<Outcome, RemedyError> {
         let _step = crate::progress::step("applying the fixes on the guest");
         if !session.is_root() {
             return Err(RemedyError::NotRoot);
@@ -252,7 +252,7 @@ fn mentions(text: &str, name: &str) -> bool {
 /// not writable) and runs it; the script removes the file as it starts and ignores the
 /// console's interrupts and hang-ups.
 pub(super) async fn run_script(
-    session: &mut Session,
+    session: &mut impl Runner,
     script: &str,
 ) -> Result<CommandOutput, RemedyError> {
     let script = format!("rm -f -- \"$0\"\ntrap '' INT HUP PIPE\n{script}");

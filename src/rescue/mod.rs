@@ -25,7 +25,7 @@ use crate::remedy::{PublicKeys, RemedyError, UserName};
 use crate::rules::Severity;
 use crate::secret::Secret;
 use crate::shell::Credentials;
-use crate::shell::Session;
+use crate::shell::Runner;
 use russh::keys::PrivateKey;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -92,7 +92,7 @@ impl RescueError {
 /// Runs a rescue on the guest behind `session` (a root shell). `confirm` sees the first plan
 /// and says whether to apply it; it is not asked when there is nothing to fix.
 pub async fn rescue(
-    session: &mut Session,
+    session: &mut impl Runner,
     options: &RescueOptions,
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
 ) -> Result<RescueReport, RescueError> {
@@ -179,7 +179,7 @@ pub async fn rescue(
 /// when the address cannot be reached at all) from inside the guest. Every check made is
 /// returned; the last one decides.
 async fn prove_login(
-    session: &mut Session,
+    session: &mut impl Runner,
     diagnosis: &Diagnosis,
     options: &RescueOptions,
     verify_host: Option<&str>,
@@ -248,7 +248,7 @@ async fn cloud_round(
 
 /// Applies one round's plan, records it, and diagnoses afresh.
 async fn next_round(
-    session: &mut Session,
+    session: &mut impl Runner,
     repair: &Repair,
     user: &str,
     report: &mut RescueReport,

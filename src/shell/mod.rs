@@ -13,13 +13,15 @@ pub mod command;
 mod cost;
 mod guard;
 mod login;
+mod runner;
 mod state;
-mod transfer;
+pub(crate) mod transfer;
 
 pub use command::Encoding;
 pub use cost::{Ledger, StepCost, render as render_costs};
 pub use guard::closed;
 pub use login::{BOOT_WAIT, Reached};
+pub use runner::Runner;
 pub use state::{BootStop, ConsoleState, classify, classify_screen};
 
 use crate::exit::ExitClass;
@@ -108,6 +110,9 @@ pub enum ShellError {
     Transfer(String),
     #[error("{0}")]
     Cleanup(String),
+    /// The cloud's guest agent (Run Command) failed to carry a script.
+    #[error("through the VM agent: {0}")]
+    Agent(String),
     #[error(
         "the console connection dropped while the command ran and was re-established; its output \
          may be incomplete, so it is not reported. The session goes on."
@@ -142,9 +147,10 @@ impl ShellError {
             | ShellError::Stuck { .. }
             | ShellError::BeforeLogin { .. }
             | ShellError::KernelPanic => ExitClass::Timeout,
-            ShellError::Write(_) | ShellError::Damaged(_) | ShellError::LinkInterrupted => {
-                ExitClass::Link
-            }
+            ShellError::Write(_)
+            | ShellError::Damaged(_)
+            | ShellError::LinkInterrupted
+            | ShellError::Agent(_) => ExitClass::Link,
             ShellError::Transfer(_)
             | ShellError::Cleanup(_)
             | ShellError::OutputTooLarge { .. } => ExitClass::Software,

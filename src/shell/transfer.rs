@@ -26,15 +26,12 @@ impl Session {
         mode: u32,
     ) -> Result<(), ShellError> {
         let upload = self.upload(path, content, mode);
-        let verify = format!(
-            "{} || {{ rm -f {}; exit 1; }}",
-            upload.check, upload.staging
-        );
+        let verify = upload.verify();
         let verify_id = command::marker_id();
         let line = command::typed_line(&verify, &verify_id, self.encoding);
         self.withhold(&upload)?;
         let out = async {
-            self.type_text(&upload.typed).await?;
+            self.type_text(&upload.typed()).await?;
             self.run_line(&line, &verify_id, self.timeouts.command)
                 .await
         }
@@ -50,38 +47,9 @@ impl Session {
         Ok(())
     }
 
-    /// The here-document that puts `content` in a staging file next to `path`, and the check
-    /// that moves it into place only when its SHA-256 is ours.
+    /// [`upload`] of `content` to `path`, compressed where this guest has `gzip`.
     fn upload(&self, path: &str, content: &[u8], mode: u32) -> Upload {
-        let id = command::marker_id();
-        let staging = quote(&format!("{path}.ll-{id}"));
-        let target = quote(path);
-        // Compressed where the guest can inflate it: every byte typed is also echoed back.
-        let (decoder, payload) = match self.gzip.then(|| gzipped(content)).flatten() {
-            Some(smaller) => ("base64 -d | gzip -dc", smaller),
-            None => ("base64 -d", content.to_vec()),
-        };
-        // Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
-        // planted link) before the first byte: a script can hold a password hash.
-        let mut typed = format!("(umask 077; set -C; {decoder} > {staging}) <<'LL_EOF_{id}'\r");
-        for line in STANDARD.encode(&payload).as_bytes().chunks(76) {
-            typed.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
-            typed.push('\r');
-        }
-        let end = format!("LL_EOF_{id}");
-        typed.push_str(&end);
-        typed.push('\r');
-        let digest = hex(&Sha256::digest(content));
-        let check = format!(
-            "[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ] && chmod {mode:o} {staging} && \
-             mv -f {staging} {target}"
-        );
-        Upload {
-            typed,
-            end,
-            check,
-            staging,
-        }
+        upload(path, content, mode, &command::marker_id(), self.gzip)
     }
 
     /// Keeps the echo of `upload`'s base64 out of the transcript, up to its end marker.
@@ -126,7 +94,9 @@ impl Session {
         let quoted = quote(&path);
         let typed = format!(
             "{}if {}; then . {quoted}; rm -f {quoted}; else rm -f {}; printf 'll-%s-damaged\\n' {id}; fi\r",
-            upload.typed, upload.check, upload.staging
+            upload.typed(),
+            upload.check,
+            upload.staging
         );
         self.withhold(&upload)?;
         let out = async {
@@ -140,16 +110,68 @@ impl Session {
     }
 }
 
-/// A file on its way to the guest.
-struct Upload {
-    /// The here-document to type.
-    typed: String,
+/// A file on its way to the guest: a here-document decoded into a staging file, and the
+/// command that checks it, sets its mode and moves it into place.
+pub(crate) struct Upload {
+    /// The here-document's lines, its end marker last.
+    pub heredoc: Vec<String>,
     /// The here-document's end marker: the transcript withholds the echo up to it.
     end: String,
     /// The command that succeeds only once the file is in place, checked.
     check: String,
     /// The staging file's name, quoted.
     staging: String,
+}
+
+impl Upload {
+    /// The here-document as typed on a console.
+    fn typed(&self) -> String {
+        let mut typed = self.heredoc.join("\r");
+        typed.push('\r');
+        typed
+    }
+
+    /// The check, removing the staging file and failing when it does not hold.
+    pub fn verify(&self) -> String {
+        format!("{} || {{ rm -f {}; exit 1; }}", self.check, self.staging)
+    }
+}
+
+/// [`Upload`] of `content` to `path` (mode `mode`), `id` making its names unique; gzipped
+/// when `gzip` (the guest can inflate it) and that makes it smaller, since every byte typed on
+/// a console is also echoed back.
+pub(crate) fn upload(path: &str, content: &[u8], mode: u32, id: &str, gzip: bool) -> Upload {
+    let staging = quote(&format!("{path}.ll-{id}"));
+    let target = quote(path);
+    let (decoder, payload) = match gzip.then(|| gzipped(content)).flatten() {
+        Some(smaller) => ("base64 -d | gzip -dc", smaller),
+        None => ("base64 -d", content.to_vec()),
+    };
+    // Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
+    // planted link) before the first byte: a script can hold a password hash.
+    let mut heredoc = vec![format!(
+        "(umask 077; set -C; {decoder} > {staging}) <<'LL_EOF_{id}'"
+    )];
+    for line in STANDARD.encode(&payload).as_bytes().chunks(76) {
+        heredoc.push(
+            std::str::from_utf8(line)
+                .expect("base64 is ascii")
+                .to_string(),
+        );
+    }
+    let end = format!("LL_EOF_{id}");
+    heredoc.push(end.clone());
+    let digest = hex(&Sha256::digest(content));
+    let check = format!(
+        "[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ] && chmod {mode:o} {staging} && \
+         mv -f {staging} {target}"
+    );
+    Upload {
+        heredoc,
+        end,
+        check,
+        staging,
+    }
 }
 
 /// `content` gzipped, when that makes it smaller.

@@ -247,6 +247,12 @@ pub struct Machine {
     pub health: String,
     /// Whether the guest agent reports Ready in the instance view.
     pub agent_ready: bool,
+    /// The in-guest agent's socket (`--agent`): Run Command and VMAccess run through it.
+    pub agent: Option<PathBuf>,
+    /// A Run Command or extension operation is running: the VM takes one at a time.
+    pub agent_busy: bool,
+    /// Extensions as ARM shows them (never with their protected settings), by name.
+    pub extensions: std::collections::BTreeMap<String, serde_json::Value>,
     /// A file served as the boot diagnostics serial log (`--boot-log`); else the scrollback.
     pub boot_log: Option<PathBuf>,
 }
@@ -263,6 +269,9 @@ impl Machine {
             ssh_backend: None,
             health: "Available".into(),
             agent_ready: true,
+            agent: None,
+            agent_busy: false,
+            extensions: Default::default(),
             boot_log: None,
         }
     }

@@ -14,6 +14,7 @@
 //! | `/n/connector/{cid}/sessions/{sid}/client` | [`gateway`] + [`session`]: the console websocket |
 //! | `/n/connector/{cid}/sessions/{sid}/adminCommand/{cmd}` | [`gateway`]: nmi, reset, sysrq |
 //! | `/subscriptions/…` (Network, health, boot log, restart, redeploy) | [`resources`], with [`operations`] for the long-running ones |
+//! | `…/virtualMachines/{vm}/runCommand`, `…/extensions/{name}` | [`guest_ops`], run in the guest through [`guest_agent`] |
 //! | `/fake-storage/…` | [`resources::serve_blob`]: the boot log behind its SAS URI |
 //! | `/fake/control`, `/fake/state` | [`control`]: fault injection and counters for tests |
 //!
@@ -30,6 +31,8 @@ mod delay;
 mod frames;
 mod front;
 mod gateway;
+mod guest_agent;
+mod guest_ops;
 mod http;
 mod machines;
 mod metadata;
@@ -102,6 +105,11 @@ struct Args {
     /// the guest (without one they only print what the console would show). Repeatable.
     #[arg(long = "monitor", value_name = "SUB/RG/NAME=PATH", value_parser = machines::parse_monitor)]
     monitors: Vec<(machines::MachineKey, PathBuf)>,
+    /// A VM's in-guest agent: qemu-guest-agent's virtio-serial chardev socket. Run Command and
+    /// VMAccessForLinux run in the guest through it, and it decides the instance view's agent
+    /// status (without one the agent is Ready but cannot run anything). Repeatable.
+    #[arg(long = "agent", value_name = "SUB/RG/NAME=PATH", value_parser = parse_assignment::<PathBuf>)]
+    agents: Vec<(String, PathBuf)>,
     /// A subscription whose Serial Console is disabled at start (created if it has no VMs).
     #[arg(long = "subscription-disabled", value_name = "SUB")]
     disabled_subscriptions: Vec<String>,
@@ -217,6 +225,7 @@ async fn run(args: Args) -> Result<(), String> {
         &args.disabled_subscriptions,
     )?);
     attach_ssh_and_logs(&fake, &args.ssh, &args.boot_logs).await?;
+    attach_agents(&fake, &args.agents)?;
     tls::write_ca(&args.state_dir, &tls.ca_pem).map_err(|e| e.to_string())?;
 
     let mut stdout = std::io::stdout().lock();
@@ -278,6 +287,20 @@ async fn attach_ssh_and_logs(
         if let Some(ip) = m.network.as_mut().and_then(|n| n.public_ip.as_mut()) {
             ip.front_port = Some(port);
         }
+    }
+    Ok(())
+}
+
+/// Gives the VMs named by --agent their in-guest agent, and starts its heartbeat.
+fn attach_agents(fake: &Arc<Fake>, agents: &[(String, PathBuf)]) -> Result<(), String> {
+    for (vm, socket) in agents {
+        let key = machines::MachineKey::parse(vm)
+            .filter(|k| fake.world().machines.contains_key(k))
+            .ok_or_else(|| format!("--agent {vm:?} names no VM given with --vm"))?;
+        if let Some(m) = fake.world().machines.get_mut(&key) {
+            m.agent = Some(socket.clone());
+        }
+        guest_ops::heartbeat(fake, key, socket.clone());
     }
     Ok(())
 }

@@ -17,7 +17,22 @@ pub struct Operation {
     pub pending_polls: u32,
     /// The final answer of `Location` (`None`: 204 with no body).
     pub result: Option<Value>,
+    /// Why the operation failed (ARM's `error` object), if it did.
+    pub error: Option<Value>,
 }
+
+impl Operation {
+    fn pending(pending_polls: u32, result: Option<Value>) -> Operation {
+        Operation {
+            pending_polls,
+            result,
+            error: None,
+        }
+    }
+}
+
+/// Stays in progress until [`finish`] is called (work the fake does in the background).
+const UNTIL_FINISHED: u32 = u32::MAX;
 
 /// Which provider's operation URLs to hand out (they live under the provider, by location).
 #[derive(Debug, Clone, Copy)]
@@ -54,14 +69,45 @@ pub fn start(
     body: Option<Value>,
     result: Option<Value>,
 ) -> Response<Body> {
+    let operation = Operation::pending(1, result);
+    begin(fake, sub, api_version, provider, start, body, operation).1
+}
+
+/// Registers an operation that stays in progress until [`finish`] names its id.
+pub fn start_unfinished(
+    fake: &Fake,
+    sub: &str,
+    api_version: &str,
+    provider: Provider,
+    start: Start,
+    body: Option<Value>,
+) -> (String, Response<Body>) {
+    let operation = Operation::pending(UNTIL_FINISHED, None);
+    begin(fake, sub, api_version, provider, start, body, operation)
+}
+
+/// Ends an operation from [`start_unfinished`] with its result or ARM's `error` object.
+pub fn finish(fake: &Fake, id: &str, outcome: Result<Option<Value>, Value>) {
+    if let Some(op) = fake.world().operations.get_mut(id) {
+        op.pending_polls = 0;
+        match outcome {
+            Ok(result) => op.result = result,
+            Err(error) => op.error = Some(error),
+        }
+    }
+}
+
+fn begin(
+    fake: &Fake,
+    sub: &str,
+    api_version: &str,
+    provider: Provider,
+    start: Start,
+    body: Option<Value>,
+    operation: Operation,
+) -> (String, Response<Body>) {
     let id = random_uuid();
-    fake.world().operations.insert(
-        id.clone(),
-        Operation {
-            pending_polls: 1,
-            result,
-        },
-    );
+    fake.world().operations.insert(id.clone(), operation);
     let base = format!(
         "{}/subscriptions/{sub}/providers/{}/locations/{}",
         fake.base_url,
@@ -94,7 +140,7 @@ pub fn start(
         );
     }
     set(RETRY_AFTER.as_str(), "1".into());
-    response
+    (id, response)
 }
 
 /// `GET …/locations/{l}/operations/{id}` (status) or `…/operationResults/{id}` (result).
@@ -108,11 +154,22 @@ pub fn poll(fake: &Fake, id: &str, result: bool) -> Response<Body> {
         );
     };
     let done = op.pending_polls == 0;
-    op.pending_polls = op.pending_polls.saturating_sub(1);
+    if op.pending_polls != UNTIL_FINISHED {
+        op.pending_polls = op.pending_polls.saturating_sub(1);
+    }
     let mut response = match (done, result) {
         (false, false) => json_response(StatusCode::OK, &json!({"status": "InProgress"})),
         (false, true) => crate::http::empty_response(StatusCode::ACCEPTED),
-        (true, false) => json_response(StatusCode::OK, &json!({"status": "Succeeded"})),
+        (true, false) => match &op.error {
+            Some(error) => {
+                json_response(StatusCode::OK, &json!({"status": "Failed", "error": error}))
+            }
+            None => json_response(StatusCode::OK, &json!({"status": "Succeeded"})),
+        },
+        (true, true) if op.error.is_some() => {
+            let error = op.error.clone().unwrap_or_default();
+            json_response(StatusCode::OK, &json!({"status": "Failed", "error": error}))
+        }
         (true, true) => match &op.result {
             Some(v) => json_response(StatusCode::OK, v),
             None => crate::http::empty_response(StatusCode::NO_CONTENT),

@@ -10,6 +10,7 @@
 //! | `GET/PUT/DELETE …/networkSecurityGroups/{nsg}/securityRules/{rule}` (PUT, DELETE async) | Network | Security Rules |
 //! | `POST …/virtualMachines/{vm}/retrieveBootDiagnosticsData` | Compute | Virtual Machines - Retrieve Boot Diagnostics Data |
 //! | `POST …/virtualMachines/{vm}/restart`, `…/redeploy` (async) | Compute | Virtual Machines - Restart, Redeploy |
+//! | `POST …/virtualMachines/{vm}/runCommand`, `PUT/GET …/extensions/{name}` | Compute | [`guest_ops`] |
 //! | `GET {vm}/providers/Microsoft.ResourceHealth/availabilityStatuses/current` | ResourceHealth | Availability Statuses - Get By Resource |
 //! | `GET …/locations/{l}/operations/{id}`, `…/operationResults/{id}` | both | the asynchronous operation pattern |
 //!
@@ -17,6 +18,7 @@
 //! `{vm}NSG`, `{vm}PublicIP`, in the VM's resource group.
 
 use crate::front::Fronts;
+use crate::guest_ops;
 use crate::http::{Body, CloudError, cloud_error, json_response};
 use crate::machines::{Machine, MachineKey, MachineName};
 use crate::network::{self, Rule};
@@ -197,6 +199,26 @@ pub async fn handle(fake: &Arc<Fake>, call: Call<'_>) -> Response<Body> {
                         return r;
                     }
                     boot_diagnostics_uris(fake, &key)
+                }
+                (["runcommand"], &Method::POST) => {
+                    if let Some(r) =
+                        check_api(call.api_version, COMPUTE_API_VERSIONS, "Microsoft.Compute")
+                    {
+                        return r;
+                    }
+                    guest_ops::run_command(fake, &call, &key)
+                }
+                (["extensions", _], method @ (&Method::PUT | &Method::GET)) => {
+                    if let Some(r) =
+                        check_api(call.api_version, COMPUTE_API_VERSIONS, "Microsoft.Compute")
+                    {
+                        return r;
+                    }
+                    if method == Method::PUT {
+                        guest_ops::put_extension(fake, &call, &key, &s[9])
+                    } else {
+                        guest_ops::get_extension(fake, &key, &s[9])
+                    }
                 }
                 ([action @ ("restart" | "redeploy")], &Method::POST) => {
                     if let Some(r) =

@@ -419,6 +419,7 @@ impl Fake {
                     "kind": match m.spec.name { MachineName::Vm(_) => "vm", _ => "vmss-instance" },
                     "power": m.power.code(),
                     "boot_diagnostics": m.boot_diagnostics,
+                    "agent_ready": m.agent_ready,
                     "public_ip": m.network.as_ref().and_then(|n| n.public_ip.as_ref()).map(|ip| json!({
                         "address": ip.address.to_string(),
                         "ssh_front": ip.front_port.map(|p| format!("127.0.0.1:{p}")),
