@@ -932,6 +932,27 @@ async fn the_agent_rescues_when_the_console_cannot_log_in_and_says_when_it_is_go
     );
     assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
 
+    // VMAccessForLinux, as `az vm user update` sends it: a new password unlocks the user.
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(fake.args())
+        .args([
+            "-g",
+            "rg1",
+            "-n",
+            "vm1",
+            "user",
+            "reset-password",
+            &guest.user,
+        ])
+        .args(["--via", "agent", "--new-password-env", "NEW_PW", "--yes"])
+        .env("NEW_PW", "agent-Pass-2")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let status = through_agent(fake, "passwd -S azureuser").await;
+    assert!(status.starts_with("azureuser P "), "unlocked: {status}");
+
     // The agent stopped in the guest: Azure reports it Not Ready, the rung says so and the
     // ladder moves on (to the break-in, which needs --allow-reboot).
     through_agent(

@@ -371,12 +371,12 @@ pub struct UserArgs {
 pub enum UserAction {
     /// Set a new password (and unlock the account, clear its expiry, allow password logins).
     ResetPassword {
-        #[arg(value_name = "NAME")]
+        #[arg(value_name = "NAME", id = "account")]
         name: String,
     },
     /// Install an SSH public key in the account's authorized_keys (and fix the path's modes).
     ResetKey {
-        #[arg(value_name = "NAME")]
+        #[arg(value_name = "NAME", id = "account")]
         name: String,
         /// The public key file.
         #[arg(long, value_name = "FILE")]
@@ -387,7 +387,7 @@ pub enum UserAction {
     },
     /// Create an account, optionally with sudo rights, a key and a password.
     Add {
-        #[arg(value_name = "NAME")]
+        #[arg(value_name = "NAME", id = "account")]
         name: String,
         /// Grant sudo rights (without a password prompt when no password is set).
         #[arg(long)]
@@ -397,7 +397,7 @@ pub enum UserAction {
     },
     /// Delete an account and its home (refused for root and system accounts).
     Remove {
-        #[arg(value_name = "NAME")]
+        #[arg(value_name = "NAME", id = "account")]
         name: String,
     },
 }
