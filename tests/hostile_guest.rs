@@ -16,13 +16,13 @@ use lifeline::shell::ConsoleState;
 use std::time::{Duration, Instant};
 use support::{sh, shared_guest};
 
-/// Tries per raced operation: 100 in CI (each costs a guest-side write under TCG);
+/// Tries per raced operation: 40 in CI (each costs a guest-side write under TCG);
 /// `LIFELINE_RACE_TRIES` raises it for a longer soak (`scripts/test --all`: 2,000).
 fn tries() -> u32 {
     std::env::var("LIFELINE_RACE_TRIES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100)
+        .unwrap_or(40)
 }
 
 /// Root's files the racers aim at, and three racers running as the guest user (uid of
