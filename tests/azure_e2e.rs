@@ -768,6 +768,17 @@ async fn without_a_login_azure_side_is_still_diagnosed() {
     // A real serial log holds bytes that are not UTF-8; the log is read all the same. (Written
     // past lifeline's framing, so exec rightly reports damaged output: only the log matters.)
     fake.exec(&guest, &[], r"printf '\377\376 not utf-8\n' >/dev/tty");
+    // No way in at all: a wrong password, and the VM agent (the `agent` rung) stopped too.
+    let stop = fake.exec(&guest, &["--root"], "systemctl stop qemu-guest-agent");
+    assert!(stop.status.success(), "{:?}", text(&stop));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while fake.vm1_state()["agent_ready"] != false {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent never went Not Ready"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     fake.control(serde_json::json!({"health": {"vm": VM1, "state": "Unavailable"}}));
     let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
         .args(fake.args())
@@ -796,8 +807,12 @@ async fn without_a_login_azure_side_is_still_diagnosed() {
             .contains("login"),
         "{report:#}"
     );
-    assert_eq!(ids(&report["findings"]), ["SSH705"], "{report:#}");
-    assert_eq!(report["findings"][0]["source"], "cloud");
+    let mut found = ids(&report["findings"]);
+    found.sort();
+    assert_eq!(found, ["SSH705", "SSH706"], "{report:#}");
+    for finding in report["findings"].as_array().unwrap() {
+        assert_eq!(finding["source"], "cloud", "{finding:#}");
+    }
     // The boot log is the guest's real serial output, read from Azure's side.
     let log = &report["cloud"]["boot_log"];
     assert!(log["bytes"].as_u64().unwrap() > 1000, "{log}");

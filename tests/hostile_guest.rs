@@ -201,8 +201,11 @@ async fn sigint_or_sigterm_in_the_middle_of_a_root_command_leaves_a_login_prompt
             .expect("run lifeline");
         let mut log = std::io::BufReader::new(child.stderr.take().unwrap());
         let mut seen = String::new();
-        // As root (the second shell of ours, after sudo), then the command is typed.
-        while seen.matches("own shell ready").count() < 2 {
+        // Our own shell as root (sudo runs from the login shell), then the command is typed.
+        while !seen
+            .lines()
+            .any(|l| l.contains("own shell ready") && l.contains("Some(0)"))
+        {
             let mut line = String::new();
             assert!(
                 log.read_line(&mut line).unwrap() > 0,
