@@ -540,6 +540,18 @@ const VM1: &str = "00000000-0000-0000-0000-00000000a2e5/rg1/vm1";
 
 impl FakeAzure {
     /// vm1's record in the fake's state.
+    /// Waits (at most 60 s) for the fake to see vm1's agent Not Ready, once it was stopped.
+    async fn agent_gone_not_ready(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while self.vm1_state()["agent_ready"] != false {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the agent never went Not Ready"
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
     fn vm1_state(&self) -> serde_json::Value {
         self.state()["machines"]
             .as_array()
@@ -771,14 +783,7 @@ async fn without_a_login_azure_side_is_still_diagnosed() {
     // No way in at all: a wrong password, and the VM agent (the `agent` rung) stopped too.
     let stop = fake.exec(&guest, &["--root"], "systemctl stop qemu-guest-agent");
     assert!(stop.status.success(), "{:?}", text(&stop));
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while fake.vm1_state()["agent_ready"] != false {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the agent never went Not Ready"
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    fake.agent_gone_not_ready().await;
     fake.control(serde_json::json!({"health": {"vm": VM1, "state": "Unavailable"}}));
     let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
         .args(fake.args())
@@ -975,14 +980,7 @@ async fn the_agent_rescues_when_the_console_cannot_log_in_and_says_when_it_is_go
         "systemd-run --quiet --on-active=2 systemctl stop qemu-guest-agent",
     )
     .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while fake.vm1_state()["agent_ready"] != false {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the agent never went Not Ready"
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    fake.agent_gone_not_ready().await;
     let (out, _) = rescue_vm1(fake, &guest, "console");
     let (_, stderr) = text(&out);
     assert_ne!(out.status.code(), Some(0), "{stderr}");
