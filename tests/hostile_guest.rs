@@ -74,6 +74,16 @@ race_keys() { ll_install_keys azureuser "$LL_RUN/k$((i % 2))" 1; }
 race_off() {
     rm -f /run/race-on
     for lock in /run/race/*; do flock "$lock" true; done
+    # A racer cut short by another (~/.ssh moved away under it) leaves its links behind, and
+    # lifeline rightly refuses to write through them: an undisturbed try starts from a plain
+    # ~/.ssh again. The racers are stopped, so root tidies without a race.
+    h=/home/azureuser
+    [ ! -L "$h/.ssh" ] || rm -f "$h/.ssh"
+    if [ -d "$h/.ssh.real" ] && [ ! -L "$h/.ssh.real" ]; then
+        [ -e "$h/.ssh" ] || mv -T "$h/.ssh.real" "$h/.ssh"
+        rm -rf "$h/.ssh.real"
+    fi
+    [ ! -d "$h/.ssh" ] || find "$h/.ssh" -maxdepth 1 -type l -exec rm -f {} +
 }
 for what in put path keys; do
     i=0 ok=0 raced=0
@@ -86,6 +96,10 @@ for what in put path keys; do
         if grep -q "	ok\$" "$LL_RUN/out"; then
             ok=$((ok + 1))
             [ $((i % 2)) = 0 ] || raced=$((raced + 1))
+        elif [ $((i % 2)) = 0 ]; then
+            # Why an undisturbed try failed: the evidence a failed assertion needs.
+            sed "s/^/calm $what $i: /" "$LL_RUN/out"
+            ls -la /home/azureuser /home/azureuser/.ssh 2>&1 | sed "s/^/calm $what $i: /"
         fi
         i=$((i + 1))
     done
