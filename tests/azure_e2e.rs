@@ -780,7 +780,7 @@ async fn without_a_login_azure_side_is_still_diagnosed() {
     // A real serial log holds bytes that are not UTF-8; the log is read all the same. (Written
     // past lifeline's framing, so exec rightly reports damaged output: only the log matters.)
     fake.exec(&guest, &[], r"printf '\377\376 not utf-8\n' >/dev/tty");
-    // No way in at all: a wrong password, and the VM agent (the `agent` rung) stopped too.
+    // No way in at all: a wrong password; the VM agent is stopped too (SSH706).
     let stop = fake.exec(&guest, &["--root"], "systemctl stop qemu-guest-agent");
     assert!(stop.status.success(), "{:?}", text(&stop));
     fake.agent_gone_not_ready().await;
@@ -882,7 +882,8 @@ async fn through_agent(fake: &FakeAzure, script: &str) -> String {
 }
 
 /// `lifeline rescue` on vm1 as an operator who has only the guest user's key (no password,
-/// so no console login), verified with that key at the SSH front.
+/// so no console login), verified with that key at the SSH front; the ladder's agent rung is
+/// allowed.
 fn rescue_vm1(fake: &FakeAzure, guest: &Guest, via: &str) -> (Output, serde_json::Value) {
     let key = guest.key.display().to_string();
     let out = fake.lifeline(
@@ -898,6 +899,7 @@ fn rescue_vm1(fake: &FakeAzure, guest: &Guest, via: &str) -> (Output, serde_json
             "--yes",
             "--via",
             via,
+            "--allow-agent-login",
             "--verify-key",
             &key,
             "--client-ip",
