@@ -13,6 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 use support::fake_azure::FakeAzure;
+use support::ssh_password::{Login, new_key, ssh_as};
 use support::{Guest, shared_guest};
 
 const SUB: &str = "00000000-0000-0000-0000-00000000a2e5";
@@ -780,7 +781,7 @@ async fn without_a_login_azure_side_is_still_diagnosed() {
     // A real serial log holds bytes that are not UTF-8; the log is read all the same. (Written
     // past lifeline's framing, so exec rightly reports damaged output: only the log matters.)
     fake.exec(&guest, &[], r"printf '\377\376 not utf-8\n' >/dev/tty");
-    // No way in at all: a wrong password, and the VM agent (the `agent` rung) stopped too.
+    // No way in at all: a wrong password; the VM agent is stopped too (SSH706).
     let stop = fake.exec(&guest, &["--root"], "systemctl stop qemu-guest-agent");
     assert!(stop.status.success(), "{:?}", text(&stop));
     fake.agent_gone_not_ready().await;
@@ -882,7 +883,8 @@ async fn through_agent(fake: &FakeAzure, script: &str) -> String {
 }
 
 /// `lifeline rescue` on vm1 as an operator who has only the guest user's key (no password,
-/// so no console login), verified with that key at the SSH front.
+/// so no console login), verified with that key at the SSH front; the ladder's agent rung is
+/// allowed.
 fn rescue_vm1(fake: &FakeAzure, guest: &Guest, via: &str) -> (Output, serde_json::Value) {
     let key = guest.key.display().to_string();
     let out = fake.lifeline(
@@ -898,6 +900,7 @@ fn rescue_vm1(fake: &FakeAzure, guest: &Guest, via: &str) -> (Output, serde_json
             "--yes",
             "--via",
             via,
+            "--allow-agent-login",
             "--verify-key",
             &key,
             "--client-ip",
@@ -992,4 +995,91 @@ async fn the_agent_rescues_when_the_console_cannot_log_in_and_says_when_it_is_go
         stderr.contains("break-in:"),
         "the ladder moved on: {stderr}"
     );
+}
+
+/// `lifeline -g rg1 -n vm1 ARGS --via agent --yes`: VMAccessForLinux through the VM agent,
+/// no console; insists that it succeeds.
+fn vm_access(fake: &FakeAzure, args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(fake.args())
+        .args(["-g", "rg1", "-n", "vm1"])
+        .args(args)
+        .args(["--via", "agent", "--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {:?}", text(&out));
+}
+
+/// Logs in over SSH as `user` with `key`; the name `id -un` gives, or why the login failed.
+fn key_login(guest: &Guest, user: &str, key: &std::path::Path) -> Result<String, String> {
+    ssh_as(guest, user, Login::Key(key), "id -un")
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vmaccess_through_the_agent_adds_rekeys_and_removes_a_user_and_resets_sshd() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    let (first, second) = (new_key("vmaccess-first"), new_key("vmaccess-second"));
+    let public = |key: &std::path::Path| key.with_extension("pub").display().to_string();
+
+    // `az vm user update -u rescuer --ssh-key-value`: a new sudo account that logs in by key.
+    vm_access(
+        fake,
+        &[
+            "user",
+            "add",
+            "rescuer",
+            "--sudo",
+            "--ssh-key-file",
+            &public(&first),
+        ],
+    );
+    assert_eq!(
+        key_login(&guest, "rescuer", &first).as_deref(),
+        Ok("rescuer")
+    );
+
+    // reset-key adds the second key (VMAccessForLinux keeps the ones there).
+    vm_access(
+        fake,
+        &[
+            "user",
+            "reset-key",
+            "rescuer",
+            "--ssh-key-file",
+            &public(&second),
+        ],
+    );
+    assert_eq!(
+        key_login(&guest, "rescuer", &second).as_deref(),
+        Ok("rescuer")
+    );
+
+    // sshd moved off the port SSH is forwarded to: reset-ssh's template puts it back on 22.
+    through_agent(
+        fake,
+        "sed -i 's/^Port 22$/Port 2200/' /etc/ssh/sshd_config && systemctl restart ssh",
+    )
+    .await;
+    assert!(key_login(&guest, "rescuer", &second).is_err(), "sshd moved");
+    vm_access(fake, &["reset-ssh"]);
+    assert_eq!(
+        key_login(&guest, "rescuer", &second).as_deref(),
+        Ok("rescuer")
+    );
+
+    // remove: the account and its home are gone, and its key no longer logs in.
+    vm_access(fake, &["user", "remove", "rescuer"]);
+    assert_eq!(
+        through_agent(
+            fake,
+            "id rescuer >/dev/null 2>&1 || test -d /home/rescuer || echo gone"
+        )
+        .await,
+        "gone\n"
+    );
+    assert!(key_login(&guest, "rescuer", &second).is_err(), "removed");
 }

@@ -261,3 +261,77 @@ fn stop(mut child: Child) {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// `exec --root` on vm1 as a user whose login the echo getty refuses, with `-o json`: the
+/// failure's JSON and the paths of the requests the fake saw.
+fn refused_climb(flags: &[&str]) -> (serde_json::Value, Vec<String>) {
+    let fake = start("agent-rung");
+    let out = lifeline(&fake, &["-g", "rg1", "-n", "vm1", "-o", "json"])
+        .args(["--user", "alice", "--password-env", "PW"])
+        .args(flags)
+        .args(["exec", "--root", "--", "true"])
+        .env("PW", "alice-pw")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(77), "{}", stderr(&out));
+    let failure: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let paths = fake.state()["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    (failure, paths)
+}
+
+/// The agent rung of `failure`'s access record: its outcome and why.
+fn agent_rung(failure: &serde_json::Value) -> (String, String) {
+    let tried = failure["access"]["tried"].as_array().unwrap_or_else(|| {
+        panic!("the failure lists every rung: {failure:#}");
+    });
+    let rungs: Vec<&str> = tried.iter().map(|a| a["rung"].as_str().unwrap()).collect();
+    assert_eq!(
+        rungs,
+        ["login", "root", "expired", "agent", "break-in"],
+        "{failure:#}"
+    );
+    let agent = &tried[3];
+    (
+        agent["outcome"].as_str().unwrap().into(),
+        agent["why"].as_str().unwrap().into(),
+    )
+}
+
+#[test]
+fn the_agent_rung_adds_no_login_unless_the_operator_allows_it() {
+    let (failure, paths) = refused_climb(&[]);
+    let (outcome, why) = agent_rung(&failure);
+    assert_eq!(outcome, "skipped", "{failure:#}");
+    assert!(why.contains("--allow-agent-login"), "{why}");
+    assert!(
+        !paths.iter().any(|p| p.contains("/runCommand")),
+        "Run Command was called without the flag: {paths:?}"
+    );
+
+    // Allowed, the rung asks the agent; this one runs nothing, and the rung says what Azure
+    // answered.
+    let (failure, paths) = refused_climb(&["--allow-agent-login"]);
+    let (outcome, why) = agent_rung(&failure);
+    assert_eq!(outcome, "failed", "{failure:#}");
+    assert!(why.contains("Run Command"), "{why}");
+    assert!(
+        paths.iter().any(|p| p.contains("/runCommand")),
+        "the allowed rung tried Run Command: {paths:?}"
+    );
+}
+
+#[test]
+fn the_agent_rung_is_named_in_help() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(["rescue", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--allow-agent-login"), "{help}");
+}

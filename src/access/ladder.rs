@@ -62,11 +62,15 @@ pub(super) async fn climb(
             Rung::Login => login(session, access, need, at).await,
             Rung::Root => root(session, access, at).await,
             Rung::Expired => expired(session, access, need, at, login_expired).await,
-            Rung::Agent => match agent {
-                None => Err(Miss::Skipped(
+            Rung::Agent => match (agent, access.allow_agent_login) {
+                (None, _) => Err(Miss::Skipped(
                     "not an Azure VM: there is no guest agent to ask".into(),
                 )),
-                Some(agent) => match agent_rung::climb(session, agent, at).await {
+                (Some(_), false) => Err(Miss::Skipped(
+                    "it adds a one-time uid-0 login through the VM agent (Run Command): pass --allow-agent-login"
+                        .into(),
+                )),
+                (Some(agent), true) => match agent_rung::climb(session, agent, at).await {
                     Ok(login) => {
                         let how = format!(
                             "a one-time login {} added through the VM agent (Run Command)",

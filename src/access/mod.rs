@@ -5,9 +5,10 @@
 //! [`AccessRecord`] naming the rung that got in and why every other rung it came to did not.
 //! Rungs in order: `login` (the given login, then sudo), `root` (root's password at the login
 //! prompt, with `su`, or at systemd's maintenance prompts), `expired` (a password login says
-//! must be changed, changed to the operator's new one), `agent` (the cloud's guest agent) and
-//! `break-in` (a restart into a root shell, only with `--allow-reboot`). Nothing restarts
-//! unless the operator allows it.
+//! must be changed, changed to the operator's new one), `agent` (a one-time login through the
+//! cloud's guest agent, only with `--allow-agent-login`) and `break-in` (a restart into a root
+//! shell, only with `--allow-reboot`). Nothing restarts and no account is added unless the
+//! operator allows it.
 
 mod agent_channel;
 mod agent_rung;
@@ -40,6 +41,8 @@ pub struct Access {
     pub credentials: Credentials,
     /// The `expired` rung: what a password that must be changed is changed to.
     pub new_password: Option<Secret>,
+    /// The `agent` rung: lifeline may add a one-time uid-0 login through the VM agent.
+    pub allow_agent_login: bool,
     /// The `break-in` rung: lifeline may restart the VM.
     pub allow_reboot: bool,
     /// How a local target is restarted (`--reset-cmd`); Azure machines use the reset admin
@@ -133,6 +136,14 @@ impl AccessError {
         match self {
             AccessError::Console { source, .. } => source.boot_stop(),
             AccessError::NoWayIn { record, .. } => record.console,
+            _ => None,
+        }
+    }
+
+    /// What the ladder did, when it climbed and found no way in.
+    pub fn record(&self) -> Option<&AccessRecord> {
+        match self {
+            AccessError::NoWayIn { record, .. } => Some(record),
             _ => None,
         }
     }

@@ -166,6 +166,11 @@ pub struct LoginArgs {
     /// that must be changed is changed to it at the console).
     #[command(flatten)]
     pub new_password: NewPassword,
+    /// Allow the `agent` rung (Azure): when no credential given gets in at the console, add a
+    /// one-time uid-0 login through the VM agent (Run Command), log in with it, and remove it
+    /// when lifeline leaves. Off unless given: it adds an account the operator did not name.
+    #[arg(long, global = true)]
+    pub allow_agent_login: bool,
     /// Allow the `break-in` rung: restart the VM to reach a root shell from the boot loader.
     #[arg(long, global = true)]
     pub allow_reboot: bool,

@@ -67,21 +67,27 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// A failure as a script reads it with `-o json`: the message, the exit code, and where the
-/// boot had stopped when the console was stuck before a login prompt.
+/// A failure as a script reads it with `-o json`: the message, the exit code, where the boot
+/// had stopped when the console was stuck before a login prompt, and every rung the ladder came
+/// to when it found no way in.
 fn failure_json(e: &anyhow::Error, code: u8) -> serde_json::Value {
-    let stop = e.chain().find_map(|cause| {
-        if let Some(access) = cause.downcast_ref::<crate::access::AccessError>() {
-            access.boot_stop()
-        } else {
+    let access = e
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<crate::access::AccessError>());
+    let stop = match access {
+        Some(access) => access.boot_stop(),
+        None => e.chain().find_map(|cause| {
             cause
                 .downcast_ref::<crate::shell::ShellError>()
                 .and_then(crate::shell::ShellError::boot_stop)
-        }
-    });
+        }),
+    };
     let mut doc = serde_json::json!({ "error": format!("{e:#}"), "exit_code": code });
     if let Some(stop) = stop {
         doc["console"] = serde_json::json!(stop);
+    }
+    if let Some(record) = access.and_then(crate::access::AccessError::record) {
+        doc["access"] = serde_json::json!(record);
     }
     doc
 }

@@ -83,6 +83,7 @@ pub fn access(login: &LoginArgs, ask: bool) -> Result<Access> {
             &login.new_password.new_password_env,
             &login.new_password.new_password_file,
         )?,
+        allow_agent_login: login.allow_agent_login,
         allow_reboot: login.allow_reboot,
         reset_command: login.reset_cmd.clone(),
         via: login.via,
