@@ -1,0 +1,272 @@
+//! What each fuzz target asserts about one input, shared by the libFuzzer targets
+//! (`fuzz/fuzz_targets/`, coverage-guided, nightly) and the stable pass (`tests/fuzz_short.rs`,
+//! mutations of the fixtures). Every parser here reads bytes a guest or a gateway chose.
+//!
+//! Each check panics on a broken property, never on bad input: the streaming filters must give
+//! the same output whatever the chunking, escapes must never reach a terminal, a registered
+//! secret must never pass the redactor, and every buffer must keep its bound.
+
+use lifeline::azure::websocket::BinaryFrames;
+use lifeline::expect::{ExpectBuffer, Needles};
+use lifeline::playbook::Playbook;
+use lifeline::probe::parse::{FORMAT_VERSION, parse};
+use lifeline::probe::sshd_config::{ConfigLine, SshdConfig, glob_matches, pattern_list_matches};
+use lifeline::secret::{Secret, SecretRegistry};
+use lifeline::term::ansi::{Stripper, strip};
+use lifeline::term::escape::for_terminal;
+use lifeline::term::kernel::KernelLineFilter;
+use lifeline::term::plain::plain_text;
+use lifeline::term::redact::Redactor;
+use lifeline::term::withhold::Withhold;
+use regex::bytes::Regex;
+use std::path::Path;
+use std::sync::LazyLock;
+
+/// A property checked on one input: it panics when the property breaks.
+pub type Check = fn(&[u8]);
+
+/// Every target by name.
+pub const TARGETS: &[(&str, Check)] = &[
+    ("ansi", ansi),
+    ("kernel", kernel),
+    ("plain", plain),
+    ("escape", escape),
+    ("redact", redact),
+    ("withhold", withhold),
+    ("expect", expect),
+    ("websocket", websocket),
+    ("probe", probe),
+    ("sshd_config", sshd_config),
+    ("playbook", playbook),
+];
+
+/// The input's first byte picks a chunk size (1..=64) for the streaming targets; the rest is
+/// the stream.
+fn chunked(data: &[u8]) -> (usize, &[u8]) {
+    match data.split_first() {
+        Some((first, rest)) => (usize::from(first % 64) + 1, rest),
+        None => (1, data),
+    }
+}
+
+pub fn ansi(data: &[u8]) {
+    let (size, stream) = chunked(data);
+    let whole = strip(stream);
+    let mut stripper = Stripper::default();
+    let pieces: Vec<u8> = stream
+        .chunks(size)
+        .flat_map(|c| stripper.strip(c))
+        .collect();
+    assert_eq!(whole, pieces, "stripping depends on how the stream is cut");
+    assert!(
+        whole
+            .iter()
+            .all(|&b| b >= 0x20 || matches!(b, b'\r' | b'\n' | b'\t' | 0x08)),
+        "a control byte survived stripping: {whole:?}"
+    );
+}
+
+pub fn kernel(data: &[u8]) {
+    let (size, stream) = chunked(data);
+    let whole = KernelLineFilter::default().filter(stream);
+    let mut filter = KernelLineFilter::default();
+    let pieces: Vec<u8> = stream.chunks(size).flat_map(|c| filter.filter(c)).collect();
+    assert_eq!(
+        whole, pieces,
+        "the kernel filter depends on how the stream is cut"
+    );
+    assert!(whole.len() <= stream.len(), "the kernel filter added bytes");
+    if !stream.contains(&b'[') {
+        assert_eq!(whole, stream, "text without '[' was changed");
+    }
+}
+
+pub fn plain(data: &[u8]) {
+    let (width, stream) = chunked(data);
+    let text = plain_text(stream, width);
+    assert!(!text.contains('\x1b'), "an escape survived the plain view");
+}
+
+pub fn escape(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let shown = for_terminal(&text);
+    assert!(
+        shown
+            .chars()
+            .all(|c| !c.is_control() || c == '\n' || c == '\t'),
+        "a control character reaches the terminal: {shown:?}"
+    );
+    assert!(
+        !shown.contains(['\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}'])
+            && !shown.contains(['\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}']),
+        "a bidirectional override reaches the terminal"
+    );
+}
+
+/// The secret sits somewhere in the stream (the second byte says where); however the stream is
+/// cut, it never comes out.
+pub fn redact(data: &[u8]) {
+    const SECRET: &str = "hunter2-Correct-Horse";
+    let (size, rest) = chunked(data);
+    let (at, rest) = match rest.split_first() {
+        Some((at, rest)) => (usize::from(*at) % (rest.len() + 1), rest),
+        None => (0, rest),
+    };
+    let mut stream = rest[..at].to_vec();
+    stream.extend_from_slice(SECRET.as_bytes());
+    stream.extend_from_slice(&rest[at..]);
+    let secrets = SecretRegistry::default();
+    secrets.register(&Secret::new(SECRET));
+    let mut redactor = Redactor::new(secrets);
+    let mut out: Vec<u8> = stream.chunks(size).flat_map(|c| redactor.push(c)).collect();
+    out.extend(redactor.finish());
+    assert!(
+        !out.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+        "the secret passed the redactor"
+    );
+}
+
+/// What follows the end marker is the same whatever the chunking, and nothing before it leaks.
+pub fn withhold(data: &[u8]) {
+    const END: &[u8] = b"LL_EOF_7";
+    let (size, stream) = chunked(data);
+    let after = |size: usize| {
+        let mut w = Withhold::until(END);
+        let mut after: Option<Vec<u8>> = None;
+        for chunk in stream.chunks(size) {
+            match after.as_mut() {
+                Some(after) => after.extend_from_slice(chunk),
+                None => after = w.push(chunk),
+            }
+        }
+        after
+    };
+    let whole = after(stream.len().max(1));
+    assert_eq!(
+        whole,
+        after(size),
+        "withholding depends on how the stream is cut"
+    );
+    if let Some(rest) = whole {
+        assert!(
+            stream.ends_with(&rest),
+            "withholding changed what follows the marker"
+        );
+        let before = &stream[..stream.len() - rest.len()];
+        assert!(before.ends_with(END), "released before the end marker");
+    }
+}
+
+/// The console needles the shell layer waits for, in their shapes.
+const NEEDLES: [(&str, &str); 4] = [
+    ("prompt", r"[#$] $"),
+    ("sync", r"LL_[0-9a-f]{4}_([0-9]+)\r?\n"),
+    ("login", r"(?i)login: $"),
+    ("password", r"(?i)password[^\n]*: $"),
+];
+
+/// The needles compiled as the matcher uses them, and each alone, anchored at both ends.
+static COMPILED: LazyLock<(Needles, Vec<Regex>)> = LazyLock::new(|| {
+    let needles = Needles::new(&NEEDLES).expect("the needles compile");
+    // As the matcher compiles them: multi-line, CRLF-aware.
+    let whole = NEEDLES
+        .iter()
+        .map(|(_, p)| Regex::new(&format!(r"(?mR)\A(?:{p})\z")).expect("compiles"))
+        .collect();
+    (needles, whole)
+});
+
+/// The matcher: bounded whatever arrives, and every match is wholly the needle it names.
+pub fn expect(data: &[u8]) {
+    const LIMIT: usize = 4096;
+    let (needles, whole) = &*COMPILED;
+    let (size, stream) = chunked(data);
+    let mut buffer = ExpectBuffer::new(LIMIT, 256);
+    for chunk in stream.chunks(size) {
+        buffer.push(chunk);
+        assert!(
+            buffer.pending().len() <= LIMIT,
+            "the buffer outgrew its limit"
+        );
+        while let Some(taken) = buffer.take_match(needles) {
+            assert!(
+                whole[taken.needle].is_match(&taken.matched),
+                "{:?} is not wholly the needle {}",
+                taken.matched,
+                NEEDLES[taken.needle].0
+            );
+        }
+    }
+}
+
+/// Text frames become binary frames; nothing else of the stream changes, however it is read.
+pub fn websocket(data: &[u8]) {
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    let (size, stream) = chunked(data);
+    let mut frames = BinaryFrames::new(stream);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut out = Vec::with_capacity(stream.len());
+    loop {
+        let mut space = vec![0u8; size];
+        let mut buf = ReadBuf::new(&mut space);
+        match Pin::new(&mut frames).poll_read(&mut cx, &mut buf) {
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => break,
+            Poll::Ready(Ok(())) => out.extend_from_slice(buf.filled()),
+            other => panic!("a slice read gave {other:?}"),
+        }
+    }
+    assert_eq!(out.len(), stream.len(), "relabelling changed the length");
+    for (&was, &is) in stream.iter().zip(&out) {
+        assert!(
+            was == is || (was & 0x0f == 0x1 && is == (was & 0xf0) | 0x2),
+            "relabelling changed {was:#04x} into {is:#04x}"
+        );
+    }
+}
+
+/// The probe's report, raw and behind a valid header so the sections get read too.
+pub fn probe(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = parse(&text);
+    let _ = parse(&format!(
+        "@probe\nversion={FORMAT_VERSION}\nuser=azureuser\n{text}"
+    ));
+}
+
+pub fn sshd_config(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let lines: Vec<ConfigLine> = text
+        .lines()
+        .zip(1..)
+        .filter_map(|(line, n)| ConfigLine::parse("/etc/ssh/sshd_config", n, line))
+        .collect();
+    let groups = ["sudo".to_string()];
+    for config in [
+        SshdConfig::from_files(lines.clone(), "azureuser", &groups),
+        SshdConfig::from_sshd_t(&text.lines().collect::<Vec<_>>(), lines),
+    ] {
+        let _ = (config.ports(), config.listen_addresses());
+        let _ = (
+            config.get("port"),
+            config.flag("usepam"),
+            config.all("allowusers"),
+        );
+    }
+    // Patterns against names, both from the input: sshd's own matching, which must not
+    // backtrack without end on a hostile pattern.
+    let (pattern, name) = text.split_once('\n').unwrap_or((&text, "azureuser"));
+    let _ = (
+        glob_matches(pattern, name),
+        pattern_list_matches(pattern, name),
+    );
+}
+
+pub fn playbook(data: &[u8]) {
+    let _ = Playbook::parse(
+        &String::from_utf8_lossy(data),
+        Path::new("/fuzz/playbook.toml"),
+    );
+}
