@@ -290,4 +290,38 @@ mod tests {
         assert!(out.contains("status 1"), "a line past the end: {out}");
         assert_eq!(after, config);
     }
+
+    /// Runs `ll_fstab_entry` on a scratch fstab holding `fstab`, line 1 becoming `new`;
+    /// returns the file afterwards and what the run printed.
+    fn fstab_entry(fstab: &str, new: &str) -> (String, String) {
+        let old = fstab.lines().next().unwrap();
+        let body = format!(
+            "printf '%s' '{fstab}' >\"$T/fstab\"\n\
+             ll_fstab_entry \"$T/fstab\" 1 '{old}' '{new}'; echo \"status $? $LL_STEP_ERR\""
+        );
+        let (dir, out) = run_locally(&[SCRIPT], &body);
+        let after = std::fs::read_to_string(dir.join("fstab")).unwrap();
+        std::fs::remove_dir_all(dir).ok();
+        (after, out)
+    }
+
+    #[test]
+    fn an_fstab_entry_gets_nofail_when_findmnt_finds_it_no_worse() {
+        let fstab = "UUID=0a3c-dead /data ext4 defaults 0 2\ntmpfs /tmp tmpfs defaults 0 0\n";
+        let (after, out) = fstab_entry(fstab, "UUID=0a3c-dead /data ext4 defaults,nofail 0 2");
+        assert!(out.contains("status 0"), "{out}");
+        assert_eq!(
+            after,
+            "UUID=0a3c-dead /data ext4 defaults,nofail 0 2\ntmpfs /tmp tmpfs defaults 0 0\n"
+        );
+    }
+
+    #[test]
+    fn an_fstab_edit_that_findmnt_finds_worse_is_not_written() {
+        let fstab = "tmpfs /tmp tmpfs defaults 0 0\n";
+        let (after, out) = fstab_entry(fstab, "UUID=0a3c-dead /tmp ext4 defaults 0 2");
+        assert!(out.contains("status 1"), "{out}");
+        assert!(out.contains("findmnt") || out.contains("[E]"), "{out}");
+        assert_eq!(after, fstab);
+    }
 }
