@@ -238,13 +238,21 @@ mod tests {
             .iter()
             .map(|e| format!("{}\n", e.join(&FIELD.to_string())))
             .collect();
+        on_scratch_file(
+            config,
+            &format!("ll_edit_lines \"$T/file\" <<'EOF'\n{lines}EOF"),
+        )
+    }
+
+    /// Runs `command` on `$T/file`, a scratch file holding `content`; returns the file
+    /// afterwards and what the run printed, ending with `status` and the step's error.
+    fn on_scratch_file(content: &str, command: &str) -> (String, String) {
         let body = format!(
-            "printf '%s' '{config}' >\"$T/cfg\"\n\
-             ll_edit_lines \"$T/cfg\" <<'EOF'\n{lines}EOF\n\
+            "printf '%s' '{content}' >\"$T/file\"\n{command}\n\
              echo \"status $? $LL_STEP_ERR\""
         );
         let (dir, out) = run_locally(&[SCRIPT], &body);
-        let after = std::fs::read_to_string(dir.join("cfg")).unwrap();
+        let after = std::fs::read_to_string(dir.join("file")).unwrap();
         std::fs::remove_dir_all(dir).ok();
         (after, out)
     }
@@ -295,14 +303,10 @@ mod tests {
     /// returns the file afterwards and what the run printed.
     fn fstab_entry(fstab: &str, new: &str) -> (String, String) {
         let old = fstab.lines().next().unwrap();
-        let body = format!(
-            "printf '%s' '{fstab}' >\"$T/fstab\"\n\
-             ll_fstab_entry \"$T/fstab\" 1 '{old}' '{new}'; echo \"status $? $LL_STEP_ERR\""
-        );
-        let (dir, out) = run_locally(&[SCRIPT], &body);
-        let after = std::fs::read_to_string(dir.join("fstab")).unwrap();
-        std::fs::remove_dir_all(dir).ok();
-        (after, out)
+        on_scratch_file(
+            fstab,
+            &format!("ll_fstab_entry \"$T/file\" 1 '{old}' '{new}'"),
+        )
     }
 
     #[test]
