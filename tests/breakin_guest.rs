@@ -158,6 +158,56 @@ async fn a_key_only_user_whose_key_was_deleted_gets_it_back_through_the_break_in
     assert_eq!(left.trim(), "0", "a one-time login remains");
 }
 
+/// A data disk gone from a running VM: its /etc/fstab entry without `nofail` would stop the
+/// next boot. A rescue (the login works) adds `nofail` to that line alone, after a backup, and
+/// `undo` puts the line back. No reboot: the boot that stops is the emergency-mode case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_fstab_entry_for_a_missing_disk_gets_nofail_and_undo_puts_it_back() {
+    const ENTRY: &str = "UUID=0a3c1d2e-5f60-4b7c-8d9e-00000000dead /data ext4 defaults 0 2";
+    let guest = grub_guest().await;
+    let mut session = guest.root_login().await;
+    sh(
+        &mut session,
+        &format!("mkdir -p /data && echo '{ENTRY}' >> /etc/fstab"),
+    )
+    .await;
+    session.leave().await.expect("leave the console");
+    // The user reads /etc/fstab over SSH: the console stays free for lifeline.
+    let entry = || {
+        let out = guest
+            .ssh(SshAuth::Key, "grep /data /etc/fstab")
+            .expect("SSH by key");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+
+    let (out, json) = lifeline(&guest, &["rescue", "--yes", "--password-env", "GUEST_PW"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{json}\n{stderr}");
+    assert_eq!(json["access"]["rung"], "login", "{json}");
+    assert_eq!(json["before"][0]["id"], "SSH506", "{json}");
+    assert_eq!(json["after"], serde_json::json!([]), "{json}");
+    assert_eq!(
+        entry(),
+        ENTRY.replace("defaults", "defaults,nofail"),
+        "{json}"
+    );
+
+    let backup = json["backups"][0]["id"].as_str().expect("a backup id");
+    let (out, undone) = lifeline(
+        &guest,
+        &[
+            "undo",
+            "--backup",
+            backup,
+            "--yes",
+            "--password-env",
+            "GUEST_PW",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{undone}");
+    assert_eq!(entry(), ENTRY, "{undone}");
+}
+
 /// Reads `stream` until `needle` has arrived, pressing `key` every 150 ms meanwhile when one
 /// is given; false when it has not arrived within `limit`.
 fn read_until(

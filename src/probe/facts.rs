@@ -7,6 +7,7 @@
 //! runs sshd, the mode of a path, the effective config) are methods here.
 
 use super::firewall::Firewall;
+use super::fstab::FstabEntry;
 use super::sshd_config::SshdConfig;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -52,6 +53,8 @@ pub struct Facts {
     pub hosts_access: Vec<String>,
     pub disks: Vec<Disk>,
     pub root_mount_options: Option<Vec<String>>,
+    /// The active lines of /etc/fstab.
+    pub fstab: Vec<FstabEntry>,
     pub addresses: Vec<Address>,
     pub selinux: Selinux,
     pub crypto: Crypto,

@@ -8,6 +8,7 @@
 
 pub mod facts;
 pub mod firewall;
+pub mod fstab;
 pub mod parse;
 pub mod sshd_config;
 

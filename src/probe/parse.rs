@@ -185,6 +185,7 @@ pub fn parse(text: &str) -> Result<Facts, ParseError> {
             let options = l.split_whitespace().nth(3)?;
             Some(options.split(',').map(str::to_string).collect())
         }),
+        fstab: super::fstab::parse(&s.lines("fstab")),
         addresses: addresses(&s),
         selinux: selinux(&s),
         crypto: crypto(&s),

@@ -190,6 +190,49 @@ pam() {
     done <"$file"
 }
 
+# device SPEC: whether the device an fstab entry names is on this system: "found", "missing",
+# "-" (not a local device: tmpfs, a bind mount, NFS) or "?" (nothing here could tell: no blkid
+# and no udev links, as in a break-in shell). blkid reads the disks themselves, so it answers
+# where udev never ran.
+device() {
+    case $1 in
+        UUID=* | LABEL=* | PARTUUID=* | PARTLABEL=*) ll_tok=$1 ;;
+        /dev/disk/by-uuid/*) ll_tok=UUID=${1##*/} ;;
+        /dev/disk/by-label/*) ll_tok=LABEL=${1##*/} ;;
+        /dev/disk/by-partuuid/*) ll_tok=PARTUUID=${1##*/} ;;
+        /dev/disk/by-partlabel/*) ll_tok=PARTLABEL=${1##*/} ;;
+        /dev/*) ll_tok= ;;
+        *) echo -; return ;;
+    esac
+    if [ -n "$ll_tok" ] && has blkid; then
+        t 5 blkid -l -o device -t "$ll_tok" >/dev/null 2>&1 && echo found || echo missing
+    elif [ -z "$ll_tok" ] && [ -e "$1" ]; then
+        echo found
+    elif [ -e "/dev/disk/by-$(printf '%s' "${ll_tok%%=*}" | tr '[:upper:]' '[:lower:]')/${ll_tok#*=}" ]; then
+        echo found
+    elif [ -d /dev/disk ]; then
+        echo missing
+    else
+        echo '?'
+    fi
+}
+
+# fstab: the active lines of /etc/fstab as "LINE<TAB>DEVICE<TAB>MOUNTED<TAB>TEXT". MOUNTED is
+# "?" when no init has tried to mount anything yet (PID 1 is a break-in shell): not mounted
+# then says nothing about the entry.
+fstab() {
+    ll_init=$(cat /proc/1/comm 2>/dev/null)
+    awk '{ sub(/^[ \t]+/, ""); sub(/[ \t\r]+$/, "") } $0 != "" && $0 !~ /^#/ { print NR "\t" $0 }' /etc/fstab |
+        head -n 100 | while IFS=$TAB read -r ll_n ll_text; do
+            set -- $ll_text
+            case $ll_init in
+                systemd | init) ll_mp=$2 awk '$2 == ENVIRON["ll_mp"] { f = 1 } END { exit !f }' /proc/mounts && ll_m=yes || ll_m=no ;;
+                *) ll_m='?' ;;
+            esac
+            printf '%s\t%s\t%s\t%s\n' "$ll_n" "$(device "$1")" "$ll_m" "$ll_text"
+        done
+}
+
 probe() {
     sec probe
     echo "version=1"
@@ -442,6 +485,8 @@ $ll_p"
     t 5 df -Pi / /var /home /tmp /run
     sec mounts
     awk '$2 == "/"' /proc/mounts
+    sec fstab
+    [ -r /etc/fstab ] && fstab
 
     if has ip; then
         sec addr

@@ -245,6 +245,7 @@ registry!(
     ssh503_root_read_only,
     ssh504_sshd_oom_killed,
     ssh505_boot_unfinished,
+    ssh506_fstab_blocks_boot,
     ssh601_selinux_ssh_labels,
     ssh602_selinux_port_not_allowed,
     ssh701_nsg_blocks_ssh,

@@ -238,13 +238,21 @@ mod tests {
             .iter()
             .map(|e| format!("{}\n", e.join(&FIELD.to_string())))
             .collect();
+        on_scratch_file(
+            config,
+            &format!("ll_edit_lines \"$T/file\" <<'EOF'\n{lines}EOF"),
+        )
+    }
+
+    /// Runs `command` on `$T/file`, a scratch file holding `content`; returns the file
+    /// afterwards and what the run printed, ending with `status` and the step's error.
+    fn on_scratch_file(content: &str, command: &str) -> (String, String) {
         let body = format!(
-            "printf '%s' '{config}' >\"$T/cfg\"\n\
-             ll_edit_lines \"$T/cfg\" <<'EOF'\n{lines}EOF\n\
+            "printf '%s' '{content}' >\"$T/file\"\n{command}\n\
              echo \"status $? $LL_STEP_ERR\""
         );
         let (dir, out) = run_locally(&[SCRIPT], &body);
-        let after = std::fs::read_to_string(dir.join("cfg")).unwrap();
+        let after = std::fs::read_to_string(dir.join("file")).unwrap();
         std::fs::remove_dir_all(dir).ok();
         (after, out)
     }
@@ -289,5 +297,35 @@ mod tests {
         );
         assert!(out.contains("status 1"), "a line past the end: {out}");
         assert_eq!(after, config);
+    }
+
+    /// Runs `ll_fstab_entry` on a scratch fstab holding `fstab`, line 1 becoming `new`;
+    /// returns the file afterwards and what the run printed.
+    fn fstab_entry(fstab: &str, new: &str) -> (String, String) {
+        let old = fstab.lines().next().unwrap();
+        on_scratch_file(
+            fstab,
+            &format!("ll_fstab_entry \"$T/file\" 1 '{old}' '{new}'"),
+        )
+    }
+
+    #[test]
+    fn an_fstab_entry_gets_nofail_when_findmnt_finds_it_no_worse() {
+        let fstab = "UUID=0a3c-dead /data ext4 defaults 0 2\ntmpfs /tmp tmpfs defaults 0 0\n";
+        let (after, out) = fstab_entry(fstab, "UUID=0a3c-dead /data ext4 defaults,nofail 0 2");
+        assert!(out.contains("status 0"), "{out}");
+        assert_eq!(
+            after,
+            "UUID=0a3c-dead /data ext4 defaults,nofail 0 2\ntmpfs /tmp tmpfs defaults 0 0\n"
+        );
+    }
+
+    #[test]
+    fn an_fstab_edit_that_findmnt_finds_worse_is_not_written() {
+        let fstab = "tmpfs /tmp tmpfs defaults 0 0\n";
+        let (after, out) = fstab_entry(fstab, "UUID=0a3c-dead /tmp ext4 defaults 0 2");
+        assert!(out.contains("status 1"), "{out}");
+        assert!(out.contains("findmnt") || out.contains("[E]"), "{out}");
+        assert_eq!(after, fstab);
     }
 }

@@ -1,13 +1,15 @@
 # rescue: the fixes for what a diagnosis found. Each function repairs one kind of cause, touches
 # only what that cause names, and is idempotent: what is already right is reported unchanged.
 
-# ll_edit_lines FILE <EDITS: applies edits to FILE's lines, one per line, its fields LINE, OLD,
+# ll_edit_lines FILE [CHECK...] <EDITS: applies edits to FILE's lines, one per line, its fields LINE, OLD,
 # NEW and WHY separated by \037 (config lines may hold tabs):
 # line LINE must still read OLD (leading blanks aside) or nothing is written, since the guest
 # changed after the diagnosis. An empty NEW comments the line out (with WHY beside it); a NEW
-# holding "\n" becomes several lines. Line numbers are those of the file as it was.
+# holding "\n" becomes several lines. Line numbers are those of the file as it was. CHECK, when
+# given, must accept the edited file (see ll_put).
 ll_edit_lines() {
     local file="$1"
+    shift
     if [ ! -f "$file" ] || [ -L "$file" ]; then
         ll_fail "$file is gone or is a link: the guest changed since the diagnosis; run rescue again"
         return 1
@@ -35,7 +37,36 @@ ll_edit_lines() {
         ll_fail "$file line $(cut -d: -f1 "$LL_RUN/err") no longer reads as diagnosed: the guest changed since the diagnosis; run rescue again"
         return 1
     }
-    ll_put "$file" 0644 0:0 <"$LL_RUN/edited"
+    ll_put "$file" 0644 0:0 "$@" <"$LL_RUN/edited"
+}
+
+# ll_fstab_entry FSTAB LINE OLD NEW: line LINE of FSTAB, still reading OLD, becomes NEW (an
+# empty NEW comments it out), checked with findmnt --verify; systemd then regenerates its mount
+# units, so that a boot stuck on the entry can go on.
+ll_fstab_entry() {
+    printf '%s\037%s\037%s\037%s\n' "$2" "$3" "$4" "the boot stopped on it" >"$LL_RUN/edit"
+    ll_edit_lines "$1" ll_fstab_no_worse "$1" <"$LL_RUN/edit" || return 1
+    ! ll_systemd || systemctl daemon-reload >/dev/null 2>&1
+}
+
+# ll_fstab_no_worse OLD NEW: findmnt --verify finds no more errors (parse errors included) in
+# NEW than in OLD. Where findmnt has no --verify (util-linux before 2.29, busybox), there is
+# nothing to check with.
+ll_fstab_no_worse() {
+    findmnt --help 2>/dev/null | grep -q -e --verify || return 0
+    local before after
+    before=$(ll_fstab_errors "$1") after=$(ll_fstab_errors "$2")
+    [ "$after" -le "$before" ] || {
+        grep -e 'parse error' -e '\[E\]' "$LL_RUN/verify" | head -n 3 >&2
+        return 1
+    }
+}
+
+# ll_fstab_errors FILE: how many errors findmnt --verify finds in FILE (its report is kept in
+# $LL_RUN/verify).
+ll_fstab_errors() {
+    findmnt --verify --tab-file "$1" >"$LL_RUN/verify" 2>&1
+    grep -c -e '\[E\]' -e 'parse error at' "$LL_RUN/verify"
 }
 
 # ll_comment_rejected: while sshd -t names a file and line under /etc/ssh, comments that line
