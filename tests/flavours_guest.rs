@@ -30,8 +30,10 @@ async fn guest(flavour: &'static str) -> MappedMutexGuard<'static, Guest> {
     if slot.as_ref().is_none_or(|(running, _)| *running != flavour) {
         *slot = None;
         let name = format!("f{}-{flavour}", std::process::id());
-        let guest =
-            tokio::task::block_in_place(|| Guest::boot_with(&name, &["--flavour", flavour]));
+        // Under TCG on a loaded host a boot can take minutes (120 s, the default, was seen
+        // running out with the kernel still starting; the socket flavour took 249 s at load 20).
+        let options = ["--flavour", flavour, "--timeout", "600"];
+        let guest = tokio::task::block_in_place(|| Guest::boot_with(&name, &options));
         *slot = Some((flavour, guest));
     } else if let Some((_, guest)) = slot.as_ref() {
         guest.reset();

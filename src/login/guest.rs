@@ -69,6 +69,9 @@ pub async fn check(
     check
 }
 
+/// The exit status of `timeout`, which gives the login in guest.sh 30 s: not `true`'s status.
+const TIMED_OUT: i32 = 124;
+
 enum Verdict {
     /// The login was tried and failed.
     Failed(String),
@@ -117,8 +120,8 @@ fn judge(output: &str, with_operator_key: bool) -> (bool, Result<(), Verdict>) {
     let status = value("status").and_then(|s| s.parse::<i32>().ok());
     // ssh exits 255 for its own errors; anything else is the remote command's status, so the
     // authentication went through. A refusal of the key also comes after the handshake.
-    let handshake =
-        status.is_some_and(|s| s != 255) || said.iter().any(|l| l.contains("Permission denied"));
+    let handshake = status.is_some_and(|s| s != 255 && s != TIMED_OUT)
+        || said.iter().any(|l| l.contains("Permission denied"));
     let said = if said.is_empty() {
         String::new()
     } else {
@@ -128,6 +131,10 @@ fn judge(output: &str, with_operator_key: bool) -> (bool, Result<(), Verdict>) {
         Some(0) => Ok(()),
         Some(255) => Err(Verdict::Failed(format!(
             "a key in {file} did not let the user in{said}"
+        ))),
+        Some(TIMED_OUT) => Err(Verdict::Failed(format!(
+            "the login through {file} did not finish within 30 s (sshd, or the whole guest, \
+             too slow or hanging){said}"
         ))),
         Some(code) => Err(Verdict::Failed(format!(
             "logged in through {file}, but `true` exited {code}{said}"
@@ -164,6 +171,19 @@ mod tests {
             panic!("not a failure")
         };
         assert!(why.contains("`true` exited 1"), "{why}");
+    }
+
+    #[test]
+    fn a_login_out_of_time_is_no_handshake_and_says_so() {
+        let (handshake, verdict) = judge(
+            "file=/h/.ssh/authorized_keys\nresult=ran\nstatus=124\n",
+            false,
+        );
+        assert!(!handshake);
+        let Err(Verdict::Failed(why)) = verdict else {
+            panic!("not a failure")
+        };
+        assert!(why.contains("did not finish within 30 s"), "{why}");
     }
 
     #[test]
