@@ -325,13 +325,14 @@ fn sshd(s: &Sections) -> Sshd {
             messages,
             problems,
         },
-        start_problems: start_problems(&s.lines("log")),
+        start_problems: start_problems(&s.lines("log"), exit_status == Some(0)),
     }
 }
 
 /// sshd's words since the service's last start attempt, when that start failed, classified;
-/// lines the catalogue does not know are left to be quoted (SSH001), not acted on.
-fn start_problems(log: &[&str]) -> Vec<TestProblem> {
+/// lines the catalogue does not know are left to be quoted (SSH001), not acted on. When
+/// `sshd -t` passes now, the configuration it read is readable, whatever an earlier start said.
+fn start_problems(log: &[&str], test_passed: bool) -> Vec<TestProblem> {
     let last = log
         .iter()
         .rposition(|l| l.starts_with("Starting ") || l.starts_with("Started "));
@@ -352,7 +353,11 @@ fn start_problems(log: &[&str]) -> Vec<TestProblem> {
         .collect();
     classify_test_output(&said, 255)
         .into_iter()
-        .filter(|p| !matches!(p, TestProblem::Other { .. }))
+        .filter(|p| match p {
+            TestProblem::Other { .. } => false,
+            TestProblem::ConfigUnusable { .. } => !test_passed,
+            _ => true,
+        })
         .collect()
 }
 
@@ -832,7 +837,7 @@ mod tests {
         ];
         // Only the last attempt counts: the Bogus line was mended before it.
         assert_eq!(
-            start_problems(&failed),
+            start_problems(&failed, false),
             [
                 TestProblem::PrivsepDirMissing {
                     path: "/run/sshd".into()
@@ -845,17 +850,24 @@ mod tests {
             &["Started ssh.service - OpenBSD Secure Shell server."],
         ]
         .concat();
-        assert_eq!(start_problems(&mended), []);
+        assert_eq!(start_problems(&mended, false), []);
         // A config line named by the start is located (file and line), like sshd -t's.
         assert_eq!(
-            start_problems(&failed[..3]),
+            start_problems(&failed[..3], true),
             [TestProblem::Config {
                 file: "/etc/ssh/sshd_config.d/site.conf".into(),
                 line: 2,
                 message: "Bad configuration option: Bogus".into()
             }]
         );
-        assert_eq!(start_problems(&["sshd[1]: something unknown"]), []);
+        assert_eq!(start_problems(&["sshd[1]: something unknown"], false), []);
+        let unreadable = [failed[0], "/etc/ssh/sshd_config: No such file or directory"];
+        assert_eq!(start_problems(&unreadable, false).len(), 1);
+        assert_eq!(
+            start_problems(&unreadable, true),
+            [],
+            "sshd -t reads it now"
+        );
     }
 
     #[test]
