@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use support::fake_azure::FakeAzure;
 use support::ssh_password::{Login, new_key, ssh_as};
-use support::{Guest, shared_guest};
+use support::{Guest, SshAuth, shared_guest};
 
 const SUB: &str = "00000000-0000-0000-0000-00000000a2e5";
 
@@ -23,6 +23,7 @@ const SUB: &str = "00000000-0000-0000-0000-00000000a2e5";
 fn fake_azure(guest: &Guest) -> &'static FakeAzure {
     static FAKE: OnceLock<FakeAzure> = OnceLock::new();
     FAKE.get_or_init(|| {
+        let public = public_key_of(&guest.key);
         let fake = FakeAzure::start_with(
             "e2e",
             &[format!("{SUB}/rg1/vm1=unix:{}", guest.serial.display())],
@@ -36,6 +37,11 @@ fn fake_azure(guest: &Guest) -> &'static FakeAzure {
                         "{SUB}/rg1/vm1={}",
                         guest.serial.with_file_name("serial.log").display()
                     ),
+                ),
+                // vm1 was created for the guest's user with the guest's key.
+                (
+                    "--admin",
+                    format!("{SUB}/rg1/vm1={}:{}", guest.user, public.display()),
                 ),
                 // vm1's VM agent: qemu-guest-agent in the guest, for Run Command and VMAccess.
                 (
@@ -92,6 +98,19 @@ impl FakeAzure {
 }
 
 /// vm1, logged in to as the guest user with the password in GUEST_PW.
+/// The public half of `key`, written beside it (`KEY.pub`).
+fn public_key_of(key: &std::path::Path) -> std::path::PathBuf {
+    let public = key.with_extension("pub");
+    let out = Command::new("ssh-keygen")
+        .args(["-y", "-f"])
+        .arg(key)
+        .output()
+        .expect("run ssh-keygen -y");
+    assert!(out.status.success(), "ssh-keygen -y: {out:?}");
+    std::fs::write(&public, &out.stdout).expect("write the public key");
+    public
+}
+
 fn vm1_login(guest: &Guest) -> [&str; 8] {
     [
         "-g",
@@ -721,6 +740,44 @@ async fn sshd_moved_to_2200_while_the_nsg_allows_22_is_one_joint_finding_fixed()
     );
     assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
     guest.ssh_works().unwrap();
+}
+
+/// The user's authorized_keys is deleted and the operator names no key: the keys the VM was
+/// created with (its model on Azure) are put back, the report says so, and the key logs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_authorized_keys_comes_back_from_the_vm_model() {
+    let guest = shared_guest().await;
+    let fake = fake_azure(&guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    fake.reset_nsg();
+    let out = fake.exec(
+        &guest,
+        &["--root"],
+        &format!("rm /home/{}/.ssh/authorized_keys", guest.user),
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    guest
+        .ssh(SshAuth::Key, "true")
+        .expect_err("the key no longer logs in");
+
+    let key = guest.key.to_str().expect("a UTF-8 path");
+    let (out, report) = fake.on_vm1(&guest, &["rescue", "--yes", "--verify-key", key]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(
+        report["keys_restored_from"],
+        "the Azure VM model (osProfile.linuxConfiguration.ssh.publicKeys)",
+        "{report:#}"
+    );
+    let login = report["login"].as_array().and_then(|l| l.last()).unwrap();
+    assert!(
+        login["proven"]
+            .as_array()
+            .is_some_and(|p| p.contains(&"key_login".into())),
+        "{login:#}"
+    );
+    guest
+        .ssh(SshAuth::Key, "true")
+        .expect("the model's key logs in again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -58,7 +58,7 @@ async fn random_breakages_are_rescued_and_no_rescue_lies() {
 
     let (mut skipped, mut rescued, mut failures, mut lost) = (0, 0, Vec::new(), Vec::new());
     for draw_seed in seed..seed + count {
-        guest.reset();
+        reset(&guest);
         let breakage = draw::draw(draw_seed, &guest.user, &pool);
         eprintln!("breakages: seed {draw_seed}: {breakage}");
         let verdict = one(&guest, &breakage, &baseline).await;
@@ -102,6 +102,15 @@ async fn random_breakages_are_rescued_and_no_rescue_lies() {
         "{} breakages not rescued",
         failures.len()
     );
+}
+
+/// Back to the clean state. Under load the restored guest's sshd can miss the reset's deadline
+/// once, which must not end a run of hundreds of draws: one more try, then the failure stands.
+fn reset(guest: &Guest) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| guest.reset())).is_err() {
+        eprintln!("breakages: the guest's reset failed; trying once more");
+        guest.reset();
+    }
 }
 
 /// Breaks, checks SSH fails, rescues, checks SSH by key and password, compares the settings.

@@ -27,6 +27,16 @@ pub struct CloudFacts {
     pub client: Option<ClientAddress>,
     /// What could not be read, and why (permissions, a stopped VM, an old api-version).
     pub unread: Vec<String>,
+    /// The SSH public keys the VM was created with (`osProfile.linuxConfiguration.ssh.
+    /// publicKeys`): what the owner meant to log in with, kept by Azure whatever the guest lost.
+    pub model_keys: Vec<ModelKey>,
+}
+
+/// One public key of the VM model: the file Azure's provisioning put it in, and the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelKey {
+    pub path: String,
+    pub key: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

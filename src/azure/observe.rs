@@ -7,8 +7,8 @@
 
 use super::arm::{ArmClient, ArmError, COMPUTE_API};
 use super::facts::{
-    Agent, Association, BootLog, ClientAddress, CloudFacts, Health, Nic, PublicIp, RouteEntry,
-    SecurityGroup, SecurityRule,
+    Agent, Association, BootLog, ClientAddress, CloudFacts, Health, ModelKey, Nic, PublicIp,
+    RouteEntry, SecurityGroup, SecurityRule,
 };
 use super::target::VmTarget;
 use azure_core::http::{Method, Url};
@@ -252,8 +252,25 @@ pub fn from_vm(vm: &Value) -> CloudFacts {
         provisioning_state: code("ProvisioningState/"),
         agent,
         nics,
+        model_keys: model_keys_of(props),
         ..Default::default()
     }
+}
+
+/// The public keys given at the VM's creation, with the file each was placed in.
+fn model_keys_of(props: &Value) -> Vec<ModelKey> {
+    props["osProfile"]["linuxConfiguration"]["ssh"]["publicKeys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| {
+            Some(ModelKey {
+                path: k["path"].as_str()?.to_string(),
+                key: k["keyData"].as_str()?.trim().to_string(),
+            })
+        })
+        .filter(|k| !k.key.is_empty())
+        .collect()
 }
 
 pub fn nic_of(v: &Value) -> Nic {
@@ -490,6 +507,22 @@ mod tests {
         assert!(!agent.ready());
         assert_eq!(agent.message.as_deref(), Some("VM Agent is unresponsive."));
         assert_eq!(f.nics[0].name, "a");
+    }
+
+    #[test]
+    fn reads_the_keys_the_vm_was_created_with() {
+        let vm = json!({"properties": {"osProfile": {"adminUsername": "ops", "linuxConfiguration": {
+            "disablePasswordAuthentication": true, "ssh": {"publicKeys": [
+                {"path": "/home/ops/.ssh/authorized_keys", "keyData": "ssh-ed25519 AAAA ops@laptop\r\n"},
+                {"path": "/home/ops/.ssh/authorized_keys", "keyData": ""}]}}}}});
+        assert_eq!(
+            from_vm(&vm).model_keys,
+            vec![ModelKey {
+                path: "/home/ops/.ssh/authorized_keys".into(),
+                key: "ssh-ed25519 AAAA ops@laptop".into()
+            }]
+        );
+        assert!(from_vm(&json!({"properties": {}})).model_keys.is_empty());
     }
 
     #[test]

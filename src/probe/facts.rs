@@ -225,6 +225,28 @@ pub struct Sshd {
     /// Debian's /etc/ssh/sshd_not_to_be_run exists.
     pub not_to_be_run: bool,
     pub test: SshdTest,
+    /// What sshd said when its last start failed (the service's log since its last `Starting`,
+    /// none once a start succeeded), classified as `sshd -t`'s words are: a start meets what
+    /// `sshd -t` does not (the unit's options, the files and addresses a real start needs).
+    pub start_problems: Vec<TestProblem>,
+}
+
+impl Sshd {
+    /// Every problem sshd named, by `sshd -t` first, then by its last failed start; each once.
+    pub fn problems(&self) -> impl Iterator<Item = &TestProblem> {
+        let test = &self.test.problems;
+        test.iter()
+            .chain(self.start_problems.iter().filter(|p| !test.contains(p)))
+    }
+
+    /// Who named `problem`, as evidence says it.
+    pub fn named_by(&self, problem: &TestProblem) -> &'static str {
+        if self.test.problems.contains(problem) {
+            "sshd -t"
+        } else {
+            "sshd's failed start"
+        }
+    }
 }
 
 /// `sshd -t`: its exit status and what it said, classified.

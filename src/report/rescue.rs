@@ -32,6 +32,9 @@ impl fmt::Display for RescueReport {
             }
             writeln!(f, "\nthe guest script (secrets withheld):\n{script}")?;
         }
+        if let Some(source) = &self.keys_restored_from {
+            writeln!(f, "\nthe user's public keys are put back from {source}")?;
+        }
         for fix in &self.cloud_fixes {
             let state = match (&fix.error, fix.applied) {
                 (Some(e), _) => format!("FAILED: {e}"),

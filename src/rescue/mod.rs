@@ -11,6 +11,7 @@
 //! and no finding of error severity left are required as well; they are evidence, not proof.
 
 pub mod cloud;
+mod model_keys;
 mod report;
 
 pub use cloud::CloudContext;
@@ -107,10 +108,12 @@ pub async fn rescue(
     // The plan always belongs to the latest diagnosis: made once per diagnosis, it serves the
     // report's plan, the round, and the manual list at the end.
     let mut repair = Repair::plan(&diagnosis);
-    if let Some(keys) = &options.restore_keys {
+    let restore = keys_to_restore(options, &diagnosis, &cloud_side);
+    if let Some((keys, _)) = &restore {
         repair = repair.with_key(&UserName::new(&options.user)?, keys);
     }
     let mut report = RescueReport::new(&options.user, &diagnosis, &repair);
+    report.keys_restored_from = restore.map(|(_, source)| source.to_string());
     let mut addressed: BTreeSet<&'static str> = BTreeSet::new();
     for round in 0..MAX_ROUNDS {
         let fresh = !repair.requested.is_empty()
@@ -172,6 +175,21 @@ pub async fn rescue(
         && report.login.last().is_some_and(LoginCheck::logged_in);
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The keys put back for the user in the first round, and where they came from: the
+/// operator's `--ssh-key-file`, else on Azure the VM model's when the user has no key left.
+fn keys_to_restore(
+    options: &RescueOptions,
+    diagnosis: &Diagnosis,
+    cloud: &Option<CloudContext>,
+) -> Option<(PublicKeys, &'static str)> {
+    if let Some(keys) = &options.restore_keys {
+        return Some((keys.clone(), "--ssh-key-file"));
+    }
+    let keys = model_keys::for_user(&diagnosis.facts, &cloud.as_ref()?.facts)?;
+    info!("the user has no key left: the VM model's keys are put back");
+    Some((keys, model_keys::SOURCE))
 }
 
 /// Logs in as the user: from here when `verify_host` (`--verify-host`, or on Azure the VM's

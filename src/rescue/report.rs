@@ -76,6 +76,10 @@ pub struct RescueReport {
     pub login: Vec<LoginCheck>,
     /// Where each round's backup is: `lifeline undo --backup ID` takes a round back.
     pub backups: Vec<BackupLocation>,
+    /// Where the public keys put back for the user came from (`--ssh-key-file`, the Azure VM
+    /// model), when any were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys_restored_from: Option<String>,
     /// The changes through Azure Resource Manager, planned (a dry run) or made.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cloud_fixes: Vec<CloudFix>,
@@ -108,6 +112,7 @@ impl RescueReport {
             banners: Vec::new(),
             login: Vec::new(),
             backups: Vec::new(),
+            keys_restored_from: None,
             cloud_fixes: Vec::new(),
             dry_run_script: None,
             declined: false,

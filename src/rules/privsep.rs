@@ -6,7 +6,7 @@ use crate::probe::facts::TestProblem;
 
 /// The directory `sshd -t` named, else those each family compiles in.
 pub(super) fn expected_dirs(facts: &Facts) -> Vec<String> {
-    let named = facts.sshd.test.problems.iter().find_map(|p| match p {
+    let named = facts.sshd.problems().find_map(|p| match p {
         TestProblem::PrivsepDirMissing { path } | TestProblem::PrivsepDirUnsafe { path } => {
             Some(path.clone())
         }

@@ -32,7 +32,7 @@ fn check(facts: &Facts) -> Option<Finding> {
         .iter()
         .map(|l| format!("ldd: {l}"))
         .collect();
-    evidence.extend(facts.sshd.test.problems.iter().filter_map(|p| match p {
+    evidence.extend(facts.sshd.problems().filter_map(|p| match p {
         TestProblem::Library { message } => Some(format!("sshd -t: {message}")),
         _ => None,
     }));

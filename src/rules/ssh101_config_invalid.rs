@@ -13,7 +13,9 @@ pub static RULE: Rule = Rule {
     docs: Docs {
         what: "Runs `sshd -t` and reads the file and line it names (`Bad configuration \
                option`, `no argument after keyword`, `Directive … is not allowed within a \
-               Match block`), in the main file or any Include drop-in.",
+               Match block`), in the main file or any Include drop-in; the same words in the \
+               log of sshd's last failed start count too, since a real start meets more than \
+               `sshd -t` does.",
         why: "sshd refuses to start with an invalid configuration, and Debian's unit checks it \
               first (`ExecStartPre=sshd -t`). A running sshd keeps its old configuration, so \
               SSH often breaks only at the next restart or reboot: the finding is a warning \
@@ -30,31 +32,34 @@ pub static RULE: Rule = Rule {
     fix: Some(fix),
 };
 
-/// The lines sshd -t rejects: file, line, sshd's words.
-fn rejected(facts: &Facts) -> impl Iterator<Item = (&String, &u32, &String)> {
-    facts.sshd.test.problems.iter().filter_map(|p| match p {
+/// A rejected line: who named it (`sshd -t`, a failed start), the file, the line, sshd's words.
+type Rejected<'a> = (&'static str, &'a String, &'a u32, &'a String);
+
+/// The lines sshd rejects, in `sshd -t` or in its last failed start.
+fn rejected(facts: &Facts) -> impl Iterator<Item = Rejected<'_>> {
+    facts.sshd.problems().filter_map(|p| match p {
         TestProblem::Config {
             file,
             line,
             message,
-        } => Some((file, line, message)),
+        } => Some((facts.sshd.named_by(p), file, line, message)),
         _ => None,
     })
 }
 
-/// What sshd said when it could not read its configuration at all.
-fn unusable(facts: &Facts) -> Option<&String> {
-    facts.sshd.test.problems.iter().find_map(|p| match p {
-        TestProblem::ConfigUnusable { message } => Some(message),
+/// What sshd said when it could not read its configuration at all, and who said it.
+fn unusable(facts: &Facts) -> Option<(&'static str, &String)> {
+    facts.sshd.problems().find_map(|p| match p {
+        TestProblem::ConfigUnusable { message } => Some((facts.sshd.named_by(p), message)),
         _ => None,
     })
 }
 
 fn check(facts: &Facts) -> Option<Finding> {
-    if let Some(message) = unusable(facts) {
+    if let Some((who, message)) = unusable(facts) {
         return Some(RULE.finding(
             format!("sshd cannot read its configuration: {message}"),
-            vec![format!("sshd -t: {message}")],
+            vec![format!("{who}: {message}")],
             format!(
                 "restore /etc/ssh/sshd_config (Debian and Ubuntu keep the default in \
                  /usr/share/openssh/sshd_config), check with `sshd -t`, then {}",
@@ -62,11 +67,11 @@ fn check(facts: &Facts) -> Option<Finding> {
             ),
         ));
     }
-    let errors: Vec<(&String, &u32, &String)> = rejected(facts).collect();
-    let (file, line, message) = *errors.first()?;
+    let errors: Vec<Rejected> = rejected(facts).collect();
+    let (_, file, line, message) = *errors.first()?;
     let mut evidence = Vec::new();
-    for (file, line, message) in &errors {
-        evidence.push(format!("sshd -t: {file} line {line}: {message}"));
+    for (who, file, line, message) in &errors {
+        evidence.push(format!("{who}: {file} line {line}: {message}"));
         if let Some(text) = facts
             .config
             .lines
@@ -102,8 +107,8 @@ fn check(facts: &Facts) -> Option<Finding> {
 /// Every line sshd -t names, commented out.
 fn fix(facts: &Facts) -> Option<Fix> {
     let edits = rejected(facts)
-        .filter_map(|(file, line, message)| {
-            LineEdit::comment_out_at(facts, file, *line, &format!("sshd -t: {message}"))
+        .filter_map(|(who, file, line, message)| {
+            LineEdit::comment_out_at(facts, file, *line, &format!("{who}: {message}"))
         })
         .collect();
     Some(Fix::edit_config(edits))
@@ -118,6 +123,38 @@ mod tests {
     #[test]
     fn fires_on_a_rejected_line() {
         assert_rule(&RULE, &fixture("debian-12-config-error"));
+    }
+
+    #[test]
+    fn a_line_only_the_failed_start_names_is_commented_out() {
+        let facts = fixture("debian-12-config-error");
+        let (file, line) = match &facts.sshd.test.problems[..] {
+            [TestProblem::Config { file, line, .. }] => (file.clone(), *line),
+            other => panic!("the fixture's sshd -t: {other:?}"),
+        };
+        let start_only = {
+            let mut f = facts.clone();
+            f.sshd.start_problems = std::mem::take(&mut f.sshd.test.problems);
+            f.sshd.test.exit_status = Some(0);
+            f
+        };
+        let finding = check(&start_only).expect("a finding from the start's words");
+        assert!(
+            finding.evidence[0].starts_with("sshd's failed start: "),
+            "{:?}",
+            finding.evidence
+        );
+        match fix(&start_only).expect("a fix").actions() {
+            [Action::EditConfig(edits)] => {
+                assert_eq!(
+                    edits.iter().map(|e| (&e.file, e.line, e.new.as_str())).collect::<Vec<_>>(),
+                    [(&file, line, "")],
+                    "the line is commented out: {edits:?}"
+                );
+                assert!(edits[0].why.starts_with("sshd's failed start: "));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -40,7 +40,7 @@ fn check(facts: &Facts) -> Option<Finding> {
             _ => return None,
         }
     }
-    if facts.sshd.test.problems.contains(&TestProblem::NoHostKeys) {
+    if facts.sshd.problems().any(|p| *p == TestProblem::NoHostKeys) {
         evidence.push("sshd -t: no hostkeys available -- exiting.".into());
     }
     Some(RULE.finding(

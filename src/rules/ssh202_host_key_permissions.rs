@@ -47,7 +47,7 @@ fn check(facts: &Facts) -> Option<Finding> {
     if open.is_empty() {
         return None;
     }
-    open.extend(facts.sshd.test.problems.iter().filter_map(|p| match p {
+    open.extend(facts.sshd.problems().filter_map(|p| match p {
         TestProblem::HostKeyTooOpen { path, mode } => Some(format!(
             "sshd -t: Permissions {mode} for '{path}' are too open"
         )),

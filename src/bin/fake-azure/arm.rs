@@ -810,8 +810,14 @@ fn machine_json(machine: &Machine, expand_instance_view: bool) -> Value {
         },
         "osProfile": {
             "computerName": host,
-            "adminUsername": "azureuser",
-            "linuxConfiguration": {"disablePasswordAuthentication": false},
+            "adminUsername": machine.admin.user,
+            "linuxConfiguration": {
+                "disablePasswordAuthentication": false,
+                "ssh": {"publicKeys": machine.admin.keys.iter().map(|key| json!({
+                    "path": format!("/home/{}/.ssh/authorized_keys", machine.admin.user),
+                    "keyData": key,
+                })).collect::<Vec<_>>()},
+            },
         },
         // storageUri null: managed boot-diagnostics storage, which needs no storage lookup.
         "diagnosticsProfile": {"bootDiagnostics": {"enabled": machine.boot_diagnostics, "storageUri": null}},

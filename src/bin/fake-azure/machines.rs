@@ -255,6 +255,24 @@ pub struct Machine {
     pub extensions: std::collections::BTreeMap<String, serde_json::Value>,
     /// A file served as the boot diagnostics serial log (`--boot-log`); else the scrollback.
     pub boot_log: Option<PathBuf>,
+    /// The admin user and the public keys the VM was created with (`--admin`).
+    pub admin: Admin,
+}
+
+/// `osProfile`'s admin user and the SSH public keys given at creation.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub user: String,
+    pub keys: Vec<String>,
+}
+
+impl Default for Admin {
+    fn default() -> Admin {
+        Admin {
+            user: "azureuser".into(),
+            keys: Vec::new(),
+        }
+    }
 }
 
 impl Machine {
@@ -273,6 +291,7 @@ impl Machine {
             agent_busy: false,
             extensions: Default::default(),
             boot_log: None,
+            admin: Admin::default(),
         }
     }
 

@@ -110,6 +110,10 @@ struct Args {
     /// status (without one the agent is Ready but cannot run anything). Repeatable.
     #[arg(long = "agent", value_name = "SUB/RG/NAME=PATH", value_parser = parse_assignment::<PathBuf>)]
     agents: Vec<(String, PathBuf)>,
+    /// A VM's admin user and the public keys it was created with (a `.pub` file), shown in its
+    /// model as `osProfile.adminUsername` and `linuxConfiguration.ssh.publicKeys`. Repeatable.
+    #[arg(long = "admin", value_name = "SUB/RG/NAME=USER:KEYFILE", value_parser = parse_assignment::<String>)]
+    admins: Vec<(String, String)>,
     /// A subscription whose Serial Console is disabled at start (created if it has no VMs).
     #[arg(long = "subscription-disabled", value_name = "SUB")]
     disabled_subscriptions: Vec<String>,
@@ -226,6 +230,7 @@ async fn run(args: Args) -> Result<(), String> {
     )?);
     attach_ssh_and_logs(&fake, &args.ssh, &args.boot_logs).await?;
     attach_agents(&fake, &args.agents)?;
+    attach_admins(&fake, &args.admins)?;
     tls::write_ca(&args.state_dir, &tls.ca_pem).map_err(|e| e.to_string())?;
 
     let mut stdout = std::io::stdout().lock();
@@ -301,6 +306,32 @@ fn attach_agents(fake: &Arc<Fake>, agents: &[(String, PathBuf)]) -> Result<(), S
             m.agent = Some(socket.clone());
         }
         guest_ops::heartbeat(fake, key, socket.clone());
+    }
+    Ok(())
+}
+
+/// Gives the VMs named by --admin their admin user and the keys of the key file.
+fn attach_admins(fake: &Arc<Fake>, admins: &[(String, String)]) -> Result<(), String> {
+    for (vm, value) in admins {
+        let (user, file) = value
+            .split_once(':')
+            .ok_or_else(|| format!("--admin {vm}={value}: expected USER:KEYFILE"))?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("--admin {vm}: cannot read {file}: {e}"))?;
+        let key = machines::MachineKey::parse(vm)
+            .filter(|k| fake.world().machines.contains_key(k))
+            .ok_or_else(|| format!("--admin {vm:?} names no VM given with --vm"))?;
+        if let Some(m) = fake.world().machines.get_mut(&key) {
+            m.admin = machines::Admin {
+                user: user.to_string(),
+                keys: text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(String::from)
+                    .collect(),
+            };
+        }
     }
     Ok(())
 }

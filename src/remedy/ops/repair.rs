@@ -65,8 +65,8 @@ impl Repair {
         builder.finish()
     }
 
-    /// Adds the operator's key for `user` (`rescue --ssh-key-file`), beside the fixes: a
-    /// key-only account whose authorized_keys is gone has no fix lifeline could choose alone.
+    /// Adds public keys for `user` (`rescue --ssh-key-file`, or the Azure VM model's), beside
+    /// the fixes: a key-only account whose authorized_keys is gone has no fix of its own.
     pub fn with_key(mut self, user: &UserName, keys: &PublicKeys) -> Repair {
         self.plan = super::reset_key::add_step(self.plan, user, keys, false);
         let title = self
