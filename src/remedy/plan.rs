@@ -288,7 +288,7 @@ pub(crate) fn run_locally(libraries: &[&'static str], body: &str) -> (std::path:
         "T={}; LL_RUN=$T/run; LL_SDIR=$LL_RUN/step; LL_BACKUP_ROOT=$T/backups; LL_OPERATION=test\n\
          mkdir -p \"$LL_SDIR\" \"$T/bin\" && : >\"$LL_SDIR/manifest\"\n\
          PATH=$T/bin:$PATH\n\
-         stub() {{ printf '#!/bin/sh\\n%s\\n' \"$2\" >\"$T/bin/$1\" && chmod 0755 \"$T/bin/$1\"; }}\n",
+         export T; stub() {{ printf '#!/bin/sh\\n%s\\n' \"$2\" >\"$T/bin/$1\" && chmod 0755 \"$T/bin/$1\"; }}\n",
         quote(&dir.to_string_lossy())
     );
     let all: Vec<&'static str> = RUNTIME[1..].iter().chain(libraries).copied().collect();
