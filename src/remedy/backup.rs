@@ -147,7 +147,8 @@ mod tests {
              ll_restore_all \"$LL_BDIR\" restored | cut -f2,4; echo \"status $? $(cat \"$T/f\") $(stat -c %a \"$T/f\" \"$T/d\" | tr '\\n' ' ')\"\n\
              [ -e \"$T/new\" ] || echo 'new is gone'; check\n\
              printf 'z\\n' >\"$LL_BDIR/files/1\"; printf 'y\\n' >\"$T/f\"\n\
-             ll_restore_all \"$LL_BDIR\" restored | cut -f2,4; echo \"$(cat \"$T/f\")\"",
+             ll_restore_all \"$LL_BDIR\" restored | cut -f2,4; echo \"$(cat \"$T/f\")\"\n\
+             : >\"$T/extra\"; ll_restore_entry \"$LL_BDIR\" undone absent 9 - - - - - \"$T/extra\" | cut -f2,4",
         );
         assert_eq!(
             out,
@@ -157,8 +158,8 @@ mod tests {
              restored\tcontent, owner, mode and label as recorded\n\
              status 0 x 640 755 \nnew is gone\nholds holds holds \n\
              failed\tthe backup copy \n\
-             y\n"
-            .replace("failed\tthe backup copy \n", &failed_line(&out)),
+             y\nundone\tremoved: it did not exist before\n"
+                .replace("failed\tthe backup copy \n", &failed_line(&out)),
             "{out}"
         );
         assert!(out.contains("(checksum differs)"), "{out}");

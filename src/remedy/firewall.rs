@@ -71,14 +71,16 @@ mod tests {
                  *--query*) exit 1 ;;\n\
                  *) echo \"firewall-cmd $*\" >>\"$T/calls\" ;;\n\
              esac'\n\
-             ll_open_ports 22 2222; echo \"status $?\"",
+             ll_open_ports 22 2222; echo \"status $?\"\n\
+             ll_fw_firewalld 2222 | cut -f3",
         );
         assert_eq!(
             out,
             "ll\tchanged\tfirewalld zone internal\taccepts TCP 22, now and permanently\n\
              ll\tunchanged\tfirewalld zone internal accepts TCP 2222\n\
              ll\tchanged\tfirewalld zone public\taccepts TCP 22, now and permanently\n\
-             ll\tunchanged\tfirewalld zone public accepts TCP 2222\nstatus 0\n"
+             ll\tunchanged\tfirewalld zone public accepts TCP 2222\nstatus 0\n\
+             firewalld zone internal accepts TCP 2222\nfirewalld zone public accepts TCP 2222\n"
         );
         assert_eq!(
             calls,

@@ -15,7 +15,6 @@ const NOT_YET: &[&str] = &[
     "ll_drop_unit_lines",
     "ll_family",
     "ll_free_space",
-    "ll_fw_firewalld",
     "ll_global_ports",
     "ll_grant_sudo",
     "ll_home",
@@ -38,14 +37,12 @@ const NOT_YET: &[&str] = &[
     "ll_report_overrides",
     "ll_reset_if_still_rejected",
     "ll_reset_sshd_config",
-    "ll_restore_entry",
     "ll_safe_dir",
     "ll_safe_file",
     "ll_selinux_labels",
     "ll_selinux_port",
     "ll_sshd_says",
     "ll_sudoers_file",
-    "ll_sysv_service",
     "ll_unlock",
     "ll_user",
     "ll_without_group_other_write",
@@ -73,11 +70,15 @@ fn functions(library: &str) -> impl Iterator<Item = &str> {
         .filter(|name| name.starts_with("ll_"))
 }
 
-/// `text` uses `name` as a whole word.
+/// `text` uses `name` as a whole word; an escape before it (`\\n`, `\\t` in a Rust string)
+/// ends the word before.
 fn names(text: &str, name: &str) -> bool {
     let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
     text.match_indices(name).any(|(at, _)| {
-        !word(text[..at].chars().next_back()) && !word(text[at + name.len()..].chars().next())
+        let before = &text[..at];
+        let starts =
+            !word(before.chars().next_back()) || before.ends_with("\\n") || before.ends_with("\\t");
+        starts && !word(text[at + name.len()..].chars().next())
     })
 }
 
