@@ -20,8 +20,6 @@ const NOT_YET: &[&str] = &[
     "ll_home",
     "ll_host_key_modes",
     "ll_includes_first",
-    "ll_install_keys",
-    "ll_keys_file",
     "ll_list_backups",
     "ll_locked",
     "ll_login_check",
@@ -37,15 +35,11 @@ const NOT_YET: &[&str] = &[
     "ll_report_overrides",
     "ll_reset_if_still_rejected",
     "ll_reset_sshd_config",
-    "ll_safe_dir",
-    "ll_safe_file",
     "ll_selinux_labels",
     "ll_selinux_port",
     "ll_sshd_says",
     "ll_sudoers_file",
     "ll_unlock",
-    "ll_user",
-    "ll_without_group_other_write",
 ];
 
 /// The files under `dir` (recursively) whose names end in `suffix`.
