@@ -294,7 +294,14 @@ mod tests {
     /// `body` run with repair.sh (and keys.sh, which it calls) after the runtime; its output
     /// with the scratch root shown as `T` and the backup records left out.
     fn repair(body: &str) -> String {
-        let (dir, out) = run_locally(&[crate::remedy::ops::reset_key::SCRIPT, SCRIPT], body);
+        let (dir, out) = run_locally(
+            &[
+                crate::remedy::ops::reset_key::SCRIPT,
+                crate::remedy::ops::password::SCRIPT,
+                SCRIPT,
+            ],
+            body,
+        );
         std::fs::remove_dir_all(&dir).ok();
         out.replace(&dir.display().to_string(), "T")
             .lines()
@@ -362,6 +369,26 @@ mod tests {
             out,
             "ll\tchanged\tT/a.conf\trewritten\n[Service]\nRestart=always\n\
              ll\tchanged\tT/b.conf\tremoved\nb is gone\n"
+        );
+    }
+
+    #[test]
+    fn a_lock_without_a_password_gets_usepam_and_a_missing_sshd_account_is_made() {
+        let out = repair(
+            "stub getent 'case $1:$2 in shadow:nopass) echo \"nopass:!:1::::::\" ;; shadow:*) echo \"$2:x:1::::::\" ;; *) exit 2 ;; esac'\n\
+             stub sshd 'case $1 in -T) echo \"usepam yes\" ;; esac'; LL_SSHD=$T/bin/sshd\n\
+             stub useradd 'echo \"useradd $*\" >\"$T/calls\"'\n\
+             printf 'UsePAM no\\nPort 22\\n' >\"$T/sshd_config\"\n\
+             ll_unlock open \"$T/sshd_config\"; ll_unlock nopass \"$T/sshd_config\"; cat \"$T/sshd_config\"\n\
+             ll_privsep_user; sed 's/ -s [^ ]* / -s SHELL /' \"$T/calls\"",
+        );
+        assert_eq!(
+            out,
+            "ll\tunchanged\taccount open (not locked)\n\
+             ll\tnote\tnopass has no password behind the lock: sshd gets UsePAM yes instead\n\
+             ll\tchanged\tT/sshd_config\trewritten\nUsePAM yes\nPort 22\n\
+             ll\tchanged\taccount sshd\tcreated (system account, home /run/sshd, no login)\n\
+             useradd -r -M -d /run/sshd -s SHELL -c sshd privilege separation sshd\n"
         );
     }
 }
