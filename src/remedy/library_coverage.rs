@@ -11,7 +11,6 @@ const NOT_YET: &[&str] = &[
     "ll_free_space",
     "ll_grant_sudo",
     "ll_includes_first",
-    "ll_login_check",
     "ll_password_auth",
     "ll_pristine",
     "ll_repair_includes",

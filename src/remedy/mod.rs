@@ -39,6 +39,8 @@ pub use backup::{BACKUP_ROOT, Backup, BackupId};
 pub use key::PublicKeys;
 pub use ops::list_backups;
 pub use outcome::{BackupLocation, Change, Outcome, StepResult, StepStatus};
+#[cfg(test)]
+pub(crate) use plan::run_locally;
 pub use plan::{Plan, program};
 pub use service::ServiceAction;
 pub use user::UserName;
