@@ -211,4 +211,26 @@ mod tests {
         };
         assert!(why.contains("--verify-key"), "{why}");
     }
+
+    #[test]
+    fn the_check_adds_a_one_time_key_for_the_login_and_puts_the_file_back() {
+        let (dir, out) = crate::remedy::run_locally(
+            &[super::LIBRARY],
+            "stub getent 'echo \"u:x:4242:4242::$T/home:/bin/sh\"'\n\
+             stub ssh-keygen 'for a; do f=$a; done; echo \"ssh-ed25519 AAAAtemp lifeline-login-check\" >\"$f.pub\"; : >\"$f\"'\n\
+             stub ssh 'printf \"%s\\n\" \"$@\" | grep -x -e -p -e -l -A1 | tr \"\\n\" \" \"; grep -c AAAAtemp \"$T/home/.ssh/authorized_keys\"; exit 255'\n\
+             stub timeout 'shift; exec \"$@\"'\n\
+             mkdir -p \"$T/home/.ssh\"; printf 'ssh-ed25519 AAAAmine me\\n' >\"$T/home/.ssh/authorized_keys\"\n\
+             ll_login_check u 127.0.0.1 2222 AAAAmine | sed \"s#$T#T#\"\n\
+             cat \"$T/home/.ssh/authorized_keys\"\n\
+             ll_login_check u 127.0.0.1 22 AAAAother",
+        );
+        std::fs::remove_dir_all(dir).ok();
+        assert_eq!(
+            out,
+            "file=T/home/.ssh/authorized_keys\nresult=ran\nstatus=255\n\
+             said=-p 2222 -l u 1\n\
+             ssh-ed25519 AAAAmine me\nresult=no-key-file\n"
+        );
+    }
 }

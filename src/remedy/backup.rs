@@ -88,4 +88,88 @@ mod tests {
             assert!(BackupId::parse(bad).is_err(), "{bad}");
         }
     }
+
+    /// `body` run locally after the runtime; the scratch root is removed.
+    fn local(body: &str) -> String {
+        let (dir, out) = crate::remedy::plan::run_locally(&[], body);
+        std::fs::remove_dir_all(dir).ok();
+        out
+    }
+
+    #[test]
+    fn a_path_is_recorded_once_with_its_mode_owner_and_checksum_and_links_are_refused() {
+        let out = local(
+            "printf 'x\\n' >\"$T/f\"; chmod 640 \"$T/f\"; mkdir -m 751 \"$T/d\"; ln -s f \"$T/l\"\n\
+             ll_next \"$T/nowhere\"\n\
+             ll_backup \"$T/f\" \"$T/d\" \"$T/gone\" \"$T/f\"; echo \"status $?\"\n\
+             ll_next \"$LL_BDIR\"; ll_sha256 \"$T/f\"; echo\n\
+             ll_selinux && echo selinux || echo \"label $(ll_label \"$T/f\")\"\n\
+             tail -n 3 \"$LL_BDIR/manifest\" | cut -f1-6,7 | sed \"s#$T#T#\"\n\
+             cmp \"$LL_SDIR/paths\" \"$LL_BDIR/paths\" && cmp \"$T/f\" \"$LL_BDIR/files/1\" && echo same\n\
+             ll_record \"$LL_BDIR\" \"$T/l\"; echo \"link $? $LL_STEP_ERR\" | sed \"s#$T#T#\"\n\
+             ll_record \"$LL_BDIR\" /dev/null; echo \"device $? $LL_STEP_ERR\"",
+        );
+        let sha = "73cb3858a687a8494ca3323053016282f3dad39d42cf62ca4e79dda2aac7d9ac";
+        let lines: Vec<&str> = out
+            .lines()
+            .filter(|l| !l.starts_with("ll\tbackup\t"))
+            .collect();
+        assert_eq!(lines[..3], ["1", "status 0", "4"], "{out}");
+        assert_eq!(lines[3], sha);
+        if !std::path::Path::new("/sys/fs/selinux/enforce").exists() {
+            assert_eq!(lines[4], "label -");
+        }
+        assert_eq!(lines[5], format!("file\t1\t640\t0\t0\t-\t{sha}"));
+        assert_eq!(lines[6], "meta\t2\t751\t0\t0\t-\t-");
+        assert_eq!(lines[7], "absent\t3\t-\t-\t-\t-\t-");
+        assert_eq!(
+            lines[8..],
+            [
+                "same",
+                "link 1 T/l is a symbolic link: lifeline does not change paths through links",
+                "device 1 /dev/null is neither a regular file nor a directory",
+            ]
+        );
+    }
+
+    #[test]
+    fn restoring_puts_back_what_differs_last_first_and_refuses_a_damaged_copy() {
+        let out = local(
+            "printf 'x\\n' >\"$T/f\"; chmod 640 \"$T/f\"; mkdir -m 755 \"$T/d\"\n\
+             ll_backup \"$T/f\" \"$T/d\" \"$T/new\" >/dev/null\n\
+             ll_entries \"$LL_BDIR\" | cut -f1 | tr '\\n' ' '; echo\n\
+             check() { ll_entries \"$LL_BDIR\" >\"$T/e\"\n\
+                 while IFS=$LL_TAB read -r kind n mode uid gid label sha path; do\n\
+                     ll_entry_holds \"$kind\" \"$mode\" \"$uid\" \"$gid\" \"$label\" \"$sha\" \"$path\" && printf 'holds ' || printf 'differs '\n\
+                 done <\"$T/e\"; echo; }\n\
+             check\n\
+             printf 'y\\n' >\"$T/f\"; chmod 700 \"$T/d\"; : >\"$T/new\"; check\n\
+             ll_restore_all \"$LL_BDIR\" restored | cut -f2,4; echo \"status $? $(cat \"$T/f\") $(stat -c %a \"$T/f\" \"$T/d\" | tr '\\n' ' ')\"\n\
+             [ -e \"$T/new\" ] || echo 'new is gone'; check\n\
+             printf 'z\\n' >\"$LL_BDIR/files/1\"; printf 'y\\n' >\"$T/f\"\n\
+             ll_restore_all \"$LL_BDIR\" restored | cut -f2,4; echo \"$(cat \"$T/f\")\"\n\
+             : >\"$T/extra\"; ll_restore_entry \"$LL_BDIR\" undone absent 9 - - - - - \"$T/extra\" | cut -f2,4",
+        );
+        assert_eq!(
+            out,
+            "absent meta file \nholds holds holds \ndiffers differs differs \n\
+             restored\tremoved: it did not exist before\n\
+             restored\towner, mode and label as recorded\n\
+             restored\tcontent, owner, mode and label as recorded\n\
+             status 0 x 640 755 \nnew is gone\nholds holds holds \n\
+             failed\tthe backup copy \n\
+             y\nundone\tremoved: it did not exist before\n"
+                .replace("failed\tthe backup copy \n", &failed_line(&out)),
+            "{out}"
+        );
+        assert!(out.contains("(checksum differs)"), "{out}");
+    }
+
+    /// The "damaged copy" record as cut prints it (its path is the scratch root's).
+    fn failed_line(out: &str) -> String {
+        out.lines()
+            .find(|l| l.starts_with("failed\t"))
+            .map(|l| format!("{l}\n"))
+            .unwrap_or_default()
+    }
 }

@@ -110,4 +110,34 @@ mod tests {
             )
         );
     }
+
+    #[test]
+    fn root_acts_as_the_user_who_controls_a_directory_and_gives_nothing_away() {
+        as_root();
+        let out = run(&format!(
+            "mkdir \"$T/home\"; chown {RACER}:{RACER} \"$T/home\"\n\
+             printf 'mine\\n' >\"$T/home/f\"; chown {RACER} \"$T/home/f\"; chmod 600 \"$T/home/f\"\n\
+             printf 'roots\\n' >\"$T/home/r\"; chmod 600 \"$T/home/r\"\n\
+             echo \"as $(ll_as {RACER} id -u)\"; ll_as - true || echo \"refused: $LL_STEP_ERR\"\n\
+             ll_read {RACER} \"$T/home/f\"; ll_read {RACER} \"$T/home/r\" || echo \"unreadable: $(ll_as_err)\" | sed \"s#$T#T#\"\n\
+             printf 'placed\\n' >\"$T/src\"; ll_place_as {RACER} \"$T/home/g\" 0640 <\"$T/src\"\n\
+             echo \"g $(stat -c '%a %u' \"$T/home/g\") $(cat \"$T/home/g\")\"\n\
+             ll_place_as {RACER} \"$T/none/g\" 0640 <\"$T/src\" || echo 'no place outside'\n\
+             ll_set_mode \"$T/home/f\" 644; echo \"f $(stat -c %a \"$T/home/f\")\"\n\
+             ll_set_mode \"$T/home/r\" 666 || echo \"r $(stat -c %a \"$T/home/r\"): ${{LL_STEP_ERR%%(*}}\" | sed \"s#$T#T#\"\n\
+             ll_set_owner \"$T/home/g\" 0 || echo \"g stays $(stat -c %u \"$T/home/g\"): $LL_STEP_ERR\" | sed \"s#$T#T#\"\n\
+             : >\"$T/own\"; ll_set_owner \"$T/own\" {RACER}:{RACER} && echo \"own $(stat -c %u:%g \"$T/own\")\""
+        ));
+        assert_eq!(
+            out,
+            format!(
+                "as {RACER}\nrefused: a directory on the way is writable by others: lifeline changes nothing there\n\
+                 mine\nunreadable: cat: T/home/r: Permission denied \n\
+                 g 640 {RACER} placed\nno place outside\nf 644\n\
+                 r 600: T/home/r is not owned by uid {RACER}, who controls its directory: lifeline does not change its mode as root \n\
+                 g stays {RACER}: T/home/g is in a directory uid {RACER} controls: lifeline gives it to nobody else\n\
+                 own {RACER}:{RACER}\n"
+            )
+        );
+    }
 }

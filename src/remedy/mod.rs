@@ -23,6 +23,8 @@ mod confine;
 pub(crate) mod crypt;
 mod firewall;
 mod key;
+#[cfg(test)]
+mod library_coverage;
 pub mod nsg;
 pub mod ops;
 mod outcome;
@@ -37,6 +39,8 @@ pub use backup::{BACKUP_ROOT, Backup, BackupId};
 pub use key::PublicKeys;
 pub use ops::list_backups;
 pub use outcome::{BackupLocation, Change, Outcome, StepResult, StepStatus};
+#[cfg(test)]
+pub(crate) use plan::run_locally;
 pub use plan::{Plan, program};
 pub use service::ServiceAction;
 pub use user::UserName;

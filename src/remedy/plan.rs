@@ -276,13 +276,19 @@ pub(super) async fn run_script(
 /// Runs library functions on this machine, in a scratch directory that stands in for the
 /// guest's (`$T`), with backups under `$T/backups`: for unit tests of the shell side that
 /// touch nothing outside the directory. Returns the directory and what the body printed.
+///
+/// `$T/bin` comes first on `PATH`, and `stub NAME BODY` writes a command there: a test puts a
+/// tool the function calls (systemctl, useradd, nft, …) in place of this machine's own, so the
+/// function's own logic runs for real and nothing outside `$T` changes.
 #[cfg(test)]
-pub(super) fn run_locally(libraries: &[&'static str], body: &str) -> (std::path::PathBuf, String) {
+pub(crate) fn run_locally(libraries: &[&'static str], body: &str) -> (std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("ll-remedy-{:016x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let setup = format!(
         "T={}; LL_RUN=$T/run; LL_SDIR=$LL_RUN/step; LL_BACKUP_ROOT=$T/backups; LL_OPERATION=test\n\
-         mkdir -p \"$LL_SDIR\" && : >\"$LL_SDIR/manifest\"\n",
+         mkdir -p \"$LL_SDIR\" \"$T/bin\" && : >\"$LL_SDIR/manifest\"\n\
+         PATH=$T/bin:$PATH\n\
+         export T; stub() {{ printf '#!/bin/sh\\n%s\\n' \"$2\" >\"$T/bin/$1\" && chmod 0755 \"$T/bin/$1\"; }}\n",
         quote(&dir.to_string_lossy())
     );
     let all: Vec<&'static str> = RUNTIME[1..].iter().chain(libraries).copied().collect();
@@ -354,5 +360,108 @@ mod tests {
             .status()
             .unwrap();
         assert!(status.success(), "sh -n rejects the script");
+    }
+
+    /// `body` run locally after the runtime; the scratch root is removed.
+    fn local(body: &str) -> String {
+        let (dir, out) = run_locally(&[], body);
+        std::fs::remove_dir_all(dir).ok();
+        out
+    }
+
+    #[test]
+    fn begin_makes_a_private_scratch_directory_that_goes_with_the_run() {
+        let out = local(
+            "( ll_begin; [ -d \"$LL_RUN\" ] && printf '%s\\n' \"$LL_RUN\" >\"$T/where\"; \
+             echo \"mode $(stat -c %a \"$LL_RUN\") steps $LL_STEPS\" )\n\
+             [ -e \"$(cat \"$T/where\")\" ] || echo removed",
+        );
+        assert_eq!(out, "mode 700 steps 0\nremoved\n");
+    }
+
+    #[test]
+    fn a_step_that_fails_or_leaves_sshd_rejecting_is_rolled_back_and_the_rest_skipped() {
+        let out = local(
+            "LL_FAILED= LL_STEPS=0 LL_BDIR= LL_SSHD_CHANGED=\n\
+             stub sshd 'echo \"line 3: Bad option\" >&2; exit 255'; LL_SSHD=$T/bin/sshd\n\
+             printf 'before\\n' >\"$T/f\"\n\
+             printf 'one\\n' >\"$T/one\"; printf 'two\\n' >\"$T/two\"\n\
+             one() { ll_put \"$T/f\" 0644 0:0 <\"$T/one\"; }\n\
+             two() { ll_put \"$T/f\" 0644 0:0 <\"$T/two\" && LL_STEP_SSHD=1; }\n\
+             three() { echo never >\"$T/three\"; }\n\
+             ll_step first one; ll_step second two; ll_step third three\n\
+             echo \"now $(cat \"$T/f\") failed=$LL_FAILED\"; [ -e \"$T/three\" ] || echo 'three never ran'\n\
+             LL_FAILED= ; silent() { false; }; ll_step quiet silent\n\
+             LL_FAILED= ; ok() { ll_fail 'not this'; true; }; ll_step_validate && ll_step fine ok",
+        );
+        let t = out.lines().next().unwrap_or_default();
+        assert!(t.starts_with("ll\tbackup\t"), "{out}");
+        let rest: Vec<&str> = out.lines().skip(1).collect();
+        assert_eq!(
+            rest[0],
+            "ll\tchanged\t".to_string() + &path_of(&out, "f") + "\trewritten"
+        );
+        assert_eq!(rest[1], "ll\tstep\tfirst\tok");
+        assert_eq!(
+            rest[2],
+            "ll\tchanged\t".to_string() + &path_of(&out, "f") + "\trewritten"
+        );
+        assert_eq!(
+            rest[3],
+            "ll\tstep\tsecond\tfailed\tsshd -t rejects the new configuration: line 3: Bad option"
+        );
+        assert!(
+            rest[4].starts_with("ll\trollback\t") && rest[4].ends_with("as recorded"),
+            "{out}"
+        );
+        assert_eq!(rest[5], "ll\tvalidate\tfailed\tline 3: Bad option");
+        assert_eq!(rest[6], "ll\tstep\tthird\tskipped\tan earlier step failed");
+        assert_eq!(rest[7], "now one failed=second");
+        assert_eq!(rest[8], "three never ran");
+        assert_eq!(
+            rest[9],
+            "ll\tstep\tquiet\tfailed\ta command failed without saying why; see other_output"
+        );
+        assert_eq!(rest[10], "ll\tstep\tfine\tok", "{out}");
+    }
+
+    /// The scratch root's path, read back from a `changed` record naming `name` in it.
+    fn path_of(out: &str, name: &str) -> String {
+        let suffix = format!("/{name}");
+        out.split('\t')
+            .find(|f| f.ends_with(&suffix))
+            .unwrap_or_else(|| panic!("no path ending in {suffix}: {out}"))
+            .to_string()
+    }
+
+    #[test]
+    fn finish_restarts_and_verifies_and_puts_everything_back_when_ssh_stops_answering() {
+        let verify = "ll_sshd_service() { echo \"service forced=$1\"; [ ! -e \"$T/broken\" ]; }\n\
+                      ll_verify() { echo \"verify tries=$1\"; [ -e \"$T/up\" ]; }\n\
+                      LL_FAILED= LL_BDIR= LL_WAS_OK=\n";
+        let up = local(&format!(
+            "{verify}: >\"$T/up\"; LL_SSHD_CHANGED=1; ll_finish; echo \"status $?\""
+        ));
+        assert_eq!(up, "service forced=1\nverify tries=10\nstatus 0\n");
+        let failed = local(&format!(
+            "{verify}: >\"$T/broken\"; ll_restart_and_verify; echo \"status $?\""
+        ));
+        assert_eq!(failed, "service forced=\nverify tries=1\nstatus 1\n");
+        let down = local(&format!(
+            "{verify}printf 'was\\n' >\"$T/f\"; printf 'new\\n' >\"$T/new\"; ll_put \"$T/f\" 0600 0:0 <\"$T/new\" >/dev/null\n\
+             LL_WAS_OK=1; ll_finish; echo \"status $? $(cat \"$T/f\")\""
+        ));
+        let lines: Vec<&str> = down.lines().collect();
+        assert_eq!(lines[0], "service forced=");
+        assert_eq!(lines[1], "verify tries=10");
+        assert_eq!(
+            lines[2],
+            "ll\tnote\tSSH answered before this run and does not now: putting everything back"
+        );
+        assert!(lines[3].starts_with("ll\trollback\t"), "{down}");
+        assert_eq!(
+            lines[4..],
+            ["service forced=1", "verify tries=10", "status 1 was"]
+        );
     }
 }

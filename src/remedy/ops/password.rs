@@ -124,4 +124,42 @@ mod tests {
             "# mine\nPasswordAuthentication yes\n"
         );
     }
+
+    /// What `ll_account_usable` does for a shadow entry: its records, then the chage calls.
+    fn usable(shadow: &str) -> String {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            &format!(
+                "stub getent 'echo \"{shadow}\"'\n\
+                 stub chage 'echo \"chage $*\" >>\"$T/calls\"'\n\
+                 stub faillock 'echo \"When   Type  Source  Valid\"'\n\
+                 LL_BACKUP_ROOT=$T/backups; ll_account_usable alice | sed '/^ll.backup/d'; cat \"$T/calls\" 2>/dev/null"
+            ),
+        );
+        std::fs::remove_dir_all(dir).ok();
+        out.replace(&format!("{}", today()), "TODAY")
+    }
+
+    fn today() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 86400
+    }
+
+    #[test]
+    fn an_expired_password_or_account_is_made_usable_and_a_good_one_is_left() {
+        assert_eq!(usable("alice:!:19000:0:99999:7:::"), "");
+        assert_eq!(
+            usable("alice:!:0:0:99999:7:::"),
+            "ll\tchanged\taccount alice\tthe password no longer counts as expired\nchage -d TODAY alice\n"
+        );
+        assert_eq!(
+            usable("alice:!:100:0:30:7::200:"),
+            "ll\tchanged\taccount alice\tthe password no longer counts as expired\n\
+             ll\tchanged\taccount alice\texpired on day 200; the expiry date is removed\n\
+             chage -d TODAY alice\nchage -E -1 alice\n"
+        );
+    }
 }

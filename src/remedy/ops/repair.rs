@@ -328,4 +328,120 @@ mod tests {
         assert!(out.contains("findmnt") || out.contains("[E]"), "{out}");
         assert_eq!(after, fstab);
     }
+
+    #[test]
+    fn findmnt_counts_an_fstab_s_errors_and_a_worse_copy_is_told_apart() {
+        let out = repair(
+            "printf 'tmpfs /tmp tmpfs defaults 0 0\\n' >\"$T/good\"\n\
+             printf 'UUID=0a3c-dead /tmp ext4 defaults 0 2\\nnot-a-line\\n' >\"$T/bad\"\n\
+             echo \"good $(ll_fstab_errors \"$T/good\") bad $(ll_fstab_errors \"$T/bad\")\"\n\
+             ll_fstab_no_worse \"$T/bad\" \"$T/good\" 2>/dev/null && echo 'fewer: no worse'\n\
+             ll_fstab_no_worse \"$T/good\" \"$T/bad\" 2>/dev/null || echo 'more: worse'",
+        );
+        let counts = out.lines().next().unwrap_or_default();
+        let bad: u32 = counts.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(counts.starts_with("good 0 bad ") && bad >= 1, "{out}");
+        assert!(out.ends_with("fewer: no worse\nmore: worse\n"), "{out}");
+    }
+
+    /// `body` run with repair.sh (and keys.sh, which it calls) after the runtime; its output
+    /// with the scratch root shown as `T` and the backup records left out.
+    fn repair(body: &str) -> String {
+        let (dir, out) = run_locally(
+            &[
+                crate::remedy::ops::reset_key::SCRIPT,
+                crate::remedy::ops::password::SCRIPT,
+                SCRIPT,
+            ],
+            body,
+        );
+        std::fs::remove_dir_all(&dir).ok();
+        out.replace(&dir.display().to_string(), "T")
+            .lines()
+            .filter(|l| !l.starts_with("ll\tbackup\t"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn host_keys_and_the_privsep_directory_get_roots_owner_and_safe_modes() {
+        let out = repair(
+            "printf k >\"$T/ssh_host_ed25519_key\"; printf p >\"$T/ssh_host_ed25519_key.pub\"\n\
+             chmod 666 \"$T/ssh_host_ed25519_key\" \"$T/ssh_host_ed25519_key.pub\"; chown 4242 \"$T/ssh_host_ed25519_key\"\n\
+             ll_host_key_modes \"$T/ssh_host_ed25519_key\" \"$T/ssh_host_rsa_key\"; echo \"status $?\"\n\
+             stat -c '%a %u' \"$T/ssh_host_ed25519_key\" \"$T/ssh_host_ed25519_key.pub\"\n\
+             ll_privsep_dir \"$T/sshd\"; mkdir -m 700 \"$T/empty\"; ll_privsep_dir \"$T/empty\"; stat -c %a \"$T/empty\"",
+        );
+        assert_eq!(
+            out,
+            "ll\tchanged\tT/ssh_host_ed25519_key\towner uid 0\n\
+             ll\tchanged\tT/ssh_host_ed25519_key\tmode 600\n\
+             ll\tchanged\tT/ssh_host_ed25519_key.pub\tmode 644\nstatus 0\n600 0\n644 0\n\
+             ll\tchanged\tT/sshd\tcreated\nll\tchanged\tT/empty\tmode 755\n755\n"
+        );
+    }
+
+    #[test]
+    fn accounts_shells_and_nologin_files_are_mended() {
+        let out = repair(
+            "stub getent 'case $2 in locked) echo \"locked:!\\$6\\$x:1::::::\" ;; open) echo \"open:x:1::::::\" ;; \
+                 away) echo \"away:x:4242:4242::$T/away:/bin/sh\" ;; esac'\n\
+             stub usermod 'echo \"usermod $*\" >\"$T/calls\"'\n\
+             stub shutdown 'echo \"shutdown $*\" >>\"$T/calls\"'\n\
+             ll_locked locked && echo 'locked is locked'; ll_locked open || echo 'open is not'\n\
+             ll_login_shell open; cat \"$T/calls\"\n\
+             ll_home away || echo \"$LL_STEP_ERR\"\n\
+             : >\"$T/nologin\"; ll_nologin \"$T/nologin\" \"$T/etc-nologin\"; [ -e \"$T/nologin\" ] || echo gone\n\
+             ll_bounded 5 echo bounded",
+        );
+        let shell = if std::path::Path::new("/bin/bash").exists() {
+            "/bin/bash"
+        } else {
+            "/bin/sh"
+        };
+        assert_eq!(
+            out,
+            format!(
+                "locked is locked\nopen is not\nll\tchanged\taccount open\tlogin shell {shell}\n\
+                 usermod -s {shell} open\n\
+                 the home of away is T/away, not under /home: create it by hand\n\
+                 ll\tchanged\tT/nologin\tremoved\nll\tunchanged\tT/etc-nologin\ngone\nbounded\n"
+            )
+        );
+    }
+
+    #[test]
+    fn a_drop_in_loses_the_lines_asked_and_goes_when_nothing_else_is_left() {
+        let out = repair(
+            "printf '[Service]\\nExecStart=\\nExecStart=/usr/sbin/sshd -D -p 2222\\nRestart=always\\n' >\"$T/a.conf\"\n\
+             printf '[Service]\\nExecStart=\\nExecStart=/usr/sbin/sshd -D -p 2222\\n' >\"$T/b.conf\"\n\
+             ll_drop_unit_lines \"$T/a.conf\" '^ExecStart='; cat \"$T/a.conf\"\n\
+             ll_drop_unit_lines \"$T/b.conf\" '^ExecStart='; [ -e \"$T/b.conf\" ] || echo 'b is gone'",
+        );
+        assert_eq!(
+            out,
+            "ll\tchanged\tT/a.conf\trewritten\n[Service]\nRestart=always\n\
+             ll\tchanged\tT/b.conf\tremoved\nb is gone\n"
+        );
+    }
+
+    #[test]
+    fn a_lock_without_a_password_gets_usepam_and_a_missing_sshd_account_is_made() {
+        let out = repair(
+            "stub getent 'case $1:$2 in shadow:nopass) echo \"nopass:!:1::::::\" ;; shadow:*) echo \"$2:x:1::::::\" ;; *) exit 2 ;; esac'\n\
+             stub sshd 'case $1 in -T) echo \"usepam yes\" ;; esac'; LL_SSHD=$T/bin/sshd\n\
+             stub useradd 'echo \"useradd $*\" >\"$T/calls\"'\n\
+             printf 'UsePAM no\\nPort 22\\n' >\"$T/sshd_config\"\n\
+             ll_unlock open \"$T/sshd_config\"; ll_unlock nopass \"$T/sshd_config\"; cat \"$T/sshd_config\"\n\
+             ll_privsep_user; sed 's/ -s [^ ]* / -s SHELL /' \"$T/calls\"",
+        );
+        assert_eq!(
+            out,
+            "ll\tunchanged\taccount open (not locked)\n\
+             ll\tnote\tnopass has no password behind the lock: sshd gets UsePAM yes instead\n\
+             ll\tchanged\tT/sshd_config\trewritten\nUsePAM yes\nPort 22\n\
+             ll\tchanged\taccount sshd\tcreated (system account, home /run/sshd, no login)\n\
+             useradd -r -M -d /run/sshd -s SHELL -c sshd privilege separation sshd\n"
+        );
+    }
 }

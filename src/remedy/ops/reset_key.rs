@@ -86,4 +86,74 @@ mod tests {
             format!("{NEW}\nsk-ssh-ed25519@openssh.com AAAAold dup\n")
         );
     }
+
+    /// Alice (uid 4242) with her home under `$T`, and an sshd that names her keys file.
+    const ALICE: &str = "stub getent 'case $1:$2 in passwd:alice) echo \"alice:x:4242:4242::$T/home/alice:/bin/sh\" ;; *) exit 2 ;; esac'\n\
+        stub ssh-keygen 'exit 0'\n\
+        stub sshd 'printf \"authorizedkeysfile .ssh/authorized_keys %h/.ssh/second\\npubkeyauthentication yes\\n\"'\n\
+        LL_SSHD=$T/bin/sshd\n\
+        mkdir -m 755 \"$T/home\" \"$T/home/alice\"; chown 4242:4242 \"$T/home/alice\"; chmod 775 \"$T/home/alice\"\n";
+
+    #[test]
+    fn a_key_is_installed_as_the_user_with_safe_modes_and_only_once() {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            &format!(
+                "{ALICE}printf '%s\\n' '{NEW}' >\"$T/key\"\n\
+                 ll_user alice && echo \"user $LL_UID $LL_GID $LL_HOME\" | sed \"s#$T#T#\"\n\
+                 ll_keys_file alice | sed \"s#$T#T#\"; echo\n\
+                 ll_install_keys alice \"$T/key\" ''; echo \"status $? $LL_STEP_ERR\"\n\
+                 ll_install_keys alice \"$T/key\" '' | cut -f2\n\
+                 cd \"$T/home/alice\" && stat -c '%a %u %n' . .ssh .ssh/authorized_keys\n\
+                 ll_user bob || echo \"$LL_STEP_ERR\""
+            ),
+        );
+        let keys = std::fs::read_to_string(dir.join("home/alice/.ssh/authorized_keys"));
+        std::fs::remove_dir_all(&dir).ok();
+        let out: String = out
+            .replace(&dir.display().to_string(), "T")
+            .lines()
+            .filter(|l| !l.starts_with("ll\tbackup\t"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(
+            out,
+            "user 4242 4242 T/home/alice\nT/home/alice/.ssh/authorized_keys\n\
+             ll\tchanged\tT/home/alice\tmode 755\n\
+             ll\tchanged\tT/home/alice/.ssh\tcreated\n\
+             ll\tchanged\tT/home/alice/.ssh/authorized_keys\tcreated\nstatus 0 \n\
+             unchanged\n\
+             755 4242 .\n700 4242 .ssh\n600 4242 .ssh/authorized_keys\n\
+             there is no user bob on the guest\n"
+        );
+        assert_eq!(keys.unwrap(), format!("{NEW}\n"));
+    }
+
+    #[test]
+    fn keys_go_nowhere_through_links_or_into_a_strangers_files() {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            &format!(
+                "{ALICE}mkdir \"$T/other\"; chown 4343 \"$T/other\"; : >\"$T/f\"; chmod 0664 \"$T/f\"\n\
+                 ln -s \"$T/f\" \"$T/link\"; : >\"$T/theirs\"; chown 4343 \"$T/theirs\"\n\
+                 ll_without_group_other_write \"$T/f\"; echo\n\
+                 ll_safe_file \"$T/link\" 4242 || echo \"$LL_STEP_ERR\"\n\
+                 ll_safe_file \"$T/theirs\" 4242 || echo \"$LL_STEP_ERR\"\n\
+                 ll_safe_file \"$T/f\" 4242 && echo 'root owned: fine'\n\
+                 ll_safe_dir \"$T/other\" 4242:4242 || echo \"$LL_STEP_ERR\"\n\
+                 ln -s \"$T/other\" \"$T/dirlink\"; ll_safe_dir \"$T/dirlink\" 4242:4242 || echo \"$LL_STEP_ERR\""
+            ),
+        );
+        std::fs::remove_dir_all(&dir).ok();
+        let out = out.replace(&dir.display().to_string(), "T");
+        assert_eq!(
+            out,
+            "644\n\
+             T/link is a symbolic link or not a regular file: refusing to write keys to it\n\
+             T/theirs belongs to uid 4343, neither the user nor root: refusing to touch it\n\
+             root owned: fine\n\
+             T/other belongs to uid 4343, neither the user nor root: refusing to touch it\n\
+             T/dirlink is a symbolic link: refusing to write keys through it\n"
+        );
+    }
 }

@@ -138,4 +138,27 @@ awk 'BEGIN { split("include port usepam passwordauthentication subsystem match f
             "UsePAM yes\nPort 2222\nMatch all\n"
         );
     }
+
+    #[test]
+    fn kept_settings_are_carried_into_the_default_at_its_include_and_judged_by_sshd() {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            "printf 'Port 2222\\nPort 22\\nMatch User x\\nPort 9\\n' >\"$T/cur\"\n\
+             printf 'Include /etc/ssh/sshd_config.d/*.conf\\nUsePAM yes\\n' >\"$T/default\"\n\
+             printf 'Port 2222\\n' >\"$T/global\"; printf 'Match User x\\n\\tBanner none\\n' >\"$T/match\"\n\
+             ll_global_ports \"$T/cur\"; echo; ll_global_ports \"$T/none\"; echo '(none)'\n\
+             ll_carried \"$T/default\" \"$T/global\" \"$T/match\"\n\
+             printf 'UsePAM yes\\n' >\"$T/flat\"; ll_carried \"$T/flat\" \"$T/global\" \"$T/match\" | head -n 2\n\
+             stub sshd 'echo \"$3 line 7: Bad option\" >&2; echo \"Deprecated option X\" >&2; exit 255'; LL_SSHD=$T/bin/sshd\n\
+             ll_sshd_says \"$T/default\" \"$T/global\" \"$T/match\"",
+        );
+        std::fs::remove_dir_all(dir).ok();
+        assert_eq!(
+            out,
+            "2222 22 \n(none)\n\
+             Include /etc/ssh/sshd_config.d/*.conf\nPort 2222\nUsePAM yes\nMatch User x\n\tBanner none\n\
+             Port 2222\nUsePAM yes\n\
+             sshd_config line: Bad option\n"
+        );
+    }
 }

@@ -101,4 +101,21 @@ ll_undo '' && ll_emit undone"#,
         assert_eq!(backups.len(), 2, "{out}");
         std::fs::remove_dir_all(&dir).ok();
     }
+
+    #[test]
+    fn backups_are_listed_with_their_operation_time_and_paths() {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            "ll_list_backups; echo 'none yet'\n\
+             printf 'x\\n' >\"$T/f\"; printf 'y\\n' >\"$T/new\"; ll_put \"$T/f\" 0600 0:0 <\"$T/new\" >/dev/null\n\
+             ll_manifest_field \"$LL_BDIR\" operation; ll_manifest_field \"$LL_BDIR\" nothing; echo\n\
+             mkdir \"$LL_BACKUP_ROOT/not-a-backup\"\n\
+             ll_list_backups | cut -f1,2,4,6 | sed \"s#$T#T#g\"",
+        );
+        std::fs::remove_dir_all(dir).ok();
+        assert_eq!(
+            out, "none yet\ntest\n\nll\tbackup-entry\ttest\tT/f \n",
+            "{out}"
+        );
+    }
 }
