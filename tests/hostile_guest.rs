@@ -350,6 +350,43 @@ async fn an_upload_is_private_from_its_first_byte_whatever_the_guests_umask() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A guest on which every upload arrives damaged (its checksum never matches): `run_file`
+/// says so, runs nothing, and leaves no file behind; the session goes on.
+#[tokio::test]
+async fn a_damaged_upload_is_removed_never_run() {
+    let dir = std::env::temp_dir().join(format!("ll-damaged-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rc = dir.join("rc");
+    std::fs::write(&rc, "sha256sum() { echo 0; }\nexport -f sha256sum\n").unwrap();
+    let mut s = fake_guest(Some(&rc)).await;
+    let ran = dir.join("ran");
+    let script = format!("touch '{}'\n", ran.display());
+    let target = dir.join("script.sh");
+    let err = s
+        .run_file(
+            &target.to_string_lossy(),
+            &script,
+            0o700,
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, lifeline::shell::ShellError::Transfer(_)),
+        "{err}"
+    );
+    let after = s.run("echo still here").await.unwrap();
+    assert_eq!(after.output, b"still here\n");
+    s.leave().await.unwrap();
+    assert!(!ran.exists(), "the damaged script ran");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["rc"], "files left behind: {left:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A script holding a password hash goes up (its base64 echoed by the console as it is
 /// typed); the transcript shows a note in its place, and what came after.
 #[tokio::test]

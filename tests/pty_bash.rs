@@ -132,3 +132,33 @@ async fn long_scripts_and_files_cross_in_checksummed_chunks() {
     std::fs::remove_file(&path).unwrap();
     s.leave().await.unwrap();
 }
+
+/// A script that `run_file` sends runs on the line that checks its upload: its exact output
+/// and exit status come back in one round trip, and it arrived with its mode.
+#[tokio::test]
+async fn a_file_goes_up_and_runs_in_one_round_trip() {
+    let mut s = bash_session().await;
+    let path = format!("/tmp/lifeline-run-file-{}.sh", std::process::id());
+    // Long enough to be typed over many lines, as a plan is.
+    let padding = "# padding\n".repeat(600);
+    let script =
+        format!("stat -c %a \"$0\"; rm -f -- \"$0\"\n{padding}printf 'a\\tb\\r\\n\\001'; exit 3\n");
+    s.begin_step("apply");
+    let out = s
+        .run_file(&path, &script, 0o700, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.begin_step("after");
+    assert_eq!(out.output, b"700\na\tb\r\n\x01");
+    assert_eq!(out.exit_status, 3);
+    assert!(!std::path::Path::new(&path).exists());
+    let trips: u64 = s
+        .ledger()
+        .steps()
+        .iter()
+        .filter(|step| step.step.starts_with("apply"))
+        .map(|step| step.round_trips)
+        .sum();
+    assert_eq!(trips, 1);
+    s.leave().await.unwrap();
+}

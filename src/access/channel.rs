@@ -112,10 +112,22 @@ impl Runner for Channel {
         self.run(script, limit).await
     }
 
-    async fn send_file(&mut self, path: &str, content: &[u8], mode: u32) -> Result<(), ShellError> {
+    async fn run_file(
+        &mut self,
+        path: &str,
+        script: &str,
+        mode: u32,
+        limit: Duration,
+    ) -> Result<CommandOutput, ShellError> {
         match self {
-            Channel::Console { session, .. } => session.send_file(path, content, mode).await,
-            Channel::Agent(agent) => agent.send_file(path, content, mode).await,
+            Channel::Console { session, .. } => session.run_file(path, script, mode, limit).await,
+            // Run Command has no echo to pay for: two calls cost what one would.
+            Channel::Agent(agent) => {
+                agent.send_file(path, script.as_bytes(), mode).await?;
+                agent
+                    .run(&format!("sh {}", crate::posix_sh::quote(path)), limit)
+                    .await
+            }
         }
     }
 }

@@ -249,8 +249,8 @@ fn mentions(text: &str, name: &str) -> bool {
 }
 
 /// Sends `script` to a root-only file in /run (root's own tmpfs; /dev/shm or /tmp where /run is
-/// not writable) and runs it; the script removes the file as it starts and ignores the
-/// console's interrupts and hang-ups.
+/// not writable) and runs it, in one exchange; the script removes the file as it starts and
+/// ignores the console's interrupts and hang-ups.
 pub(super) async fn run_script(
     session: &mut impl Runner,
     script: &str,
@@ -260,12 +260,11 @@ pub(super) async fn run_script(
     let mut refused = None;
     for dir in ["/run", "/dev/shm", "/tmp"] {
         let path = format!("{dir}/{name}");
-        match session.send_file(&path, script.as_bytes(), 0o700).await {
-            Ok(()) => {
-                return Ok(session
-                    .run_with_timeout(&format!("sh {path}"), SCRIPT_TIMEOUT)
-                    .await?);
-            }
+        match session
+            .run_file(&path, &script, 0o700, SCRIPT_TIMEOUT)
+            .await
+        {
+            Ok(out) => return Ok(out),
             Err(ShellError::Transfer(why)) => refused = Some(ShellError::Transfer(why)),
             Err(e) => return Err(e.into()),
         }

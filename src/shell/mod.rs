@@ -395,13 +395,7 @@ impl Session {
         let id = command::marker_id();
         let line = command::typed_line(command, &id, self.encoding);
         if line.len() > command::MAX_TYPED_LINE {
-            // A long script (the probe, a plan) says much: its output comes back compressed.
-            let encoding = match self.encoding {
-                Encoding::Base64 if self.gzip => Encoding::GzipBase64,
-                other => other,
-            };
-            let script = command::script(command, &id, encoding);
-            return self.run_long_script(&script, &id, encoding, limit).await;
+            return self.run_long_script(command, limit).await;
         }
         self.run_line(&line, &id, limit).await
     }

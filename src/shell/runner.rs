@@ -20,13 +20,16 @@ pub trait Runner: Send {
     /// without a console keeps none.
     fn begin_step(&self, step: &str);
 
-    /// Writes `content` to `path` (mode `mode`), created private before its first byte.
-    fn send_file(
+    /// Writes `script` to `path` (mode `mode`), created private before its first byte, and
+    /// runs it with `sh`; its output and exit status, as [`Runner::run_with_timeout`] gives
+    /// them. A file that arrived damaged is removed, not run: [`ShellError::Transfer`].
+    fn run_file(
         &mut self,
         path: &str,
-        content: &[u8],
+        script: &str,
         mode: u32,
-    ) -> impl Future<Output = Result<(), ShellError>> + Send;
+        limit: Duration,
+    ) -> impl Future<Output = Result<CommandOutput, ShellError>> + Send;
 }
 
 impl Runner for Session {
@@ -46,12 +49,13 @@ impl Runner for Session {
         Session::run_with_timeout(self, script, limit)
     }
 
-    fn send_file(
+    fn run_file(
         &mut self,
         path: &str,
-        content: &[u8],
+        script: &str,
         mode: u32,
-    ) -> impl Future<Output = Result<(), ShellError>> + Send {
-        Session::send_file(self, path, content, mode)
+        limit: Duration,
+    ) -> impl Future<Output = Result<CommandOutput, ShellError>> + Send {
+        Session::run_file(self, path, script, mode, limit)
     }
 }

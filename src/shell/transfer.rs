@@ -75,25 +75,59 @@ impl Session {
         Ok(out.output)
     }
 
-    /// Runs a script too long for one typed line: it goes up as a file, and runs on the line
-    /// that checks it, so upload and run cost one round trip. A file that arrived damaged is
-    /// removed and says so with its own marker instead of running.
+    /// Runs a command too long for one typed line: its script goes up as a file, and runs on
+    /// the line that checks it, so upload and run cost one round trip.
     pub(super) async fn run_long_script(
         &mut self,
-        script: &str,
-        id: &str,
-        encoding: command::Encoding,
+        command: &str,
         limit: Duration,
     ) -> Result<CommandOutput, ShellError> {
+        let id = command::marker_id();
+        let script = command::script(command, &id, self.long_output_encoding());
         let path = format!("{}/.ll-{id}.sh", self.scratch_dir);
+        let quoted = quote(&path);
+        let then = format!(". {quoted}; rm -f {quoted}");
+        self.upload_and_run(&path, script.as_bytes(), 0o600, &then, &id, limit)
+            .await
+    }
+
+    /// Writes `script` to `path` (mode `mode`) and runs it with `sh` on the line that checks
+    /// the upload: one round trip where [`Session::send_file`] and a run would take two.
+    /// Exact output and exit status, as [`Session::run_with_timeout`] gives them.
+    pub async fn run_file(
+        &mut self,
+        path: &str,
+        script: &str,
+        mode: u32,
+        limit: Duration,
+    ) -> Result<CommandOutput, ShellError> {
+        let id = command::marker_id();
+        let run = format!("sh {}", quote(path));
+        let then = command::typed_line(&run, &id, self.long_output_encoding());
+        self.upload_and_run(path, script.as_bytes(), mode, &then, &id, limit)
+            .await
+    }
+
+    /// Uploads `content` to `path` and, on the same line, runs `then` (which prints the
+    /// markers of command `id`) once the upload checks out. A file that arrived damaged is
+    /// removed and says so with its own marker instead of running: a
+    /// [`ShellError::Transfer`]. The output comes back in [`Session::long_output_encoding`].
+    async fn upload_and_run(
+        &mut self,
+        path: &str,
+        content: &[u8],
+        mode: u32,
+        then: &str,
+        id: &str,
+        limit: Duration,
+    ) -> Result<CommandOutput, ShellError> {
         // Charged to the caller's step, split in the upload and the run (output included).
         let step = self.ledger.current().unwrap_or_default();
         let step = step.split(':').next().unwrap_or_default().to_string();
         self.begin_step(&format!("{step}: upload"));
-        let upload = self.upload(&path, script.as_bytes(), 0o600);
-        let quoted = quote(&path);
+        let upload = self.upload(path, content, mode);
         let typed = format!(
-            "{}if {}; then . {quoted}; rm -f {quoted}; else rm -f {}; printf 'll-%s-damaged\\n' {id}; fi\r",
+            "{}if {}; then {then}; else rm -f {}; printf 'll-%s-damaged\\n' {id}; fi\r",
             upload.typed(),
             upload.check,
             upload.staging
@@ -102,11 +136,21 @@ impl Session {
         let out = async {
             self.type_text(&typed).await?;
             self.begin_step(&format!("{step}: run"));
+            let encoding = self.long_output_encoding();
             self.collect(id, encoding, limit).await
         }
         .await;
         self.release()?;
         out
+    }
+
+    /// The encoding of a long script's output: such scripts (the probe, a plan) say much, so it
+    /// comes back gzipped where the guest has `gzip`.
+    fn long_output_encoding(&self) -> command::Encoding {
+        match self.encoding {
+            command::Encoding::Base64 if self.gzip => command::Encoding::GzipBase64,
+            other => other,
+        }
     }
 }
 
