@@ -61,6 +61,14 @@ fn fake_azure(guest: &Guest) -> &'static FakeAzure {
     })
 }
 
+/// The shared fake with no fault left armed and its NSG as it started: each test's first step.
+fn clean_fake_azure(guest: &Guest) -> &'static FakeAzure {
+    let fake = fake_azure(guest);
+    fake.control(serde_json::json!({"clear_faults": true}));
+    fake.reset_nsg();
+    fake
+}
+
 impl FakeAzure {
     fn args(&self) -> Vec<String> {
         [
@@ -84,6 +92,12 @@ impl FakeAzure {
         args.extend_from_slice(flags);
         args.extend(["--", command]);
         self.lifeline(guest, &args)
+    }
+
+    /// `command` on vm1 as root, which must succeed: how a test breaks the guest.
+    fn as_root(&self, guest: &Guest, command: &str) {
+        let out = self.exec(guest, &["--root"], command);
+        assert!(out.status.success(), "{:?}", text(&out));
     }
 
     fn lifeline(&self, guest: &Guest, args: &[&str]) -> Output {
@@ -647,9 +661,7 @@ fn ids(findings: &serde_json::Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_nsg_deny_on_22_is_found_fixed_and_undone() {
     let guest = shared_guest().await;
-    let fake = fake_azure(&guest);
-    fake.control(serde_json::json!({"clear_faults": true}));
-    fake.reset_nsg();
+    let fake = clean_fake_azure(&guest);
     let front = fake.ssh_front();
     assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
     fake.control(
@@ -705,15 +717,8 @@ async fn an_nsg_deny_on_22_is_found_fixed_and_undone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sshd_moved_to_2200_while_the_nsg_allows_22_is_one_joint_finding_fixed() {
     let guest = shared_guest().await;
-    let fake = fake_azure(&guest);
-    fake.control(serde_json::json!({"clear_faults": true}));
-    fake.reset_nsg();
-    let out = fake.exec(
-        &guest,
-        &["--root"],
-        "sed -i 's/^#\\?Port .*/Port 2200/' /etc/ssh/sshd_config && grep -q '^Port 2200' /etc/ssh/sshd_config && systemctl restart ssh",
-    );
-    assert!(out.status.success(), "{:?}", text(&out));
+    let fake = clean_fake_azure(&guest);
+    fake.as_root(&guest, "sed -i 's/^#\\?Port .*/Port 2200/' /etc/ssh/sshd_config && grep -q '^Port 2200' /etc/ssh/sshd_config && systemctl restart ssh");
     let front = fake.ssh_front();
     banner(&front).expect_err("sshd no longer listens where the NSG lets clients in");
 
@@ -747,15 +752,11 @@ async fn sshd_moved_to_2200_while_the_nsg_allows_22_is_one_joint_finding_fixed()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_authorized_keys_comes_back_from_the_vm_model() {
     let guest = shared_guest().await;
-    let fake = fake_azure(&guest);
-    fake.control(serde_json::json!({"clear_faults": true}));
-    fake.reset_nsg();
-    let out = fake.exec(
+    let fake = clean_fake_azure(&guest);
+    fake.as_root(
         &guest,
-        &["--root"],
         &format!("rm /home/{}/.ssh/authorized_keys", guest.user),
     );
-    assert!(out.status.success(), "{:?}", text(&out));
     guest
         .ssh(SshAuth::Key, "true")
         .expect_err("the key no longer logs in");
@@ -783,9 +784,7 @@ async fn a_deleted_authorized_keys_comes_back_from_the_vm_model() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redeploy_moves_the_address_and_ssh_is_verified_there() {
     let guest = shared_guest().await;
-    let fake = fake_azure(&guest);
-    fake.control(serde_json::json!({"clear_faults": true}));
-    fake.reset_nsg();
+    let fake = clean_fake_azure(&guest);
     fake.control(serde_json::json!({"health": {"vm": VM1, "state": "Degraded"}}));
     let old_front = fake.ssh_front();
 
@@ -832,9 +831,7 @@ async fn a_redeploy_moves_the_address_and_ssh_is_verified_there() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_login_azure_side_is_still_diagnosed() {
     let guest = shared_guest().await;
-    let fake = fake_azure(&guest);
-    fake.control(serde_json::json!({"clear_faults": true}));
-    fake.reset_nsg();
+    let fake = clean_fake_azure(&guest);
     // A real serial log holds bytes that are not UTF-8; the log is read all the same. (Written
     // past lifeline's framing, so exec rightly reports damaged output: only the log matters.)
     fake.exec(&guest, &[], r"printf '\377\376 not utf-8\n' >/dev/tty");
@@ -977,9 +974,7 @@ fn access_rung(report: &serde_json::Value) -> &serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_rescues_when_the_console_cannot_log_in_and_says_when_it_is_gone() {
     let guest = shared_guest().await;
-    let fake = fake_azure(&guest);
-    fake.control(serde_json::json!({"clear_faults": true}));
-    fake.reset_nsg();
+    let fake = clean_fake_azure(&guest);
     // No console login works: the operator has only a key, the user and root are locked, and
     // lifeline knows no root password. sshd is stopped. Only the agent can help.
     through_agent(
