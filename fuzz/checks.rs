@@ -12,6 +12,7 @@ use lifeline::playbook::Playbook;
 use lifeline::probe::parse::{FORMAT_VERSION, parse};
 use lifeline::probe::sshd_config::{ConfigLine, SshdConfig, glob_matches, pattern_list_matches};
 use lifeline::secret::{Secret, SecretRegistry};
+use lifeline::shell::command::{Encoding, MAX_UNPACKED, decode_payload};
 use lifeline::term::ansi::{Stripper, strip};
 use lifeline::term::escape::for_terminal;
 use lifeline::term::kernel::KernelLineFilter;
@@ -34,6 +35,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("redact", redact),
     ("withhold", withhold),
     ("expect", expect),
+    ("payload", payload),
     ("websocket", websocket),
     ("probe", probe),
     ("sshd_config", sshd_config),
@@ -194,6 +196,20 @@ pub fn expect(data: &[u8]) {
                 "{:?} is not wholly the needle {}",
                 taken.matched,
                 NEEDLES[taken.needle].0
+            );
+        }
+    }
+}
+
+/// A command's output between its markers, decoded as each encoding: within the bound, however
+/// the guest packed it.
+pub fn payload(data: &[u8]) {
+    for encoding in [Encoding::Base64, Encoding::Hex, Encoding::GzipBase64] {
+        if let Ok((output, _status)) = decode_payload(data, encoding) {
+            assert!(
+                output.len() <= MAX_UNPACKED,
+                "{} bytes unpacked",
+                output.len()
             );
         }
     }

@@ -97,6 +97,8 @@ fn seeds() -> Vec<Vec<u8>> {
         b"\x1b]0;title\x07\x1b[1;31mred\x1b[0m \x1bP1$r\x1b\\ login: ".to_vec(),
         b"HTTP/1.1 101 Switching Protocols\r\n\r\n\x81\x05hello\x82\x7e\x00\x02hi\x88\x00".to_vec(),
         b"(base64 -d) <<'LL_EOF_7'\r\naGk=\r\n> LL_EOF_7\r\n# ".to_vec(),
+        b"aGVsbG8KICAw\r\n".to_vec(),
+        b"H4sIAAAAAAACA8tIzcnJ51JQMAAAayJWVQkAAAA=\r\n".to_vec(),
         b"Port 22\nMatch User azureuser\n  PasswordAuthentication no\nAllowUsers a*z?\n".to_vec(),
     ];
     let mut stack = vec![root];

@@ -30,6 +30,9 @@ use std::io::Read;
 /// Longest line typed at a shell: canonical-mode ttys cut lines at 4095 bytes.
 pub const MAX_TYPED_LINE: usize = 4000;
 
+/// The most a command's compressed output may unpack to: what the matcher holds of plain output.
+pub const MAX_UNPACKED: usize = crate::expect::DEFAULT_LIMIT;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
@@ -76,10 +79,18 @@ impl Encoding {
             Encoding::Base64 => STANDARD.decode(payload).map_err(|e| e.to_string()),
             Encoding::GzipBase64 => {
                 let packed = STANDARD.decode(payload).map_err(|e| e.to_string())?;
+                // The guest chose these bytes: a few kilobytes of gzip can unpack to gigabytes.
+                // Unpacked output has the same bound as output read plain.
                 let mut out = Vec::new();
                 flate2::read::GzDecoder::new(packed.as_slice())
+                    .take(MAX_UNPACKED as u64 + 1)
                     .read_to_end(&mut out)
                     .map_err(|e| format!("gzip: {e}"))?;
+                if out.len() > MAX_UNPACKED {
+                    return Err(format!(
+                        "the compressed output unpacks to more than {MAX_UNPACKED} bytes"
+                    ));
+                }
                 Ok(out)
             }
             Encoding::Hex => {
@@ -218,6 +229,24 @@ pub fn decode_payload(text: &[u8], encoding: Encoding) -> Result<(Vec<u8>, i32),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compressed_output_that_unpacks_past_the_bound_is_refused_not_held() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..=(MAX_UNPACKED >> 20) {
+            gz.write_all(&zeros).unwrap();
+        }
+        let packed = STANDARD.encode(gz.finish().unwrap());
+        assert!(packed.len() < 64 << 10, "a small payload: {}", packed.len());
+        let err = decode_payload(packed.as_bytes(), Encoding::GzipBase64).unwrap_err();
+        assert!(
+            err.reason.contains("unpacks to more than"),
+            "{}",
+            err.reason
+        );
+    }
 
     fn run_in(sh: &str, command: &str, enc: Encoding) -> (Vec<u8>, i32) {
         let id = "abc123";
