@@ -211,8 +211,8 @@ async fn the_cli_resets_a_password_then_rescues_and_no_secret_is_left_anywhere()
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// What the session types to run a plan's script.
-const RUN_SCRIPT: &[u8] = b"sh /run/lifeline-";
+/// What the session types to run a plan's script (at the end of the line that uploads it).
+const RUN_SCRIPT: &[u8] = b"sh '/run/lifeline-";
 
 /// A watch on the writing side of a serial link that cuts the link, both ways, a moment after
 /// the session sends the command that runs a plan's script: the console goes away while the
@@ -279,8 +279,10 @@ async fn a_rescue_cut_off_while_applying_leaves_sshd_valid_and_the_next_one_comp
     );
     drop(cut);
 
-    // The script goes on without its console; give it time to end, then look.
-    tokio::time::sleep(Duration::from_secs(20)).await;
+    // The script goes on without its console; give it time to end, then look. (Attaching
+    // while it still runs would put a new login in the middle of it: a loaded TCG guest needed
+    // more than 20 s.)
+    tokio::time::sleep(Duration::from_secs(45)).await;
     let mut session = guest.root_session().await;
     sh(&mut session, "sshd -t").await;
     let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
