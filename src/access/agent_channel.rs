@@ -16,7 +16,6 @@ use crate::shell::transfer::upload;
 use crate::shell::{CommandOutput, ShellError, command};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use std::io::Read;
 use std::time::Duration;
 
 /// Raw bytes per part: base64 of it (3,840 characters in 51 lines) and the header stay under
@@ -65,12 +64,8 @@ impl AgentChannel {
             bytes.extend(more);
         }
         let output = if header.gzip {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(&bytes[..])
-                .take(MAX_OUTPUT as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| ShellError::Agent(format!("the compressed output is damaged: {e}")))?;
-            out
+            command::gunzip_bounded(&bytes, MAX_OUTPUT)
+                .map_err(|e| ShellError::Agent(format!("the compressed output is damaged: {e}")))?
         } else {
             bytes
         };
@@ -231,11 +226,7 @@ mod tests {
         }
         assert!(!std::path::Path::new(&header.dir).exists(), "cleaned up");
         let out = if header.gzip {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(&bytes[..])
-                .read_to_end(&mut out)
-                .unwrap();
-            out
+            command::gunzip_bounded(&bytes, MAX_OUTPUT).unwrap()
         } else {
             bytes
         };

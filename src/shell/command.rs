@@ -79,13 +79,9 @@ impl Encoding {
             Encoding::Base64 => STANDARD.decode(payload).map_err(|e| e.to_string()),
             Encoding::GzipBase64 => {
                 let packed = STANDARD.decode(payload).map_err(|e| e.to_string())?;
-                // The guest chose these bytes: a few kilobytes of gzip can unpack to gigabytes.
                 // Unpacked output has the same bound as output read plain.
-                let mut out = Vec::new();
-                flate2::read::GzDecoder::new(packed.as_slice())
-                    .take(MAX_UNPACKED as u64 + 1)
-                    .read_to_end(&mut out)
-                    .map_err(|e| format!("gzip: {e}"))?;
+                let out =
+                    gunzip_bounded(&packed, MAX_UNPACKED).map_err(|e| format!("gzip: {e}"))?;
                 if out.len() > MAX_UNPACKED {
                     return Err(format!(
                         "the compressed output unpacks to more than {MAX_UNPACKED} bytes"
@@ -191,6 +187,16 @@ pub fn marker_id() -> String {
 pub struct Damaged {
     pub reason: String,
     pub noise: Vec<String>,
+}
+
+/// Unpacks gzip the guest chose, reading at most `limit + 1` bytes of it: a few kilobytes can
+/// unpack to gigabytes. A result longer than `limit` means the output was past the bound.
+pub fn gunzip_bounded(packed: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(packed)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)?;
+    Ok(out)
 }
 
 /// Decodes the encoded payload between the markers back into the command's exact output and
