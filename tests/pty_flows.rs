@@ -5,7 +5,7 @@
 mod support;
 
 use expectrl::process::unix::WaitStatus;
-use expectrl::{ControlCode, Eof, Expect, Session};
+use expectrl::{ControlCode, Eof, Expect, Regex, Session};
 use std::process::Command;
 use std::time::Duration;
 use support::fake_azure::FakeAzure;
@@ -47,13 +47,38 @@ fn on_pty(command: Command) -> Pty {
 fn expect(pty: &mut Pty, text: &str) -> String {
     match pty.expect(text) {
         Ok(found) => String::from_utf8_lossy(found.before()).into_owned(),
-        Err(e) => {
-            let seen = pty
-                .expect(Eof)
-                .map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned())
-                .unwrap_or_default();
-            panic!("waiting for {text:?}: {e}; lifeline wrote:\n{seen}")
-        }
+        Err(e) => panic!("waiting for {text:?}: {e}; {}", unread(pty)),
+    }
+}
+
+/// Waits until both texts have been written, in either order: lifeline's own line about an
+/// admin command (stderr) and the console's answer to it (stdout) race each other to the pty.
+fn expect_both(pty: &mut Pty, first: &str, second: &str) {
+    let either = Regex(format!(
+        "{}|{}",
+        regex::escape(first),
+        regex::escape(second)
+    ));
+    let found = match pty.expect(either) {
+        Ok(found) => String::from_utf8_lossy(found.as_bytes()).into_owned(),
+        Err(e) => panic!("waiting for {first:?} or {second:?}: {e}; {}", unread(pty)),
+    };
+    let rest = if found.ends_with(first) {
+        second
+    } else {
+        first
+    };
+    expect(pty, rest);
+}
+
+/// What lifeline wrote that no expectation consumed, without waiting for more.
+fn unread(pty: &mut Pty) -> String {
+    match pty.check(Regex("(?s).+")) {
+        Ok(seen) => format!(
+            "lifeline wrote since:\n{}",
+            String::from_utf8_lossy(seen.as_bytes())
+        ),
+        Err(e) => format!("and then: {e}"),
     }
 }
 
@@ -205,8 +230,7 @@ async fn the_connect_menu_sends_sysrq_nmi_and_reset_through_the_fake() {
         pty.send("s").unwrap();
         expect(&mut pty, "SysRq key (h for help): ");
         pty.send("h").unwrap();
-        expect(&mut pty, "[lifeline] sent SysRq(\"h\")");
-        expect(&mut pty, "sysrq: HELP");
+        expect_both(&mut pty, "[lifeline] sent SysRq(\"h\")", "sysrq: HELP");
 
         for (key, name) in [("n", "Nmi"), ("r", "Reset")] {
             pty.send(menu_key).unwrap();

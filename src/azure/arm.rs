@@ -211,11 +211,16 @@ impl ArmClient {
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
         if !self.cloud.is_gateway(&host) {
+            let why = if self.cloud.has_no_documented_gateway() {
+                "Azure documents no serial console for this cloud, so no gateway host is known"
+            } else {
+                "which is not a serial-console gateway host of this cloud"
+            };
             return Err(ArmError::Transport {
                 what: "open the serial console".into(),
                 message: format!(
-                    "Azure named {host:?} as the console gateway, which is not a serial-console \
-                     gateway host of this cloud ({}): the token is not sent there",
+                    "Azure named {host:?} as the console gateway, {why} ({}): the token is not \
+                     sent there",
                     self.cloud.arm_endpoint
                 ),
             });

@@ -115,12 +115,19 @@ impl Cloud {
 }
 
 /// The serial-console gateways of each cloud, by host suffix (`<region>.gateway.serialconsole.azure.com`;
-/// `*.serialconsole.azure.us` in US Government; China's is assumed to follow the same pattern
-/// under its own domain).
-const GATEWAYS: &[(&str, &str)] = &[
-    ("management.azure.com", ".gateway.serialconsole.azure.com"),
-    ("management.usgovcloudapi.net", ".serialconsole.azure.us"),
-    ("management.chinacloudapi.cn", ".serialconsole.azure.cn"),
+/// `*.serialconsole.azure.us` in US Government, as Azure's serial console troubleshooting
+/// article names them). `None`: Azure documents no serial console there (its overview lists no
+/// region of Azure operated by 21Vianet), so no host of that cloud is trusted with the token.
+const GATEWAYS: &[(&str, Option<&str>)] = &[
+    (
+        "management.azure.com",
+        Some(".gateway.serialconsole.azure.com"),
+    ),
+    (
+        "management.usgovcloudapi.net",
+        Some(".serialconsole.azure.us"),
+    ),
+    ("management.chinacloudapi.cn", None),
 ];
 
 impl Cloud {
@@ -133,9 +140,9 @@ impl Cloud {
         let Some(arm) = self.arm_endpoint.host_str() else {
             return false;
         };
-        let known = GATEWAYS.iter().find(|(a, _)| *a == arm).map(|(_, g)| *g);
-        let suffix = match known {
-            Some(suffix) => suffix.to_string(),
+        let suffix = match GATEWAYS.iter().find(|(a, _)| *a == arm) {
+            Some((_, Some(suffix))) => suffix.to_string(),
+            Some((_, None)) => return false,
             None => match arm.split_once('.') {
                 Some((_, parent)) if parent.contains('.') && ip(arm).is_none() => {
                     format!(".{parent}")
@@ -144,6 +151,14 @@ impl Cloud {
             },
         };
         host.len() > suffix.len() && host.ends_with(&suffix)
+    }
+
+    /// Whether Azure documents no serial-console gateway for this cloud at all.
+    pub fn has_no_documented_gateway(&self) -> bool {
+        let arm = self.arm_endpoint.host_str();
+        GATEWAYS
+            .iter()
+            .any(|(a, suffix)| Some(*a) == arm && suffix.is_none())
     }
 }
 
@@ -217,6 +232,16 @@ mod tests {
         let gov = Cloud::resolve("AzureUSGovernment", None).unwrap();
         assert!(gov.is_gateway("usgovvirginia.serialconsole.azure.us"));
         assert!(!gov.is_gateway("eastus.gateway.serialconsole.azure.com"));
+        let china = Cloud::resolve("AzureChinaCloud", None).unwrap();
+        assert!(china.has_no_documented_gateway());
+        assert!(!public.has_no_documented_gateway());
+        for guessed in [
+            "chinaeast2.gateway.serialconsole.azure.cn",
+            "chinaeast2.serialconsole.azure.cn",
+            "console.chinacloudapi.cn",
+        ] {
+            assert!(!china.is_gateway(guessed), "{guessed}");
+        }
         let stack = Cloud::resolve(
             "AzureCloud",
             Some("https://management.local.azurestack.external"),

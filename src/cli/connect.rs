@@ -8,7 +8,7 @@ use crate::azure::admin::{self, AdminCommand};
 use crate::exit;
 use anyhow::{Context, Result};
 use rustix::termios::{self, Termios};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MENU_KEY: u8 = 0x1d;
@@ -149,13 +149,20 @@ fn menu_text(azure: bool) -> &'static str {
 async fn admin_from_menu(azure: &Option<AzureHandle>, command: AdminCommand) {
     let Some(handle) = azure else { return };
     if let Some(why) = admin::refusal(&command, &handle.machine) {
-        eprint!("\r\n[lifeline] {why}\r\n");
+        say(&format!("\r\n[lifeline] {why}\r\n"));
         return;
     }
     match handle.send(&command).await {
-        Ok(()) => eprint!("\r\n[lifeline] sent {command:?}\r\n"),
-        Err(e) => eprint!("\r\n[lifeline] {command:?} failed: {e}\r\n"),
+        Ok(()) => say(&format!("\r\n[lifeline] sent {command:?}\r\n")),
+        Err(e) => say(&format!("\r\n[lifeline] {command:?} failed: {e}\r\n")),
     }
+}
+
+/// Writes a line of lifeline's own in one piece: `eprint!` writes a formatted line in several
+/// writes, and the console's answer to the command, arriving on stdout meanwhile, would land in
+/// the middle of it.
+fn say(line: &str) {
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// The local terminal in raw mode for as long as this value lives.

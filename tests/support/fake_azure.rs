@@ -32,11 +32,13 @@ impl FakeAzure {
         for (flag, value) in options {
             command.arg(flag).arg(value);
         }
+        // Its log (-vv: requests, sessions, admin commands) is kept for a failing test to show.
+        let log = std::fs::File::create(dir.join("fake-azure.log")).expect("create the fake's log");
         let mut process = command
-            .arg("--exit-on-stdin-eof")
+            .args(["-vv", "--exit-on-stdin-eof"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start fake-azure");
         let line = BufReader::new(process.stdout.take().unwrap())
