@@ -776,6 +776,26 @@ async fn websocket_challenge_then_token_then_serial_echo() {
 }
 
 #[tokio::test]
+async fn latency_holds_each_frame_in_each_direction() {
+    let fake = FakeAzure::start_with(|_| vec!["--latency-ms".into(), "50".into()]);
+    let token = fake.token().await;
+    let url = fake.connect_vm1(&token).await;
+    let mut ws = fake.ws(&url).await;
+    assert_eq!(next(&mut ws).await, Message::text(CHALLENGE));
+    ws.send(Message::text(token.as_str())).await.unwrap();
+    read_until(&mut ws, "vm1 login: ").await;
+    // A keystroke and its echo: 50 ms to the VM, 50 ms back.
+    let typed = Instant::now();
+    ws.send(Message::text("x")).await.unwrap();
+    assert_eq!(read_until(&mut ws, "x").await, "x");
+    let round_trip = typed.elapsed();
+    assert!(
+        round_trip >= Duration::from_millis(100),
+        "an echo came back in {round_trip:?} through a 50 ms gateway"
+    );
+}
+
+#[tokio::test]
 async fn bad_or_missing_token_is_not_trusted() {
     let fake = FakeAzure::start();
     let token = fake.token().await;

@@ -174,10 +174,14 @@ async fn from_a_root_shell_left_open_which_stays_open() {
     session.leave().await.unwrap();
     let line = screen_after_leaving(&guest).await;
     assert!(line.starts_with("root@rescue-guest"), "left as {line:?}");
-    // ... and the console log level is back to what it was.
+    // ... the console log level is back to what it was, and what is typed echoes again (`:`
+    // prints nothing: only the echo can show the line).
     type_raw(
         &guest,
-        &[("cat /proc/sys/kernel/printk\r", r"^7\s+4\s+1\s+7")],
+        &[
+            ("cat /proc/sys/kernel/printk\r", r"^7\s+4\s+1\s+7"),
+            (": typed-text-echoes\r", r": typed-text-echoes"),
+        ],
     )
     .await;
 }

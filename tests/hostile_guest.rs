@@ -387,8 +387,10 @@ async fn a_damaged_upload_is_removed_never_run() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A script holding a password hash goes up (its base64 echoed by the console as it is
-/// typed); the transcript shows a note in its place, and what came after.
+/// A script holding a password hash goes up (its base64 echoed by a console that echoes; our
+/// shell types without echo); the transcript shows a note in its place, and what came after:
+/// also the output of a script run on the line that checks its upload, which ends the
+/// withholding by what the guest prints, not by an echo.
 #[tokio::test]
 async fn an_upload_is_left_out_of_the_transcript() {
     use base64::Engine;
@@ -406,8 +408,28 @@ async fn an_upload_is_left_out_of_the_transcript() {
     .await
     .unwrap();
     s.run("echo after the upload").await.unwrap();
+    let plan = s
+        .run_file(
+            &dir.join("plan.sh").to_string_lossy(),
+            // The hash again, in comments: the plan's upload is withheld too.
+            &format!("# {}\necho the plan ran\n", script.replace('\n', "\n# ")),
+            0o700,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(plan.text(), "the plan ran\n");
     s.leave().await.unwrap();
     let recorded = std::fs::read_to_string(&cast).unwrap();
+    // The plan's output (between its markers, in whatever encoding) follows the last note.
+    let after_plan = recorded
+        .rsplit_once("[upload withheld]")
+        .unwrap_or_else(|| panic!("no note in {recorded}"))
+        .1;
+    assert!(
+        after_plan.contains("-begin") && after_plan.contains("-end"),
+        "the plan's output is missing after its upload: {recorded}"
+    );
     let encoded = base64::engine::general_purpose::STANDARD.encode(&script);
     for piece in encoded.as_bytes().chunks(20) {
         let piece = std::str::from_utf8(piece).unwrap();

@@ -428,6 +428,13 @@ pub struct DiagnoseArgs {
     /// Whose SSH login to diagnose (account, keys, AllowUsers…); default: the --user.
     #[arg(long, value_name = "NAME")]
     pub ssh_user: Option<String>,
+    /// A playbook (TOML) naming many targets: each is diagnosed; its operations are not run.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["serial", "resource_group", "ids", "vmss"])]
+    pub targets: Option<PathBuf>,
+    /// How many targets at once, with several --ids or --targets (default 4, or the
+    /// playbook's). Up to 256: a diagnosis changes nothing, and a console costs under 1 MiB.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: Option<u16>,
     #[command(flatten)]
     pub cloud: CloudArgs,
 }

@@ -1,26 +1,28 @@
-//! `lifeline rescue` on many targets: several `--ids`, or a playbook (`--targets FILE`,
-//! docs/playbook.md). Targets run concurrently, at most `--parallel` at a time; each gets its
-//! own console, session and result, and one failing never stops the others. The output is
-//! one JSON document (or a text summary) with a result per target, in the order given.
+//! `lifeline rescue` (or `lifeline diagnose`) on many targets: several `--ids`, or a playbook
+//! (`--targets FILE`, docs/playbook.md). Targets run concurrently, at most `--parallel` at a
+//! time; each gets its own console, session and result, and one failing never stops the
+//! others. The output is one JSON document (or a text summary) with a result per target, in
+//! the order given. A bulk diagnosis reads each playbook target's console and login and runs
+//! none of its operations.
 //!
 //! Every input (passwords, new passwords, key files) is read before the first console is
 //! opened, so a typo costs no login; nothing asks on the terminal.
 
 use super::UsageError;
-use super::args::{Cli, LoginArgs, RescueArgs, TargetArgs};
+use super::args::{Cli, DiagnoseArgs, LoginArgs, RescueArgs, TargetArgs};
 use super::remedy::{Change, read_keys};
 use super::session::{self, Endpoint};
 use super::{exit_code_for, password};
-use crate::access::{Access, Need};
+use crate::access::{Access, Channel, Need};
 use crate::azure::VmTarget;
 use crate::azure::target::Machine;
+use crate::diagnose::diagnose;
 use crate::exit;
 use crate::playbook::{self, Console, Operation, Playbook, SecretSource};
 use crate::remedy::UserName;
-use crate::report::{self, BulkReport, BulkSummary, OperationResult, TargetResult};
+use crate::report::{self, BulkDiagnosis, BulkReport, BulkSummary, OperationResult, TargetResult};
 use crate::rescue::{RescueOptions, rescue};
 use crate::secret::Secret;
-use crate::shell::Session;
 use anyhow::{Result, bail};
 use std::path::Path;
 use std::sync::Arc;
@@ -42,7 +44,15 @@ struct Job {
 
 enum Step {
     Rescue,
+    Diagnose,
     Change { name: &'static str, change: Change },
+}
+
+/// What every target's operations share.
+struct Shared {
+    dry_run: bool,
+    ssh_user: Option<String>,
+    verify_key: Option<russh::keys::PrivateKey>,
 }
 
 pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
@@ -52,26 +62,62 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
                 .into()
         ));
     }
-    let (jobs, playbook_parallel) = match &args.targets {
-        Some(path) => {
-            let playbook = Playbook::load(path).map_err(|e| UsageError(e.to_string()))?;
-            (from_playbook(cli, &playbook)?, playbook.parallel)
-        }
-        None => (from_ids(cli, args)?, None),
-    };
-    let parallel = args
-        .parallel
-        .map(usize::from)
-        .or(playbook_parallel)
-        .unwrap_or(DEFAULT_PARALLEL);
     if args.ssh_key_file.is_some() {
         bail!(UsageError(
             "--ssh-key-file rescues one target; for several, give each a reset-key operation in a playbook".into()
         ));
     }
+    let (jobs, playbook_parallel) = match &args.targets {
+        Some(path) => {
+            let playbook = load(path)?;
+            let jobs = from_playbook(cli, &playbook, |t| {
+                t.operations.iter().map(prepare).collect()
+            })?;
+            (jobs, playbook.parallel)
+        }
+        None => (
+            from_ids(cli, args.verify_host.as_deref(), || Step::Rescue)?,
+            None,
+        ),
+    };
+    let shared = Shared {
+        dry_run: args.change.dry_run,
+        ssh_user: args.ssh_user.clone(),
+        verify_key: super::rescue::verify_key(args)?,
+    };
+    let parallel = args.parallel.map(usize::from).or(playbook_parallel);
+    Ok(run_and_report(cli, jobs, parallel, shared).await)
+}
+
+/// `lifeline diagnose` on several `--ids` or a playbook's targets (their operations are not
+/// run: a diagnosis changes nothing).
+pub async fn diagnose_all(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
+    let (jobs, playbook_parallel) = match &args.targets {
+        Some(path) => {
+            let playbook = load(path)?;
+            let jobs = from_playbook(cli, &playbook, |_| Ok(vec![Step::Diagnose]))?;
+            (jobs, playbook.parallel)
+        }
+        None => (from_ids(cli, None, || Step::Diagnose)?, None),
+    };
+    let shared = Shared {
+        dry_run: true,
+        ssh_user: args.ssh_user.clone(),
+        verify_key: None,
+    };
+    let parallel = args.parallel.map(usize::from).or(playbook_parallel);
+    Ok(run_and_report(cli, jobs, parallel, shared).await)
+}
+
+fn load(path: &Path) -> Result<Playbook> {
+    Playbook::load(path).map_err(|e| UsageError(e.to_string()).into())
+}
+
+/// Runs the jobs, prints the report, and returns the exit code.
+async fn run_and_report(cli: &Cli, jobs: Vec<Job>, parallel: Option<usize>, shared: Shared) -> u8 {
+    let parallel = parallel.unwrap_or(DEFAULT_PARALLEL);
     let started = Instant::now();
-    let verify_key = super::rescue::verify_key(args)?;
-    let targets = run_all(jobs, parallel, args, verify_key).await;
+    let targets = run_all(jobs, parallel, shared).await;
     let ok = targets.iter().filter(|t| t.ok).count();
     let report = BulkReport {
         ok: ok == targets.len(),
@@ -85,31 +131,24 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     print!("{}", report::render(&report, cli.output.into()));
-    Ok(if report.ok { exit::OK } else { exit::PROBLEMS })
+    if report.ok { exit::OK } else { exit::PROBLEMS }
 }
 
 /// Runs every job, at most `parallel` at once; results come back in the jobs' order.
-async fn run_all(
-    jobs: Vec<Job>,
-    parallel: usize,
-    args: &RescueArgs,
-    verify_key: Option<russh::keys::PrivateKey>,
-) -> Vec<TargetResult> {
+async fn run_all(jobs: Vec<Job>, parallel: usize, shared: Shared) -> Vec<TargetResult> {
     let permits = Arc::new(Semaphore::new(parallel));
-    let dry_run = args.change.dry_run;
-    let ssh_user = args.ssh_user.clone();
+    let shared = Arc::new(shared);
     let total = jobs.len();
     let handles: Vec<_> = jobs
         .into_iter()
         .enumerate()
         .map(|(n, job)| {
             let permits = permits.clone();
-            let ssh_user = ssh_user.clone();
-            let verify_key = verify_key.clone();
+            let shared = shared.clone();
             tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await.expect("never closed");
                 eprintln!("lifeline: [{}/{total}] {}: starting", n + 1, job.name);
-                let result = run_job(job, dry_run, ssh_user, verify_key).await;
+                let result = run_job(job, &shared).await;
                 let state = if result.ok { "ok" } else { "FAILED" };
                 eprintln!(
                     "lifeline: [{}/{total}] {}: {state} in {:.1} s",
@@ -140,12 +179,7 @@ async fn run_all(
     results
 }
 
-async fn run_job(
-    job: Job,
-    dry_run: bool,
-    ssh_user: Option<String>,
-    verify_key: Option<russh::keys::PrivateKey>,
-) -> TargetResult {
+async fn run_job(job: Job, shared: &Shared) -> TargetResult {
     let started = Instant::now();
     let mut result = TargetResult {
         name: job.name.clone(),
@@ -165,18 +199,15 @@ async fn run_job(
         Ok(mut opened) => {
             let options = RescueOptions {
                 verify_host: job.verify_host.clone(),
-                verify_key,
-                dry_run,
+                verify_key: shared.verify_key.clone(),
+                dry_run: shared.dry_run,
                 // Bulk rescues stay on the guest's side; one VM at a time takes Azure's too.
                 cloud: None,
                 allow_redeploy: false,
-                ..RescueOptions::new(ssh_user.as_deref(), &job.access.credentials)
+                ..RescueOptions::new(shared.ssh_user.as_deref(), &job.access.credentials)
             };
             for step in &job.steps {
-                let done = match opened.channel.session() {
-                    Ok(session) => run_step(session, step, &options, &result.target).await,
-                    Err(e) => OperationResult::failed(step, e.to_string()),
-                };
+                let done = run_step(&mut opened.channel, step, &options, &result.target).await;
                 let failed = !done.ok;
                 result.operations.push(done);
                 if failed {
@@ -200,10 +231,12 @@ impl OperationResult {
         OperationResult {
             operation: match step {
                 Step::Rescue => "rescue",
+                Step::Diagnose => "diagnose",
                 Step::Change { name, .. } => name,
             },
             ok: false,
             rescue: None,
+            diagnosis: None,
             outcome: None,
             script: None,
             error: Some(error),
@@ -212,14 +245,32 @@ impl OperationResult {
 }
 
 async fn run_step(
-    session: &mut Session,
+    channel: &mut Channel,
     step: &Step,
     options: &RescueOptions,
     target: &str,
 ) -> OperationResult {
     let mut done = OperationResult::failed(step, String::new());
     done.error = None;
+    // A diagnosis runs on any channel (the console or the guest agent); the rest need the
+    // console's session.
+    if let Step::Diagnose = step {
+        match diagnose(channel, &options.user).await {
+            Ok(diagnosis) => {
+                // Ok when SSH is healthy, as `lifeline diagnose` exits 0.
+                done.ok = diagnosis.healthy();
+                done.diagnosis = Some(BulkDiagnosis::of(&diagnosis));
+            }
+            Err(e) => done.error = Some(e.to_string()),
+        }
+        return done;
+    }
+    let session = match channel.session() {
+        Ok(session) => session,
+        Err(e) => return OperationResult::failed(step, e.to_string()),
+    };
     match step {
+        Step::Diagnose => {}
         Step::Rescue => match rescue(session, options, &mut |_, _| true).await {
             Ok(mut report) => {
                 report.target = target.to_string();
@@ -246,9 +297,9 @@ async fn run_step(
     done
 }
 
-/// `--ids A --ids B …`: a rescue on each, with the command line's login.
-fn from_ids(cli: &Cli, args: &RescueArgs) -> Result<Vec<Job>> {
-    if args.verify_host.is_some() {
+/// `--ids A --ids B …`: `step` on each, with the command line's login.
+fn from_ids(cli: &Cli, verify_host: Option<&str>, step: fn() -> Step) -> Result<Vec<Job>> {
+    if verify_host.is_some() {
         bail!(UsageError(
             "--verify-host names one host; with several targets give each its verify_host in a playbook (--targets)"
                 .into()
@@ -276,14 +327,19 @@ fn from_ids(cli: &Cli, args: &RescueArgs) -> Result<Vec<Job>> {
                     .unwrap_or_else(|_| id.clone()),
                 endpoint: endpoint(cli, target, cli.login.clone(), id),
                 access: access.clone(),
-                steps: vec![Step::Rescue],
+                steps: vec![step()],
                 verify_host: None,
             })
         })
         .collect()
 }
 
-fn from_playbook(cli: &Cli, playbook: &Playbook) -> Result<Vec<Job>> {
+/// The playbook's targets, each with the steps `steps` makes of it.
+fn from_playbook(
+    cli: &Cli,
+    playbook: &Playbook,
+    steps: impl Fn(&playbook::PlaybookTarget) -> Result<Vec<Step>>,
+) -> Result<Vec<Job>> {
     playbook
         .targets
         .iter()
@@ -292,12 +348,7 @@ fn from_playbook(cli: &Cli, playbook: &Playbook) -> Result<Vec<Job>> {
             let login = login_args(&t.login);
             let access =
                 session::access(&login, false).map_err(|e| anyhow::anyhow!("{}: {e:#}", t.name))?;
-            let steps = t
-                .operations
-                .iter()
-                .map(prepare)
-                .collect::<Result<Vec<Step>>>()
-                .map_err(|e| anyhow::anyhow!("{}: {e:#}", t.name))?;
+            let steps = steps(t).map_err(|e| anyhow::anyhow!("{}: {e:#}", t.name))?;
             Ok(Job {
                 name: t.name.clone(),
                 endpoint: endpoint(cli, target, login, &t.name),

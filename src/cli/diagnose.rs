@@ -1,4 +1,5 @@
-//! `lifeline diagnose` and `lifeline rules`.
+//! `lifeline diagnose` and `lifeline rules`. Several targets (`--ids` more than once,
+//! `--targets FILE`) go to [`super::bulk`].
 
 use super::UsageError;
 use super::args::{Cli, DiagnoseArgs, RulesArgs};
@@ -12,6 +13,9 @@ use crate::term::escape::for_terminal;
 use anyhow::Result;
 
 pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
+    if args.targets.is_some() || cli.target.ids.len() > 1 {
+        return super::bulk::diagnose_all(cli, args).await;
+    }
     // Azure's facts are read while the console logs in.
     let (cloud, guest) = tokio::join!(
         super::azure::cloud_side(&cli.target, &args.cloud),

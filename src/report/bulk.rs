@@ -1,8 +1,10 @@
 //! A bulk run as a person reads it (a line per target and per operation, then the count) and
 //! as one JSON document: every target's result, with its rescue report or outcome.
 
+use crate::diagnose::Diagnosis;
 use crate::remedy::Outcome;
 use crate::rescue::RescueReport;
+use crate::rules::Finding;
 use serde::Serialize;
 use std::fmt;
 
@@ -44,12 +46,34 @@ pub struct OperationResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rescue: Option<RescueReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<BulkDiagnosis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
     /// `--dry-run`: the guest script of a change, secrets withheld.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub script: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// One target's diagnosis in a bulk run: the verdict and the findings (the facts stay out:
+/// two hundred of them would drown the document; `lifeline diagnose` on the one target
+/// gives them all).
+#[derive(Debug, Serialize)]
+pub struct BulkDiagnosis {
+    pub healthy: bool,
+    pub verdict: String,
+    pub findings: Vec<Finding>,
+}
+
+impl BulkDiagnosis {
+    pub fn of(diagnosis: &Diagnosis) -> BulkDiagnosis {
+        BulkDiagnosis {
+            healthy: diagnosis.healthy(),
+            verdict: super::diagnosis::verdict(diagnosis),
+            findings: diagnosis.findings.clone(),
+        }
+    }
 }
 
 impl fmt::Display for BulkReport {
@@ -67,10 +91,11 @@ impl fmt::Display for BulkReport {
                 writeln!(f, "  {error}")?;
             }
             for op in &target.operations {
-                let first = match (&op.rescue, &op.outcome, &op.error) {
-                    (Some(r), _, _) => r.to_string(),
-                    (_, Some(o), _) => o.to_string(),
-                    (_, _, Some(e)) => format!("{}: {e}", op.operation),
+                let first = match (&op.rescue, &op.outcome, &op.error, &op.diagnosis) {
+                    (Some(r), _, _, _) => r.to_string(),
+                    (_, Some(o), _, _) => o.to_string(),
+                    (_, _, Some(e), _) => format!("{}: {e}", op.operation),
+                    (_, _, _, Some(d)) => d.verdict.clone(),
                     _ => format!("{}: dry run", op.operation),
                 };
                 writeln!(f, "  {}", first.lines().next().unwrap_or_default())?;

@@ -19,7 +19,7 @@ pub mod diagnosis;
 pub mod outcome;
 pub mod rescue;
 
-pub use bulk::{BulkReport, BulkSummary, OperationResult, TargetResult};
+pub use bulk::{BulkDiagnosis, BulkReport, BulkSummary, OperationResult, TargetResult};
 pub use diagnosis::{SCHEMA, describe_cloud, render_json, render_text, verdict};
 
 use crate::access::AccessRecord;

@@ -36,9 +36,9 @@ pub async fn closed(within: Duration) {
 
 impl Session {
     /// The lines [`Session::leave`] would type, in order: an interrupt for a command still
-    /// running, the console log level put back, one `exit` per shell we opened.
+    /// running, the echo and the console log level put back, one `exit` per shell we opened.
     fn closing_lines(&self) -> Vec<String> {
-        let mut lines = vec!["\x03".to_string()];
+        let mut lines = vec!["\x03".to_string(), "stty echo 2>/dev/null\r".to_string()];
         if let Some(level) = &self.saved_printk {
             lines.push(format!("echo {level} > /proc/sys/kernel/printk\r"));
         }

@@ -529,12 +529,9 @@ impl Session {
     #[instrument(skip_all)]
     pub async fn leave(mut self) -> Result<(), ShellError> {
         self.begin_step("leave");
-        // The kernel's log level goes back on the same line that leaves our (root) shell:
+        // The echo and the kernel's log level go back on the same line that leaves our shell:
         // one round trip fewer.
-        let mut restore = self
-            .saved_printk
-            .take()
-            .map(|level| format!("echo {level} > /proc/sys/kernel/printk; "));
+        let mut restore = Some(self.restoring_line());
         while let Some(level) = self.levels.pop() {
             debug!(?level, "exit");
             let first = if level == Level::Own {
@@ -560,9 +557,21 @@ impl Session {
         Ok(())
     }
 
+    /// What our shell types before its `exit`: the tty's echo back on, and the kernel's log
+    /// level as it was (taken: it goes back once).
+    fn restoring_line(&mut self) -> String {
+        let printk = self
+            .saved_printk
+            .take()
+            .map(|level| format!("echo {level} > /proc/sys/kernel/printk; "));
+        format!("stty echo 2>/dev/null; {}", printk.unwrap_or_default())
+    }
+
     /// Starts our own shell and sets it up: our prompt, no pager, no colours, no history file,
-    /// no bracketed paste, wide lines, and as root the kernel's console log level lowered (put
-    /// back when we leave). One round trip also learns the uid and the encoding.
+    /// no bracketed paste, wide lines, no echo (what we type need not come back: an upload's
+    /// echo was half of a diagnosis's bytes), and as root the kernel's console log level
+    /// lowered (all put back when we leave). One round trip also learns the uid and the
+    /// encoding.
     async fn enter_own_shell(&mut self) -> Result<(), ShellError> {
         self.begin_step("normalise");
         self.type_text(
@@ -574,7 +583,7 @@ impl Session {
         let (left, right) = self.prompt_text.split_at(3);
         let setup = format!(
             "unset HISTFILE PROMPT_COMMAND; export TERM=dumb PAGER=cat SYSTEMD_PAGER= SYSTEMD_COLORS=0 SYSTEMD_URLIFY=0 LC_ALL=C; \
-             bind 'set enable-bracketed-paste off' 2>/dev/null; stty cols 1000 2>/dev/null; \
+             bind 'set enable-bracketed-paste off' 2>/dev/null; stty cols 1000 2>/dev/null; stty -echo 2>/dev/null; \
              PS2=''; PS1='{left}''{right}'; {}\r",
             command::sync_line(&id, self.saved_printk.is_none())
         );
@@ -606,7 +615,8 @@ impl Session {
     async fn exit_own_shell(&mut self) -> Result<(), ShellError> {
         if self.levels.last() == Some(&Level::Own) {
             self.levels.pop();
-            self.type_text("exit\r").await?;
+            let restore = self.restoring_line();
+            self.type_text(&format!("{restore}exit\r")).await?;
             self.observe(self.timeouts.login).await?;
         }
         Ok(())

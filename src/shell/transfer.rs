@@ -159,8 +159,14 @@ impl Session {
 pub(crate) struct Upload {
     /// The here-document's lines, its end marker last.
     pub heredoc: Vec<String>,
-    /// The here-document's end marker: the transcript withholds the echo up to it.
+    /// What the guest prints once it has read the here-document (`ll-ID-up`): the transcript
+    /// withholds the console up to it, the base64's echo included where the tty echoes. The
+    /// guest's own output marks the end because our shell types without echo, so the
+    /// here-document's end marker never comes back.
     end: String,
+    /// The command typed on the here-document's first line that prints `end`; its echo
+    /// never holds `end` itself.
+    announce: String,
     /// The command that succeeds only once the file is in place, checked.
     check: String,
     /// The staging file's name, quoted.
@@ -168,10 +174,17 @@ pub(crate) struct Upload {
 }
 
 impl Upload {
-    /// The here-document as typed on a console.
+    /// The here-document as typed on a console, announcing its end once decoded.
     fn typed(&self) -> String {
-        let mut typed = self.heredoc.join("\r");
-        typed.push('\r');
+        let (first, rest) = self
+            .heredoc
+            .split_first()
+            .expect("a here-document's first line");
+        let mut typed = format!("{first}; {}\r", self.announce);
+        for line in rest {
+            typed.push_str(line);
+            typed.push('\r');
+        }
         typed
     }
 
@@ -203,8 +216,7 @@ pub(crate) fn upload(path: &str, content: &[u8], mode: u32, id: &str, gzip: bool
                 .to_string(),
         );
     }
-    let end = format!("LL_EOF_{id}");
-    heredoc.push(end.clone());
+    heredoc.push(format!("LL_EOF_{id}"));
     let digest = hex(&Sha256::digest(content));
     let check = format!(
         "[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ] && chmod {mode:o} {staging} && \
@@ -212,7 +224,8 @@ pub(crate) fn upload(path: &str, content: &[u8], mode: u32, id: &str, gzip: bool
     );
     Upload {
         heredoc,
-        end,
+        end: format!("ll-{id}-up"),
+        announce: format!("printf 'll-%s-up\\n' {id}"),
         check,
         staging,
     }

@@ -21,6 +21,10 @@
 //! A VM given `--ssh` also gets an SSH front ([`front`]): a loopback port that plays its public
 //! address and enforces its network security group before forwarding to the guest.
 //!
+//! `--latency-ms MS` plays a far gateway: every websocket frame is held MS in each direction
+//! ([`delay`]; 50 gives the 100 ms round trip that `scripts/bench-rescue` measures through),
+//! with no limit on the frames in flight.
+//!
 //! On start it writes `STATE_DIR/ca.pem` and prints one line, `READY https://127.0.0.1:PORT`,
 //! then serves until SIGTERM or SIGINT (or stdin's end, with `--exit-on-stdin-eof`).
 
