@@ -21,6 +21,22 @@ impl fmt::Display for RescueReport {
         if let Some(access) = &self.access {
             writeln!(f, "access: {access}")?;
         }
+        if let Some(offline) = &self.offline {
+            let pid1 = offline.pid1.as_deref().unwrap_or("unknown");
+            writeln!(
+                f,
+                "\noffline, before the boot went on (PID 1 was {pid1}; not asked: {}):",
+                offline.not_asked.join("; ")
+            )?;
+            for fix in &offline.fixes {
+                writeln!(f, "  {}: {}", fix.id, fix.step)?;
+            }
+            match &offline.outcome {
+                Some(outcome) => write!(f, "{}", indent(&outcome.to_string()))?,
+                None if offline.fixes.is_empty() => writeln!(f, "  nothing to fix offline")?,
+                None => writeln!(f, "  not applied")?,
+            }
+        }
         if !self.before.is_empty() {
             writeln!(f, "\nfound:")?;
             write_findings(f, &self.before)?;

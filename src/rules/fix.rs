@@ -151,6 +151,17 @@ impl Fix {
         self.actions
     }
 
+    /// Made by files alone, so it can be applied where no service manager runs (the break-in's
+    /// offline shell): no start of sshd, no firewall or SELinux step, which act on the running
+    /// system.
+    pub fn is_offline(&self) -> bool {
+        self.actions.iter().all(|action| match action {
+            Action::StartService => false,
+            Action::Step(step) => step.phase < Phase::Access,
+            Action::EditConfig(_) => true,
+        })
+    }
+
     /// Fixed by the plan's final service handling.
     pub fn start_service() -> Fix {
         Fix {
