@@ -2,8 +2,9 @@
 //! `/` read-write, no service manager), before the boot goes on. What stops the boot (an
 //! /etc/fstab entry for a missing disk) or a file the login needs can only be fixed there: the
 //! boot after it would stop in the same place. The same probe runs; the plan keeps the fixes
-//! made by files alone, backed up and written as every plan's are, `sshd -t` validating
-//! configuration edits. Whatever needs the running system waits for the rescue after the boot.
+//! made by files alone ([`crate::rules::fix::Fix::is_offline`]), backed up and written as
+//! every plan's are. Whatever needs the running system, or `sshd -t` (which needs /run),
+//! waits for the rescue after the boot.
 
 use super::RescueError;
 use super::report::{PlannedFix, planned};
@@ -105,9 +106,10 @@ mod tests {
     }
 
     #[test]
-    fn starting_sshd_is_no_offline_fix() {
+    fn starting_sshd_and_config_edits_are_no_offline_fixes() {
         use crate::rules::fix::Fix;
         assert!(!Fix::start_service().is_offline());
         assert!(!Fix::restart().is_offline());
+        assert!(!Fix::edit_config(Vec::new()).is_offline());
     }
 }
