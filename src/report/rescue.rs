@@ -9,7 +9,8 @@ use std::fmt;
 
 impl fmt::Display for RescueReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verdict = match (self.verified, self.before.is_empty()) {
+        let fixed_offline = self.offline.as_ref().is_some_and(|o| o.outcome.is_some());
+        let verdict = match (self.verified, self.before.is_empty() && !fixed_offline) {
             (true, true) => "SSH works; nothing needed fixing",
             (true, false) if self.changed => "SSH works again",
             (true, false) => "SSH works",
