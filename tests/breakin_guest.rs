@@ -11,14 +11,28 @@ use std::sync::OnceLock;
 use support::{Guest, SshAuth, sh};
 use tokio::sync::{Mutex, MutexGuard};
 
-/// The GRUB guest of this binary, handed to one test at a time after a reset.
+/// The GRUB guest of this binary (hidden menu), handed to one test at a time after a reset.
 async fn grub_guest() -> MutexGuard<'static, Guest> {
     static GUEST: OnceLock<Mutex<Guest>> = OnceLock::new();
-    let guest = GUEST.get_or_init(|| {
-        let name = format!("bi{}", std::process::id());
+    shared_grub_guest(&GUEST, "hidden").await
+}
+
+/// A GRUB guest whose menu shows with a countdown, as RHEL's images have it.
+async fn visible_menu_guest() -> MutexGuard<'static, Guest> {
+    static GUEST: OnceLock<Mutex<Guest>> = OnceLock::new();
+    shared_grub_guest(&GUEST, "menu").await
+}
+
+/// The guest in `cell`, booted on first use with GRUB's menu of `kind`, after a reset.
+async fn shared_grub_guest(
+    cell: &'static OnceLock<Mutex<Guest>>,
+    kind: &str,
+) -> MutexGuard<'static, Guest> {
+    let guest = cell.get_or_init(|| {
+        let name = format!("bi{}{}", &kind[..1], std::process::id());
         Mutex::new(Guest::boot_with(
             &name,
-            &["--grub", "hidden", "--timeout", "300"],
+            &["--grub", kind, "--timeout", "300"],
         ))
     });
     let guard = guest.lock().await;
@@ -26,11 +40,16 @@ async fn grub_guest() -> MutexGuard<'static, Guest> {
     guard
 }
 
-/// Breaks the guest as root with `command` and checks that SSH by key fails.
-async fn break_with(guest: &Guest, command: &str) {
+/// Runs `command` as root at the guest's console, then leaves it.
+async fn as_root(guest: &Guest, command: &str) {
     let mut session = guest.root_login().await;
     sh(&mut session, command).await;
     session.leave().await.expect("leave the console");
+}
+
+/// Breaks the guest as root with `command` and checks that SSH by key fails.
+async fn break_with(guest: &Guest, command: &str) {
+    as_root(guest, command).await;
     assert!(
         guest.ssh(SshAuth::Key, "true").is_err(),
         "the break did not take"
@@ -89,16 +108,30 @@ const NONE_LEFT: &str = "/etc/passwd:0\n/etc/shadow:0";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_account_without_roots_password_is_rescued_by_the_break_in() {
-    let guest = grub_guest().await;
+    rescue_a_locked_account(&*grub_guest().await).await;
+}
+
+/// GRUB's visible menu with its countdown, as RHEL's images show it: the break-in stops the
+/// countdown and edits the default entry as it does behind a hidden menu. A GRUB guest of its
+/// own and a reboot: runs with `scripts/test --all`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a second GRUB guest and a reboot (minutes under TCG): runs with scripts/test --all"]
+async fn a_locked_account_is_rescued_through_a_visible_grub_menu() {
+    rescue_a_locked_account(&*visible_menu_guest().await).await;
+}
+
+/// The demo's locked account (sshd without PAM, so the lock shuts SSH too) rescued by the
+/// break-in: SSH by key and password after it, no one-time login left.
+async fn rescue_a_locked_account(guest: &Guest) {
     break_with(
-        &guest,
+        guest,
         &format!(
             "usermod -L {u}; sed -i 's/^UsePAM yes/UsePAM no/' /etc/ssh/sshd_config; systemctl restart ssh",
             u = guest.user
         ),
     )
     .await;
-    rescue_by_break_in(&guest, &["--password-env", "GUEST_PW"]);
+    rescue_by_break_in(guest, &["--password-env", "GUEST_PW"]);
     guest.ssh_works().expect("SSH after the rescue");
 
     let mut session = guest.root_login().await;
@@ -165,13 +198,11 @@ async fn a_key_only_user_whose_key_was_deleted_gets_it_back_through_the_break_in
 async fn an_fstab_entry_for_a_missing_disk_gets_nofail_and_undo_puts_it_back() {
     const ENTRY: &str = "UUID=0a3c1d2e-5f60-4b7c-8d9e-00000000dead /data ext4 defaults 0 2";
     let guest = grub_guest().await;
-    let mut session = guest.root_login().await;
-    sh(
-        &mut session,
+    as_root(
+        &guest,
         &format!("mkdir -p /data && echo '{ENTRY}' >> /etc/fstab"),
     )
     .await;
-    session.leave().await.expect("leave the console");
     // The user reads /etc/fstab over SSH: the console stays free for lifeline.
     let entry = || {
         let out = guest
@@ -206,6 +237,81 @@ async fn an_fstab_entry_for_a_missing_disk_gets_nofail_and_undo_puts_it_back() {
     );
     assert_eq!(out.status.code(), Some(0), "{undone}");
     assert_eq!(entry(), ENTRY, "{undone}");
+}
+
+/// Restarts the guest as its power button would (`scripts/guest power-reset`).
+fn power_reset(guest: &Guest) {
+    let reset = Command::new(support::repo_root().join("scripts/guest"))
+        .args(["power-reset", "--name", &guest.name])
+        .env("LIFELINE_RUN_DIR", run_dir(guest))
+        .status()
+        .expect("run scripts/guest power-reset");
+    assert!(reset.success(), "power-reset failed");
+}
+
+/// Restarts the guest with `scripts/guest power-reset` and waits until its console shows
+/// `needle`; the console is closed again before this returns.
+fn power_reset_until(guest: &Guest, needle: &str, key: Option<&[u8]>) {
+    let mut console =
+        std::os::unix::net::UnixStream::connect(&guest.serial).expect("open the serial socket");
+    power_reset(guest);
+    let limit = std::time::Duration::from_secs(420);
+    assert!(
+        read_until(&mut console, needle, key, limit),
+        "{needle:?} not on the console within {limit:?} of the reset"
+    );
+}
+
+/// A data disk gone while the VM was off, as after a detach: its /etc/fstab entry has no
+/// `nofail` and root is locked (a VM created with a key), so the boot stops in emergency mode
+/// with "Cannot open access to console, the root account is locked". No login works there.
+/// lifeline breaks in; in the offline shell the probe finds the entry and the fix adds
+/// `nofail` (backed up); the boot goes on; the rescue after it proves SSH. The entry waits 5 s
+/// for its disk rather than systemd's 90 s, to spare two minutes of TCG. Two reboots: runs
+/// with `scripts/test --all`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "two reboots of the GRUB guest (minutes under TCG): runs with scripts/test --all"]
+async fn a_vm_in_emergency_mode_on_a_missing_disk_boots_on_after_an_offline_fix() {
+    const ENTRY: &str = "UUID=0a3c1d2e-5f60-4b7c-8d9e-00000000beef /data ext4 defaults,x-systemd.device-timeout=5s 0 2";
+    let guest = grub_guest().await;
+    // A hard reset follows: sync, or the changes may not be on the disk.
+    as_root(
+        &guest,
+        &format!("mkdir -p /data && echo '{ENTRY}' >> /etc/fstab && usermod -p '*' root && sync"),
+    )
+    .await;
+    power_reset_until(&guest, "root account is locked", None);
+
+    let (_, json) = rescue_by_break_in(&guest, &["--password-env", "GUEST_PW"]);
+    assert_eq!(json["offline"]["pid1"], "sh", "{json}");
+    let fixed: Vec<&str> = json["offline"]["fixes"]
+        .as_array()
+        .expect("the offline fixes")
+        .iter()
+        .filter_map(|fix| fix["id"].as_str())
+        .collect();
+    assert_eq!(fixed, ["SSH506"], "{json}");
+    let outcome = &json["offline"]["outcome"];
+    assert!(outcome["backup"]["id"].is_string(), "no backup: {json}");
+    assert_eq!(json["backups"][0], outcome["backup"], "{json}");
+    guest.ssh_works().expect("SSH after the rescue");
+
+    // Root is locked: the user reads what is left over SSH.
+    let out = guest
+        .ssh(
+            SshAuth::Key,
+            "grep /data /etc/fstab; grep -c '^lifeline-' /etc/passwd || true",
+        )
+        .expect("SSH by key after the rescue");
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        seen.trim(),
+        format!(
+            "{}\n0",
+            ENTRY.replace("device-timeout=5s", "device-timeout=5s,nofail")
+        ),
+        "the entry without nofail, or a one-time login left: {json}"
+    );
 }
 
 /// Reads `stream` until `needle` has arrived, pressing `key` every 150 ms meanwhile when one
@@ -250,12 +356,7 @@ async fn a_console_left_at_grubs_prompt_is_named_with_the_next_step() {
     let guest = grub_guest().await;
     let mut console =
         std::os::unix::net::UnixStream::connect(&guest.serial).expect("open the serial socket");
-    let reset = Command::new(support::repo_root().join("scripts/guest"))
-        .args(["power-reset", "--name", &guest.name])
-        .env("LIFELINE_RUN_DIR", run_dir(&guest))
-        .status()
-        .expect("run scripts/guest power-reset");
-    assert!(reset.success(), "power-reset failed");
+    power_reset(&guest);
     let minutes = std::time::Duration::from_secs(180);
     assert!(
         read_until(&mut console, "GNU GRUB", Some(b"\x1b"), minutes),

@@ -2,7 +2,8 @@
 //! `init=/bin/sh` (a root shell, no password, no systemd), leave a one-time login there,
 //! continue the boot with the real init, and log in with that login. The login is random,
 //! hashed here and never typed in clear but at the login prompt; the channel removes it when
-//! it closes.
+//! it closes. A caller that repairs offline first (what stops the boot cannot be fixed after
+//! it) is handed the shell before the boot goes on, and boots on with [`boot_on`].
 
 use super::target::AzureHandle;
 use crate::azure::admin::{self, AdminCommand};
@@ -95,10 +96,12 @@ impl OneTimeLogin {
 /// [`crate::shell::BOOT_WAIT`].
 const GRUB_WAIT: Duration = Duration::from_secs(180);
 
-/// Restarts the machine and comes back logged in as root with a one-time login.
+/// Restarts the machine and comes back as root with a one-time login: in the offline shell
+/// (`/` read-write, no init) when `offline`, else logged in after the normal boot.
 pub(super) async fn break_in(
     session: &mut Session,
     restart: &Restart<'_>,
+    offline: bool,
 ) -> Result<OneTimeLogin, BreakInError> {
     restart.run().await.map_err(BreakInError::Restart)?;
     // Whatever shell the lower rungs left open went with the restart.
@@ -125,24 +128,38 @@ pub(super) async fn break_in(
     if added.exit_status != 0 {
         return Err(BreakInError::Offline(added.text()));
     }
+    if !offline {
+        boot_on(session, &login).await?;
+    }
+    Ok(login)
+}
+
+/// From the offline shell: lets the boot go on with the real init and logs in with `login`.
+pub(super) async fn boot_on(
+    session: &mut Session,
+    login: &OneTimeLogin,
+) -> Result<(), BreakInError> {
     session.continue_boot().await?;
     match session.wait_for_prompt(BOOT_WAIT).await? {
         ConsoleState::LoginPrompt | ConsoleState::LoginIncorrect => {}
         other => return Err(BreakInError::NoLogin(other)),
     }
     session.log_in(&login.user, Some(&login.password)).await?;
-    Ok(login)
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
-pub(super) enum BreakInError {
+pub enum BreakInError {
     #[error("{0}")]
     Restart(String),
     #[error("booting with init=/bin/sh gave no shell (the console showed {0:?})")]
     NoShell(ConsoleState),
     #[error("preparing the offline shell failed: {0}")]
     Offline(String),
-    #[error("the boot after the break-in reached no login prompt (the console showed {0:?})")]
+    #[error(
+        "the boot after the break-in reached no login prompt (the console showed {0:?}): \
+         what stops it was not fixed offline; look at the console (lifeline connect)"
+    )]
     NoLogin(ConsoleState),
     #[error(transparent)]
     Shell(#[from] ShellError),

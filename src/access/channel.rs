@@ -3,7 +3,7 @@
 //! the second.
 
 use super::agent_channel::AgentChannel;
-use super::breakin::OneTimeLogin;
+use super::breakin::{self, BreakInError, OneTimeLogin};
 use crate::shell::{CommandOutput, Ledger, Runner, Session, ShellError};
 use std::time::Duration;
 
@@ -11,10 +11,12 @@ use std::time::Duration;
 #[allow(clippy::large_enum_variant)]
 pub enum Channel {
     /// A shell of our own on the serial console; logged in with a one-time login when the
-    /// break-in made one (removed on [`Channel::close`]).
+    /// break-in made one (removed on [`Channel::close`]). `offline`: the break-in's shell, the
+    /// boot not yet gone on (see [`Channel::boot_on`]).
     Console {
         session: Session,
         one_time: Option<OneTimeLogin>,
+        offline: bool,
     },
     /// Scripts carried by the cloud's Run Command through the VM agent; no console at all.
     Agent(AgentChannel),
@@ -66,13 +68,35 @@ impl Channel {
         }
     }
 
+    /// In the break-in's offline shell: no init runs, no service can be asked about.
+    pub fn is_offline(&self) -> bool {
+        matches!(self, Channel::Console { offline: true, .. })
+    }
+
+    /// From the break-in's offline shell: lets the boot go on and logs in with the one-time
+    /// login after it. Does nothing elsewhere.
+    pub async fn boot_on(&mut self) -> Result<(), BreakInError> {
+        if let Channel::Console {
+            session,
+            one_time: Some(login),
+            offline: offline @ true,
+        } = self
+        {
+            *offline = false;
+            breakin::boot_on(session, login).await?;
+        }
+        Ok(())
+    }
+
     /// Removes any one-time login, then leaves the way in as it was found (the console logged
-    /// out, as a person would).
+    /// out, as a person would); the break-in's offline shell is left booting on, since its
+    /// exit would stop the kernel.
     pub async fn close(self) -> Result<(), ShellError> {
         match self {
             Channel::Console {
                 mut session,
                 one_time,
+                offline,
             } => {
                 if let Some(login) = one_time {
                     let removed = session.run(&login.remove_script()).await?;
@@ -84,7 +108,11 @@ impl Channel {
                         )));
                     }
                 }
-                session.leave().await
+                if offline {
+                    session.continue_boot().await
+                } else {
+                    session.leave().await
+                }
             }
             Channel::Agent(_) => Ok(()),
         }

@@ -43,17 +43,28 @@ impl From<ShellError> for Miss {
     }
 }
 
-/// Climbs from whatever the console shows to the shell `need` asks for; also returns the
-/// one-time login the break-in added, if it came to that.
+/// Where the climb got to.
+pub(super) struct Climbed {
+    pub record: AccessRecord,
+    /// The one-time login the break-in or the agent rung added, if it came to that.
+    pub one_time: Option<OneTimeLogin>,
+    /// The break-in got in and the session is still in its offline shell.
+    pub offline: bool,
+}
+
+/// Climbs from whatever the console shows to the shell `need` asks for. A break-in stays in
+/// its offline shell when `offline_first` asks for it.
 pub(super) async fn climb(
     session: &mut Session,
     access: &Access,
     need: Need,
     restart: Option<&Restart<'_>>,
     agent: Option<&AgentChannel>,
-) -> Result<(AccessRecord, Option<OneTimeLogin>), Stop> {
+    offline_first: bool,
+) -> Result<Climbed, Stop> {
     let mut record = AccessRecord::default();
     let mut one_time = None;
+    let mut offline = false;
     let mut at = session.reach().await?;
     record.stopped_at(boot_stop(at));
     let mut login_expired = false;
@@ -92,13 +103,16 @@ pub(super) async fn climb(
                 (true, None) => Err(Miss::Skipped(
                     "no way to restart this target: pass --reset-cmd 'COMMAND'".into(),
                 )),
-                (true, Some(restart)) => match breakin::break_in(session, restart).await {
+                (true, Some(restart)) => match breakin::break_in(session, restart, offline_first)
+                    .await
+                {
                     Ok(login) => {
                         let how = format!(
                             "restarted; GRUB's default entry booted with init=/bin/sh; one-time login {} added",
                             login.user
                         );
                         one_time = Some(login);
+                        offline = offline_first;
                         Ok(how)
                     }
                     Err(BreakInError::Shell(e)) => Err(e.into()),
@@ -109,7 +123,11 @@ pub(super) async fn climb(
         match tried {
             Ok(how) => {
                 record.note(rung, Outcome::GotIn, how);
-                return Ok((record, one_time));
+                return Ok(Climbed {
+                    record,
+                    one_time,
+                    offline,
+                });
             }
             Err(Miss::Broken(why)) => {
                 record.note(rung, Outcome::Failed, why);

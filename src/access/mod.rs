@@ -19,6 +19,7 @@ mod record;
 mod target;
 
 pub use agent_channel::AgentChannel;
+pub use breakin::BreakInError;
 pub use channel::Channel;
 pub use record::{AccessRecord, Attempt, Outcome, Rung};
 pub use target::{AzureHandle, OpenConsole, OpenError, Target};
@@ -86,6 +87,10 @@ pub struct OpenOptions {
     /// Where to record the session (asciicast), if anywhere.
     pub record: Option<PathBuf>,
     pub timeouts: Timeouts,
+    /// A break-in hands back its offline shell (before the boot goes on) rather than a login
+    /// after the boot: the caller repairs what stops the boot there, then calls
+    /// [`Channel::boot_on`].
+    pub offline_first: bool,
 }
 
 impl OpenOptions {
@@ -94,6 +99,7 @@ impl OpenOptions {
             need,
             record: None,
             timeouts: Timeouts::default(),
+            offline_first: false,
         }
     }
 }
@@ -206,13 +212,18 @@ pub async fn open(
             options.need,
             restart.as_ref(),
             agent.as_ref(),
+            options.offline_first,
         )
         .await
     };
     match climbed {
-        Ok((record, one_time)) => Ok(Opened {
-            channel: Channel::Console { session, one_time },
-            access: record,
+        Ok(climbed) => Ok(Opened {
+            channel: Channel::Console {
+                session,
+                one_time: climbed.one_time,
+                offline: climbed.offline,
+            },
+            access: climbed.record,
             description,
             azure: opened.azure,
         }),

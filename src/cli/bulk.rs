@@ -190,7 +190,7 @@ async fn run_job(job: Job, shared: &Shared) -> TargetResult {
         operations: Vec::new(),
         elapsed_ms: 0,
     };
-    match session::open_with(&job.endpoint, &job.access, Need::Root).await {
+    match session::open_with(&job.endpoint, &job.access, Need::Root, false).await {
         Err(e) => {
             warn!(target = %job.name, "could not reach a root shell: {e:#}");
             result.exit_code = exit_code_for(&e);

@@ -5,12 +5,12 @@ use super::UsageError;
 use super::args::{Cli, RescueArgs};
 use super::ask::{self, Interrupted};
 use super::session::{self, Endpoint};
-use crate::access::Need;
+use crate::access::{Channel, Need};
 use crate::diagnose::Diagnosis;
 use crate::exit;
 use crate::remedy::ops::Repair;
 use crate::report;
-use crate::rescue::{RescueOptions, RescueReport, rescue};
+use crate::rescue::{OfflineRound, RescueOptions, RescueReport, offline, rescue};
 use anyhow::{Result, bail};
 use std::io::{IsTerminal, Write};
 
@@ -62,7 +62,7 @@ pub async fn rescue_at(
     // Azure's facts are read while the console logs in.
     let (cloud, opened) = tokio::join!(
         super::azure::cloud_side(&endpoint.target, &args.cloud),
-        session::open_endpoint(endpoint, Need::Root)
+        session::open_endpoint(endpoint, Need::Root, true)
     );
     let (mut opened, access) = opened?;
     let options = RescueOptions {
@@ -74,6 +74,15 @@ pub async fn rescue_at(
         restore_keys,
         ..RescueOptions::new(args.ssh_user.as_deref(), &access.credentials)
     };
+    let offline = match offline_part(&mut opened.channel, &options, confirm).await {
+        Ok(offline) => offline,
+        Err(e) => {
+            if let Err(left) = opened.channel.close().await {
+                tracing::warn!("leaving the console: {left}");
+            }
+            return Err(e);
+        }
+    };
     let ledger = opened.channel.ledger();
     let result = rescue(&mut opened.channel, &options, confirm).await;
     // The rescue's result (and its error) win over a console that could not be left tidy.
@@ -82,9 +91,31 @@ pub async fn rescue_at(
     }
     session::print_timings(endpoint.timings, &opened.description, ledger.as_ref());
     let mut report = result?;
+    if let Some(round) = offline {
+        report = report.with_offline(round);
+    }
     report.target = opened.description;
     report.access = Some(opened.access);
     Ok(report)
+}
+
+/// In the break-in's offline shell: the fixes made by files alone, then the boot goes on and
+/// the one-time login logs in after it. Nothing elsewhere.
+async fn offline_part(
+    channel: &mut Channel,
+    options: &RescueOptions,
+    confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
+) -> Result<Option<OfflineRound>> {
+    if !channel.is_offline() {
+        return Ok(None);
+    }
+    let round = {
+        let _step = crate::progress::step("repairing offline, before the boot goes on");
+        offline::repair(channel, &options.user, options.dry_run, confirm).await?
+    };
+    let _step = crate::progress::step("booting on and logging in");
+    channel.boot_on().await?;
+    Ok(Some(round))
 }
 
 /// The `--verify-key` private key, read before anything changes on the guest.

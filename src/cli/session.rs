@@ -100,21 +100,32 @@ fn secret(env: &Option<String>, file: &Option<PathBuf>) -> Result<Option<Secret>
 
 /// Opens the console and climbs the access ladder to the shell `need` asks for.
 pub async fn open(cli: &Cli, need: Need) -> Result<(Opened, Access)> {
-    open_endpoint(&Endpoint::of(cli), need).await
+    open_endpoint(&Endpoint::of(cli), need, false).await
 }
 
-/// [`open`] for any endpoint.
-pub async fn open_endpoint(endpoint: &Endpoint, need: Need) -> Result<(Opened, Access)> {
+/// [`open`] for any endpoint; `offline_first`: a break-in hands back its offline shell (see
+/// [`OpenOptions::offline_first`]).
+pub async fn open_endpoint(
+    endpoint: &Endpoint,
+    need: Need,
+    offline_first: bool,
+) -> Result<(Opened, Access)> {
     let access = access(&endpoint.login, true)?;
-    let opened = open_with(endpoint, &access, need).await?;
+    let opened = open_with(endpoint, &access, need, offline_first).await?;
     Ok((opened, access))
 }
 
 /// [`open_endpoint`] with the access already read.
-pub async fn open_with(endpoint: &Endpoint, access: &Access, need: Need) -> Result<Opened> {
+pub async fn open_with(
+    endpoint: &Endpoint,
+    access: &Access,
+    need: Need,
+    offline_first: bool,
+) -> Result<Opened> {
     let options = OpenOptions {
         record: endpoint.record.clone(),
         timeouts: endpoint.timeouts,
+        offline_first,
         ..OpenOptions::new(need)
     };
     Ok(access::open(&target(&endpoint.target).await?, access, &options).await?)

@@ -133,6 +133,14 @@ pub struct Init {
 }
 
 impl Init {
+    /// PID 1 is neither systemd nor an init (a break-in's `init=/bin/sh`): no service, unit,
+    /// listener or journal of this boot can be asked about.
+    pub fn no_service_manager(&self) -> bool {
+        self.pid1
+            .as_deref()
+            .is_some_and(|pid1| pid1 != "systemd" && pid1 != "init")
+    }
+
     pub fn is_systemd(&self) -> bool {
         self.pid1.as_deref() == Some("systemd")
     }

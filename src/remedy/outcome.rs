@@ -179,6 +179,15 @@ impl Outcome {
         !self.verification.is_empty() && self.verification.iter().all(|p| p.ok)
     }
 
+    /// Every step succeeded where no init runs (a break-in shell): sshd was not started, so
+    /// there was nothing to check yet.
+    pub fn waits_for_init(&self) -> bool {
+        self.exit_status == 0
+            && self.steps.iter().all(|s| s.status == StepStatus::Ok)
+            && self.verification.is_empty()
+            && self.service.iter().any(|s| s.status == "skipped")
+    }
+
     /// Every step succeeded and SSH answers.
     pub fn succeeded(&self) -> bool {
         self.exit_status == 0
@@ -214,6 +223,23 @@ ll\tverify\t22\t127.0.0.1\tok\tSSH-2.0-OpenSSH_9.2p1\n";
                 .to_string()
                 .contains("changed: /etc/ssh/sshd_config: rewritten")
         );
+    }
+
+    #[test]
+    fn a_run_with_no_init_is_done_and_waits_for_the_boot() {
+        let output = b"ll\tbackup\t20261206T152600Z\t/var/backups/lifeline/20261206T152600Z\n\
+ll\tchanged\t/etc/fstab\trewritten\n\
+ll\tstep\tadd nofail\tok\n\
+ll\tservice\t-\tskipped\tno systemd and no init script here\n";
+        let outcome = Outcome::parse("rescue", output, 0).unwrap();
+        assert!(outcome.waits_for_init() && !outcome.succeeded());
+        let text = outcome.to_string();
+        assert!(
+            text.starts_with("rescue: done, SSH not checked (no init runs here), changes made"),
+            "{text}"
+        );
+        let failed = Outcome::parse("rescue", output, 1).unwrap();
+        assert!(!failed.waits_for_init());
     }
 
     #[test]

@@ -6,7 +6,13 @@ use std::fmt;
 
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verdict = if self.succeeded() { "done" } else { "FAILED" };
+        let verdict = if self.succeeded() {
+            "done"
+        } else if self.waits_for_init() {
+            "done, SSH not checked (no init runs here)"
+        } else {
+            "FAILED"
+        };
         let what = if self.changed() {
             "changes made"
         } else if self.rolled_back.is_empty() && self.succeeded() {

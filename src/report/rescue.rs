@@ -9,7 +9,8 @@ use std::fmt;
 
 impl fmt::Display for RescueReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verdict = match (self.verified, self.before.is_empty()) {
+        let fixed_offline = self.offline.as_ref().is_some_and(|o| o.outcome.is_some());
+        let verdict = match (self.verified, self.before.is_empty() && !fixed_offline) {
             (true, true) => "SSH works; nothing needed fixing",
             (true, false) if self.changed => "SSH works again",
             (true, false) => "SSH works",
@@ -20,6 +21,22 @@ impl fmt::Display for RescueReport {
         writeln!(f, "rescue of {} for {}: {verdict}", self.target, self.user)?;
         if let Some(access) = &self.access {
             writeln!(f, "access: {access}")?;
+        }
+        if let Some(offline) = &self.offline {
+            let pid1 = offline.pid1.as_deref().unwrap_or("unknown");
+            writeln!(
+                f,
+                "\noffline, before the boot went on (PID 1 was {pid1}; not asked: {}):",
+                offline.not_asked.join("; ")
+            )?;
+            for fix in &offline.fixes {
+                writeln!(f, "  {}: {}", fix.id, fix.step)?;
+            }
+            match &offline.outcome {
+                Some(outcome) => write!(f, "{}", indent(&outcome.to_string()))?,
+                None if offline.fixes.is_empty() => writeln!(f, "  nothing to fix offline")?,
+                None => writeln!(f, "  not applied")?,
+            }
         }
         if !self.before.is_empty() {
             writeln!(f, "\nfound:")?;

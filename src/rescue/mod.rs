@@ -12,9 +12,11 @@
 
 pub mod cloud;
 mod model_keys;
+pub mod offline;
 mod report;
 
 pub use cloud::CloudContext;
+pub use offline::OfflineRound;
 pub use report::{RescueReport, Round};
 
 use crate::diagnose::{DiagnoseError, Diagnosis, diagnose};

@@ -2,6 +2,7 @@
 //! document for scripts (docs/rescue-json.md) by [`crate::report`].
 
 use super::cloud::CloudFix;
+use super::offline::OfflineRound;
 use crate::access::AccessRecord;
 use crate::diagnose::Diagnosis;
 use crate::login::LoginCheck;
@@ -35,7 +36,7 @@ impl Round {
     }
 }
 
-fn planned(repair: &Repair) -> Vec<PlannedFix> {
+pub(super) fn planned(repair: &Repair) -> Vec<PlannedFix> {
     repair
         .fixes
         .iter()
@@ -54,6 +55,9 @@ pub struct RescueReport {
     /// How root was reached (the access ladder); the caller fills it in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<AccessRecord>,
+    /// The break-in's offline part, before the boot went on (see [`super::offline`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offline: Option<OfflineRound>,
     pub user: String,
     /// SSH works for the user: the user logged in over SSH and `true` ran (see `login`);
     /// banners answer on every configured port and no error finding is left.
@@ -101,6 +105,7 @@ impl RescueReport {
         RescueReport {
             target: String::new(),
             access: None,
+            offline: None,
             user: user.to_string(),
             verified: false,
             changed: false,
@@ -119,6 +124,18 @@ impl RescueReport {
             error: None,
             elapsed_ms: 0,
         }
+    }
+
+    /// Adds the offline part that came before this rescue: its changes and backup count.
+    pub fn with_offline(mut self, round: OfflineRound) -> RescueReport {
+        if let Some(outcome) = &round.outcome {
+            self.changed |= outcome.changed();
+            if let Some(backup) = &outcome.backup {
+                self.backups.insert(0, backup.clone());
+            }
+        }
+        self.offline = Some(round);
+        self
     }
 
     pub(super) fn dry_run(&mut self, repair: &Repair) {

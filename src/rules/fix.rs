@@ -151,6 +151,18 @@ impl Fix {
         self.actions
     }
 
+    /// Made by files alone and safe where no service manager runs (the break-in's offline
+    /// shell): space, /etc/fstab, the account and its keys. Not sshd's start, nor the firewall
+    /// or SELinux (they act on the running system), nor what `sshd -t` must judge: with no
+    /// /run mounted it fails for want of its privilege-separation directory, and a config
+    /// step would take that for a broken configuration.
+    pub fn is_offline(&self) -> bool {
+        self.actions.iter().all(|action| match action {
+            Action::Step(step) => matches!(step.phase, Phase::Resources | Phase::Account),
+            Action::StartService | Action::EditConfig(_) => false,
+        })
+    }
+
     /// Fixed by the plan's final service handling.
     pub fn start_service() -> Fix {
         Fix {

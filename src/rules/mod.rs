@@ -17,7 +17,7 @@ pub mod docs;
 pub mod fix;
 mod privsep;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use cloud::Source;
 

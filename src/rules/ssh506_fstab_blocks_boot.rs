@@ -24,8 +24,10 @@ pub static RULE: Rule = Rule {
         fix: "lifeline adds `nofail` to the entry (after a backup; the line must still read as \
               diagnosed; `findmnt --verify` must find no more errors than before) and has \
               systemd reload its mount units. The entry stays, so the disk is mounted again \
-              when it comes back; undo puts the line back. /, /usr and /var are left to you: \
-              the system cannot run as it should without them.",
+              when it comes back; undo puts the line back. On a VM whose boot has already \
+              stopped, `rescue --allow-reboot` makes the same change in the break-in shell, \
+              before the boot goes on. /, /usr and /var are left to you: the system cannot \
+              run as it should without them.",
         safety: "Safe: `nofail` only lets the boot go on without the file system; nothing on \
                  it is touched. Programs that write below its mount point write to the root \
                  file system until it is mounted again.",

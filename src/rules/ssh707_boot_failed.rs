@@ -18,9 +18,11 @@ pub static RULE: Rule = Rule {
         why: "A boot that stops in emergency mode or panics never starts sshd; a failed \
               mount in /etc/fstab is the most common cause on Azure (a data disk detached, a \
               device name that changed).",
-        fix: "None automatic yet. Log in on the console as root (emergency mode asks for \
-              root's password), fix the line the log names (in /etc/fstab, add `nofail` or \
-              comment it out), and reboot; or repair the disk offline (`az vm repair`).",
+        fix: "Not from this finding alone. `lifeline rescue --allow-reboot` breaks in \
+              through GRUB and, before the boot goes on, fixes what its probe finds there (an \
+              /etc/fstab entry for a missing disk gets `nofail`: SSH506). Otherwise log in on \
+              the console as root (emergency mode asks for root's password), fix the line the \
+              log names, and reboot; or repair the disk offline (`az vm repair`).",
         safety: "Nothing is changed: lifeline only reports what Azure says.",
     },
     ..AZURE_RULE

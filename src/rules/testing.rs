@@ -36,7 +36,7 @@ pub(super) fn debian_with(change: impl FnOnce(&mut Facts)) -> Facts {
 
 /// The healthy Debian 12 capture with every `old` replaced by `new` (each must occur): a cause
 /// written the way the probe prints it.
-pub(super) fn debian_text(edits: &[(&str, &str)]) -> Facts {
+pub(crate) fn debian_text(edits: &[(&str, &str)]) -> Facts {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/facts/debian-12-healthy.txt");
     let mut text = std::fs::read_to_string(path).unwrap();

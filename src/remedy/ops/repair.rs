@@ -49,16 +49,28 @@ pub struct Repair {
 
 impl Repair {
     pub fn plan(diagnosis: &Diagnosis) -> Repair {
+        Repair::plan_where(diagnosis, |_| true)
+    }
+
+    /// The plan for a shell where no service manager runs (the break-in's, before the boot
+    /// goes on): only the fixes made by files alone ([`Fix::is_offline`]). The others are
+    /// neither planned nor manual: the rescue after the boot diagnoses them afresh.
+    pub fn plan_offline(diagnosis: &Diagnosis) -> Repair {
+        Repair::plan_where(diagnosis, Fix::is_offline)
+    }
+
+    fn plan_where(diagnosis: &Diagnosis, keep: impl Fn(&Fix) -> bool) -> Repair {
         let mut builder = Builder::default();
         for finding in &diagnosis.findings {
             if finding.severity == Severity::Info {
                 continue;
             }
             match finding.fix_on(&diagnosis.facts) {
-                Some(fix) => {
+                Some(fix) if keep(&fix) => {
                     let title = builder.add(fix);
                     builder.fixes.push((finding.clone(), title));
                 }
+                Some(_) => {}
                 None => builder.manual.push(finding.clone()),
             }
         }
