@@ -84,11 +84,17 @@ pub struct OpenConsole {
     pub azure: Option<AzureHandle>,
 }
 
+/// An admin command's answer (SysRq's help line, an NMI report) is a few kB; a console that
+/// prints more within the listening window is flooding, and 64 KiB keeps the answer's start.
+pub const ANSWER_LIMIT: usize = 64 << 10;
+
 impl OpenConsole {
     /// What the console prints within `listen`, as text: the answer to an admin command (a
     /// SysRq help line, an NMI report). Stops early when the console closes.
+    /// Output past [`ANSWER_LIMIT`] is read and counted, and the count ends the text.
     pub async fn output_within(&mut self, listen: Duration) -> String {
         let mut answer = Vec::new();
+        let mut dropped = 0usize;
         let mut buf = [0u8; 4096];
         let deadline = tokio::time::Instant::now() + listen;
         while let Ok(Ok(n)) =
@@ -97,9 +103,18 @@ impl OpenConsole {
             if n == 0 {
                 break;
             }
-            answer.extend_from_slice(&buf[..n]);
+            let keep = n.min(ANSWER_LIMIT - answer.len());
+            answer.extend_from_slice(&buf[..keep]);
+            dropped += n - keep;
         }
-        String::from_utf8_lossy(&answer).into_owned()
+        let mut text = String::from_utf8_lossy(&answer).into_owned();
+        if dropped > 0 {
+            text.push_str(&format!(
+                "\n[lifeline: dropped {dropped} more bytes past {ANSWER_LIMIT}; attach with \
+                 `lifeline connect` to read the console whole]"
+            ));
+        }
+        text
     }
 }
 
@@ -115,5 +130,39 @@ impl AzureHandle {
     pub async fn send(&self, command: &AdminCommand) -> Result<(), ArmError> {
         let url = self.session_url.lock().expect("session url lock").clone();
         admin::send(&self.arm, &url, command).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn an_answer_past_the_limit_keeps_its_start_and_says_how_much_was_dropped() {
+        let (link, mut far) = Link::memory(1 << 16);
+        let mut console = OpenConsole {
+            link,
+            description: "memory".into(),
+            azure: None,
+        };
+        let writer = tokio::spawn(async move {
+            far.write_all(&vec![b'x'; ANSWER_LIMIT + 1000])
+                .await
+                .unwrap();
+        });
+        let text = console.output_within(Duration::from_secs(5)).await;
+        writer.await.unwrap();
+        assert!(text.starts_with(&"x".repeat(ANSWER_LIMIT)));
+        assert!(
+            text.ends_with("to read the console whole]"),
+            "{}",
+            &text[ANSWER_LIMIT..]
+        );
+        assert!(
+            text.contains("dropped 1000 more bytes"),
+            "{}",
+            &text[ANSWER_LIMIT..]
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! 408/429/5xx, request ids, bearer tokens). Every failure becomes an [`ArmError`] that says what
 //! Azure answered and what the user can do about it; nothing is swallowed.
 
+use super::body;
 use super::cloud::Cloud;
 use super::target::{Machine, VmTarget};
 use crate::exit::ExitClass;
@@ -285,13 +286,14 @@ impl ArmClient {
         let mut request = Request::new(url, Method::Get);
         let response = self
             .anonymous
-            .send(&Context::new(), &mut request, Some(skip_checks()))
+            .stream(&Context::new(), &mut request, Some(skip_checks()))
             .await
             .map_err(|e| transport_or_credential(e, what))?;
         let status = u16::from(response.status());
+        let body = read_body(response.into_body(), body::SERIAL_LOG_LIMIT, what).await?;
         // A serial log holds whatever the guest printed, invalid UTF-8 included: decoded
         // lossily, or one stray byte would turn the whole log into nothing.
-        let body = String::from_utf8_lossy(response.into_body().as_ref()).into_owned();
+        let body = String::from_utf8_lossy(&body).into_owned();
         if (200..300).contains(&status) {
             return Ok(body);
         }
@@ -325,8 +327,8 @@ pub(super) struct Reply {
     pub retry_after: Option<u64>,
 }
 
-fn skip_checks() -> azure_core::http::PipelineSendOptions {
-    azure_core::http::PipelineSendOptions {
+fn skip_checks() -> azure_core::http::PipelineStreamOptions {
+    azure_core::http::PipelineStreamOptions {
         skip_checks: true,
         ..Default::default()
     }
@@ -347,20 +349,18 @@ async fn send_through(
         request.set_body(serde_json::to_vec(&body).expect("json"));
     }
     let response = pipeline
-        .send(&Context::new(), &mut request, Some(skip_checks()))
+        .stream(&Context::new(), &mut request, Some(skip_checks()))
         .await
         .map_err(|e| transport_or_credential(e, what))?;
-    let status = u16::from(response.status());
-    let header = |name: &'static str| {
-        response
-            .headers()
-            .get_optional_string(&HeaderName::from_static(name))
-    };
+    let (status, headers, response) = response.deconstruct();
+    let status = u16::from(status);
+    let header = |name: &'static str| headers.get_optional_string(&HeaderName::from_static(name));
     let request_id = header("x-ms-request-id");
     let async_operation = header("azure-asyncoperation");
     let location = header("location");
     let retry_after = header("retry-after").and_then(|v| v.trim().parse().ok());
-    let body = response.into_body().into_string().unwrap_or_default();
+    let body = read_body(response, body::ARM_ANSWER_LIMIT, what).await?;
+    let body = String::from_utf8(body).unwrap_or_default();
     let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     if (200..300).contains(&status) {
         return Ok(Reply {
@@ -388,6 +388,20 @@ async fn send_through(
         code,
         message,
     })
+}
+
+/// A body read up to `limit`; past it, a transport error that names the request.
+async fn read_body(
+    response: azure_core::http::AsyncResponseBody,
+    limit: usize,
+    what: &str,
+) -> Result<Vec<u8>, ArmError> {
+    body::read_bounded(response, limit)
+        .await
+        .map_err(|e| ArmError::Transport {
+            what: what.to_string(),
+            message: e.to_string(),
+        })
 }
 
 fn transport_or_credential(e: azure_core::Error, what: &str) -> ArmError {

@@ -90,9 +90,7 @@ impl Cloud {
             .await
             .map_err(|e| failed(e.to_string()))?;
         let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
+        let body = super::body::read_bounded(response.into_body(), super::body::SMALL_ANSWER_LIMIT)
             .await
             .map_err(|e| failed(e.to_string()))?;
         if !status.is_success() {

@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod agent;
 pub mod arm;
+pub mod body;
 pub mod boot_log;
 pub mod cloud;
 pub mod console_link;

@@ -48,7 +48,9 @@ impl Policy for EntraAnswers {
             return Ok(response);
         }
         let (status, headers, body) = response.deconstruct();
-        let bytes = body.collect().await?;
+        let bytes = super::body::read_bounded(body, super::body::SMALL_ANSWER_LIMIT)
+            .await
+            .map_err(|e| azure_core::Error::new(azure_core::error::ErrorKind::Io, e))?;
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes)
             && let Some(error) = value["error"].as_str()
         {

@@ -14,6 +14,7 @@ mod password;
 mod remedy;
 mod rescue;
 mod session;
+mod small_file;
 mod vmaccess;
 
 pub use args::{Cli, Command, OutputFormat};

@@ -20,9 +20,11 @@ pub fn from_env(var: &str) -> Result<Secret> {
     }
 }
 
+/// A password file holds one line; 64 KiB is far past any password and refuses a wrong path.
+const PASSWORD_FILE_LIMIT: usize = 64 << 10;
+
 pub fn from_file(path: &Path) -> Result<Secret> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("could not read the password file {}", path.display()))?;
+    let text = super::small_file::read(path, "password file", PASSWORD_FILE_LIMIT)?;
     let line = text.lines().next().unwrap_or_default();
     if line.is_empty() {
         bail!("the password file {} is empty", path.display());

@@ -287,8 +287,10 @@ fn required(secret: Option<Secret>) -> Result<Secret> {
     })
 }
 
+/// An authorized_keys-style file: a key line is under 16 KiB, so 1 MiB holds dozens.
+const KEY_FILE_LIMIT: usize = 1 << 20;
+
 pub fn read_keys(file: &std::path::Path) -> Result<PublicKeys> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("could not read the key file {}", file.display()))?;
+    let text = super::small_file::read(file, "key file", KEY_FILE_LIMIT)?;
     Ok(PublicKeys::parse(&text)?)
 }
