@@ -44,7 +44,7 @@ pub fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         let outcome = run_until_signalled(cli).await;
         // A session dropped on the way out (an error, a signal) is still closing its shells.
-        crate::shell::closed(std::time::Duration::from_secs(30)).await;
+        crate::access::sessions_closed(std::time::Duration::from_secs(30)).await;
         outcome
     });
     // A read of stdin blocks a runtime thread until a key or EOF; when the console ends first
@@ -56,7 +56,7 @@ pub fn main() -> ExitCode {
             // Errors can quote the guest (a command's partial output, a tool's message).
             eprintln!(
                 "lifeline: {}",
-                crate::term::escape::for_terminal(&format!("{e:#}"))
+                crate::report::for_terminal(&format!("{e:#}"))
             );
             let code = exit_code_for(&e);
             if json {
@@ -74,14 +74,7 @@ fn failure_json(e: &anyhow::Error, code: u8) -> serde_json::Value {
     let access = e
         .chain()
         .find_map(|cause| cause.downcast_ref::<crate::access::AccessError>());
-    let stop = match access {
-        Some(access) => access.boot_stop(),
-        None => e.chain().find_map(|cause| {
-            cause
-                .downcast_ref::<crate::shell::ShellError>()
-                .and_then(crate::shell::ShellError::boot_stop)
-        }),
-    };
+    let stop = crate::access::boot_stop_of(e.as_ref());
     let mut doc = serde_json::json!({ "error": format!("{e:#}"), "exit_code": code });
     if let Some(stop) = stop {
         doc["console"] = serde_json::json!(stop);
@@ -203,6 +196,39 @@ mod tests {
             waited: Duration::from_secs(1),
             partial: String::new(),
         }
+    }
+
+    /// The command line parses, calls the library and renders: sessions, credentials and
+    /// their costs come through `access`, text for a terminal through `report`; it never
+    /// reaches the terminal, matching, console or link layers below them itself.
+    #[test]
+    fn the_command_line_reaches_no_layer_below_access_and_report() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Tests may build a nested library error to check its exit code.
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            files += 1;
+            // A grouped `use crate::{…}` would hide which layers it names.
+            for reach in [
+                "crate::term",
+                "crate::expect",
+                "crate::link",
+                "crate::shell",
+                "crate::secret",
+                "crate::{",
+            ] {
+                assert!(
+                    !code.contains(reach),
+                    "{} uses {reach}: go through access (sessions, credentials, timings) or \
+                     report (escaping guest text) instead",
+                    path.display()
+                );
+            }
+        }
+        assert!(files >= 10, "only {files} files in {}", dir.display());
     }
 
     #[test]
