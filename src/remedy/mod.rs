@@ -43,10 +43,10 @@ pub use ops::list_backups;
 pub use outcome::{BackupLocation, Change, Outcome, StepResult, StepStatus};
 pub use plan::{Plan, program};
 #[cfg(test)]
-pub(crate) use plan::{run_locally, run_over_private_etc};
+pub(crate) use plan::{run_locally, run_over_private_etc, scrubbed};
 pub use service::ServiceAction;
 #[cfg(test)]
-pub(crate) use sshd_stand_in::with_sshd;
+pub(crate) use sshd_stand_in::over_empty_etc;
 pub use user::UserName;
 pub use validate::Validation;
 pub use verify::PortCheck;

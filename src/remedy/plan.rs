@@ -298,6 +298,17 @@ pub(crate) fn run_over_private_etc(
     run_in_scratch(libraries, body, true)
 }
 
+/// What a local run printed, ready to compare: the scratch root `dir` shown as `T`, the backup
+/// records (named by time and a random id) left out.
+#[cfg(test)]
+pub(crate) fn scrubbed(dir: &std::path::Path, out: &str) -> String {
+    out.replace(&dir.display().to_string(), "T")
+        .lines()
+        .filter(|l| !l.starts_with("ll\tbackup\t"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 #[cfg(test)]
 fn run_in_scratch(
     libraries: &[&'static str],

@@ -8,6 +8,8 @@
 //!   value read in a `Match User NAME` block, else the first global one, else `yes`; an
 //!   included file is read where its Include stands, and a Match in it ends with it.
 
+use super::{run_over_private_etc, scrubbed};
+
 /// The stand-in's script.
 const SSHD: &str = r#"#!/bin/sh
 main=/etc/ssh/sshd_config
@@ -45,12 +47,20 @@ case $1 in
 esac
 "#;
 
-/// `body` after shell that puts the stand-in at `$T/bin/sshd` as the runtime's `LL_SSHD`.
-/// `LL_CHECKED` says SSH was already checked before this run's first change: the check dials
-/// the ports sshd -T names, which this machine has nothing listening on.
-pub(crate) fn with_sshd(body: &str) -> String {
-    format!(
-        "cat >\"$T/bin/sshd\" <<'LL_STAND_IN'\n{SSHD}LL_STAND_IN\n\
-         chmod 0755 \"$T/bin/sshd\"; LL_SSHD=$T/bin/sshd; LL_CHECKED=1\n{body}"
-    )
+/// `body` run with `libraries` over a private /etc and /usr (`run_over_private_etc`) that
+/// hold none of the guest's files yet (no /etc/os-release, an empty /etc/ssh, no
+/// /usr/share/openssh nor /usr/etc/ssh), the stand-in as the runtime's `LL_SSHD`; what it
+/// printed, [`scrubbed`]. `LL_CHECKED` says SSH was checked before this run's first change: the
+/// check dials the ports sshd -T names, and nothing listens on them here.
+pub(crate) fn over_empty_etc(libraries: &[&'static str], body: &str) -> String {
+    let (dir, out) = run_over_private_etc(
+        libraries,
+        &format!(
+            "rm -rf /etc/os-release /etc/ssh /usr/share/openssh /usr/etc/ssh && mkdir /etc/ssh\n\
+             cat >\"$T/bin/sshd\" <<'LL_STAND_IN'\n{SSHD}LL_STAND_IN\n\
+             chmod 0755 \"$T/bin/sshd\"; LL_SSHD=$T/bin/sshd; LL_CHECKED=1\n{body}"
+        ),
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    scrubbed(&dir, &out)
 }

@@ -71,14 +71,8 @@ mod tests {
              ll_grant_sudo BAD 1; echo \"rejected $? $LL_STEP_ERR\"; ls /etc/sudoers.d",
         );
         std::fs::remove_dir_all(&dir).ok();
-        let out: String = out
-            .replace(&dir.display().to_string(), "T")
-            .lines()
-            .filter(|l| !l.starts_with("ll\tbackup\t"))
-            .map(|l| format!("{l}\n"))
-            .collect();
         assert_eq!(
-            out,
+            crate::remedy::scrubbed(&dir, &out),
             "no visudo 1 sudo is not installed (there is no visudo)\n\
              ll\tchanged\t/etc/sudoers.d\tcreated\nll\tchanged\t/etc/sudoers\trewritten\n\
              ll\tchanged\t/etc/sudoers.d/90-lifeline-bob_smith\tcreated\nstatus 0\n\

@@ -96,20 +96,10 @@ pub(super) async fn add_steps(
 #[cfg(test)]
 mod tests {
     use super::SCRIPT;
-    use crate::remedy::{run_locally, run_over_private_etc, with_sshd};
+    use crate::remedy::{over_empty_etc, run_locally};
 
-    /// `body` run over a private /etc (an empty /etc/ssh), with the sshd stand-in; what it
-    /// printed, backup records left out.
     fn over_etc(body: &str) -> String {
-        let (dir, out) = run_over_private_etc(
-            &[SCRIPT],
-            &with_sshd(&format!("rm -rf /etc/ssh && mkdir /etc/ssh\n{body}")),
-        );
-        std::fs::remove_dir_all(dir).ok();
-        out.lines()
-            .filter(|l| !l.starts_with("ll\tbackup\t"))
-            .map(|l| format!("{l}\n"))
-            .collect()
+        over_empty_etc(&[SCRIPT], body)
     }
 
     #[test]

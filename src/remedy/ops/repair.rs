@@ -185,7 +185,7 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::{FIELD, SCRIPT};
-    use crate::remedy::{run_locally, run_over_private_etc, with_sshd};
+    use crate::remedy::{over_empty_etc, run_locally, scrubbed};
 
     #[test]
     fn a_line_with_nul_bytes_reads_as_the_probe_saw_it() {
@@ -359,25 +359,15 @@ mod tests {
         shown(run_locally(&LIBRARIES, body))
     }
 
-    /// [`repair`] over a private /etc and /usr, with the sshd stand-in: /etc/ssh and
-    /// /etc/ssh/sshd_config.d start empty.
+    /// [`repair`] over an empty /etc/ssh (with sshd_config.d), with the sshd stand-in.
     fn repair_over_etc(body: &str) -> String {
-        shown(run_over_private_etc(
-            &LIBRARIES,
-            &with_sshd(&format!(
-                "rm -rf /etc/ssh /usr/share/openssh && mkdir -p /etc/ssh/sshd_config.d\n{body}"
-            )),
-        ))
+        over_empty_etc(&LIBRARIES, &format!("mkdir /etc/ssh/sshd_config.d\n{body}"))
     }
 
-    /// What a run printed, the scratch root (removed) shown as `T`, backup records left out.
+    /// What a run printed, [`scrubbed`]; the scratch root is removed.
     fn shown((dir, out): (std::path::PathBuf, String)) -> String {
         std::fs::remove_dir_all(&dir).ok();
-        out.replace(&dir.display().to_string(), "T")
-            .lines()
-            .filter(|l| !l.starts_with("ll\tbackup\t"))
-            .map(|l| format!("{l}\n"))
-            .collect()
+        scrubbed(&dir, &out)
     }
 
     #[test]

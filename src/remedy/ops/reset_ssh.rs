@@ -56,23 +56,14 @@ pub(super) fn with_reset(plan: Plan) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::SCRIPT;
-    use crate::remedy::{run_locally, run_over_private_etc, with_sshd};
+    use crate::remedy::{over_empty_etc, run_locally};
 
-    /// `body` run over a private /etc and /usr holding an empty /etc/ssh, /usr/share/openssh
-    /// and /usr/etc/ssh, with the sshd stand-in; what it printed, backup records left out.
+    /// `body` over an empty /etc/ssh (with sshd_config.d), /usr/share/openssh and /usr/etc/ssh.
     fn over_etc(body: &str) -> String {
-        let (dir, out) = run_over_private_etc(
+        over_empty_etc(
             &[SCRIPT],
-            &with_sshd(&format!(
-                "rm -rf /etc/ssh /usr/share/openssh /usr/etc/ssh /etc/os-release\n\
-                 mkdir -p /etc/ssh/sshd_config.d /usr/share/openssh /usr/etc/ssh\n{body}"
-            )),
-        );
-        std::fs::remove_dir_all(dir).ok();
-        out.lines()
-            .filter(|l| !l.starts_with("ll\tbackup\t"))
-            .map(|l| format!("{l}\n"))
-            .collect()
+            &format!("mkdir -p /etc/ssh/sshd_config.d /usr/share/openssh /usr/etc/ssh\n{body}"),
+        )
     }
 
     #[test]
