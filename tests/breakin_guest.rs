@@ -28,9 +28,7 @@ async fn grub_guest() -> MutexGuard<'static, Guest> {
 
 /// Breaks the guest as root with `command` and checks that SSH by key fails.
 async fn break_with(guest: &Guest, command: &str) {
-    let mut session = guest.root_login().await;
-    sh(&mut session, command).await;
-    session.leave().await.expect("leave the console");
+    guest.as_root(command).await;
     assert!(
         guest.ssh(SshAuth::Key, "true").is_err(),
         "the break did not take"
@@ -90,14 +88,7 @@ const NONE_LEFT: &str = "/etc/passwd:0\n/etc/shadow:0";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_account_without_roots_password_is_rescued_by_the_break_in() {
     let guest = grub_guest().await;
-    break_with(
-        &guest,
-        &format!(
-            "usermod -L {u}; sed -i 's/^UsePAM yes/UsePAM no/' /etc/ssh/sshd_config; systemctl restart ssh",
-            u = guest.user
-        ),
-    )
-    .await;
+    break_with(&guest, &guest.lock_out()).await;
     rescue_by_break_in(&guest, &["--password-env", "GUEST_PW"]);
     guest.ssh_works().expect("SSH after the rescue");
 
