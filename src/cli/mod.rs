@@ -232,6 +232,21 @@ mod tests {
     }
 
     #[test]
+    fn where_the_boot_stopped_is_told_from_an_error_under_any_context() {
+        let panic = anyhow::Error::from(ShellError::KernelPanic).context("attaching");
+        let doc = failure_json(&panic.context("rescue"), exit::SOFTWARE);
+        assert_eq!(doc["console"]["state"], "kernel_panic", "{doc}");
+        let locked = crate::access::AccessError::Console {
+            target: "unix:/x".into(),
+            source: ShellError::MaintenanceLocked,
+        };
+        let doc = failure_json(&anyhow::Error::from(locked), exit::AUTH);
+        assert_eq!(doc["console"]["state"], "emergency_root_locked", "{doc}");
+        let doc = failure_json(&anyhow::Error::from(timeout()), exit::TIMEOUT);
+        assert!(doc.get("console").is_none(), "{doc}");
+    }
+
+    #[test]
     fn nested_library_errors_exit_with_their_class() {
         let probe = anyhow::Error::from(DiagnoseError::Probe(ProbeError::Shell(timeout())));
         assert_eq!(exit_code_for(&probe), exit::TIMEOUT);
