@@ -6,14 +6,7 @@ mod support;
 
 use std::process::{Command, Output, Stdio};
 use support::ssh_password::{Login, ssh_as};
-use support::{Guest, sh, shared_guest};
-
-/// Breaks the guest as root (a login with root's password, left tidy).
-async fn break_with(guest: &Guest, command: &str) {
-    let mut session = guest.root_login().await;
-    sh(&mut session, command).await;
-    session.leave().await.expect("leave the console");
-}
+use support::{Guest, shared_guest};
 
 /// Which rung's credential lifeline gets besides the login.
 enum Allow<'a> {
@@ -67,14 +60,7 @@ fn rung_failed(json: &serde_json::Value, rung: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_account_is_rescued_with_roots_password() {
     let guest = shared_guest().await;
-    break_with(
-        &guest,
-        &format!(
-            "usermod -L {u}; sed -i 's/^UsePAM yes/UsePAM no/' /etc/ssh/sshd_config; systemctl restart ssh",
-            u = guest.user
-        ),
-    )
-    .await;
+    guest.as_root(&guest.lock_out()).await;
     assert!(guest.ssh_works().is_err(), "the break did not take");
     let (out, json) = lifeline(&guest, Allow::RootPassword, &["rescue", "--yes"]);
     assert_eq!(json["access"]["rung"], "root", "{json}");
@@ -86,16 +72,16 @@ async fn a_locked_account_is_rescued_with_roots_password() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sudo_that_refuses_climbs_to_su() {
     let guest = shared_guest().await;
-    break_with(
-        &guest,
-        // sudo skips a line it cannot parse: the user's rule goes, and with the sudo group
-        // gone too nothing lets the user in.
-        &format!(
-            "printf '%s ALL=(ALL) ALL,\\n' {u} > /etc/sudoers.d/90-{u}; gpasswd -d {u} sudo",
-            u = guest.user
-        ),
-    )
-    .await;
+    guest
+        .as_root(
+            // sudo skips a line it cannot parse: the user's rule goes, and with the sudo group
+            // gone too nothing lets the user in.
+            &format!(
+                "printf '%s ALL=(ALL) ALL,\\n' {u} > /etc/sudoers.d/90-{u}; gpasswd -d {u} sudo",
+                u = guest.user
+            ),
+        )
+        .await;
     let (out, json) = lifeline(&guest, Allow::RootPassword, &["rescue", "--yes"]);
     assert_eq!(json["access"]["rung"], "root", "{json}");
     assert!(rung_failed(&json, "login").contains("sudo refused"));
@@ -106,7 +92,7 @@ async fn a_sudo_that_refuses_climbs_to_su() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_password_is_changed_at_the_console() {
     let guest = shared_guest().await;
-    break_with(&guest, &format!("chage -d 0 {}", guest.user)).await;
+    guest.as_root(&format!("chage -d 0 {}", guest.user)).await;
     let new = "Fresh-console-pw-42";
     let (out, json) = lifeline(
         &guest,

@@ -40,16 +40,9 @@ async fn shared_grub_guest(
     guard
 }
 
-/// Runs `command` as root at the guest's console, then leaves it.
-async fn as_root(guest: &Guest, command: &str) {
-    let mut session = guest.root_login().await;
-    sh(&mut session, command).await;
-    session.leave().await.expect("leave the console");
-}
-
 /// Breaks the guest as root with `command` and checks that SSH by key fails.
 async fn break_with(guest: &Guest, command: &str) {
-    as_root(guest, command).await;
+    guest.as_root(command).await;
     assert!(
         guest.ssh(SshAuth::Key, "true").is_err(),
         "the break did not take"
@@ -123,14 +116,7 @@ async fn a_locked_account_is_rescued_through_a_visible_grub_menu() {
 /// The demo's locked account (sshd without PAM, so the lock shuts SSH too) rescued by the
 /// break-in: SSH by key and password after it, no one-time login left.
 async fn rescue_a_locked_account(guest: &Guest) {
-    break_with(
-        guest,
-        &format!(
-            "usermod -L {u}; sed -i 's/^UsePAM yes/UsePAM no/' /etc/ssh/sshd_config; systemctl restart ssh",
-            u = guest.user
-        ),
-    )
-    .await;
+    break_with(guest, &guest.lock_out()).await;
     rescue_by_break_in(guest, &["--password-env", "GUEST_PW"]);
     guest.ssh_works().expect("SSH after the rescue");
 
@@ -198,11 +184,9 @@ async fn a_key_only_user_whose_key_was_deleted_gets_it_back_through_the_break_in
 async fn an_fstab_entry_for_a_missing_disk_gets_nofail_and_undo_puts_it_back() {
     const ENTRY: &str = "UUID=0a3c1d2e-5f60-4b7c-8d9e-00000000dead /data ext4 defaults 0 2";
     let guest = grub_guest().await;
-    as_root(
-        &guest,
-        &format!("mkdir -p /data && echo '{ENTRY}' >> /etc/fstab"),
-    )
-    .await;
+    guest
+        .as_root(&format!("mkdir -p /data && echo '{ENTRY}' >> /etc/fstab"))
+        .await;
     // The user reads /etc/fstab over SSH: the console stays free for lifeline.
     let entry = || {
         let out = guest
@@ -275,11 +259,9 @@ async fn a_vm_in_emergency_mode_on_a_missing_disk_boots_on_after_an_offline_fix(
     const ENTRY: &str = "UUID=0a3c1d2e-5f60-4b7c-8d9e-00000000beef /data ext4 defaults,x-systemd.device-timeout=5s 0 2";
     let guest = grub_guest().await;
     // A hard reset follows: sync, or the changes may not be on the disk.
-    as_root(
-        &guest,
-        &format!("mkdir -p /data && echo '{ENTRY}' >> /etc/fstab && usermod -p '*' root && sync"),
-    )
-    .await;
+    guest
+        .as_root(&format!("mkdir -p /data && echo '{ENTRY}' >> /etc/fstab && usermod -p '*' root && sync"))
+        .await;
     power_reset_until(&guest, "root account is locked", None);
 
     let (_, json) = rescue_by_break_in(&guest, &["--password-env", "GUEST_PW"]);

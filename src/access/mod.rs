@@ -23,10 +23,17 @@ pub use breakin::BreakInError;
 pub use channel::Channel;
 pub use record::{AccessRecord, Attempt, Outcome, Rung};
 pub use target::{AzureHandle, OpenConsole, OpenError, Target};
+// What opening a session takes and gives back, named where sessions are opened: a serial
+// target's link spec, the login's credentials (made of secrets) and the timeouts, the console
+// session a channel holds and what it cost, and the wait for dropped sessions to close their
+// shells before the process ends.
+pub use crate::link::LinkSpec;
+pub use crate::secret::Secret;
+pub use crate::shell::{Credentials, Ledger, Session, Timeouts, closed as sessions_closed};
 
 use crate::exit::ExitClass;
-use crate::secret::{Secret, SecretRegistry};
-use crate::shell::{BootStop, Credentials, Session, ShellError, Timeouts};
+use crate::secret::SecretRegistry;
+use crate::shell::{BootStop, ShellError};
 use crate::term::{Console, Transcript};
 use ladder::Stop;
 use std::path::PathBuf;
@@ -162,6 +169,19 @@ impl AccessError {
             AccessError::Console { source, .. } => source.exit_class(),
             AccessError::NoWayIn { .. } => ExitClass::Auth,
         }
+    }
+}
+
+/// Where the boot had stopped, for a failure with `error` anywhere in its chain of sources:
+/// what the ladder saw, when it is an [`AccessError`], else what a console error says.
+pub fn boot_stop_of(error: &(dyn std::error::Error + 'static)) -> Option<BootStop> {
+    let chain = || std::iter::successors(Some(error), |e| e.source());
+    match chain().find_map(|e| e.downcast_ref::<AccessError>()) {
+        Some(access) => access.boot_stop(),
+        None => chain().find_map(|e| {
+            e.downcast_ref::<ShellError>()
+                .and_then(ShellError::boot_stop)
+        }),
     }
 }
 

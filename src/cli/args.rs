@@ -1,7 +1,7 @@
 //! The command line: one target and login frame shared by every subcommand.
 
+use crate::access::LinkSpec;
 use crate::azure::AuthMethod;
-use crate::link::LinkSpec;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 

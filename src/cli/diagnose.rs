@@ -7,9 +7,8 @@ use super::session;
 use crate::access::{AccessRecord, Need};
 use crate::diagnose::{Diagnosis, diagnose};
 use crate::exit;
-use crate::report::{self, DiagnosisReport};
+use crate::report::{self, DiagnosisReport, for_terminal};
 use crate::rules;
-use crate::term::escape::for_terminal;
 use anyhow::Result;
 
 pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {

@@ -45,7 +45,7 @@ pub fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         let outcome = run_until_signalled(cli).await;
         // A session dropped on the way out (an error, a signal) is still closing its shells.
-        crate::shell::closed(std::time::Duration::from_secs(30)).await;
+        crate::access::sessions_closed(std::time::Duration::from_secs(30)).await;
         outcome
     });
     // A read of stdin blocks a runtime thread until a key or EOF; when the console ends first
@@ -57,7 +57,7 @@ pub fn main() -> ExitCode {
             // Errors can quote the guest (a command's partial output, a tool's message).
             eprintln!(
                 "lifeline: {}",
-                crate::term::escape::for_terminal(&format!("{e:#}"))
+                crate::report::for_terminal(&format!("{e:#}"))
             );
             let code = exit_code_for(&e);
             if json {
@@ -75,14 +75,7 @@ fn failure_json(e: &anyhow::Error, code: u8) -> serde_json::Value {
     let access = e
         .chain()
         .find_map(|cause| cause.downcast_ref::<crate::access::AccessError>());
-    let stop = match access {
-        Some(access) => access.boot_stop(),
-        None => e.chain().find_map(|cause| {
-            cause
-                .downcast_ref::<crate::shell::ShellError>()
-                .and_then(crate::shell::ShellError::boot_stop)
-        }),
-    };
+    let stop = crate::access::boot_stop_of(e.as_ref());
     let mut doc = serde_json::json!({ "error": format!("{e:#}"), "exit_code": code });
     if let Some(stop) = stop {
         doc["console"] = serde_json::json!(stop);
@@ -204,6 +197,54 @@ mod tests {
             waited: Duration::from_secs(1),
             partial: String::new(),
         }
+    }
+
+    /// The command line parses, calls the library and renders: sessions, credentials and
+    /// their costs come through `access`, text for a terminal through `report`; it never
+    /// reaches the terminal, matching, console or link layers below them itself.
+    #[test]
+    fn the_command_line_reaches_no_layer_below_access_and_report() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Tests may build a nested library error to check its exit code.
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            files += 1;
+            // A grouped `use crate::{…}` would hide which layers it names.
+            for reach in [
+                "crate::term",
+                "crate::expect",
+                "crate::link",
+                "crate::shell",
+                "crate::secret",
+                "crate::{",
+            ] {
+                assert!(
+                    !code.contains(reach),
+                    "{} uses {reach}: go through access (sessions, credentials, timings) or \
+                     report (escaping guest text) instead",
+                    path.display()
+                );
+            }
+        }
+        assert!(files >= 10, "only {files} files in {}", dir.display());
+    }
+
+    #[test]
+    fn where_the_boot_stopped_is_told_from_an_error_under_any_context() {
+        let panic = anyhow::Error::from(ShellError::KernelPanic).context("attaching");
+        let doc = failure_json(&panic.context("rescue"), exit::SOFTWARE);
+        assert_eq!(doc["console"]["state"], "kernel_panic", "{doc}");
+        let locked = crate::access::AccessError::Console {
+            target: "unix:/x".into(),
+            source: ShellError::MaintenanceLocked,
+        };
+        let doc = failure_json(&anyhow::Error::from(locked), exit::AUTH);
+        assert_eq!(doc["console"]["state"], "emergency_root_locked", "{doc}");
+        let doc = failure_json(&anyhow::Error::from(timeout()), exit::TIMEOUT);
+        assert!(doc.get("console").is_none(), "{doc}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! Never from a plain command-line value, which every user of the machine could read in `ps`.
 
 use super::UsageError;
-use crate::secret::Secret;
+use crate::access::Secret;
 use anyhow::{Context, Result, bail};
 use std::io::{IsTerminal, Write};
 use std::path::Path;

@@ -7,16 +7,13 @@ use super::args::{
     ChangeArgs, Cli, NewPassword, OutputFormat, ResetSshArgs, UndoArgs, UserAction, UserArgs,
 };
 use super::{password, session};
-use crate::access::{Need, Opened, Via};
+use crate::access::{Need, Opened, Secret, Session, Via};
 use crate::azure::observe;
 use crate::exit;
 use crate::remedy::nsg;
 use crate::remedy::ops::{AddUser, RemoveUser, ResetKey, ResetPassword, ResetSsh, Undo};
 use crate::remedy::{BackupId, Plan, PublicKeys, UserName, list_backups};
-use crate::report;
-use crate::secret::Secret;
-use crate::shell::Session;
-use crate::term::escape::for_terminal;
+use crate::report::{self, for_terminal};
 use anyhow::{Context, Result, bail};
 use std::io::{IsTerminal, Write};
 

@@ -4,9 +4,9 @@
 use super::UsageError;
 use super::args::{Cli, LoginArgs, TargetArgs};
 use super::password;
-use crate::access::{self, Access, Need, OpenOptions, Opened, Target};
-use crate::secret::Secret;
-use crate::shell::{Credentials, Ledger, Timeouts};
+use crate::access::{
+    self, Access, Credentials, Ledger, Need, OpenOptions, Opened, Secret, Target, Timeouts,
+};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -135,7 +135,7 @@ pub async fn open_with(
 /// stderr under the target's name.
 pub fn print_timings(timings: bool, target: &str, ledger: Option<&Ledger>) {
     if let (true, Some(ledger)) = (timings, ledger) {
-        let table = crate::shell::render_costs(&ledger.steps());
+        let table = crate::report::timings(ledger);
         eprint!("timings on {target}:\n{table}");
     }
 }

@@ -30,6 +30,8 @@ pub mod ops;
 mod outcome;
 mod plan;
 mod service;
+#[cfg(test)]
+mod sshd_stand_in;
 mod user;
 mod validate;
 mod verify;
@@ -39,10 +41,12 @@ pub use backup::{BACKUP_ROOT, Backup, BackupId};
 pub use key::PublicKeys;
 pub use ops::list_backups;
 pub use outcome::{BackupLocation, Change, Outcome, StepResult, StepStatus};
-#[cfg(test)]
-pub(crate) use plan::run_locally;
 pub use plan::{Plan, program};
+#[cfg(test)]
+pub(crate) use plan::{run_locally, run_over_private_etc, scrubbed};
 pub use service::ServiceAction;
+#[cfg(test)]
+pub(crate) use sshd_stand_in::over_empty_etc;
 pub use user::UserName;
 pub use validate::Validation;
 pub use verify::PortCheck;

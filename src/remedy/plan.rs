@@ -281,6 +281,40 @@ pub(super) async fn run_script(
 /// function's own logic runs for real and nothing outside `$T` changes.
 #[cfg(test)]
 pub(crate) fn run_locally(libraries: &[&'static str], body: &str) -> (std::path::PathBuf, String) {
+    run_in_scratch(libraries, body, false)
+}
+
+/// [`run_locally`] for functions that work on the guest's fixed paths (`/etc/ssh/sshd_config`,
+/// `/etc/sudoers.d`, `/etc/os-release`, `/usr/share/openssh`): the body runs in a private
+/// mount namespace where `/etc` and `/usr` are copy-on-write (overlays whose upper layers are a
+/// tmpfs that goes with the namespace). The function reads and writes those very paths, as on
+/// a guest, and this machine's own stay as they are; what a test checks there, the body prints.
+/// Needs root (`unshare --mount`, `mount`): without it the test fails, saying so.
+#[cfg(test)]
+pub(crate) fn run_over_private_etc(
+    libraries: &[&'static str],
+    body: &str,
+) -> (std::path::PathBuf, String) {
+    run_in_scratch(libraries, body, true)
+}
+
+/// What a local run printed, ready to compare: the scratch root `dir` shown as `T`, the backup
+/// records (named by time and a random id) left out.
+#[cfg(test)]
+pub(crate) fn scrubbed(dir: &std::path::Path, out: &str) -> String {
+    out.replace(&dir.display().to_string(), "T")
+        .lines()
+        .filter(|l| !l.starts_with("ll\tbackup\t"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[cfg(test)]
+fn run_in_scratch(
+    libraries: &[&'static str],
+    body: &str,
+    private_etc: bool,
+) -> (std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("ll-remedy-{:016x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let setup = format!(
@@ -292,14 +326,34 @@ pub(crate) fn run_locally(libraries: &[&'static str], body: &str) -> (std::path:
     );
     let all: Vec<&'static str> = RUNTIME[1..].iter().chain(libraries).copied().collect();
     let script = library_script(&all, &format!("{setup}{body}"));
-    let out = std::process::Command::new("sh")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
+    let mut command = if private_etc {
+        let layers = quote(&dir.join("layers").to_string_lossy());
+        let overlays = format!(
+            "L={layers}; mkdir \"$L\" && mount -t tmpfs lifeline-test \"$L\" || exit 1\n\
+             for d in etc usr; do\n\
+             mkdir \"$L/$d\" \"$L/$d.work\" &&\n\
+             mount -t overlay lifeline-test -o \"lowerdir=/$d,upperdir=$L/$d,workdir=$L/$d.work\" \"/$d\" || exit 1\n\
+             done\n"
+        );
+        let mut c = std::process::Command::new("unshare");
+        c.args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(format!("{overlays}{script}"));
+        c
+    } else {
+        let mut c = std::process::Command::new("sh");
+        c.arg("-c").arg(script);
+        c
+    };
+    let out = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.stderr.is_empty(),
-        "the shell complained: {}\n{stdout}",
+        "the shell complained{}: {}\n{stdout}",
+        if private_etc {
+            " (a private /etc needs root: unshare --mount, mount)"
+        } else {
+            ""
+        },
         String::from_utf8_lossy(&out.stderr)
     );
     (dir, stdout)

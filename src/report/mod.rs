@@ -22,9 +22,16 @@ pub mod rescue;
 pub use bulk::{BulkDiagnosis, BulkReport, BulkSummary, OperationResult, TargetResult};
 pub use diagnosis::{SCHEMA, describe_cloud, render_json, render_text, verdict};
 
-use crate::access::AccessRecord;
+use crate::access::{AccessRecord, Ledger};
 use crate::diagnose::Diagnosis;
-use crate::term::escape::for_terminal;
+/// Guest text printed outside a report (an error quoting the guest, a console's answer) is
+/// escaped here too: the report layer is the one way out to a terminal.
+pub use crate::term::escape::for_terminal;
+
+/// What each step of a session cost on the console (`--timings`), as a table.
+pub fn timings(ledger: &Ledger) -> String {
+    crate::shell::render_costs(&ledger.steps())
+}
 
 /// For a person or for a script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

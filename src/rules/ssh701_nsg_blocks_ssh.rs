@@ -74,3 +74,43 @@ fn check(e: &Evidence) -> Option<Finding> {
         .with_source(e.source()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::cloud::evaluate;
+    use super::super::testing::{cloud_ids, cloud_with, guest_on_ports, nsg_rule};
+    use super::*;
+
+    #[test]
+    fn a_deny_on_sshd_port_is_one_joint_finding_with_its_rule() {
+        let c = cloud_with(vec![
+            nsg_rule("DenySSH", 200, false, 22),
+            nsg_rule("default-allow-ssh", 1000, true, 22),
+        ]);
+        let g = guest_on_ports(&[22]);
+        let found = evaluate(&c, Some(&g), Vec::new());
+        assert_eq!(cloud_ids(&found), ["SSH701"]);
+        assert_eq!(found[0].source, Source::Joint);
+        assert!(
+            found[0]
+                .evidence
+                .iter()
+                .any(|e| e.contains("DenySSH (priority 200")),
+            "{found:?}"
+        );
+        assert!(found[0].fix.contains("198.51.100.7/32"));
+        // Without the console: the same, from the cloud alone, on the assumed port 22.
+        let alone = evaluate(&c, None, Vec::new());
+        assert_eq!(alone[0].source, Source::Cloud);
+        assert!(alone[0].evidence.iter().any(|e| e.contains("assumed 22")));
+        // The default rule allows 22: nothing to say.
+        assert!(
+            evaluate(
+                &cloud_with(vec![nsg_rule("default-allow-ssh", 1000, true, 22)]),
+                Some(&g),
+                Vec::new()
+            )
+            .is_empty()
+        );
+    }
+}

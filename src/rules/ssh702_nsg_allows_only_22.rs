@@ -81,3 +81,30 @@ fn check(e: &Evidence) -> Option<Finding> {
         .with_source(e.source()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::cloud::evaluate;
+    use super::super::testing::{cloud_ids, cloud_with, guest_on_ports, nsg_rule};
+
+    #[test]
+    fn sshd_moved_while_the_nsg_allows_22_replaces_ssh102() {
+        let c = cloud_with(vec![nsg_rule("default-allow-ssh", 1000, true, 22)]);
+        let g = guest_on_ports(&[2200]);
+        let ssh102 = crate::rules::find("SSH102")
+            .unwrap()
+            .finding("port", vec![], "fix");
+        let found = evaluate(&c, Some(&g), vec![ssh102]);
+        assert_eq!(cloud_ids(&found), ["SSH702"]);
+        assert!(found[0].title.contains("2200"));
+        // With 2200 allowed too, nothing joint is wrong and SSH102 stays.
+        let open = cloud_with(vec![
+            nsg_rule("default-allow-ssh", 1000, true, 22),
+            nsg_rule("ssh2200", 1010, true, 2200),
+        ]);
+        let ssh102 = crate::rules::find("SSH102")
+            .unwrap()
+            .finding("port", vec![], "fix");
+        assert_eq!(cloud_ids(&evaluate(&open, Some(&g), vec![ssh102])), ["SSH102"]);
+    }
+}

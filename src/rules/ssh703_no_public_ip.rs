@@ -49,3 +49,21 @@ fn check(e: &Evidence) -> Option<Finding> {
         .with_source(Source::Cloud),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cloud_finding, healthy_cloud};
+    use super::*;
+
+    #[test]
+    fn fires_without_a_public_address_unless_the_client_is_inside_a_private_network() {
+        let mut cloud = healthy_cloud();
+        assert!(cloud_finding(&CLOUD, &cloud).is_none());
+        cloud.nics[0].public_ips[0].address = None;
+        let found = cloud_finding(&CLOUD, &cloud).expect("no public address");
+        assert_eq!(found.source, Source::Cloud);
+        assert!(found.evidence[0].contains("private 10.0.0.4"), "{found:?}");
+        cloud.client.as_mut().unwrap().address = "10.8.0.2".into();
+        assert!(cloud_finding(&CLOUD, &cloud).is_none());
+    }
+}

@@ -72,3 +72,36 @@ fn covers(prefix: &str, ip: std::net::Ipv4Addr) -> Option<u32> {
     let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
     (u32::from(net) & mask == u32::from(ip) & mask).then_some(bits)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cloud_finding, healthy_cloud};
+    use super::*;
+    use crate::azure::facts::RouteEntry;
+
+    fn route(next_hop: &str, ips: &[&str]) -> RouteEntry {
+        RouteEntry {
+            source: "User".into(),
+            state: "Active".into(),
+            prefixes: vec!["0.0.0.0/0".into()],
+            next_hop_type: next_hop.into(),
+            next_hop_ips: ips.iter().map(|ip| ip.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_route_to_nowhere_is_an_error_and_an_appliance_a_warning() {
+        let mut cloud = healthy_cloud();
+        assert!(cloud_finding(&CLOUD, &cloud).is_none());
+        cloud.routes = vec![route("Internet", &[])];
+        assert!(cloud_finding(&CLOUD, &cloud).is_none());
+        cloud.routes = vec![route("None", &[])];
+        let found = cloud_finding(&CLOUD, &cloud).expect("next hop None");
+        assert!(found.title.contains("next hop None"), "{}", found.title);
+        assert_eq!(found.severity, Severity::Error);
+        cloud.routes = vec![route("VirtualAppliance", &["10.0.9.4"])];
+        let found = cloud_finding(&CLOUD, &cloud).expect("an appliance");
+        assert!(found.title.contains("10.0.9.4"), "{}", found.title);
+        assert_eq!(found.severity, Severity::Warning);
+    }
+}

@@ -46,3 +46,32 @@ fn check(e: &Evidence) -> Option<Finding> {
     };
     Some(finding.with_source(Source::Cloud))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cloud_finding, healthy_cloud};
+    use super::*;
+    use crate::azure::facts::Health;
+
+    #[test]
+    fn fires_when_azure_says_the_vm_is_not_available() {
+        let mut cloud = healthy_cloud();
+        assert!(cloud_finding(&CLOUD, &cloud).is_none(), "no health known");
+        let health = |state: &str| Health {
+            state: state.into(),
+            summary: Some("host".into()),
+            reason: None,
+        };
+        cloud.health = Some(health("Available"));
+        assert!(cloud_finding(&CLOUD, &cloud).is_none());
+        cloud.health = Some(health("Degraded"));
+        let found = cloud_finding(&CLOUD, &cloud).expect("degraded");
+        assert_eq!(found.title, "Azure reports the VM degraded");
+        assert_eq!(found.evidence, ["availabilityState Degraded", "summary: host"]);
+        cloud.health = Some(health("Unknown"));
+        assert_eq!(
+            cloud_finding(&CLOUD, &cloud).map(|f| f.severity),
+            Some(Severity::Warning)
+        );
+    }
+}

@@ -49,3 +49,22 @@ fn check(e: &Evidence) -> Option<Finding> {
         .with_source(Source::Cloud),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cloud_finding, healthy_cloud};
+    use super::*;
+
+    #[test]
+    fn fires_when_a_running_vms_agent_is_not_ready_or_silent() {
+        let mut cloud = healthy_cloud();
+        assert!(cloud_finding(&CLOUD, &cloud).is_none(), "the agent is ready");
+        cloud.agent.as_mut().unwrap().status = "Not Ready".into();
+        let found = cloud_finding(&CLOUD, &cloud).expect("not ready");
+        assert_eq!(found.evidence, ["vmAgent status Not Ready"]);
+        cloud.agent = None;
+        assert!(cloud_finding(&CLOUD, &cloud).is_some(), "no agent status");
+        cloud.power_state = Some("stopped".into());
+        assert!(cloud_finding(&CLOUD, &cloud).is_none(), "a stopped VM runs no agent");
+    }
+}

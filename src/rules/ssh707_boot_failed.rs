@@ -55,3 +55,30 @@ fn check(e: &Evidence) -> Option<Finding> {
         .with_source(Source::Cloud),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cloud_finding, healthy_cloud};
+    use super::*;
+    use crate::azure::facts::BootLog;
+
+    #[test]
+    fn a_failed_boot_is_named_and_a_mount_failure_points_at_fstab() {
+        let mut cloud = healthy_cloud();
+        assert!(cloud_finding(&CLOUD, &cloud).is_none(), "no boot log");
+        let log = |failures: &[&str]| BootLog {
+            bytes: 10,
+            failures: failures.iter().map(|f| f.to_string()).collect(),
+            tail: vec![],
+        };
+        cloud.boot_log = Some(log(&[]));
+        assert!(cloud_finding(&CLOUD, &cloud).is_none(), "a clean boot");
+        cloud.boot_log = Some(log(&["[FAILED] Failed to mount /data."]));
+        let found = cloud_finding(&CLOUD, &cloud).expect("a mount failed");
+        assert!(found.title.contains("fstab"), "{}", found.title);
+        assert!(found.fix.contains("nofail"), "{}", found.fix);
+        cloud.boot_log = Some(log(&["[FAILED] Failed to start foo.service."]));
+        let found = cloud_finding(&CLOUD, &cloud).expect("a unit failed");
+        assert_eq!(found.title, "the boot failed: [FAILED] Failed to start foo.service.");
+    }
+}

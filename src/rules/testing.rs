@@ -2,9 +2,14 @@
 //! on its cause, stays quiet on healthy guests, and has a fix that renders into a plan `sh -n`
 //! accepts (or, without a fix, leaves the finding to a person).
 
+use super::cloud::{CloudCheck, Evidence};
 use super::{Finding, Rule};
+use crate::azure::facts::{
+    Agent, Association, ClientAddress, CloudFacts, Nic, PublicIp, SecurityGroup, SecurityRule,
+};
 use crate::diagnose::{Diagnosis, ProbeCost};
 use crate::probe::facts::{Facts, FileStat, Unit};
+use crate::probe::sshd_config::SshdConfig;
 use crate::remedy::ops::Repair;
 
 /// The healthy captures, one per family of guest, and the live test guests' flavours.
@@ -112,4 +117,84 @@ pub(super) fn assert_rule(rule: &'static Rule, cause: &Facts) -> Finding {
         assert!(status.success(), "{}: sh -n rejects\n{script}", rule.id);
     }
     finding
+}
+
+/// An inbound rule of the NIC's group on one TCP port from anywhere.
+pub(super) fn nsg_rule(name: &str, priority: u32, allow: bool, port: u16) -> SecurityRule {
+    SecurityRule {
+        name: format!("securityRules/{name}"),
+        priority,
+        allow,
+        protocol: "Tcp".into(),
+        sources: vec!["*".into()],
+        ports: vec![(port, port)],
+    }
+}
+
+/// What Azure says of a VM with a public IP and a ready agent, a client at 198.51.100.7, and
+/// `rules` over the NIC group's default deny: the SSH7xx rules' fixture.
+pub(super) fn cloud_with(mut rules: Vec<SecurityRule>) -> CloudFacts {
+    rules.push(SecurityRule {
+        name: "defaultSecurityRules/DenyAllInBound".into(),
+        priority: 65500,
+        allow: false,
+        protocol: "All".into(),
+        sources: vec!["0.0.0.0/0".into()],
+        ports: vec![(0, 65535)],
+    });
+    CloudFacts {
+        nics: vec![Nic {
+            name: "vm1VMNic".into(),
+            id: "/n/vm1VMNic".into(),
+            primary: true,
+            private_ips: vec!["10.0.0.4".into()],
+            public_ips: vec![PublicIp {
+                id: "/p".into(),
+                address: Some("20.1.2.3".into()),
+                ssh_endpoint: None,
+            }],
+            security_group: None,
+            subnet: None,
+        }],
+        security_groups: vec![SecurityGroup {
+            id: "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Network/networkSecurityGroups/vm1NSG".into(),
+            association: Association::Nic,
+            inbound: rules,
+        }],
+        client: Some(ClientAddress {
+            address: "198.51.100.7".into(),
+            source: "--client-ip".into(),
+        }),
+        agent: Some(Agent {
+            status: "Ready".into(),
+            message: None,
+            version: None,
+        }),
+        ..Default::default()
+    }
+}
+
+/// Guest facts whose sshd listens on `ports`.
+pub(super) fn guest_on_ports(ports: &[u16]) -> Facts {
+    let lines: Vec<String> = ports.iter().map(|p| format!("port {p}")).collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    Facts {
+        config: SshdConfig::from_sshd_t(&lines, Vec::new()),
+        ..Default::default()
+    }
+}
+
+/// The ids of `findings`, in order.
+pub(super) fn cloud_ids(findings: &[Finding]) -> Vec<&'static str> {
+    findings.iter().map(|f| f.id).collect()
+}
+
+/// A healthy VM as Azure sees it: the default rule allows SSH.
+pub(super) fn healthy_cloud() -> CloudFacts {
+    cloud_with(vec![nsg_rule("default-allow-ssh", 1000, true, 22)])
+}
+
+/// What a cloud rule's own check finds in `cloud` alone (the console gave no facts).
+pub(super) fn cloud_finding(rule: &CloudCheck, cloud: &CloudFacts) -> Option<Finding> {
+    (rule.check)(&Evidence { cloud, guest: None })
 }

@@ -164,6 +164,24 @@ impl Guest {
         session
     }
 
+    /// Runs `command` as root on the serial console (a login with root's password, left tidy)
+    /// and returns its output: how a test breaks the guest before lifeline mends it.
+    pub async fn as_root(&self, command: &str) -> String {
+        let mut session = self.root_login().await;
+        let out = sh(&mut session, command).await;
+        session.leave().await.expect("leave the console");
+        out
+    }
+
+    /// The break that shuts the user out by key too: the account locked and sshd without PAM
+    /// (with PAM, sshd lets a locked account in by key).
+    pub fn lock_out(&self) -> String {
+        format!(
+            "usermod -L {u}; sed -i 's/^UsePAM yes/UsePAM no/' /etc/ssh/sshd_config; systemctl restart ssh",
+            u = self.user
+        )
+    }
+
     /// A session on the serial console that became root with sudo.
     pub async fn root_session(&self) -> Session {
         let mut session = self.session().await;

@@ -51,3 +51,41 @@ impl AddUser {
         Ok(plan)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::remedy::run_over_private_etc;
+
+    #[test]
+    fn sudo_rights_go_into_a_drop_in_visudo_accepts_and_sudoers_is_made_to_include_it() {
+        let (dir, out) = run_over_private_etc(
+            &[super::SCRIPT],
+            "rm -rf /etc/sudoers /etc/sudoers.d\n\
+             ( PATH=$T/bin; ll_grant_sudo bob 1; echo \"no visudo $? $LL_STEP_ERR\" )\n\
+             stub visudo '[ \"$1\" = -cf ] && ! grep -q BAD \"$2\" || { echo \"$2: syntax error near line 2\"; exit 1; }'\n\
+             printf 'root ALL=(ALL:ALL) ALL\\n' >/etc/sudoers; chmod 0440 /etc/sudoers\n\
+             ll_grant_sudo bob.smith 1; echo \"status $?\"; ll_grant_sudo bob.smith 1; echo \"again $?\"\n\
+             ll_grant_sudo carol ''; echo \"carol $?\"\n\
+             stat -c '%n %a %u' /etc/sudoers /etc/sudoers.d /etc/sudoers.d/*\n\
+             cat /etc/sudoers /etc/sudoers.d/*\n\
+             ll_grant_sudo BAD 1; echo \"rejected $? $LL_STEP_ERR\"; ls /etc/sudoers.d",
+        );
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(
+            crate::remedy::scrubbed(&dir, &out),
+            "no visudo 1 sudo is not installed (there is no visudo)\n\
+             ll\tchanged\t/etc/sudoers.d\tcreated\nll\tchanged\t/etc/sudoers\trewritten\n\
+             ll\tchanged\t/etc/sudoers.d/90-lifeline-bob_smith\tcreated\nstatus 0\n\
+             ll\tunchanged\t/etc/sudoers.d/90-lifeline-bob_smith\nagain 0\n\
+             ll\tchanged\t/etc/sudoers.d/90-lifeline-carol\tcreated\ncarol 0\n\
+             /etc/sudoers 440 0\n/etc/sudoers.d 750 0\n\
+             /etc/sudoers.d/90-lifeline-bob_smith 440 0\n/etc/sudoers.d/90-lifeline-carol 440 0\n\
+             root ALL=(ALL:ALL) ALL\n#includedir /etc/sudoers.d\n\
+             # Written by lifeline user add.\nbob.smith ALL=(ALL) NOPASSWD: ALL\n\
+             # Written by lifeline user add.\ncarol ALL=(ALL) ALL\n\
+             rejected 1 /etc/sudoers.d/90-lifeline-BAD: visudo rejects the new content: \
+             T/run/put.new: syntax error near line 2\n\
+             90-lifeline-bob_smith\n90-lifeline-carol\n"
+        );
+    }
+}

@@ -96,7 +96,52 @@ pub(super) async fn add_steps(
 #[cfg(test)]
 mod tests {
     use super::SCRIPT;
-    use crate::remedy::plan::run_locally;
+    use crate::remedy::{over_empty_etc, run_locally};
+
+    fn over_etc(body: &str) -> String {
+        over_empty_etc(&[SCRIPT], body)
+    }
+
+    #[test]
+    fn drop_ins_decide_only_when_included_before_the_main_file_sets_passwords_or_matches() {
+        let out = over_etc(
+            "first() { printf \"$1\" >/etc/ssh/sshd_config; ll_includes_first && echo yes || echo no; }\n\
+             first 'Include /etc/ssh/sshd_config.d/*.conf\\nPasswordAuthentication no\\n'\n\
+             first '# relative\\nInclude sshd_config.d/*.conf\\n'\n\
+             first 'PasswordAuthentication no\\nInclude /etc/ssh/sshd_config.d/*.conf\\n'\n\
+             first 'Match User a\\nInclude /etc/ssh/sshd_config.d/*.conf\\n'\n\
+             first 'Include /etc/ssh/other/*.conf\\n'",
+        );
+        assert_eq!(out, "yes\nyes\nno\nno\nno\n");
+    }
+
+    #[test]
+    fn passwords_are_allowed_by_our_drop_in_when_drop_ins_decide_else_in_the_main_file() {
+        let out = over_etc(
+            "main() { printf \"$1\" >/etc/ssh/sshd_config; }\n\
+             auth() { ll_password_auth alice; echo \"status $? $LL_STEP_ERR\"; }\n\
+             main 'PasswordAuthentication yes\\n'; auth\n\
+             main 'Include /etc/ssh/sshd_config.d/*.conf\\nPasswordAuthentication no\\n'; auth\n\
+             printf 'Match User alice\\n  PasswordAuthentication no\\n' >>/etc/ssh/sshd_config; auth\n\
+             cat /etc/ssh/sshd_config.d/00-lifeline.conf\n\
+             main 'PasswordAuthentication no\\nMatch User bob\\n  X11Forwarding no\\n'; auth; cat /etc/ssh/sshd_config\n\
+             main 'Match User alice\\n  PasswordAuthentication no\\n'; auth",
+        );
+        assert_eq!(
+            out,
+            "ll\tunchanged\tPasswordAuthentication for alice (yes)\nstatus 0 \n\
+             ll\tchanged\t/etc/ssh/sshd_config.d\tcreated\n\
+             ll\tchanged\t/etc/ssh/sshd_config.d/00-lifeline.conf\tcreated\nstatus 0 \n\
+             ll\tunchanged\t/etc/ssh/sshd_config.d/00-lifeline.conf\n\
+             ll\tchanged\t/etc/ssh/sshd_config.d/00-lifeline.conf\trewritten\nstatus 0 \n\
+             # Written by lifeline: settings a rescue needed. lifeline undo takes them back.\n\
+             PasswordAuthentication yes\nMatch User alice\n\tPasswordAuthentication yes\n\
+             ll\tchanged\t/etc/ssh/sshd_config\trewritten\nstatus 0 \n\
+             PasswordAuthentication yes\nMatch User bob\n  X11Forwarding no\n\
+             ll\tchanged\t/etc/ssh/sshd_config\trewritten\n\
+             status 1 PasswordAuthentication stays no for alice: a Match block in /etc/ssh/sshd_config decides\n"
+        );
+    }
 
     fn set_option(config: &str) -> String {
         let (dir, out) = run_locally(

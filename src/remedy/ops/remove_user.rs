@@ -46,12 +46,7 @@ mod tests {
         );
         let calls = std::fs::read_to_string(dir.join("calls")).unwrap_or_default();
         std::fs::remove_dir_all(&dir).ok();
-        let out = out
-            .replace(&dir.display().to_string(), "T")
-            .lines()
-            .filter(|l| !l.starts_with("ll\tbackup\t"))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let out = crate::remedy::scrubbed(&dir, &out);
         (out, calls)
     }
 

@@ -197,7 +197,7 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::{FIELD, SCRIPT};
-    use crate::remedy::plan::run_locally;
+    use crate::remedy::{over_empty_etc, run_locally, scrubbed};
 
     #[test]
     fn a_line_with_nul_bytes_reads_as_the_probe_saw_it() {
@@ -356,23 +356,140 @@ mod tests {
         assert!(out.ends_with("fewer: no worse\nmore: worse\n"), "{out}");
     }
 
-    /// `body` run with repair.sh (and keys.sh, which it calls) after the runtime; its output
-    /// with the scratch root shown as `T` and the backup records left out.
+    /// repair.sh and the libraries it calls (keys.sh, password.sh, and reset_ssh.sh for the
+    /// last resort).
+    const LIBRARIES: [&str; 4] = [
+        crate::remedy::ops::reset_key::SCRIPT,
+        crate::remedy::ops::password::SCRIPT,
+        crate::remedy::ops::reset_ssh::SCRIPT,
+        SCRIPT,
+    ];
+
+    /// `body` run with [`LIBRARIES`] after the runtime; its output with the scratch root shown
+    /// as `T` and the backup records left out.
     fn repair(body: &str) -> String {
-        let (dir, out) = run_locally(
-            &[
-                crate::remedy::ops::reset_key::SCRIPT,
-                crate::remedy::ops::password::SCRIPT,
-                SCRIPT,
-            ],
-            body,
-        );
+        shown(run_locally(&LIBRARIES, body))
+    }
+
+    /// [`repair`] over an empty /etc/ssh (with sshd_config.d), with the sshd stand-in.
+    fn repair_over_etc(body: &str) -> String {
+        over_empty_etc(&LIBRARIES, &format!("mkdir /etc/ssh/sshd_config.d\n{body}"))
+    }
+
+    /// What a run printed, [`scrubbed`]; the scratch root is removed.
+    fn shown((dir, out): (std::path::PathBuf, String)) -> String {
         std::fs::remove_dir_all(&dir).ok();
-        out.replace(&dir.display().to_string(), "T")
-            .lines()
-            .filter(|l| !l.starts_with("ll\tbackup\t"))
-            .map(|l| format!("{l}\n"))
-            .collect()
+        scrubbed(&dir, &out)
+    }
+
+    #[test]
+    fn each_line_sshd_rejects_under_etc_ssh_is_commented_out_and_others_are_left() {
+        let out = repair_over_etc(
+            "printf 'Include /etc/ssh/sshd_config.d/*.conf\\nUsePAM yes\\nBogus yes\\n' >/etc/ssh/sshd_config\n\
+             printf 'Bogus no\\n' >/etc/ssh/sshd_config.d/1.conf\n\
+             ll_comment_rejected; echo \"status $?\"; cat /etc/ssh/sshd_config /etc/ssh/sshd_config.d/1.conf\n\
+             mkdir -p /usr/etc/ssh; printf 'Bogus elsewhere\\n' >/usr/etc/ssh/x.conf\n\
+             echo 'Include /usr/etc/ssh/x.conf' >>/etc/ssh/sshd_config\n\
+             ll_comment_rejected; echo \"elsewhere $?\"; cat /usr/etc/ssh/x.conf",
+        );
+        assert_eq!(
+            out,
+            "ll\tchanged\t/etc/ssh/sshd_config\trewritten\n\
+             ll\tnote\tcommented out /etc/ssh/sshd_config line 3: \
+             /etc/ssh/sshd_config line 3: Bad configuration option: Bogus\n\
+             ll\tchanged\t/etc/ssh/sshd_config.d/1.conf\trewritten\n\
+             ll\tnote\tcommented out /etc/ssh/sshd_config.d/1.conf line 1: \
+             /etc/ssh/sshd_config.d/1.conf line 1: Bad configuration option: Bogus\n\
+             status 0\n\
+             Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\n\
+             #Bogus yes  # lifeline rescue: sshd -t rejected it\n\
+             #Bogus no  # lifeline rescue: sshd -t rejected it\n\
+             elsewhere 0\nBogus elsewhere\n"
+        );
+    }
+
+    #[test]
+    fn only_a_configuration_sshd_still_rejects_goes_back_to_the_default_keeping_what_it_accepts() {
+        let out = repair_over_etc(
+            "printf 'ID=debian\\n' >/etc/os-release; mkdir -p /usr/share/openssh\n\
+             printf 'Include /etc/ssh/sshd_config.d/*.conf\\n#Port 22\\nUsePAM yes\\n' >/usr/share/openssh/sshd_config\n\
+             printf 'Port 2222\\nUsePAM yes\\n' >/etc/ssh/sshd_config\n\
+             ll_reset_if_still_rejected; echo \"valid $?\"\n\
+             ( LL_SSHD=; ll_reset_if_still_rejected; echo \"no sshd $?\" )\n\
+             printf 'Port 2222\\nBogus x\\nPasswordAuthentication no\\n' >/etc/ssh/sshd_config\n\
+             ll_reset_if_still_rejected; echo \"rejected $?\"; cat /etc/ssh/sshd_config\n\
+             rm /etc/ssh/sshd_config; ll_reset_if_still_rejected; echo \"missing $?\"; cat /etc/ssh/sshd_config",
+        );
+        assert_eq!(
+            out,
+            "valid 0\nno sshd 0\n\
+             ll\tnote\tsshd -t still rejects the configuration (/etc/ssh/sshd_config line 2: Bad configuration \
+             option: Bogus): resetting /etc/ssh/sshd_config to the distribution's default, keeping the ports \
+             and the settings sshd accepts\n\
+             ll\tnote\tsource: /usr/share/openssh/sshd_config, the package's pristine default\n\
+             ll\tnote\tdropped from the old sshd_config: Bogus x (sshd: sshd_config line: Bad configuration option: Bogus)\n\
+             ll\tnote\tkept from the old sshd_config: PasswordAuthentication no\n\
+             ll\tchanged\t/etc/ssh/sshd_config\trewritten\nrejected 0\n\
+             Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\nPort 2222\nUsePAM yes\n\
+             ll\tnote\tsshd -t still rejects the configuration (/etc/ssh/sshd_config: No such file or directory): \
+             resetting /etc/ssh/sshd_config to the distribution's default, keeping the ports and the settings sshd accepts\n\
+             ll\tnote\tsource: /usr/share/openssh/sshd_config, the package's pristine default\n\
+             ll\tchanged\t/etc/ssh/sshd_config\tcreated\nmissing 0\n\
+             Include /etc/ssh/sshd_config.d/*.conf\n#Port 22\nUsePAM yes\n"
+        );
+    }
+
+    #[test]
+    fn freeing_space_cleans_the_journal_caches_and_rotated_logs_and_names_large_files() {
+        let out = repair(
+            "mkdir -p \"$T/disk/var/log/apt\" \"$T/disk/srv\"\n\
+             dd if=/dev/urandom of=\"$T/disk/var/log/syslog.1\" bs=1024 count=2048 2>/dev/null\n\
+             : >\"$T/disk/var/log/syslog\"; : >\"$T/disk/var/log/apt/history.log.2.gz\"; : >\"$T/disk/var/log/x.old\"\n\
+             fallocate -l 60M \"$T/disk/srv/big.img\"\n\
+             stub find 'r=$1; shift; PATH=${PATH#*:} exec find \"$T/disk${r%/}\" \"$@\"'\n\
+             stub df 'echo \"Filesystem 1024-blocks Used Available Capacity Mounted on\"\n\
+                 echo \"disk 0 0 $((1000000 - $(du -sk \"$T/disk\" | cut -f 1))) 0% /\"'\n\
+             stub journalctl 'echo \"journalctl $*\" >>\"$T/calls\"'\n\
+             stub apt-get 'echo \"apt-get $*\" >>\"$T/calls\"'\n\
+             ll_free_space; echo \"status $?\"; ls \"$T/disk/var/log\" \"$T/disk/var/log/apt\"\n\
+             ll_free_space; echo \"again $?\"; cat \"$T/calls\"",
+        );
+        assert_eq!(
+            out,
+            "ll\tchanged\t/\t2048 KiB freed (journal vacuumed to 100M, package cache cleaned, rotated logs removed)\n\
+             ll\twarning\tlarge file on /: T/disk/srv/big.img (60 MiB): delete it yourself if it is not needed\n\
+             status 0\nT/disk/var/log:\napt\nsyslog\n\nT/disk/var/log/apt:\n\
+             ll\tunchanged\tfree space on / (nothing safe to delete)\n\
+             ll\twarning\tlarge file on /: T/disk/srv/big.img (60 MiB): delete it yourself if it is not needed\n\
+             again 0\njournalctl --vacuum-size=100M\napt-get clean\njournalctl --vacuum-size=100M\napt-get clean\n"
+        );
+    }
+
+    #[test]
+    fn selinux_labels_and_the_ssh_port_label_are_set_where_the_tools_are() {
+        let out = repair(
+            "( PATH=$T/bin; ll_selinux_labels /etc/ssh; echo \"no restorecon $?\"; \
+               ll_selinux_port 2222; echo \"no semanage $? $LL_STEP_ERR\" )\n\
+             stub restorecon 'echo \"restorecon $*\" >>\"$T/calls\"'\n\
+             ll_selinux_labels /etc/ssh /root/.ssh; echo \"labels $?\"\n\
+             stub restorecon 'exit 1'; ll_selinux_labels /x; echo \"labels failed $?\"\n\
+             stub semanage 'echo \"semanage $*\" >>\"$T/calls\"; [ \"$2\" = -m ] || { echo \"ValueError: Port tcp/$7 already defined\" >&2; exit 1; }'\n\
+             ll_selinux_port 2222; echo \"port $?\"\n\
+             stub semanage 'echo \"ValueError: SELinux policy is not managed\" >&2; exit 1'\n\
+             ll_selinux_port 2222; echo \"port failed $? $LL_STEP_ERR\"; cat \"$T/calls\"",
+        );
+        assert_eq!(
+            out,
+            "no restorecon 0\n\
+             no semanage 1 semanage is not installed (policycoreutils-python-utils): cannot label port 2222\n\
+             ll\tchanged\t/etc/ssh /root/.ssh\tSELinux labels restored (restorecon -RF)\nlabels 0\n\
+             labels failed 1\n\
+             ll\tchanged\tSELinux port 2222/tcp\tlabelled ssh_port_t\nport 0\n\
+             port failed 1 semanage could not label TCP 2222 ssh_port_t: \
+             ValueError: SELinux policy is not managed\nValueError: SELinux policy is not managed\n\
+             restorecon -RF -- /etc/ssh /root/.ssh\n\
+             semanage port -a -t ssh_port_t -p tcp 2222\nsemanage port -m -t ssh_port_t -p tcp 2222\n"
+        );
     }
 
     #[test]

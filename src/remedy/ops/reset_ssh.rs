@@ -56,7 +56,110 @@ pub(super) fn with_reset(plan: Plan) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::SCRIPT;
-    use crate::remedy::plan::run_locally;
+    use crate::remedy::{over_empty_etc, run_locally};
+
+    /// `body` over an empty /etc/ssh (with sshd_config.d), /usr/share/openssh and /usr/etc/ssh.
+    fn over_etc(body: &str) -> String {
+        over_empty_etc(
+            &[SCRIPT],
+            &format!("mkdir -p /etc/ssh/sshd_config.d /usr/share/openssh /usr/etc/ssh\n{body}"),
+        )
+    }
+
+    #[test]
+    fn the_family_comes_from_the_ids_in_os_release_not_its_name() {
+        let out = over_etc(
+            "family() { printf \"$1\" >/etc/os-release; ll_family; }\n\
+             ll_family\n\
+             family 'NAME=\"Ubuntu\"\\nID=ubuntu\\nID_LIKE=debian\\n'\n\
+             family 'ID=\"rocky\"\\nID_LIKE=\"rhel centos fedora\"\\n'\n\
+             family 'ID=\"opensuse-leap\"\\nID_LIKE=\"suse opensuse\"\\n'\n\
+             family 'NAME=\"Debian GNU/Linux\"\\nID=mariner\\n'\n\
+             family 'ID=arch\\n'",
+        );
+        assert_eq!(out, "other\ndebian\nrhel\nsuse\nrhel\nother\n");
+    }
+
+    #[test]
+    fn the_pristine_copy_is_looked_for_where_each_family_keeps_it() {
+        let out = over_etc(
+            "p() { ll_pristine \"$1\"; echo \" $?\"; }\n\
+             p debian; p rhel\n\
+             : >/usr/share/openssh/sshd_config; p debian; p suse\n\
+             : >/usr/etc/ssh/sshd_config; p suse\n\
+             : >/etc/ssh/sshd_config.rpmnew; p rhel; p debian",
+        );
+        assert_eq!(
+            out,
+            " 1\n 1\n/usr/share/openssh/sshd_config 0\n/usr/share/openssh/sshd_config 0\n\
+             /usr/etc/ssh/sshd_config 0\n/etc/ssh/sshd_config.rpmnew 0\n/usr/share/openssh/sshd_config 0\n"
+        );
+    }
+
+    #[test]
+    fn a_reset_takes_the_pristine_copy_keeps_the_ports_and_mends_and_reports_the_drop_ins() {
+        let out = over_etc(
+            "printf 'ID=debian\\n' >/etc/os-release\n\
+             printf 'Include /etc/ssh/sshd_config.d/*.conf\\n#Port 22\\nUsePAM yes\\n' >/usr/share/openssh/sshd_config\n\
+             printf 'Port 2222\\nBogus main\\nPasswordAuthentication no\\n' >/etc/ssh/sshd_config\n\
+             printf 'PasswordAuthentication no\\nBogus yes\\n' >/etc/ssh/sshd_config.d/50-cloud.conf\n\
+             ll_reset_sshd_config 1; echo \"status $?\"\n\
+             cat /etc/ssh/sshd_config /etc/ssh/sshd_config.d/50-cloud.conf\n\
+             echo 'Bogus' >>/etc/ssh/sshd_config; ll_repair_includes; echo \"main left $?\"; tail -n 1 /etc/ssh/sshd_config",
+        );
+        assert_eq!(
+            out,
+            "ll\tnote\tsource: /usr/share/openssh/sshd_config, the package's pristine default\n\
+             ll\tchanged\t/etc/ssh/sshd_config\trewritten\n\
+             ll\tchanged\t/etc/ssh/sshd_config.d/50-cloud.conf\trewritten\n\
+             ll\tnote\tcommented out /etc/ssh/sshd_config.d/50-cloud.conf line 2: \
+             /etc/ssh/sshd_config.d/50-cloud.conf line 2: Bad configuration option: Bogus\n\
+             ll\twarning\t/etc/ssh/sshd_config.d/50-cloud.conf line 1 still applies after the reset: \
+             PasswordAuthentication no\n\
+             status 0\n\
+             Include /etc/ssh/sshd_config.d/*.conf\nPort 2222\nUsePAM yes\n\
+             PasswordAuthentication no\n# lifeline reset-ssh: sshd -t rejected the next line\n#Bogus yes\n\
+             main left 0\nBogus\n"
+        );
+    }
+
+    #[test]
+    fn every_included_line_that_overrides_a_reset_is_reported_relative_patterns_under_etc_ssh() {
+        let out = over_etc(
+            "printf 'Include sshd_config.d/*.conf /etc/ssh/extra.conf\\nInclude /nowhere/*.conf\\n' >/etc/ssh/sshd_config\n\
+             printf 'X11Forwarding no\\n  passwordauthentication no\\nMatch User a\\n' >/etc/ssh/sshd_config.d/a.conf\n\
+             printf 'Port 2200\\n' >/etc/ssh/extra.conf\n\
+             cd /etc/ssh/sshd_config.d && ll_report_overrides; echo \"status $?\"",
+        );
+        assert_eq!(
+            out,
+            "ll\twarning\t/etc/ssh/sshd_config.d/a.conf line 2 still applies after the reset:   passwordauthentication no\n\
+             ll\twarning\t/etc/ssh/sshd_config.d/a.conf line 3 still applies after the reset: Match User a\n\
+             ll\twarning\t/etc/ssh/extra.conf line 1 still applies after the reset: Port 2200\n\
+             status 0\n"
+        );
+    }
+
+    #[test]
+    fn without_a_pristine_copy_the_familys_template_is_used_and_the_port_goes_back_to_22() {
+        let out = over_etc(
+            "printf 'ID=almalinux\\nID_LIKE=\"rhel centos fedora\"\\n' >/etc/os-release\n\
+             printf 'Include sshd_config.d/*.conf\\n#Port 22\\nSubsystem sftp @SFTP@\\n' >\"$LL_RUN/template.rhel\"\n\
+             rm -f /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/lib/ssh/sftp-server /usr/libexec/sftp-server\n\
+             mkdir -p /usr/libexec/openssh && stub sftp-server : && cp \"$T/bin/sftp-server\" /usr/libexec/openssh/\n\
+             printf 'Port 2200\\n' >/etc/ssh/sshd_config; printf 'Port 2200\\n' >/etc/ssh/sshd_config.d/9-port.conf\n\
+             ll_reset_sshd_config ''; echo \"status $?\"; cat /etc/ssh/sshd_config",
+        );
+        assert_eq!(
+            out,
+            "ll\tnote\tsource: lifeline's rhel template (this guest has no pristine copy of the package's file)\n\
+             ll\tnote\tPort 2200 is reset to the default 22, as VMAccess does (keep it with --keep-ports)\n\
+             ll\tchanged\t/etc/ssh/sshd_config\trewritten\n\
+             ll\twarning\t/etc/ssh/sshd_config.d/9-port.conf line 1 still applies after the reset: Port 2200\n\
+             status 0\n\
+             Include sshd_config.d/*.conf\n#Port 22\nSubsystem sftp /usr/libexec/openssh/sftp-server\n"
+        );
+    }
 
     fn with_ports(ports: &str, config: &str) -> String {
         let (dir, out) = run_locally(
