@@ -260,7 +260,9 @@ async fn a_vm_in_emergency_mode_on_a_missing_disk_boots_on_after_an_offline_fix(
     let guest = grub_guest().await;
     // A hard reset follows: sync, or the changes may not be on the disk.
     guest
-        .as_root(&format!("mkdir -p /data && echo '{ENTRY}' >> /etc/fstab && usermod -p '*' root && sync"))
+        .as_root(&format!(
+            "mkdir -p /data && echo '{ENTRY}' >> /etc/fstab && usermod -p '*' root && sync"
+        ))
         .await;
     power_reset_until(&guest, "root account is locked", None);
 
