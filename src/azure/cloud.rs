@@ -138,9 +138,9 @@ impl Cloud {
         let Some(arm) = self.arm_endpoint.host_str() else {
             return false;
         };
-        let suffix = match GATEWAYS.iter().find(|(a, _)| *a == arm) {
-            Some((_, Some(suffix))) => suffix.to_string(),
-            Some((_, None)) => return false,
+        let suffix = match self.listed_gateway() {
+            Some(Some(suffix)) => suffix.to_string(),
+            Some(None) => return false,
             None => match arm.split_once('.') {
                 Some((_, parent)) if parent.contains('.') && ip(arm).is_none() => {
                     format!(".{parent}")
@@ -153,10 +153,13 @@ impl Cloud {
 
     /// Whether Azure documents no serial-console gateway for this cloud at all.
     pub fn has_no_documented_gateway(&self) -> bool {
-        let arm = self.arm_endpoint.host_str();
-        GATEWAYS
-            .iter()
-            .any(|(a, suffix)| Some(*a) == arm && suffix.is_none())
+        self.listed_gateway() == Some(None)
+    }
+
+    /// This cloud's row of [`GATEWAYS`]: `None` for a cloud not listed (a custom one).
+    fn listed_gateway(&self) -> Option<Option<&'static str>> {
+        let arm = self.arm_endpoint.host_str()?;
+        GATEWAYS.iter().find(|(a, _)| *a == arm).map(|(_, g)| *g)
     }
 }
 
