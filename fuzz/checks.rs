@@ -29,10 +29,11 @@ pub type Check = fn(&[u8]);
 /// Every target by name, with the longest input it is given (libFuzzer's `-max_len`, read by
 /// `scripts/fuzz`; the stable pass cuts its mutations there too).
 ///
-/// Every check is linear in its input (the glob in `sshd_config` is pattern × name), so a
-/// target's speed is set by the length of what it is fed: libFuzzer grows its inputs towards
-/// `-max_len`, and at 16 KiB for all, the slow targets spent their time walking 16 KiB inputs
-/// through the sanitizer's per-byte hooks. Each length below is several times the largest
+/// Every check's work grows with its input's length (in step with it, but for the glob in
+/// `sshd_config`: pattern × name), so a target's speed is set by the length of what it is
+/// fed: libFuzzer grows its inputs towards `-max_len`, and at 16 KiB for all, the slow targets
+/// spent their time walking 16 KiB inputs through the sanitizer's per-byte hooks (comparison
+/// tracing, allocation bookkeeping). Each length below is several times the largest
 /// bound or unit the parser has, so every bound is still crossed and every state still
 /// reached within one input; only length that repeats what a shorter input already covers is
 /// given up:
@@ -42,11 +43,12 @@ pub type Check = fn(&[u8]);
 ///   inflating a compressed answer; the websocket reader's 16-bit frame lengths go past 16 KiB,
 ///   and probe reports and playbooks are a few KiB of sections that refer to each other: these
 ///   keep 16 KiB;
-/// - the ANSI stripper, plain view, escaper, redactor and withholding hold at most one escape
-///   sequence, one secret (21 bytes) or one marker (8 bytes) across reads, and are cut into
-///   reads of at most 64 bytes: 4 KiB is 64 reads of the largest size;
+/// - the ANSI stripper, escaper, redactor and withholding carry at most one escape sequence's
+///   state, one secret (21 bytes) or one marker (8 bytes) from one read to the next, and are
+///   cut into reads of at most 64 bytes: 4 KiB is 64 reads of the largest size; the plain view
+///   wraps at 64 columns at most: 4 KiB is 64 full rows;
 /// - sshd_config is read line by line, a `Match` block reaching to the end of its file: 4 KiB
-///   is a hundred lines, more than the fixtures' configurations.
+///   holds about a hundred lines, several times the active lines of any fixture.
 pub const TARGETS: &[(&str, Check, usize)] = &[
     ("ansi", ansi, 4096),
     ("kernel", kernel, 8192),
