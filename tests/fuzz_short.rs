@@ -86,7 +86,6 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, seeds: &[Vec<u8>]) {
             }
         }
     }
-    input.truncate(MAX_INPUT);
 }
 
 /// The fixtures (console logs, probe reports, playbooks) and seeds no fixture has.
@@ -115,8 +114,9 @@ fn seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
-/// Runs one target until `budget` says stop; a failing input is saved and named.
-fn run(name: &str, check: checks::Check, seeds: &[Vec<u8>], budget: Budget) -> u64 {
+/// Runs one target on inputs of at most `max_len` bytes until `budget` says stop; a failing
+/// input is saved and named.
+fn run(name: &str, check: checks::Check, max_len: usize, seeds: &[Vec<u8>], budget: Budget) -> u64 {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ name.len() as u64);
     let started = Instant::now();
     let mut tried = 0u64;
@@ -125,6 +125,7 @@ fn run(name: &str, check: checks::Check, seeds: &[Vec<u8>], budget: Budget) -> u
         if tried >= seeds.len() as u64 {
             mutate(&mut rng, &mut input, seeds);
         }
+        input.truncate(max_len);
         if catch_unwind(AssertUnwindSafe(|| check(&input))).is_err() {
             panic!(
                 "fuzz target {name} failed on the input saved at {}",
@@ -179,9 +180,9 @@ impl Budget {
 fn every_parser_survives_mutated_guest_and_gateway_bytes() {
     let seeds = seeds();
     let budget = Budget::from_env();
-    for (name, check) in checks::TARGETS {
+    for (name, check, max_len) in checks::TARGETS {
         let started = Instant::now();
-        let tried = run(name, *check, &seeds, budget);
+        let tried = run(name, *check, *max_len, &seeds, budget);
         eprintln!(
             "fuzz {name}: {tried} inputs in {:.1?}, none failing",
             started.elapsed()
@@ -196,7 +197,15 @@ fn a_broken_property_is_caught_and_its_input_saved() {
         assert!(!data.contains(&0x1b), "an escape");
     }
     let seeds = vec![b"plain text".to_vec()];
-    let caught = catch_unwind(|| run("canary", fails_on_escape, &seeds, Budget::Inputs(100_000)));
+    let caught = catch_unwind(|| {
+        run(
+            "canary",
+            fails_on_escape,
+            64,
+            &seeds,
+            Budget::Inputs(100_000),
+        )
+    });
     let message = *caught
         .expect_err("the pass finds an escape byte")
         .downcast::<String>()
