@@ -233,8 +233,7 @@ impl Session {
                     } else {
                         new
                     };
-                    self.send_secret(secret).await?;
-                    state = self.observe(self.timeouts.login).await?;
+                    state = self.answer_secret(secret).await?;
                 }
                 ConsoleState::Shell => return self.logged_in().await,
                 ConsoleState::LoginIncorrect | ConsoleState::LoginPrompt if answered.is_empty() => {
@@ -255,8 +254,7 @@ impl Session {
     pub async fn maintenance_login(&mut self, root: &Secret) -> Result<(), ShellError> {
         info!("answering the maintenance prompt with root's password");
         self.begin_step("login");
-        self.send_secret(root).await?;
-        match self.observe(self.timeouts.login).await? {
+        match self.answer_secret(root).await? {
             ConsoleState::Shell => self.enter_own_shell().await,
             _ => Err(ShellError::RootPasswordRefused {
                 reason: self.line_before_prompt(),
@@ -287,8 +285,7 @@ impl Session {
             state,
             ConsoleState::PasswordPrompt | ConsoleState::SudoPassword
         ) {
-            self.send_secret(root).await?;
-            state = self.observe(self.timeouts.login).await?;
+            state = self.answer_secret(root).await?;
         }
         // A refused su ends at the user's prompt again: only the uid tells.
         if state == ConsoleState::Shell && self.shell_found_is_root().await? {
@@ -318,8 +315,7 @@ impl Session {
             return Ok(state);
         }
         let password = password.ok_or(ShellError::PasswordRequired)?;
-        self.send_secret(password).await?;
-        self.observe(self.timeouts.login).await
+        self.answer_secret(password).await
     }
 
     async fn logged_in(&mut self) -> Result<(), ShellError> {
