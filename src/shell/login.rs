@@ -6,7 +6,7 @@
 //! back means the password was refused, never that it should be typed again. Every state counts
 //! against the attach deadline, so text that imitates a prompt cannot hold the session.
 
-use super::state::{ConsoleState, classify_screen};
+use super::state::{ConsoleState, classify, classify_screen};
 use super::{Credentials, Level, NUDGE_WAIT, Session, ShellError, last_nonempty_line};
 use crate::secret::Secret;
 use std::time::Duration;
@@ -89,8 +89,16 @@ impl Session {
             .settle(self.timeouts.quiet, NUDGE_WAIT)
             .await?;
         // Ctrl-C cancels a half-typed line, a running command or a sudo prompt, and does no harm
-        // at a login prompt; what it shows afterwards is the state to act on.
-        let mut state = self.nudge(b"\x03").await?;
+        // at a login prompt; what it shows afterwards is the state to act on. But at systemd's
+        // maintenance prompts a key ends the emergency shell and the boot tries again (minutes
+        // under load, back at the same prompt): a screen that shows one is taken as it is.
+        let screen = self.console().screen();
+        let shown = classify(&screen.cursor_line(), &screen.contents());
+        let mut state = if shown.is_maintenance() {
+            shown
+        } else {
+            self.nudge(b"\x03").await?
+        };
         let mut deadline = deadline;
         let mut booted = false;
         loop {
