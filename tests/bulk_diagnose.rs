@@ -2,7 +2,9 @@
 //! scripts/lib/fake-console on a pty each (a login prompt, a password read without echo, then
 //! a real bash as root of a user namespace), so every target goes through the whole path
 //! (login, root check, our shell, probe, rules, leave). One console that dies at once shows
-//! that a failure stays with its target.
+//! that a failure stays with its target. A bulk rescue of consoles no credential opens
+//! (fixtures/console/fake-getty.sh in emergency mode, root locked) says per target which rung
+//! it needs and the flag, and uses each target's own reset_cmd.
 
 use serde_json::Value;
 use std::process::Command;
@@ -94,6 +96,62 @@ fn every_console_is_diagnosed_at_once_and_a_dead_one_fails_alone() {
         Some(1),
         "one target failed: exit 1\nstderr:\n{stderr}"
     );
+}
+
+/// A bulk rescue of `playbook` with `args`, its JSON targets and stderr.
+fn rescue_all(tag: &str, playbook: &str, args: &[&str]) -> (Option<i32>, Vec<Value>, String) {
+    let dir =
+        std::env::temp_dir().join(format!("lifeline-bulk-rescue-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let path = dir.join("fleet.toml");
+    std::fs::write(&path, playbook).expect("write the playbook");
+    let out = Command::new(LIFELINE)
+        .args(["-o", "json", "rescue", "--yes", "--targets"])
+        .arg(&path)
+        .args(args)
+        .env("FAKE_PW", "alice-pw")
+        .output()
+        .expect("run lifeline");
+    std::fs::remove_dir_all(&dir).ok();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let doc: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: not JSON:\n{stdout}\nstderr:\n{stderr}"));
+    let targets = doc["targets"].as_array().expect("targets").clone();
+    (out.status.code(), targets, stderr)
+}
+
+#[test]
+fn a_bulk_rescue_says_per_target_which_rung_it_needs_and_the_flag() {
+    let console = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/console/fake-getty.sh"
+    );
+    let locked =
+        format!("cmd:env -i PATH=/usr/bin:/bin TERM=vt220 FAKE_MODE=locked bash {console}");
+    let playbook = format!(
+        "[defaults]\nuser = \"alice\"\npassword_env = \"FAKE_PW\"\n\
+         \n[[target]]\nname = \"no-reset\"\nserial = \"{locked} 1\"\n\
+         \n[[target]]\nname = \"reset-fails\"\nserial = \"{locked} 2\"\nreset_cmd = \"exit 7\"\n"
+    );
+    let (code, targets, stderr) = rescue_all("rungs", &playbook, &[]);
+    assert_eq!(code, Some(1), "every target failed\nstderr:\n{stderr}");
+    for target in &targets {
+        assert_eq!(target["exit_code"], 77, "no way in: {target:#}");
+        let error = target["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("break-in") && error.contains("pass --allow-reboot"),
+            "{target:#}"
+        );
+    }
+    let (_, targets, stderr) = rescue_all("reboot", &playbook, &["--allow-reboot"]);
+    let error = |n: usize| targets[n]["error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        error(0).contains("the target's reset_cmd"),
+        "{:#}\nstderr:\n{stderr}",
+        targets[0]
+    );
+    assert!(error(1).contains("--reset-cmd failed"), "{:#}", targets[1]);
 }
 
 #[test]

@@ -4,6 +4,10 @@
 //! hashed here and never typed in clear but at the login prompt; the channel removes it when
 //! it closes. A caller that repairs offline first (what stops the boot cannot be fixed after
 //! it) is handed the shell before the boot goes on, and boots on with [`boot_on`].
+//!
+//! A one-time login that could not be removed (the boot after the break-in stopped again) is
+//! named in the error with the line that removes it, and the next removal on that VM takes
+//! every one-time login away, its own and any left behind: they carry one mark ([`MARK`]).
 
 use super::target::AzureHandle;
 use crate::azure::admin::{self, AdminCommand};
@@ -49,6 +53,9 @@ impl Restart<'_> {
     }
 }
 
+/// The passwd comment every one-time login carries, and only they.
+const MARK: &str = "lifeline one-time rescue login";
+
 /// A login that exists only for this session: a uid-0 account with a random password.
 #[derive(Debug, Clone)]
 pub struct OneTimeLogin {
@@ -76,20 +83,41 @@ impl OneTimeLogin {
     pub(super) fn add_script(&self) -> String {
         let hash = sha512_crypt(&self.password, &CryptSalt::random());
         format!(
-            "umask 077; printf '%s\\n' '{u}:x:0:0:lifeline one-time rescue login:/root:/bin/sh' >> /etc/passwd && \
+            "umask 077; printf '%s\\n' '{u}:x:0:0:{MARK}:/root:/bin/sh' >> /etc/passwd && \
              printf '%s\\n' '{u}:{h}:1:0:99999:7:::' >> /etc/shadow",
             u = self.user,
             h = hash.expose()
         )
     }
 
-    /// The shell lines that remove it, and prove it is gone.
+    /// The shell lines that remove it with every other one-time login left behind (see
+    /// [`remove_all_script`]).
     pub fn remove_script(&self) -> String {
+        remove_all_script("/etc")
+    }
+
+    /// What remains when it could not be removed, and the line that removes it.
+    pub fn left_behind(&self) -> String {
         format!(
-            "sed -i '/^{u}:/d' /etc/passwd /etc/shadow && ! grep -q '^{u}:' /etc/passwd /etc/shadow",
+            "the one-time login {u} (uid 0) remains in /etc/passwd and /etc/shadow: lifeline \
+             removes it the next time it gets in on this VM with a one-time login (a break-in), \
+             or as root run \
+             sed -i '/^{u}:/d' /etc/passwd /etc/shadow",
             u = self.user
         )
     }
+}
+
+/// The shell lines that remove every one-time login from `etc`'s passwd and shadow, print the
+/// names removed (`removed: NAME...`) and succeed only when none of them is left.
+pub fn remove_all_script(etc: &str) -> String {
+    format!(
+        "n=$(sed -n 's/^\\(lifeline-[0-9a-f]*\\):x:0:0:{MARK}:.*/\\1/p' {etc}/passwd); \
+         for u in $n; do sed -i \"/^$u:/d\" {etc}/passwd {etc}/shadow; done; \
+         echo removed: $n; \
+         left=$(for u in $n; do grep -h \"^$u:\" {etc}/passwd {etc}/shadow | cut -d: -f1; done); \
+         [ -z \"$left\" ] && ! grep -q ':{MARK}:' {etc}/passwd"
+    )
 }
 
 /// From the restart to GRUB's menu (firmware only); each boot after it gets
@@ -128,8 +156,8 @@ pub(super) async fn break_in(
     if added.exit_status != 0 {
         return Err(BreakInError::Offline(added.text()));
     }
-    if !offline {
-        boot_on(session, &login).await?;
+    if !offline && let Err(e) = boot_on(session, &login).await {
+        return Err(e.left(&login));
     }
     Ok(login)
 }
@@ -163,11 +191,88 @@ pub enum BreakInError {
     NoLogin(ConsoleState),
     #[error(transparent)]
     Shell(#[from] ShellError),
+    /// A failure after the one-time login was added, which stays behind.
+    #[error("{cause}; {left}")]
+    LoginLeft {
+        cause: Box<BreakInError>,
+        left: String,
+    },
+}
+
+impl BreakInError {
+    /// This failure, which leaves `login` behind: the error names it and how to remove it.
+    pub(super) fn left(self, login: &OneTimeLogin) -> BreakInError {
+        BreakInError::LoginLeft {
+            cause: Box::new(self),
+            left: login.left_behind(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Restart;
+    use super::{MARK, OneTimeLogin, Restart, remove_all_script};
+    use std::path::{Path, PathBuf};
+
+    /// A directory of this test's own holding `passwd` and `shadow`.
+    fn scratch_etc(name: &str, passwd: &str, shadow: &str) -> PathBuf {
+        let etc = std::env::temp_dir().join(format!("ll-etc-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(etc.join("passwd"), passwd).unwrap();
+        std::fs::write(etc.join("shadow"), shadow).unwrap();
+        etc
+    }
+
+    /// Runs the removal on `etc` with a real sh.
+    fn remove_in(etc: &Path) -> std::process::Output {
+        std::process::Command::new("sh")
+            .args(["-c", &remove_all_script(&etc.display().to_string())])
+            .output()
+            .unwrap()
+    }
+
+    /// The removal run by a real sh on copies of passwd and shadow: every one-time login goes,
+    /// the one just made and one an earlier run left, and nothing else.
+    #[test]
+    fn the_removal_takes_every_one_time_login_and_nothing_else() {
+        let now = OneTimeLogin::new();
+        let passwd = format!(
+            "root:x:0:0:root:/root:/bin/bash\nlifeline-0a1b2c:x:0:0:{MARK}:/root:/bin/sh\n\
+             azureuser:x:1000:1000:lifeline-0a1b2c:/home/azureuser:/bin/bash\n{}:x:0:0:{MARK}:/root:/bin/sh\n",
+            now.user
+        );
+        let shadow = format!(
+            "root:*:1::::::\nlifeline-0a1b2c:$6$s$h:1:0:99999:7:::\nazureuser:!:1::::::\n{}:$6$t$i:1:0:99999:7:::\n",
+            now.user
+        );
+        let etc = scratch_etc("all", &passwd, &shadow);
+        let out = remove_in(&etc);
+        let passwd = std::fs::read_to_string(etc.join("passwd")).unwrap();
+        let shadow = std::fs::read_to_string(etc.join("shadow")).unwrap();
+        std::fs::remove_dir_all(&etc).ok();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert_eq!(
+            stdout.trim(),
+            format!("removed: lifeline-0a1b2c {}", now.user)
+        );
+        assert_eq!(
+            passwd,
+            "root:x:0:0:root:/root:/bin/bash\nazureuser:x:1000:1000:lifeline-0a1b2c:/home/azureuser:/bin/bash\n"
+        );
+        assert_eq!(shadow, "root:*:1::::::\nazureuser:!:1::::::\n");
+    }
+
+    /// A marked login the removal does not recognise fails it, rather than passing as gone.
+    #[test]
+    fn a_marked_login_left_fails_the_removal() {
+        let passwd =
+            format!("root:x:0:0:root:/root:/bin/bash\nlifeline-xyz:x:0:0:{MARK}:/root:/bin/sh\n");
+        let etc = scratch_etc("unknown", &passwd, "root:*:1::::::\n");
+        let out = remove_in(&etc);
+        std::fs::remove_dir_all(&etc).ok();
+        assert!(!out.status.success());
+    }
 
     #[tokio::test]
     async fn the_reset_command_cannot_read_a_password_variable() {

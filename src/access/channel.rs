@@ -74,16 +74,22 @@ impl Channel {
     }
 
     /// From the break-in's offline shell: lets the boot go on and logs in with the one-time
-    /// login after it. Does nothing elsewhere.
+    /// login after it. Does nothing elsewhere. When the boot stops again, no shell is left to
+    /// remove the login from: the error names it and how to remove it, and closing the channel
+    /// no longer tries.
     pub async fn boot_on(&mut self) -> Result<(), BreakInError> {
         if let Channel::Console {
             session,
-            one_time: Some(login),
+            one_time: one_time @ Some(_),
             offline: offline @ true,
         } = self
         {
             *offline = false;
-            breakin::boot_on(session, login).await?;
+            let login = one_time.as_ref().expect("matched Some");
+            if let Err(e) = breakin::boot_on(session, login).await {
+                let login = one_time.take().expect("matched Some");
+                return Err(e.left(&login));
+            }
         }
         Ok(())
     }
@@ -99,14 +105,23 @@ impl Channel {
                 offline,
             } => {
                 if let Some(login) = one_time {
-                    let removed = session.run(&login.remove_script()).await?;
+                    let removed = match session.run(&login.remove_script()).await {
+                        Ok(removed) => removed,
+                        Err(e) => {
+                            return Err(ShellError::Cleanup(format!(
+                                "{e}; {}",
+                                login.left_behind()
+                            )));
+                        }
+                    };
                     if removed.exit_status != 0 {
                         return Err(ShellError::Cleanup(format!(
-                            "the one-time login {} could not be removed from /etc/passwd and /etc/shadow: {}",
-                            login.user,
-                            removed.text()
+                            "{}: {}",
+                            login.left_behind(),
+                            removed.text().trim()
                         )));
                     }
+                    tracing::info!("one-time logins {}", removed.text().trim());
                 }
                 if offline {
                     session.continue_boot().await
@@ -157,5 +172,62 @@ impl Runner for Channel {
                     .await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Channel, OneTimeLogin};
+    use crate::access::{COLS, ROWS, Target};
+    use crate::link::LinkSpec;
+    use crate::secret::SecretRegistry;
+    use crate::shell::{Session, Timeouts};
+    use crate::term::Console;
+    use std::path::Path;
+
+    /// A break-in's offline shell on a pty whose boot, once it goes on, stops in emergency mode
+    /// with root locked (fixtures/console/fake-getty.sh, FAKE_MODE=offline).
+    async fn offline_shell() -> Session {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/console/fake-getty.sh");
+        let spec = LinkSpec::Command(format!(
+            "exec env -i PATH=/usr/bin:/bin TERM=vt220 FAKE_MODE=offline bash {}",
+            script.display()
+        ));
+        let opened = Target::Serial(spec).open().await.unwrap();
+        let console = Console::new(ROWS, COLS, None);
+        let mut session = Session::new(
+            opened.link,
+            console,
+            SecretRegistry::default(),
+            Timeouts::default(),
+        );
+        session.reach().await.unwrap();
+        session
+    }
+
+    #[tokio::test]
+    async fn a_boot_that_stops_again_names_the_one_time_login_left_and_how_to_remove_it() {
+        let login = OneTimeLogin::new();
+        let user = login.user.clone();
+        let mut channel = Channel::Console {
+            session: offline_shell().await,
+            one_time: Some(login),
+            offline: true,
+        };
+        let error = channel.boot_on().await.unwrap_err().to_string();
+        assert!(error.contains("MaintenanceLocked"), "{error}");
+        assert!(
+            error.contains(&format!(
+                "the one-time login {user} (uid 0) remains in /etc/passwd and /etc/shadow"
+            )),
+            "{error}"
+        );
+        assert!(
+            error.contains(&format!("sed -i '/^{user}:/d' /etc/passwd /etc/shadow")),
+            "{error}"
+        );
+        // No shell is left to remove it from: closing does not try.
+        assert_eq!(channel.one_time_login(), None);
+        assert!(!channel.is_offline());
     }
 }

@@ -101,7 +101,7 @@ pub(super) async fn climb(
                         .into(),
                 )),
                 (true, None) => Err(Miss::Skipped(
-                    "no way to restart this target: pass --reset-cmd 'COMMAND'".into(),
+                    "no way to restart this target: pass --reset-cmd 'COMMAND' (in a playbook, the target's reset_cmd)".into(),
                 )),
                 (true, Some(restart)) => match breakin::break_in(session, restart, offline_first)
                     .await

@@ -7,6 +7,11 @@
 //!
 //! Every input (passwords, new passwords, key files) is read before the first console is
 //! opened, so a typo costs no login; nothing asks on the terminal.
+//!
+//! Root is reached through the same ladder as for one target. With `--allow-reboot` a target
+//! no credential gets into is restarted into the break-in (Azure's reset, or its playbook
+//! `reset_cmd`), and a rescue repairs offline first what stops the boot; without it, the
+//! target's error names the rung it would need and the flag.
 
 use super::UsageError;
 use super::args::{Cli, DiagnoseArgs, LoginArgs, RescueArgs, TargetArgs};
@@ -189,7 +194,9 @@ async fn run_job(job: Job, shared: &Shared) -> TargetResult {
         operations: Vec::new(),
         elapsed_ms: 0,
     };
-    match session::open_with(&job.endpoint, &job.access, Need::Root, false).await {
+    // A rescue repairs what stops the boot in the break-in's offline shell, as for one target.
+    let rescues = job.steps.iter().any(|s| matches!(s, Step::Rescue));
+    match session::open_with(&job.endpoint, &job.access, Need::Root, rescues).await {
         Err(e) => {
             warn!(target = %job.name, "could not reach a root shell: {e:#}");
             result.exit_code = exit_code_for(&e);
@@ -205,6 +212,20 @@ async fn run_job(job: Job, shared: &Shared) -> TargetResult {
                 allow_redeploy: false,
                 ..RescueOptions::new(shared.ssh_user.as_deref(), &job.access.credentials)
             };
+            let offline =
+                super::rescue::offline_part(&mut opened.channel, &options, &mut |_, _| true).await;
+            let offline = match offline {
+                Ok(offline) => offline,
+                Err(e) => {
+                    if let Err(left) = opened.channel.close().await {
+                        warn!(target = %job.name, "leaving the console: {left}");
+                    }
+                    result.exit_code = exit_code_for(&e);
+                    result.error = Some(format!("{e:#}"));
+                    result.elapsed_ms = started.elapsed().as_millis() as u64;
+                    return result;
+                }
+            };
             for step in &job.steps {
                 let done = run_step(&mut opened.channel, step, &options, &result.target).await;
                 let failed = !done.ok;
@@ -215,6 +236,11 @@ async fn run_job(job: Job, shared: &Shared) -> TargetResult {
             }
             if let Err(e) = opened.channel.close().await {
                 warn!(target = %job.name, "leaving the console: {e}");
+            }
+            if let Some(round) = offline
+                && let Some(op) = result.operations.iter_mut().find(|o| o.rescue.is_some())
+            {
+                op.rescue = op.rescue.take().map(|r| r.with_offline(round));
             }
             result.ok = result.operations.iter().all(|o| o.ok);
             result.exit_code = if result.ok { exit::OK } else { exit::PROBLEMS };
@@ -304,6 +330,12 @@ fn from_ids(cli: &Cli, verify_host: Option<&str>, step: fn() -> Step) -> Result<
                 .into()
         ));
     }
+    if cli.login.reset_cmd.is_some() {
+        bail!(UsageError(
+            "--reset-cmd restarts one target; for several, give each its reset_cmd in a playbook (--targets)"
+                .into()
+        ));
+    }
     let access = session::access(&cli.login, false)?;
     cli.target
         .ids
@@ -344,7 +376,11 @@ fn from_playbook(
         .iter()
         .map(|t| {
             let target = target_args(cli, &t.console);
-            let login = login_args(&t.login);
+            let login = LoginArgs {
+                allow_reboot: cli.login.allow_reboot,
+                reset_cmd: t.reset_cmd.clone(),
+                ..login_args(&t.login)
+            };
             let access =
                 session::access(&login, false).map_err(|e| anyhow::anyhow!("{}: {e:#}", t.name))?;
             let steps = steps(t).map_err(|e| anyhow::anyhow!("{}: {e:#}", t.name))?;

@@ -101,7 +101,7 @@ pub async fn rescue_at(
 
 /// In the break-in's offline shell: the fixes made by files alone, then the boot goes on and
 /// the one-time login logs in after it. Nothing elsewhere.
-async fn offline_part(
+pub(super) async fn offline_part(
     channel: &mut Channel,
     options: &RescueOptions,
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),

@@ -60,6 +60,8 @@ pub struct PlaybookTarget {
     pub operations: Vec<Operation>,
     /// `host[:port]` whose SSH should answer after the operations, when given.
     pub verify_host: Option<String>,
+    /// How this local target is restarted for a break-in (`--reset-cmd` for one target).
+    pub reset_cmd: Option<String>,
 }
 
 /// How to reach the target's console, as the CLI's target flags say it.

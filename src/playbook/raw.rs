@@ -59,6 +59,7 @@ pub(super) struct RawTarget {
     pub root_password_env: Text,
     pub operations: Operations,
     pub verify_host: Option<Spanned<RawVerifyHost>>,
+    pub reset_cmd: Text,
 }
 
 /// `verify_host`: `false`, or the `"host[:port]"` to log in at (`true` is refused later,

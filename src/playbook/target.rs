@@ -98,6 +98,7 @@ pub(super) fn target(
         login,
         operations,
         verify_host,
+        reset_cmd: optional_text(source, &t.reset_cmd, "reset_cmd")?,
     };
     Ok((target, at))
 }

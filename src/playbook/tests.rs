@@ -50,6 +50,7 @@ fn the_documented_example_parses_into_the_expected_targets() {
         login: fleet_login.clone(),
         operations: vec![Operation::Rescue],
         verify_host: None,
+        reset_cmd: None,
     };
     let expected = Playbook {
         path: path.clone(),
@@ -112,6 +113,7 @@ fn the_documented_example_parses_into_the_expected_targets() {
                     Operation::Rescue,
                 ],
                 verify_host: Some("10.0.0.9:22".into()),
+                reset_cmd: Some("virsh reset vm9".into()),
             },
         ],
     };

@@ -29,6 +29,13 @@ impl fmt::Display for RescueReport {
                 "\noffline, before the boot went on (PID 1 was {pid1}; not asked: {}):",
                 offline.not_asked.join("; ")
             )?;
+            if !offline.judged_after_boot.is_empty() {
+                writeln!(
+                    f,
+                    "  judged after the boot (they read what was not asked): {}",
+                    offline.judged_after_boot.join(", ")
+                )?;
+            }
             for fix in &offline.fixes {
                 writeln!(f, "  {}: {}", fix.id, fix.step)?;
             }

@@ -14,14 +14,48 @@ use crate::remedy::ops::Repair;
 use crate::shell::Runner;
 use serde::Serialize;
 
-/// What could not be asked about with no service manager running: the rescue after the boot
-/// judges these.
-pub const NOT_ASKED: &[&str] = &[
-    "sshd's units and whether they are enabled, masked or running",
-    "sshd's processes, listeners and banner",
-    "the firewall's loaded rules and SELinux's running policy",
-    "this boot's journal",
+/// What could not be asked about with no service manager running, and the rules that read it:
+/// their findings there say how the break-in's shell is, not the system; the rescue after the
+/// boot judges them.
+pub const NOT_ASKED: &[(&str, &[&str])] = &[
+    (
+        // SSH203: /run is empty until the unit's RuntimeDirectory is made at its start.
+        "sshd's units and whether they are enabled, masked or running",
+        &["SSH001", "SSH004", "SSH005", "SSH006", "SSH008", "SSH203"],
+    ),
+    (
+        "sshd's processes, listeners and banner",
+        &["SSH002", "SSH009", "SSH011", "SSH408"],
+    ),
+    (
+        "the network's addresses (not brought up)",
+        &["SSH103", "SSH407"],
+    ),
+    (
+        "the firewall's loaded rules and SELinux's running policy",
+        &[
+            "SSH401", "SSH402", "SSH403", "SSH404", "SSH405", "SSH601", "SSH602",
+        ],
+    ),
+    (
+        "this boot's journal and whether it finished",
+        &["SSH504", "SSH505"],
+    ),
 ];
+
+/// Takes out of `diagnosis` the findings of rules that read what could not be asked
+/// ([`NOT_ASKED`]) and returns their ids.
+fn set_aside_unasked(diagnosis: &mut Diagnosis) -> Vec<&'static str> {
+    let unasked = |id: &str| NOT_ASKED.iter().any(|(_, ids)| ids.contains(&id));
+    let ids = diagnosis
+        .findings
+        .iter()
+        .map(|f| f.id)
+        .filter(|id| unasked(id))
+        .collect();
+    diagnosis.findings.retain(|f| !unasked(f.id));
+    ids
+}
 
 /// The offline part of a rescue.
 #[derive(Debug, Clone, Serialize)]
@@ -30,8 +64,10 @@ pub struct OfflineRound {
     pub pid1: Option<String>,
     /// What no one could be asked about there ([`NOT_ASKED`]).
     pub not_asked: Vec<&'static str>,
-    /// What the offline diagnosis found.
+    /// What the offline diagnosis found, apart from what reads the facts not asked.
     pub found: Vec<crate::rules::Finding>,
+    /// The rules that fired there on facts not asked: judged after the boot.
+    pub judged_after_boot: Vec<&'static str>,
     /// The fixes made by files alone, applied there.
     pub fixes: Vec<PlannedFix>,
     /// What the guest script did; absent when nothing was to be fixed offline, on a dry run or
@@ -49,18 +85,24 @@ pub async fn repair(
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
 ) -> Result<OfflineRound, RescueError> {
     session.begin_step("offline probe");
-    let diagnosis = diagnose(session, user).await?;
+    let mut diagnosis = diagnose(session, user).await?;
+    // A service manager running after all (the shell was not the break-in's): the rescue
+    // after the boot, which asks it, does everything.
+    let offline = diagnosis.facts.init.no_service_manager();
+    let judged_after_boot = if offline {
+        set_aside_unasked(&mut diagnosis)
+    } else {
+        Vec::new()
+    };
     let repair = Repair::plan_offline(&diagnosis);
     let mut round = OfflineRound {
         pid1: diagnosis.facts.init.pid1.clone(),
-        not_asked: NOT_ASKED.to_vec(),
+        not_asked: NOT_ASKED.iter().map(|(what, _)| *what).collect(),
+        judged_after_boot,
         found: diagnosis.findings.clone(),
         fixes: planned(&repair),
         outcome: None,
     };
-    // A service manager running after all (the shell was not the break-in's): the rescue
-    // after the boot, which asks it, does everything.
-    let offline = diagnosis.facts.init.no_service_manager();
     if !offline || repair.is_empty() || dry_run || !confirm(&diagnosis, &repair) {
         return Ok(round);
     }
@@ -103,6 +145,74 @@ mod tests {
             steps,
             ["add nofail to the /etc/fstab entries that stop the boot"]
         );
+    }
+
+    /// The break-in's shell as the probe sees it: no unit answers, no sshd runs or listens,
+    /// /run is empty, the network is not up; and /etc/fstab names a missing disk.
+    fn break_in_shell_facts() -> Diagnosis {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/facts/debian-12-healthy.txt");
+        let mut text = std::fs::read_to_string(path).unwrap();
+        let cut = |text: &mut String, from: &str, to: &str| {
+            let start = text.find(from).unwrap() + from.len();
+            let end = start + text[start..].find(to).unwrap();
+            text.replace_range(start..end, "");
+        };
+        cut(&mut text, "@units\n", "@sshd\n");
+        cut(&mut text, "@processes\n", "@listen\n");
+        cut(&mut text, "tool=ss\n", "@sshd_t\n");
+        cut(&mut text, "lo inet6 ::1/128\n", "@link\n");
+        cut(&mut text, "@banner\n", "@end\n");
+        for (old, new) in [
+            ("pid1=systemd", "pid1=sh"),
+            ("state=running", "state=offline"),
+            ("41ed 0 0 root root 40 /run/sshd\n", "- /run/sshd\n"),
+            ("41ed 0 0 root root 40 /var/run/sshd\n", "- /var/run/sshd\n"),
+            (
+                "@addr\n",
+                "@fstab\n3\tmissing\t?\tUUID=0a3c1d2e-5f60-4b7c-8d9e-00000000dead /data ext4 defaults 0 2\n@addr\n",
+            ),
+        ] {
+            assert!(text.contains(old), "{old:?}");
+            text = text.replace(old, new);
+        }
+        Diagnosis::from_facts(crate::probe::parse(&text).unwrap(), Default::default())
+    }
+
+    #[test]
+    fn what_reads_the_facts_not_asked_is_left_for_after_the_boot() {
+        let mut diagnosis = break_in_shell_facts();
+        let before: Vec<&str> = diagnosis.findings.iter().map(|f| f.id).collect();
+        for fired in ["SSH001", "SSH203", "SSH506"] {
+            assert!(before.contains(&fired), "{before:?}");
+        }
+        let aside = super::set_aside_unasked(&mut diagnosis);
+        let found: Vec<&str> = diagnosis.findings.iter().map(|f| f.id).collect();
+        assert!(
+            aside.contains(&"SSH001") && aside.contains(&"SSH203"),
+            "{aside:?}"
+        );
+        assert!(found.contains(&"SSH506"), "{found:?}");
+        for id in &aside {
+            assert!(!found.contains(id), "{id} both found and set aside");
+        }
+        assert_eq!(found.len() + aside.len(), before.len());
+        // The boot's blocker is still fixed there.
+        let fixed: Vec<&str> = Repair::plan_offline(&diagnosis)
+            .fixes
+            .iter()
+            .map(|(f, _)| f.id)
+            .collect();
+        assert_eq!(fixed, ["SSH506"]);
+    }
+
+    #[test]
+    fn every_rule_set_aside_is_in_the_catalogue() {
+        for (what, ids) in super::NOT_ASKED {
+            for id in *ids {
+                assert!(crate::rules::find(id).is_some(), "{what}: {id}");
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! back means the password was refused, never that it should be typed again. Every state counts
 //! against the attach deadline, so text that imitates a prompt cannot hold the session.
 
-use super::state::{ConsoleState, classify_screen};
+use super::state::{ConsoleState, classify, classify_screen};
 use super::{Credentials, Level, NUDGE_WAIT, Session, ShellError, last_nonempty_line};
 use crate::secret::Secret;
 use std::time::Duration;
@@ -89,8 +89,16 @@ impl Session {
             .settle(self.timeouts.quiet, NUDGE_WAIT)
             .await?;
         // Ctrl-C cancels a half-typed line, a running command or a sudo prompt, and does no harm
-        // at a login prompt; what it shows afterwards is the state to act on.
-        let mut state = self.nudge(b"\x03").await?;
+        // at a login prompt; what it shows afterwards is the state to act on. But at systemd's
+        // maintenance prompts a key ends the emergency shell and the boot tries again (minutes
+        // under load, back at the same prompt): a screen that shows one is taken as it is.
+        let screen = self.console().screen();
+        let shown = classify(&screen.cursor_line(), &screen.contents());
+        let mut state = if shown.is_maintenance() {
+            shown
+        } else {
+            self.nudge(b"\x03").await?
+        };
         let mut deadline = deadline;
         let mut booted = false;
         loop {
@@ -233,8 +241,7 @@ impl Session {
                     } else {
                         new
                     };
-                    self.send_secret(secret).await?;
-                    state = self.observe(self.timeouts.login).await?;
+                    state = self.answer_secret(secret).await?;
                 }
                 ConsoleState::Shell => return self.logged_in().await,
                 ConsoleState::LoginIncorrect | ConsoleState::LoginPrompt if answered.is_empty() => {
@@ -255,8 +262,7 @@ impl Session {
     pub async fn maintenance_login(&mut self, root: &Secret) -> Result<(), ShellError> {
         info!("answering the maintenance prompt with root's password");
         self.begin_step("login");
-        self.send_secret(root).await?;
-        match self.observe(self.timeouts.login).await? {
+        match self.answer_secret(root).await? {
             ConsoleState::Shell => self.enter_own_shell().await,
             _ => Err(ShellError::RootPasswordRefused {
                 reason: self.line_before_prompt(),
@@ -287,8 +293,7 @@ impl Session {
             state,
             ConsoleState::PasswordPrompt | ConsoleState::SudoPassword
         ) {
-            self.send_secret(root).await?;
-            state = self.observe(self.timeouts.login).await?;
+            state = self.answer_secret(root).await?;
         }
         // A refused su ends at the user's prompt again: only the uid tells.
         if state == ConsoleState::Shell && self.shell_found_is_root().await? {
@@ -318,8 +323,7 @@ impl Session {
             return Ok(state);
         }
         let password = password.ok_or(ShellError::PasswordRequired)?;
-        self.send_secret(password).await?;
-        self.observe(self.timeouts.login).await
+        self.answer_secret(password).await
     }
 
     async fn logged_in(&mut self) -> Result<(), ShellError> {

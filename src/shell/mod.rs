@@ -350,8 +350,7 @@ impl Session {
         let mut state = self.observe(self.timeouts.login).await?;
         if state == ConsoleState::SudoPassword {
             let password = password.ok_or(ShellError::PasswordRequired)?;
-            self.send_secret(password).await?;
-            state = self.observe(self.timeouts.login).await?;
+            state = self.answer_secret(password).await?;
         }
         match state {
             // A refused sudo (a broken sudoers file) also ends at a shell prompt: the user's.
@@ -643,6 +642,16 @@ impl Session {
 
     /// Watches the console until it is quiet and shows a known state (or `limit` passes).
     async fn observe(&mut self, limit: Duration) -> Result<ConsoleState, ShellError> {
+        self.observe_after(limit, false).await
+    }
+
+    /// [`Session::observe`]; with `answered`, a state counts only once the console has said
+    /// something: until then the screen still shows the prompt just answered.
+    async fn observe_after(
+        &mut self,
+        limit: Duration,
+        answered: bool,
+    ) -> Result<ConsoleState, ShellError> {
         let deadline = Instant::now() + limit;
         let mut recent = Vec::new();
         loop {
@@ -655,7 +664,8 @@ impl Session {
                 &self.console().screen().cursor_line(),
                 &String::from_utf8_lossy(&recent),
             );
-            if state != ConsoleState::Unknown || Instant::now() >= deadline {
+            let heard = !answered || !recent.is_empty();
+            if (heard && state != ConsoleState::Unknown) || Instant::now() >= deadline {
                 return Ok(state);
             }
         }
@@ -667,12 +677,15 @@ impl Session {
             .unwrap_or(false)
     }
 
-    /// Types a password at a prompt that does not echo.
-    async fn send_secret(&mut self, secret: &Secret) -> Result<(), ShellError> {
+    /// Types a password at a prompt that does not echo and returns the state the console
+    /// answers with. A loaded machine may take seconds to say anything (login's newline
+    /// included), and the prompt stays on the screen meanwhile: only an answer counts.
+    async fn answer_secret(&mut self, secret: &Secret) -> Result<ConsoleState, ShellError> {
         self.secrets.register(secret);
         self.expecter.discard_pending();
         self.write(format!("{}\r", secret.expose()).as_bytes())
-            .await
+            .await?;
+        self.observe_after(self.timeouts.login, true).await
     }
 
     async fn type_text(&mut self, text: &str) -> Result<(), ShellError> {

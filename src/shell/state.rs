@@ -139,6 +139,16 @@ pub fn classify_screen(screen: &str) -> ConsoleState {
 }
 
 impl ConsoleState {
+    /// One of systemd's maintenance (emergency or rescue mode) prompts.
+    pub fn is_maintenance(self) -> bool {
+        matches!(
+            self,
+            ConsoleState::MaintenancePassword
+                | ConsoleState::MaintenanceEnter
+                | ConsoleState::MaintenanceLocked
+        )
+    }
+
     /// For a console stuck before a login prompt: where it stopped.
     pub fn boot_stop(self) -> Option<BootStop> {
         Some(match self {
