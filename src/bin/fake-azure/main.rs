@@ -105,8 +105,9 @@ struct Args {
     /// A file served as a VM's boot diagnostics serial log (qemu's chardev log file).
     #[arg(long = "boot-log", value_name = "SUB/RG/NAME=PATH", value_parser = parse_assignment::<PathBuf>)]
     boot_logs: Vec<(String, PathBuf)>,
-    /// A machine's qemu HMP monitor socket, so that the reset and NMI admin commands act on
-    /// the guest (without one they only print what the console would show). Repeatable.
+    /// A machine's qemu HMP monitor socket, so that the reset and NMI admin commands and
+    /// ARM's restart, redeploy and start act on the guest (without one the admin commands
+    /// only print what the console would show, and the guest is not reset). Repeatable.
     #[arg(long = "monitor", value_name = "SUB/RG/NAME=PATH", value_parser = machines::parse_monitor)]
     monitors: Vec<(machines::MachineKey, PathBuf)>,
     /// A VM's in-guest agent: qemu-guest-agent's virtio-serial chardev socket. Run Command and

@@ -111,6 +111,7 @@ pub struct Counters {
     pub nsg_admitted: u64,
     pub restarts: u64,
     pub redeploys: u64,
+    pub starts: u64,
     pub admin_commands: Vec<AdminRecord>,
 }
 
