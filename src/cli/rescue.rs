@@ -10,6 +10,7 @@ use crate::diagnose::Diagnosis;
 use crate::exit;
 use crate::remedy::ops::Repair;
 use crate::report;
+use crate::rescue::cloud::Allowed;
 use crate::rescue::{OfflineRound, RescueOptions, RescueReport, offline, rescue};
 use anyhow::{Result, bail};
 use std::io::{IsTerminal, Write};
@@ -21,8 +22,9 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
     let endpoint = Endpoint::of(cli);
     let ask = !args.change.yes && !args.change.dry_run;
     let mut interrupted = false;
+    let allowed = allowed(&endpoint, args);
     let mut confirm = |diagnosis: &Diagnosis, repair: &Repair| {
-        !ask || match confirm_on_terminal(diagnosis, repair) {
+        !ask || match confirm_on_terminal(diagnosis, repair, allowed) {
             Ok(yes) => yes,
             Err(e) => {
                 interrupted = e.is::<Interrupted>();
@@ -70,7 +72,7 @@ pub async fn rescue_at(
         verify_key,
         dry_run: args.change.dry_run,
         cloud,
-        allow_redeploy: args.cloud.allow_redeploy,
+        allowed: allowed(endpoint, args),
         restore_keys,
         ..RescueOptions::new(args.ssh_user.as_deref(), &access.credentials)
     };
@@ -137,7 +139,15 @@ pub fn exit_code(report: &RescueReport) -> u8 {
 
 /// Shows the findings and the fixes on stderr and asks; `false` without a terminal,
 /// [`Interrupted`] on Ctrl-C.
-fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair) -> Result<bool> {
+/// The power actions the rescue may ask of Azure.
+fn allowed(endpoint: &Endpoint, args: &RescueArgs) -> Allowed {
+    Allowed {
+        reboot: endpoint.login.allow_reboot,
+        redeploy: args.cloud.allow_redeploy,
+    }
+}
+
+fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair, allowed: Allowed) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Ok(false);
     }
@@ -152,7 +162,7 @@ fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair) -> Result<bool> {
     eprintln!(
         "  - then start sshd (unmasked, enabled), restart it if its files changed, and check its banner"
     );
-    for fix in crate::rescue::cloud::plan(diagnosis, true).0 {
+    for fix in crate::rescue::cloud::plan(diagnosis, allowed).0 {
         eprintln!("  - on Azure: {}", fix.step);
         for warning in &fix.warnings {
             eprintln!("      warning: {warning}");

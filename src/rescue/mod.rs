@@ -54,8 +54,9 @@ pub struct RescueOptions {
     pub dry_run: bool,
     /// Azure's side, for an Azure VM: its facts join the diagnosis and its fixes the plan.
     pub cloud: Option<CloudContext>,
-    /// A degraded VM may be redeployed to another host (its warnings are in the report).
-    pub allow_redeploy: bool,
+    /// A degraded VM may be restarted (`--allow-reboot`) or redeployed to another host
+    /// (`--allow-redeploy`, its warnings in the report) through Azure.
+    pub allowed: cloud::Allowed,
     /// The operator's public keys for the user (`--ssh-key-file`), installed in the first round.
     pub restore_keys: Option<PublicKeys>,
 }
@@ -246,7 +247,7 @@ async fn cloud_round(
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
     report: &mut RescueReport,
 ) -> Diagnosis {
-    let (mut fixes, _) = cloud::plan(&diagnosis, options.allow_redeploy);
+    let (mut fixes, _) = cloud::plan(&diagnosis, options.allowed);
     if fixes.is_empty() {
         return diagnosis;
     }
