@@ -1943,3 +1943,122 @@ async fn run_command_and_vmaccess_follow_the_reference_without_an_agent() {
     assert_eq!(created["properties"]["provisioningState"], "Creating");
     assert!(!created.to_string().contains("never-shown"), "{created}");
 }
+
+/// Network Watcher: the region's watcher is listed, and its `ipFlowVerify` and `nextHop` are
+/// long-running POSTs answered from the NSG and routes the fake serves (and enforces); a region
+/// without one lists none and answers its actions 404.
+#[tokio::test]
+async fn network_watcher_verifies_flows_and_next_hops_from_the_served_state() {
+    let fake = FakeAzure::start_with_ssh().await;
+    let token = fake.token().await;
+    let (s, list) = fake
+        .get(
+            &format!(
+                "/subscriptions/{SUB}/providers/Microsoft.Network/networkWatchers?{NETWORK_API}"
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let watcher = list["value"][0]["id"]
+        .as_str()
+        .expect("a watcher")
+        .to_owned();
+    assert_eq!(list["value"][0]["location"], "eastus");
+    let vm_id = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm1"
+    );
+    let (_, nic) = fake
+        .get(&network_path("networkInterfaces", "vm1VMNic", ""), &token)
+        .await;
+    let private = nic["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ask = |action: &'static str, body: Value| {
+        let (fake, token, watcher) = (&fake, &token, &watcher);
+        async move {
+            let (s, headers, answer) = fake
+                .arm(
+                    reqwest::Method::POST,
+                    &format!("{watcher}/{action}?{NETWORK_API}"),
+                    Some(token),
+                    Some(&body.to_string()),
+                )
+                .await;
+            assert_eq!(s, StatusCode::ACCEPTED, "{action}: {answer}");
+            let (s, result) = fake.follow(&headers, token).await;
+            assert_eq!(s, StatusCode::OK, "{action}: {result}");
+            result
+        }
+    };
+    let flow = |port: &str| {
+        json!({"targetResourceId": vm_id, "direction": "Inbound", "protocol": "TCP",
+               "localPort": port, "remotePort": "*", "localIPAddress": private,
+               "remoteIPAddress": "127.0.0.1"})
+    };
+    let verdict = ask("ipFlowVerify", flow("22")).await;
+    assert_eq!(
+        (&verdict["access"], &verdict["ruleName"]),
+        (&json!("Allow"), &json!("securityRules/default-allow-ssh"))
+    );
+    let (s, _, _) = fake
+        .put_rule(&token, "DenySSH", tcp_rule(100, "Deny", "*", "22"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let verdict = ask("ipFlowVerify", flow("22")).await;
+    assert_eq!(
+        (&verdict["access"], &verdict["ruleName"]),
+        (&json!("Deny"), &json!("securityRules/DenySSH"))
+    );
+    let verdict = ask("ipFlowVerify", flow("2200")).await;
+    assert_eq!(
+        (&verdict["access"], &verdict["ruleName"]),
+        (
+            &json!("Deny"),
+            &json!("defaultSecurityRules/DenyAllInBound")
+        )
+    );
+    // Return traffic to the client: the Internet, until a user route sends it to None.
+    let hop = json!({"targetResourceId": vm_id, "sourceIPAddress": private,
+                     "destinationIPAddress": "198.51.100.7"});
+    let answer = ask("nextHop", hop.clone()).await;
+    assert_eq!(
+        (&answer["nextHopType"], &answer["routeTableId"]),
+        (&json!("Internet"), &json!("System Route"))
+    );
+    fake.control(json!({"user_route": {"vm": format!("{SUB}/rg1/vm1"), "prefix": "198.51.100.0/24", "next_hop_type": "None"}}))
+        .await;
+    assert_eq!(ask("nextHop", hop).await["nextHopType"], "None");
+    // A body the reference would refuse is a 400, not a guess.
+    let (s, _, _) = fake
+        .arm(
+            reqwest::Method::POST,
+            &format!("{watcher}/ipFlowVerify?{NETWORK_API}"),
+            Some(&token),
+            Some(&json!({"targetResourceId": vm_id}).to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let without = FakeAzure::start_with(|_| vec!["--no-network-watcher".into()]);
+    let token = without.token().await;
+    let (_, list) = without
+        .get(
+            &format!(
+                "/subscriptions/{SUB}/providers/Microsoft.Network/networkWatchers?{NETWORK_API}"
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(list["value"], json!([]));
+    let (s, _, _) = without
+        .arm(
+            reqwest::Method::POST,
+            &format!("{watcher}/nextHop?{NETWORK_API}"),
+            Some(&token),
+            Some(&json!({}).to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

@@ -11,6 +11,7 @@
 //! | `POST …/virtualMachines/{vm}/retrieveBootDiagnosticsData` | Compute | Virtual Machines - Retrieve Boot Diagnostics Data |
 //! | `POST …/virtualMachines/{vm}/restart`, `…/redeploy`, `…/start` (async; also on `…/virtualMachineScaleSets/{ss}/virtualMachines/{id}/…`) | Compute | Virtual Machines - Restart, Redeploy, Start; Virtual Machine Scale Set VMs - the same |
 //! | `POST …/virtualMachines/{vm}/runCommand`, `PUT/GET …/extensions/{name}` | Compute | [`guest_ops`] |
+//! | `GET …/providers/Microsoft.Network/networkWatchers`, `POST …/networkWatchers/{nw}/ipFlowVerify`, `…/nextHop` (async) | Network | Network Watchers - List All, Verify IP Flow, Get Next Hop ([`watcher`]) |
 //! | `GET {vm}/providers/Microsoft.ResourceHealth/availabilityStatuses/current` | ResourceHealth | Availability Statuses - Get By Resource |
 //! | `GET …/locations/{l}/operations/{id}`, `…/operationResults/{id}` | both | the asynchronous operation pattern |
 //!
@@ -24,6 +25,7 @@ use crate::machines::{Machine, MachineKey, MachineName, SerialSpec};
 use crate::network::{self, Rule};
 use crate::operations::{self, Provider, Start};
 use crate::state::{Fake, random_uuid};
+use crate::watcher;
 use hyper::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -84,6 +86,36 @@ pub async fn handle(fake: &Arc<Fake>, call: Call<'_>) -> Response<Body> {
             && (*kind == "operations" || *kind == "operationresults") =>
         {
             operations::poll(fake, &s[7], *kind == "operationresults")
+        }
+        ["subscriptions", _, "providers", NET, "networkwatchers"] if call.method == Method::GET => {
+            match check_api(call.api_version, NETWORK_API_VERSIONS, "Microsoft.Network") {
+                Some(r) => r,
+                None => watcher::list(fake, &s[1]),
+            }
+        }
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            NET,
+            "networkwatchers",
+            _,
+            action,
+        ] if call.method == Method::POST => {
+            match check_api(call.api_version, NETWORK_API_VERSIONS, "Microsoft.Network") {
+                Some(r) => r,
+                None => watcher::action(
+                    fake,
+                    &s[1],
+                    &s[3],
+                    &s[7],
+                    action,
+                    call.api_version,
+                    &call.body,
+                ),
+            }
         }
         [
             "subscriptions",

@@ -25,6 +25,8 @@ pub struct Settings {
     /// Each frame's delay in each direction (none when zero).
     pub latency: Duration,
     pub scrollback_bytes: usize,
+    /// The region has a Network Watcher ([`crate::watcher`]).
+    pub network_watcher: bool,
 }
 
 /// How output is framed on the websocket.
