@@ -27,6 +27,7 @@ pub mod power;
 pub mod precheck;
 pub mod sign_in;
 pub mod target;
+pub mod watcher;
 pub mod websocket;
 
 pub use arm::{ArmClient, ArmError};
