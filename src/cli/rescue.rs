@@ -8,6 +8,7 @@ use super::session::{self, Endpoint};
 use crate::access::{Channel, Need};
 use crate::diagnose::Diagnosis;
 use crate::exit;
+use crate::login::client_facts::of_this_user;
 use crate::remedy::ops::Repair;
 use crate::report;
 use crate::rescue::cloud::Allowed;
@@ -67,7 +68,14 @@ pub async fn rescue_at(
         session::open_endpoint(endpoint, Need::Root, true)
     );
     let (mut opened, access) = opened?;
+    // The operator's own side: the key file ssh would use and known_hosts for the address.
+    let address = args
+        .verify_host
+        .clone()
+        .or_else(|| cloud.as_ref().and_then(|side| side.facts.ssh_address()));
+    let client = of_this_user(args.verify_key.as_deref(), address.as_deref());
     let options = RescueOptions {
+        client: Some(client),
         verify_host: args.verify_host.clone(),
         verify_key,
         dry_run: args.change.dry_run,
@@ -137,8 +145,6 @@ pub fn exit_code(report: &RescueReport) -> u8 {
     }
 }
 
-/// Shows the findings and the fixes on stderr and asks; `false` without a terminal,
-/// [`Interrupted`] on Ctrl-C.
 /// The power actions the rescue may ask of Azure.
 fn allowed(endpoint: &Endpoint, args: &RescueArgs) -> Allowed {
     Allowed {
@@ -147,6 +153,8 @@ fn allowed(endpoint: &Endpoint, args: &RescueArgs) -> Allowed {
     }
 }
 
+/// Shows the findings and the fixes on stderr and asks; `false` without a terminal,
+/// [`Interrupted`] on Ctrl-C.
 fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair, allowed: Allowed) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Ok(false);

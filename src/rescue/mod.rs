@@ -21,6 +21,7 @@ pub use report::{RescueReport, Round};
 
 use crate::diagnose::{DiagnoseError, Diagnosis, diagnose};
 use crate::exit::ExitClass;
+use crate::login::client_facts::ClientFacts;
 use crate::login::{self, LoginCheck, Proven};
 use crate::probe::facts::BannerOutcome;
 use crate::remedy::ops::Repair;
@@ -59,6 +60,9 @@ pub struct RescueOptions {
     pub allowed: cloud::Allowed,
     /// The operator's public keys for the user (`--ssh-key-file`), installed in the first round.
     pub restore_keys: Option<PublicKeys>,
+    /// This machine's side (the `--verify-key` file, known_hosts for the address), judged with
+    /// the last diagnosis.
+    pub client: Option<ClientFacts>,
 }
 
 impl RescueOptions {
@@ -159,6 +163,10 @@ pub async fn rescue(
         && report.error.is_none()
     {
         diagnosis = cloud_round(side, diagnosis, &repair, options, confirm, &mut report).await;
+        repair = Repair::plan(&diagnosis);
+    }
+    if let Some(client) = &options.client {
+        diagnosis = diagnosis.with_client(client);
         repair = Repair::plan(&diagnosis);
     }
     report.conclude(&diagnosis, repair.manual);
