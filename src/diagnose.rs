@@ -6,6 +6,7 @@
 
 use crate::azure::facts::CloudFacts;
 use crate::exit::ExitClass;
+use crate::login::client_facts::ClientFacts;
 use crate::probe::{self, Facts, ProbeError};
 use crate::rules::{self, Finding, Severity};
 use crate::shell::Runner;
@@ -93,6 +94,15 @@ impl Diagnosis {
             self.findings = rules::cloud::evaluate(cloud, Some(&self.facts), guest);
         }
         self.cloud = cloud;
+        self
+    }
+
+    /// The same diagnosis with the operator's side judged too (this machine's key file and
+    /// known_hosts): the client rules' findings join the others, tagged `client`.
+    pub fn with_client(mut self, client: &ClientFacts) -> Diagnosis {
+        let guest = (self.guest_error.is_none()).then_some(&self.facts);
+        let found = std::mem::take(&mut self.findings);
+        self.findings = rules::client::evaluate(client, guest, found);
         self
     }
 

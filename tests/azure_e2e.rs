@@ -1135,3 +1135,73 @@ async fn vmaccess_through_the_agent_adds_rekeys_and_removes_a_user_and_resets_ss
     );
     assert!(key_login(&guest, "rescuer", &second).is_err(), "removed");
 }
+
+/// How many times the guest's kernel has started, by its console log (qemu's chardev log).
+fn kernel_starts(guest: &Guest) -> usize {
+    guest.serial_log().matches("Linux version ").count()
+}
+
+/// ARM's restart restarts the guest for real: the fake resets it through its qemu monitor, as
+/// an Azure host would, before the operation says Succeeded; a new kernel starts on the
+/// console, and lifeline reports the operation. (A fake of its own, vm2: this guest by its
+/// monitor alone, so that the shared fake's vm1 keeps its console and its admin reset stays a
+/// banner.) The next test's reset returns the guest to its snapshot, booted or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_through_arm_reboots_the_guest() {
+    let guest = shared_guest().await;
+    let before = kernel_starts(&guest);
+    let fake = FakeAzure::start_with(
+        "restart",
+        &[format!("{SUB}/rg1/vm2=echo")],
+        &[(
+            "--monitor",
+            format!(
+                "{SUB}/rg1/vm2={}",
+                guest.serial.with_file_name("monitor.sock").display()
+            ),
+        )],
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(fake.args())
+        .args([
+            "power", "restart", "-g", "rg1", "-n", "vm2", "--yes", "-o", "json",
+        ])
+        .envs(fake.env())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lifeline");
+    assert!(out.status.success(), "{:?}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON out");
+    let operation = &report["operation"];
+    assert_eq!(
+        (&operation["action"], &operation["status"]),
+        (&"restart".into(), &"Succeeded".into()),
+        "{report:#}"
+    );
+    assert!(
+        operation["request"]
+            .as_str()
+            .unwrap()
+            .ends_with("/virtualMachines/vm2/restart"),
+        "{report:#}"
+    );
+    assert_eq!(fake.state()["counters"]["restarts"], 1);
+    // Firmware, GRUB, then the kernel's first line on the console.
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    while kernel_starts(&guest) == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no kernel started on the console after the restart; its tail:\n{}",
+            guest
+                .serial_log()
+                .chars()
+                .rev()
+                .take(2000)
+                .collect::<String>()
+                .chars()
+                .rev()
+                .collect::<String>()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

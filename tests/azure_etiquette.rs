@@ -335,3 +335,80 @@ fn the_agent_rung_is_named_in_help() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("--allow-agent-login"), "{help}");
 }
+
+/// `diagnose` with no way into the guest, JSON out: Azure's side alone.
+fn cloud_only_diagnosis(fake: &FakeAzure) -> serde_json::Value {
+    let out = lifeline(
+        fake,
+        &[
+            "--arm-audience",
+            "https://management.azure.com/",
+            "--auth",
+            "client-secret",
+            "diagnose",
+            "-g",
+            "rg1",
+            "-n",
+            "vm1",
+            "--client-ip",
+            "127.0.0.1",
+            "-o",
+            "json",
+        ],
+    )
+    .output()
+    .expect("run lifeline");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)))
+}
+
+/// Network Watcher's IP flow verify and next hop are asked where the region has a watcher, and
+/// Azure's verdict joins the NSG finding's evidence; without a watcher the facts say so and the
+/// NSG is judged from the effective rules alone.
+#[test]
+fn network_watcher_is_asked_where_there_is_one_and_its_absence_is_said() {
+    let deny_22 = serde_json::json!({"nsg_rule": {"vm": format!("{SUB}/rg1/vm1"), "name": "DenySSH",
+        "properties": {"priority": 100, "access": "Deny", "direction": "Inbound", "protocol": "Tcp",
+                       "sourceAddressPrefix": "*", "sourcePortRange": "*",
+                       "destinationAddressPrefix": "*", "destinationPortRange": "22"}}});
+    let fake = start("watcher");
+    fake.control(deny_22.clone());
+    let report = cloud_only_diagnosis(&fake);
+    let watcher = &report["cloud"]["watcher"];
+    assert_eq!(
+        (&watcher["flow"]["allowed"], &watcher["flow"]["rule"]),
+        (&false.into(), &"securityRules/DenySSH".into()),
+        "{report:#}"
+    );
+    assert_eq!(watcher["next_hop"]["kind"], "Internet", "{report:#}");
+    let ssh701 = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "SSH701")
+        .unwrap_or_else(|| panic!("no SSH701: {report:#}"));
+    assert!(
+        ssh701["evidence"].to_string().contains(
+            "Network Watcher's IP flow verify: TCP 22 from 127.0.0.1: Deny by securityRules/DenySSH"
+        ),
+        "{ssh701:#}"
+    );
+
+    let without = FakeAzure::start_with(
+        "no-watcher",
+        &[format!("{SUB}/rg1/vm1=echo")],
+        &[("--no-network-watcher", String::new())],
+    );
+    without.control(deny_22);
+    let report = cloud_only_diagnosis(&without);
+    assert!(report["cloud"]["watcher"].is_null(), "{report:#}");
+    assert!(
+        report["cloud"]["unread"]
+            .to_string()
+            .contains("Network Watcher: none in region eastus"),
+        "{report:#}"
+    );
+    assert!(
+        report["findings"].to_string().contains("SSH701"),
+        "{report:#}"
+    );
+}

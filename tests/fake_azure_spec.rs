@@ -1666,8 +1666,91 @@ async fn redeploy_moves_the_public_address() {
         "the old address still answers"
     );
     assert_eq!(banner_at(&new_endpoint).await.unwrap(), BANNER);
-    // Restart is accepted the same way.
-    let (s, headers, _) = fake
+}
+
+/// A stand-in for qemu's HMP monitor socket: greets with a prompt and answers each line with
+/// a new one; every command line it got goes to the returned channel.
+fn stand_in_monitor(path: &std::path::Path) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    use tokio::io::AsyncBufReadExt;
+    let listener = tokio::net::UnixListener::bind(path).unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            let (read, mut write) = conn.into_split();
+            write
+                .write_all(b"QEMU 7.2.0 monitor\r\n(qemu) ")
+                .await
+                .unwrap();
+            let mut lines = tokio::io::BufReader::new(read).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let _ = tx.send(line);
+                let _ = write.write_all(b"\r\n(qemu) ").await;
+            }
+        }
+    });
+    rx
+}
+
+/// Restart, redeploy and start, on a VM and on a scale-set instance: each is a long-running
+/// operation, and each that boots the VM resets the guest through its monitor before the
+/// operation says Succeeded; restart of a stopped VM is refused, start boots it.
+#[tokio::test]
+async fn power_actions_reset_the_guest_through_its_monitor() {
+    let dir = std::env::temp_dir().join(format!("fake-monitor-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (vm_socket, ss_socket) = (dir.join("vm1.sock"), dir.join("ss1-2.sock"));
+    let mut vm_monitor = stand_in_monitor(&vm_socket);
+    let mut ss_monitor = stand_in_monitor(&ss_socket);
+    let fake = FakeAzure::start_with(|_| {
+        vec![
+            "--monitor".into(),
+            format!("{SUB}/rg1/vm1={}", vm_socket.display()),
+            "--monitor".into(),
+            format!("{SUB}/rg1/ss1/2={}", ss_socket.display()),
+        ]
+    });
+    let token = fake.token().await;
+    let instance = |action: &str| {
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachineScaleSets/ss1/virtualMachines/2/{action}?{COMPUTE_API}"
+        )
+    };
+    let power = |path: String| {
+        let (fake, token) = (&fake, &token);
+        async move {
+            let (s, headers, body) = fake
+                .arm(reqwest::Method::POST, &path, Some(token), None)
+                .await;
+            assert_eq!(s, StatusCode::ACCEPTED, "{path}: {body}");
+            let (s, result) = fake.follow(&headers, token).await;
+            assert_eq!(s, StatusCode::NO_CONTENT, "{path}: {result}");
+        }
+    };
+    for (path, on_vm) in [
+        (compute_path("/restart", COMPUTE_API), true),
+        (compute_path("/redeploy", COMPUTE_API), true),
+        (instance("restart"), false),
+        (instance("redeploy"), false),
+    ] {
+        power(path.clone()).await;
+        let monitor = if on_vm {
+            &mut vm_monitor
+        } else {
+            &mut ss_monitor
+        };
+        assert_eq!(
+            monitor.try_recv().as_deref(),
+            Ok("system_reset"),
+            "{path} did not reset the guest"
+        );
+    }
+    // A running VM's start does nothing; a stopped one's boots it.
+    power(compute_path("/start", COMPUTE_API)).await;
+    assert!(vm_monitor.try_recv().is_err(), "start reset a running VM");
+    fake.control(json!({"vm_power": {"vm": format!("{SUB}/rg1/vm1"), "state": "stopped"}}))
+        .await;
+    let (s, _, body) = fake
         .arm(
             reqwest::Method::POST,
             &compute_path("/restart", COMPUTE_API),
@@ -1675,9 +1758,43 @@ async fn redeploy_moves_the_public_address() {
             None,
         )
         .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
-    fake.follow(&headers, &token).await;
-    assert_eq!(fake.state().await["counters"]["restarts"], 1);
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("OperationNotAllowed")),
+        "{body}"
+    );
+    power(compute_path("/start", COMPUTE_API)).await;
+    assert_eq!(vm_monitor.try_recv().as_deref(), Ok("system_reset"));
+    let (_, view) = fake
+        .get(
+            &format!(
+                "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm1?{API}&$expand=instanceView"
+            ),
+            &token,
+        )
+        .await;
+    assert!(view.to_string().contains("PowerState/running"), "{view}");
+    let counters = &fake.state().await["counters"];
+    assert_eq!(
+        (
+            &counters["restarts"],
+            &counters["redeploys"],
+            &counters["starts"]
+        ),
+        (&json!(2), &json!(2), &json!(2)),
+        "{counters}"
+    );
+    // Unknown instances are 404, as ARM answers.
+    let (s, _, _) = fake
+        .arm(
+            reqwest::Method::POST,
+            &instance("restart").replace("/2/", "/9/"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -1825,4 +1942,123 @@ async fn run_command_and_vmaccess_follow_the_reference_without_an_agent() {
     assert_eq!(s, StatusCode::CREATED, "{created}");
     assert_eq!(created["properties"]["provisioningState"], "Creating");
     assert!(!created.to_string().contains("never-shown"), "{created}");
+}
+
+/// Network Watcher: the region's watcher is listed, and its `ipFlowVerify` and `nextHop` are
+/// long-running POSTs answered from the NSG and routes the fake serves (and enforces); a region
+/// without one lists none and answers its actions 404.
+#[tokio::test]
+async fn network_watcher_verifies_flows_and_next_hops_from_the_served_state() {
+    let fake = FakeAzure::start_with_ssh().await;
+    let token = fake.token().await;
+    let (s, list) = fake
+        .get(
+            &format!(
+                "/subscriptions/{SUB}/providers/Microsoft.Network/networkWatchers?{NETWORK_API}"
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let watcher = list["value"][0]["id"]
+        .as_str()
+        .expect("a watcher")
+        .to_owned();
+    assert_eq!(list["value"][0]["location"], "eastus");
+    let vm_id = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm1"
+    );
+    let (_, nic) = fake
+        .get(&network_path("networkInterfaces", "vm1VMNic", ""), &token)
+        .await;
+    let private = nic["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ask = |action: &'static str, body: Value| {
+        let (fake, token, watcher) = (&fake, &token, &watcher);
+        async move {
+            let (s, headers, answer) = fake
+                .arm(
+                    reqwest::Method::POST,
+                    &format!("{watcher}/{action}?{NETWORK_API}"),
+                    Some(token),
+                    Some(&body.to_string()),
+                )
+                .await;
+            assert_eq!(s, StatusCode::ACCEPTED, "{action}: {answer}");
+            let (s, result) = fake.follow(&headers, token).await;
+            assert_eq!(s, StatusCode::OK, "{action}: {result}");
+            result
+        }
+    };
+    let flow = |port: &str| {
+        json!({"targetResourceId": vm_id, "direction": "Inbound", "protocol": "TCP",
+               "localPort": port, "remotePort": "*", "localIPAddress": private,
+               "remoteIPAddress": "127.0.0.1"})
+    };
+    let verdict = ask("ipFlowVerify", flow("22")).await;
+    assert_eq!(
+        (&verdict["access"], &verdict["ruleName"]),
+        (&json!("Allow"), &json!("securityRules/default-allow-ssh"))
+    );
+    let (s, _, _) = fake
+        .put_rule(&token, "DenySSH", tcp_rule(100, "Deny", "*", "22"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let verdict = ask("ipFlowVerify", flow("22")).await;
+    assert_eq!(
+        (&verdict["access"], &verdict["ruleName"]),
+        (&json!("Deny"), &json!("securityRules/DenySSH"))
+    );
+    let verdict = ask("ipFlowVerify", flow("2200")).await;
+    assert_eq!(
+        (&verdict["access"], &verdict["ruleName"]),
+        (
+            &json!("Deny"),
+            &json!("defaultSecurityRules/DenyAllInBound")
+        )
+    );
+    // Return traffic to the client: the Internet, until a user route sends it to None.
+    let hop = json!({"targetResourceId": vm_id, "sourceIPAddress": private,
+                     "destinationIPAddress": "198.51.100.7"});
+    let answer = ask("nextHop", hop.clone()).await;
+    assert_eq!(
+        (&answer["nextHopType"], &answer["routeTableId"]),
+        (&json!("Internet"), &json!("System Route"))
+    );
+    fake.control(json!({"user_route": {"vm": format!("{SUB}/rg1/vm1"), "prefix": "198.51.100.0/24", "next_hop_type": "None"}}))
+        .await;
+    assert_eq!(ask("nextHop", hop).await["nextHopType"], "None");
+    // A body the reference would refuse is a 400, not a guess.
+    let (s, _, _) = fake
+        .arm(
+            reqwest::Method::POST,
+            &format!("{watcher}/ipFlowVerify?{NETWORK_API}"),
+            Some(&token),
+            Some(&json!({"targetResourceId": vm_id}).to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let without = FakeAzure::start_with(|_| vec!["--no-network-watcher".into()]);
+    let token = without.token().await;
+    let (_, list) = without
+        .get(
+            &format!(
+                "/subscriptions/{SUB}/providers/Microsoft.Network/networkWatchers?{NETWORK_API}"
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(list["value"], json!([]));
+    let (s, _, _) = without
+        .arm(
+            reqwest::Method::POST,
+            &format!("{watcher}/nextHop?{NETWORK_API}"),
+            Some(&token),
+            Some(&json!({}).to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

@@ -25,11 +25,68 @@ pub struct CloudFacts {
     pub boot_log: Option<BootLog>,
     /// The address SSH clients come from, as the NSG sees them, and how it was learnt.
     pub client: Option<ClientAddress>,
+    /// Network Watcher's own verdicts, when the VM's region has a watcher.
+    pub watcher: Option<WatcherView>,
     /// What could not be read, and why (permissions, a stopped VM, an old api-version).
     pub unread: Vec<String>,
     /// The SSH public keys the VM was created with (`osProfile.linuxConfiguration.ssh.
     /// publicKeys`): what the owner meant to log in with, kept by Azure whatever the guest lost.
     pub model_keys: Vec<ModelKey>,
+}
+
+/// What Network Watcher says of the path in (`ipFlowVerify`) and back (`nextHop`).
+#[derive(Debug, Clone, Serialize)]
+pub struct WatcherView {
+    /// The watcher's resource id.
+    pub watcher: String,
+    pub flow: Option<FlowVerdict>,
+    pub next_hop: Option<NextHop>,
+}
+
+/// IP flow verify of an inbound TCP connection from the client to the NIC's private address.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowVerdict {
+    pub port: u16,
+    pub client: String,
+    pub allowed: bool,
+    /// The rule that decided, as the effective view names it (`securityRules/DenySSH`).
+    pub rule: String,
+}
+
+impl FlowVerdict {
+    pub fn describe(&self) -> String {
+        format!(
+            "TCP {} from {}: {} by {}",
+            self.port,
+            self.client,
+            if self.allowed { "Allow" } else { "Deny" },
+            self.rule
+        )
+    }
+}
+
+/// Where the VM's traffic to `destination` (the client) goes next.
+#[derive(Debug, Clone, Serialize)]
+pub struct NextHop {
+    pub destination: String,
+    /// `Internet`, `VnetLocal`, `VirtualAppliance`, `VirtualNetworkGateway`, `None`, …
+    pub kind: String,
+    pub address: Option<String>,
+    /// The route table that decided, or `System Route`.
+    pub route_table: Option<String>,
+}
+
+impl NextHop {
+    pub fn describe(&self) -> String {
+        let mut text = format!("to {}: {}", self.destination, self.kind);
+        if let Some(address) = &self.address {
+            text.push_str(&format!(" {address}"));
+        }
+        if let Some(table) = &self.route_table {
+            text.push_str(&format!(" ({table})"));
+        }
+        text
+    }
 }
 
 /// One public key of the VM model: the file Azure's provisioning put it in, and the key.
@@ -193,6 +250,14 @@ impl CloudFacts {
             allowed: true,
             decided_by: last_allow,
         })
+    }
+
+    /// Network Watcher's IP flow verdict as evidence, when it was asked about one of `ports`.
+    pub fn watcher_flow_evidence(&self, ports: &[u16]) -> Option<String> {
+        let flow = self.watcher.as_ref()?.flow.as_ref()?;
+        ports
+            .contains(&flow.port)
+            .then(|| format!("Network Watcher's IP flow verify: {}", flow.describe()))
     }
 
     /// The client's IPv4 address, when known.

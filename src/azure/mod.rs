@@ -9,7 +9,8 @@
 //!
 //! Beside the console, [`observe`] reads the VM's [`facts::CloudFacts`] (network path in,
 //! health, agent, boot log) through ARM, polling long-running operations with [`lro`]; and
-//! [`agent`] reaches inside the guest without the console (Run Command, VMAccessForLinux).
+//! [`agent`] reaches inside the guest without the console (Run Command, VMAccessForLinux);
+//! [`power`] restarts, redeploys and starts the VM.
 
 pub mod admin;
 pub mod agent;
@@ -22,9 +23,11 @@ pub mod credential;
 pub mod facts;
 mod lro;
 pub mod observe;
+pub mod power;
 pub mod precheck;
 pub mod sign_in;
 pub mod target;
+pub mod watcher;
 pub mod websocket;
 
 pub use arm::{ArmClient, ArmError};

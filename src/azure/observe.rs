@@ -1,7 +1,8 @@
 //! Reads a VM's [`CloudFacts`] through ARM with as few calls as the facts allow, all but the
 //! first at once: the VM with its instance view (power, provisioning, agent, NICs) comes first
 //! because it names the NIC; then the NIC, its public addresses, its effective security
-//! rules and routes (two long-running POSTs), resource health and the boot log, concurrently.
+//! rules and routes (two long-running POSTs), resource health, the boot log and the region's
+//! Network Watcher, concurrently; then the watcher's two checks ([`super::watcher`]).
 //! A call that fails leaves its facts empty and says why in `unread`; only the first is fatal.
 //! docs/azure-arm.md lists every call and its api-version.
 
@@ -43,7 +44,8 @@ pub async fn observe(
     let nic_id = facts.nics.first().map(|n| n.id.clone());
     let health_path =
         format!("{vm_path}/providers/Microsoft.ResourceHealth/availabilityStatuses/current");
-    let (health, boot_log, network) = tokio::join!(
+    let location = vm["location"].as_str().unwrap_or_default().to_string();
+    let (health, boot_log, network, watcher) = tokio::join!(
         arm.get(&health_path, HEALTH_API, "read the VM's resource health",),
         boot_log(arm, &vm_path),
         async {
@@ -52,6 +54,7 @@ pub async fn observe(
                 None => None,
             }
         },
+        super::watcher::find(arm, &target.subscription, &location),
     );
     match health {
         Ok(v) => facts.health = Some(health_of(&v)),
@@ -68,6 +71,17 @@ pub async fn observe(
         facts.unread.extend(network.unread);
     }
     facts.client = client_address(&facts, client_ip);
+    match watcher {
+        Ok(Some(watcher)) => {
+            let mut unread = Vec::new();
+            facts.watcher = Some(super::watcher::check(arm, &watcher, &facts, &mut unread).await);
+            facts.unread.extend(unread);
+        }
+        Ok(None) => facts.unread.push(format!(
+            "Network Watcher: none in region {location}, so its IP flow verify and next hop were not asked; the NSG and routes are judged from the effective rules and routes alone"
+        )),
+        Err(e) => facts.unread.push(format!("Network Watcher: {e}")),
+    }
     Ok(facts)
 }
 

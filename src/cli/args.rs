@@ -172,6 +172,8 @@ pub struct LoginArgs {
     #[arg(long, global = true)]
     pub allow_agent_login: bool,
     /// Allow the `break-in` rung: restart the VM to reach a root shell from the boot loader.
+    /// On Azure, `rescue` may also restart a VM that resource health reports degraded, through
+    /// ARM (`--allow-redeploy` moves it to another host instead).
     #[arg(long, global = true)]
     pub allow_reboot: bool,
     /// How to restart a local target for the `break-in` rung, run with `sh -c`: `virsh reset
@@ -223,6 +225,14 @@ SysRq is refused for Windows VMs."
         after_help = "Example:\n  lifeline console status --subscription 00000000-0000-0000-0000-000000000000"
     )]
     Console(ConsoleArgs),
+    /// Restart, redeploy or start an Azure VM through ARM (steps 5 and 6 of Azure's guide).
+    #[command(
+        after_help = "Examples:\n  lifeline power restart -g my-rg -n my-vm --yes\n  lifeline power redeploy --vmss my-ss --instance-id 3 -g my-rg --yes -o json\n\n\
+Each waits until Azure's operation has finished and prints it. A redeploy moves the VM to another\n\
+host: data on the temporary disk is lost and a dynamic public IP changes (the new one is printed).\n\
+All three need --yes, or a confirmation on a terminal."
+    )]
+    Power(PowerArgs),
     /// Reset a user's password or SSH key, add or remove a sudo user (VMAccess parity).
     #[command(
         after_help = "Examples:\n  lifeline user reset-password alice --new-password-env NEWPW -g my-rg -n my-vm --user azureuser --password-env PW --yes\n  \
@@ -466,6 +476,25 @@ pub enum AdminArg {
     Nmi,
     /// A hard reset of the VM, like pulling the power.
     Reset,
+}
+
+#[derive(Debug, Args)]
+pub struct PowerArgs {
+    #[arg(value_enum)]
+    pub action: PowerArg,
+    /// Do not ask first.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PowerArg {
+    /// The guest restarts on the same host (`az vm restart`).
+    Restart,
+    /// The VM moves to another host (`az vm redeploy`).
+    Redeploy,
+    /// A stopped or deallocated VM boots (`az vm start`).
+    Start,
 }
 
 #[derive(Debug, Args)]

@@ -209,7 +209,6 @@ async fn run_job(job: Job, shared: &Shared) -> TargetResult {
                 dry_run: shared.dry_run,
                 // Bulk rescues stay on the guest's side; one VM at a time takes Azure's too.
                 cloud: None,
-                allow_redeploy: false,
                 ..RescueOptions::new(shared.ssh_user.as_deref(), &job.access.credentials)
             };
             let offline =

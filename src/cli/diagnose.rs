@@ -7,6 +7,7 @@ use super::session;
 use crate::access::{AccessRecord, Need};
 use crate::diagnose::{Diagnosis, diagnose};
 use crate::exit;
+use crate::login::client_facts::of_this_user;
 use crate::report::{self, DiagnosisReport, for_terminal};
 use crate::rules;
 use anyhow::Result;
@@ -20,6 +21,9 @@ pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
         super::azure::cloud_side(&cli.target, &args.cloud),
         diagnose_guest(cli, args)
     );
+    // The operator's own side: known_hosts for the VM's address.
+    let address = cloud.as_ref().and_then(|side| side.facts.ssh_address());
+    let client = of_this_user(None, address.as_deref());
     let (diagnosis, target, access) = match (guest, cloud) {
         (Ok((diagnosis, target, access)), cloud) => (
             diagnosis.with_cloud(cloud.map(|c| c.facts)),
@@ -37,6 +41,7 @@ pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
         }
         (Err(e), None) => return Err(e),
     };
+    let diagnosis = diagnosis.with_client(&client);
     let access = access.as_ref();
     let report = DiagnosisReport {
         diagnosis: &diagnosis,

@@ -11,6 +11,7 @@ mod diagnose;
 mod exec;
 mod generate;
 mod password;
+mod power;
 mod remedy;
 mod rescue;
 mod session;
@@ -115,6 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Undo(args) => remedy::undo(&cli, args).await,
         Command::Send(args) => azure::send(&cli, args).await,
         Command::Console(args) => azure::console(&cli, args).await,
+        Command::Power(args) => power::run(&cli, args).await,
         Command::Rescue(args) => rescue::run(&cli, args).await,
         Command::Completions { shell } => generate::completions(*shell),
         Command::Man { out_dir } => generate::man(out_dir.as_deref()),

@@ -8,8 +8,10 @@ use super::session::{self, Endpoint};
 use crate::access::{Channel, Need};
 use crate::diagnose::Diagnosis;
 use crate::exit;
+use crate::login::client_facts::of_this_user;
 use crate::remedy::ops::Repair;
 use crate::report;
+use crate::rescue::cloud::Allowed;
 use crate::rescue::{OfflineRound, RescueOptions, RescueReport, offline, rescue};
 use anyhow::{Result, bail};
 use std::io::{IsTerminal, Write};
@@ -21,8 +23,9 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
     let endpoint = Endpoint::of(cli);
     let ask = !args.change.yes && !args.change.dry_run;
     let mut interrupted = false;
+    let allowed = allowed(&endpoint, args);
     let mut confirm = |diagnosis: &Diagnosis, repair: &Repair| {
-        !ask || match confirm_on_terminal(diagnosis, repair) {
+        !ask || match confirm_on_terminal(diagnosis, repair, allowed) {
             Ok(yes) => yes,
             Err(e) => {
                 interrupted = e.is::<Interrupted>();
@@ -65,12 +68,19 @@ pub async fn rescue_at(
         session::open_endpoint(endpoint, Need::Root, true)
     );
     let (mut opened, access) = opened?;
+    // The operator's own side: the key file ssh would use and known_hosts for the address.
+    let address = args
+        .verify_host
+        .clone()
+        .or_else(|| cloud.as_ref().and_then(|side| side.facts.ssh_address()));
+    let client = of_this_user(args.verify_key.as_deref(), address.as_deref());
     let options = RescueOptions {
+        client: Some(client),
         verify_host: args.verify_host.clone(),
         verify_key,
         dry_run: args.change.dry_run,
         cloud,
-        allow_redeploy: args.cloud.allow_redeploy,
+        allowed: allowed(endpoint, args),
         restore_keys,
         ..RescueOptions::new(args.ssh_user.as_deref(), &access.credentials)
     };
@@ -135,9 +145,17 @@ pub fn exit_code(report: &RescueReport) -> u8 {
     }
 }
 
+/// The power actions the rescue may ask of Azure.
+fn allowed(endpoint: &Endpoint, args: &RescueArgs) -> Allowed {
+    Allowed {
+        reboot: endpoint.login.allow_reboot,
+        redeploy: args.cloud.allow_redeploy,
+    }
+}
+
 /// Shows the findings and the fixes on stderr and asks; `false` without a terminal,
 /// [`Interrupted`] on Ctrl-C.
-fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair) -> Result<bool> {
+fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair, allowed: Allowed) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Ok(false);
     }
@@ -152,7 +170,7 @@ fn confirm_on_terminal(diagnosis: &Diagnosis, repair: &Repair) -> Result<bool> {
     eprintln!(
         "  - then start sshd (unmasked, enabled), restart it if its files changed, and check its banner"
     );
-    for fix in crate::rescue::cloud::plan(diagnosis, true).0 {
+    for fix in crate::rescue::cloud::plan(diagnosis, allowed).0 {
         eprintln!("  - on Azure: {}", fix.step);
         for warning in &fix.warnings {
             eprintln!("      warning: {warning}");

@@ -12,6 +12,7 @@
 //!   user, through the user's own authorized_keys file (a throw-away key put there for the one
 //!   login and taken out again). No secret crosses the console for it.
 
+pub mod client_facts;
 pub mod guest;
 pub mod remote;
 

@@ -72,6 +72,9 @@ impl fmt::Display for RescueReport {
             for warning in &fix.warnings {
                 writeln!(f, "  warning: {warning}")?;
             }
+            if let Some(operation) = &fix.operation {
+                writeln!(f, "  Azure's operation: {}", operation.describe())?;
+            }
             if let Some(change) = &fix.address_change {
                 let show = |a: &Option<String>| a.clone().unwrap_or_else(|| "none".into());
                 writeln!(

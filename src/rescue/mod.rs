@@ -21,6 +21,7 @@ pub use report::{RescueReport, Round};
 
 use crate::diagnose::{DiagnoseError, Diagnosis, diagnose};
 use crate::exit::ExitClass;
+use crate::login::client_facts::ClientFacts;
 use crate::login::{self, LoginCheck, Proven};
 use crate::probe::facts::BannerOutcome;
 use crate::remedy::ops::Repair;
@@ -54,10 +55,14 @@ pub struct RescueOptions {
     pub dry_run: bool,
     /// Azure's side, for an Azure VM: its facts join the diagnosis and its fixes the plan.
     pub cloud: Option<CloudContext>,
-    /// A degraded VM may be redeployed to another host (its warnings are in the report).
-    pub allow_redeploy: bool,
+    /// A degraded VM may be restarted (`--allow-reboot`) or redeployed to another host
+    /// (`--allow-redeploy`, its warnings in the report) through Azure.
+    pub allowed: cloud::Allowed,
     /// The operator's public keys for the user (`--ssh-key-file`), installed in the first round.
     pub restore_keys: Option<PublicKeys>,
+    /// This machine's side (the `--verify-key` file, known_hosts for the address), judged with
+    /// the last diagnosis.
+    pub client: Option<ClientFacts>,
 }
 
 impl RescueOptions {
@@ -160,6 +165,10 @@ pub async fn rescue(
         diagnosis = cloud_round(side, diagnosis, &repair, options, confirm, &mut report).await;
         repair = Repair::plan(&diagnosis);
     }
+    if let Some(client) = &options.client {
+        diagnosis = diagnosis.with_client(client);
+        repair = Repair::plan(&diagnosis);
+    }
     report.conclude(&diagnosis, repair.manual);
     // On Azure, SSH is proven where clients reach it, after any redeploy moved it.
     let verify_host = options.verify_host.clone().or_else(|| {
@@ -246,7 +255,7 @@ async fn cloud_round(
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
     report: &mut RescueReport,
 ) -> Diagnosis {
-    let (mut fixes, _) = cloud::plan(&diagnosis, options.allow_redeploy);
+    let (mut fixes, _) = cloud::plan(&diagnosis, options.allowed);
     if fixes.is_empty() {
         return diagnosis;
     }

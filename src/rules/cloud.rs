@@ -21,6 +21,8 @@ pub enum Source {
     Cloud,
     /// Both: a cloud fact judged against a guest fact.
     Joint,
+    /// This machine: the operator's key file and known_hosts (`SSH8xx`).
+    Client,
 }
 
 impl Source {
@@ -29,6 +31,7 @@ impl Source {
             Source::Guest => "guest",
             Source::Cloud => "cloud",
             Source::Joint => "cloud+guest",
+            Source::Client => "client",
         }
     }
 }
@@ -94,22 +97,28 @@ impl CloudCheck {
 /// What the catalogue entries of cloud rules share: the Azure category, a guest-side check that
 /// finds nothing, no fix of their own. A rule file names the rest and takes these with
 /// `..AZURE_RULE`.
-pub(crate) const AZURE_RULE: Rule = Rule {
-    id: "",
-    name: "",
-    title: "",
-    category: Category::Azure,
-    severity: Severity::Warning,
-    kind: Kind::Cause,
-    docs: Docs {
-        what: "",
-        why: "",
-        fix: "",
-        safety: "",
-    },
-    check: no_guest_check,
-    fix: None,
-};
+pub(crate) const AZURE_RULE: Rule = outside_the_guest(Category::Azure);
+
+/// The shared part of a rule judged outside the guest (Azure's side, the client's): no guest
+/// check, no fix in a guest plan.
+pub(crate) const fn outside_the_guest(category: Category) -> Rule {
+    Rule {
+        id: "",
+        name: "",
+        title: "",
+        category,
+        severity: Severity::Warning,
+        kind: Kind::Cause,
+        docs: Docs {
+            what: "",
+            why: "",
+            fix: "",
+            safety: "",
+        },
+        check: no_guest_check,
+        fix: None,
+    }
+}
 
 /// The guest-side check of a cloud rule: the guest alone cannot tell.
 pub(crate) fn no_guest_check(_: &Facts) -> Option<Finding> {

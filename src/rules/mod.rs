@@ -12,6 +12,7 @@
 //! in the verdict; a fallback (the local banner check failing) is reported only when no error
 //! explains the failure better.
 
+pub mod client;
 pub mod cloud;
 pub mod docs;
 pub mod fix;
@@ -47,6 +48,8 @@ pub enum Category {
     Selinux,
     /// Azure's side: the network security groups, routes, health, agent and boot log.
     Azure,
+    /// The operator's side: this machine's key file and known_hosts.
+    Client,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -78,6 +81,7 @@ impl Category {
             Category::Resources => "resources",
             Category::Selinux => "selinux",
             Category::Azure => "azure",
+            Category::Client => "client",
         }
     }
 }
@@ -255,7 +259,18 @@ registry!(
     ssh705_health_degraded,
     ssh706_agent_not_ready,
     ssh707_boot_failed,
+    ssh801_private_key_unprotected,
+    ssh802_known_host_changed,
 );
+
+/// The client rules' checks (see [`client`]), in catalogue order.
+pub fn client_checks() -> &'static [&'static client::ClientCheck] {
+    static CHECKS: &[&client::ClientCheck] = &[
+        &ssh801_private_key_unprotected::CLIENT,
+        &ssh802_known_host_changed::CLIENT,
+    ];
+    CHECKS
+}
 
 /// The cloud rules' checks (see [`cloud`]), in catalogue order.
 pub fn cloud_checks() -> &'static [&'static cloud::CloudCheck] {
@@ -477,6 +492,7 @@ mod tests {
                 Category::Resources => '5',
                 Category::Selinux => '6',
                 Category::Azure => '7',
+                Category::Client => '8',
             };
             assert_eq!(
                 rule.id.as_bytes()[3] as char,
@@ -500,7 +516,10 @@ mod tests {
     /// is not held to it: its fixes go through ARM (`rescue::cloud`), not a guest plan.
     #[test]
     fn the_docs_say_who_fixes_it() {
-        for rule in all().iter().filter(|r| r.category != Category::Azure) {
+        for rule in all()
+            .iter()
+            .filter(|r| !matches!(r.category, Category::Azure | Category::Client))
+        {
             let fix = docs::squeeze(rule.docs.fix);
             let left = [
                 "leaves this to you",

@@ -16,7 +16,10 @@ pub static RULE: Rule = Rule {
                connection from the client's address to each port sshd is configured for \
                (`sshd -T`; 22 when the console gave no facts). Reported when every sshd port \
                is denied. When sshd moved off 22 and the group still allows 22, SSH702 \
-               reports the pair instead.",
+               reports the pair instead. Where the region has a Network Watcher, its IP flow \
+               verify of TCP 22 from the client's address joins the evidence (Azure's own \
+               verdict and the rule that decided); without one, the evaluation is lifeline's \
+               alone and the facts say so.",
         why: "Azure drops the packets before they reach the VM: clients see `Connection timed \
               out`, although sshd and the guest firewall are fine. Nothing inside the guest \
               shows it, so a guest-only diagnosis finds nothing.",
@@ -57,6 +60,7 @@ fn check(e: &Evidence) -> Option<Finding> {
             .iter()
             .map(|(p, v)| format!("port {p}: denied by {}", v.decided_by)),
     );
+    evidence.extend(e.cloud.watcher_flow_evidence(&ports));
     if e.guest.is_none() {
         evidence.push("sshd's port assumed 22: the console gave no facts".into());
     }
@@ -80,6 +84,7 @@ mod tests {
     use super::super::cloud::evaluate;
     use super::super::testing::{cloud_ids, cloud_with, guest_on_ports, nsg_rule};
     use super::*;
+    use crate::azure::facts::{FlowVerdict, WatcherView};
 
     #[test]
     fn a_deny_on_sshd_port_is_one_joint_finding_with_its_rule() {
@@ -111,6 +116,36 @@ mod tests {
                 Vec::new()
             )
             .is_empty()
+        );
+    }
+
+    /// Network Watcher's verdict on TCP 22 joins the evidence when sshd's ports include 22.
+    #[test]
+    fn network_watchers_flow_verdict_is_evidence() {
+        let mut c = cloud_with(vec![nsg_rule("DenySSH", 200, false, 22)]);
+        c.watcher = Some(WatcherView {
+            watcher: "/nw".into(),
+            flow: Some(FlowVerdict {
+                port: 22,
+                client: "198.51.100.7".into(),
+                allowed: false,
+                rule: "securityRules/DenySSH".into(),
+            }),
+            next_hop: None,
+        });
+        let on_22 = evaluate(&c, Some(&guest_on_ports(&[22])), Vec::new());
+        assert!(
+            on_22[0].evidence.contains(
+                &"Network Watcher's IP flow verify: TCP 22 from 198.51.100.7: Deny by securityRules/DenySSH"
+                    .to_string()
+            ),
+            "{on_22:?}"
+        );
+        let c = cloud_with(vec![nsg_rule("DenyAll", 200, false, 2200)]);
+        let on_2200 = evaluate(&c, Some(&guest_on_ports(&[2200])), Vec::new());
+        assert!(
+            !on_2200[0].evidence.iter().any(|e| e.contains("Network Watcher")),
+            "{on_2200:?}"
         );
     }
 }

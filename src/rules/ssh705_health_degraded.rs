@@ -15,11 +15,13 @@ pub static RULE: Rule = Rule {
         why: "A platform problem (a failing host, a storage outage, a planned maintenance) \
               makes the VM unreachable or slow whatever its guest does; repairs inside the \
               guest do not help.",
-        fix: "None by lifeline on its own; the platform's remedy is a redeploy to another \
-              host, which `lifeline rescue --allow-redeploy` offers (the temporary disk is \
-              lost and a dynamic public IP changes). Resource health's summary says whether \
-              Azure is already acting.",
-        safety: "Nothing is changed unless a redeploy is explicitly allowed.",
+        fix: "None by lifeline on its own. Azure's guide restarts first, then redeploys: \
+              `lifeline rescue --allow-reboot` restarts the VM through ARM, and \
+              `lifeline rescue --allow-redeploy` moves it to another host instead (the \
+              temporary disk is lost and a dynamic public IP changes); either waits for \
+              Azure's operation and for SSH to answer again, and reports the operation. \
+              Resource health's summary says whether Azure is already acting.",
+        safety: "Nothing is changed unless a restart or a redeploy is explicitly allowed.",
     },
     ..AZURE_RULE
 };

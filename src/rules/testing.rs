@@ -190,7 +190,7 @@ pub(super) fn cloud_ids(findings: &[Finding]) -> Vec<&'static str> {
 }
 
 /// A healthy VM as Azure sees it: the default rule allows SSH.
-pub(super) fn healthy_cloud() -> CloudFacts {
+pub(crate) fn healthy_cloud() -> CloudFacts {
     cloud_with(vec![nsg_rule("default-allow-ssh", 1000, true, 22)])
 }
 

@@ -20,7 +20,7 @@ impl FakeAzure {
 
     /// [`start`](Self::start) with more of the fake's options, each a flag and its value:
     /// `--vmss SUB/RG/SET/N=SERIAL`, `--ssh SUB/RG/NAME=PORT` (the NSG-enforcing SSH front),
-    /// `--boot-log SUB/RG/NAME=FILE`.
+    /// `--boot-log SUB/RG/NAME=FILE`; a switch with an empty value (`--no-network-watcher`).
     pub fn start_with(name: &str, vms: &[String], options: &[(&str, String)]) -> FakeAzure {
         let dir = std::env::temp_dir().join(format!("lifeline-fake-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -30,7 +30,11 @@ impl FakeAzure {
             command.args(["--vm", vm]);
         }
         for (flag, value) in options {
-            command.arg(flag).arg(value);
+            command.arg(flag);
+            // A switch (`--no-network-watcher`) comes with an empty value.
+            if !value.is_empty() {
+                command.arg(value);
+            }
         }
         // Its log (-vv: requests, sessions, admin commands) is kept for a failing test to show.
         let log = std::fs::File::create(dir.join("fake-azure.log")).expect("create the fake's log");

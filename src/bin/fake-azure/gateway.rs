@@ -243,7 +243,7 @@ async fn decide(
 }
 
 /// Without a monitor: what the console would show, written into its output.
-fn inject_banner(fake: &Fake, machine: &MachineKey, command: &str, keys: &str) {
+pub fn inject_banner(fake: &Fake, machine: &MachineKey, command: &str, keys: &str) {
     if let Some(console) = fake.console(machine) {
         let host = fake
             .world()

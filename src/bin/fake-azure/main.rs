@@ -15,6 +15,7 @@
 //! | `/n/connector/{cid}/sessions/{sid}/adminCommand/{cmd}` | [`gateway`]: nmi, reset, sysrq |
 //! | `/subscriptions/…` (Network, health, boot log, restart, redeploy) | [`resources`], with [`operations`] for the long-running ones |
 //! | `…/virtualMachines/{vm}/runCommand`, `…/extensions/{name}` | [`guest_ops`], run in the guest through [`guest_agent`] |
+//! | `…/networkWatchers`, `…/networkWatchers/{nw}/ipFlowVerify`, `…/nextHop` | [`watcher`] |
 //! | `/fake-storage/…` | [`resources::serve_blob`]: the boot log behind its SAS URI |
 //! | `/fake/control`, `/fake/state` | [`control`]: fault injection and counters for tests |
 //!
@@ -49,6 +50,7 @@ mod session;
 mod state;
 mod tls;
 mod token;
+mod watcher;
 
 use clap::Parser;
 use hyper::server::conn::http1;
@@ -105,8 +107,9 @@ struct Args {
     /// A file served as a VM's boot diagnostics serial log (qemu's chardev log file).
     #[arg(long = "boot-log", value_name = "SUB/RG/NAME=PATH", value_parser = parse_assignment::<PathBuf>)]
     boot_logs: Vec<(String, PathBuf)>,
-    /// A machine's qemu HMP monitor socket, so that the reset and NMI admin commands act on
-    /// the guest (without one they only print what the console would show). Repeatable.
+    /// A machine's qemu HMP monitor socket, so that the reset and NMI admin commands and
+    /// ARM's restart, redeploy and start act on the guest (without one the admin commands
+    /// only print what the console would show, and the guest is not reset). Repeatable.
     #[arg(long = "monitor", value_name = "SUB/RG/NAME=PATH", value_parser = machines::parse_monitor)]
     monitors: Vec<(machines::MachineKey, PathBuf)>,
     /// A VM's in-guest agent: qemu-guest-agent's virtio-serial chardev socket. Run Command and
@@ -140,6 +143,9 @@ struct Args {
     /// Console output kept per VM and replayed to each new session, as the real service does.
     #[arg(long, default_value_t = 1024)]
     scrollback_bytes: usize,
+    /// Play a region without a Network Watcher: the list is empty and its actions are 404.
+    #[arg(long)]
+    no_network_watcher: bool,
     /// Exit when stdin reaches its end, so a harness that dies leaves nothing behind.
     #[arg(long)]
     exit_on_stdin_eof: bool,
@@ -205,6 +211,7 @@ async fn run(args: Args) -> Result<(), String> {
         ping_interval: Duration::from_secs(args.ping_secs),
         latency: Duration::from_millis(args.latency_ms),
         scrollback_bytes: args.scrollback_bytes,
+        network_watcher: !args.no_network_watcher,
     };
     let behaviour = Behaviour {
         challenge: args.challenge,

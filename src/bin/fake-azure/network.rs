@@ -277,14 +277,60 @@ impl Network {
     /// Whether the NSG lets a TCP connection from `client` to `port` in: the rule of highest
     /// priority (lowest number) that matches decides, the defaults last.
     pub fn admits(&self, client: Ipv4Addr, port: u16) -> bool {
-        let mut rules: Vec<&Rule> = self.rules.iter().collect();
+        self.decide(client, port).0
+    }
+
+    /// [`Network::admits`] with the rule that decided, as the effective view names it
+    /// (`securityRules/AllowSSH`, `defaultSecurityRules/DenyAllInBound`).
+    pub fn decide(&self, client: Ipv4Addr, port: u16) -> (bool, String) {
+        let own = self.rules.iter().map(|r| (r, "securityRules"));
         let defaults = Rule::defaults();
-        rules.extend(defaults.iter());
-        rules.sort_by_key(|r| r.priority);
-        rules
+        let mut rules: Vec<(&Rule, &str)> = own
+            .chain(defaults.iter().map(|r| (r, "defaultSecurityRules")))
+            .collect();
+        rules.sort_by_key(|(r, _)| r.priority);
+        match rules.iter().find(|(r, _)| r.matches(client, port)) {
+            Some((r, kind)) => (r.allow, format!("{kind}/{}", r.name)),
+            None => (false, "defaultSecurityRules/DenyAllInBound".into()),
+        }
+    }
+
+    /// Where traffic to `destination` goes, by the longest matching prefix of the effective
+    /// routes (a user route replaces the default of the same prefix): its next hop's type and
+    /// address, and whether a user route decided.
+    pub fn next_hop(&self, destination: Ipv4Addr) -> (String, Option<String>, bool) {
+        let defaults = [(VNET_PREFIX, "VnetLocal"), ("0.0.0.0/0", "Internet")];
+        let mut best: Option<(u32, String, Option<String>, bool)> = None;
+        let candidates = self
+            .routes
             .iter()
-            .find(|r| r.matches(client, port))
-            .is_some_and(|r| r.allow)
+            .map(|r| {
+                (
+                    r.prefix.as_str(),
+                    r.next_hop_type.clone(),
+                    r.next_hop_ip.clone(),
+                    true,
+                )
+            })
+            .chain(
+                defaults
+                    .iter()
+                    .map(|(p, t)| (*p, t.to_string(), None, false)),
+            );
+        for (prefix, kind, ip, user) in candidates {
+            let bits = prefix
+                .split_once('/')
+                .and_then(|(_, b)| b.parse().ok())
+                .unwrap_or(32);
+            let better = best.as_ref().is_none_or(|(b, ..)| bits > *b);
+            if source_covers(prefix, destination) && better {
+                best = Some((bits, kind, ip, user));
+            }
+        }
+        match best {
+            Some((_, kind, ip, user)) => (kind, ip, user),
+            None => ("None".into(), None, false),
+        }
     }
 }
 

@@ -73,6 +73,24 @@ pub fn start(
     begin(fake, sub, api_version, provider, start, body, operation).1
 }
 
+/// [`start`] for work already done or failed when the first answer goes out: the operation
+/// still stays in progress for one poll, then reports `outcome` (a result or ARM's `error`).
+pub fn start_ended(
+    fake: &Fake,
+    sub: &str,
+    api_version: &str,
+    provider: Provider,
+    start: Start,
+    outcome: Result<Option<Value>, Value>,
+) -> Response<Body> {
+    let mut operation = Operation::pending(1, None);
+    match outcome {
+        Ok(result) => operation.result = result,
+        Err(error) => operation.error = Some(error),
+    }
+    begin(fake, sub, api_version, provider, start, None, operation).1
+}
+
 /// Registers an operation that stays in progress until [`finish`] names its id.
 pub fn start_unfinished(
     fake: &Fake,

@@ -9,8 +9,9 @@
 //! | `GET …/networkSecurityGroups/{nsg}` | Network | Network Security Groups - Get |
 //! | `GET/PUT/DELETE …/networkSecurityGroups/{nsg}/securityRules/{rule}` (PUT, DELETE async) | Network | Security Rules |
 //! | `POST …/virtualMachines/{vm}/retrieveBootDiagnosticsData` | Compute | Virtual Machines - Retrieve Boot Diagnostics Data |
-//! | `POST …/virtualMachines/{vm}/restart`, `…/redeploy` (async) | Compute | Virtual Machines - Restart, Redeploy |
+//! | `POST …/virtualMachines/{vm}/restart`, `…/redeploy`, `…/start` (async; also on `…/virtualMachineScaleSets/{ss}/virtualMachines/{id}/…`) | Compute | Virtual Machines - Restart, Redeploy, Start; Virtual Machine Scale Set VMs - the same |
 //! | `POST …/virtualMachines/{vm}/runCommand`, `PUT/GET …/extensions/{name}` | Compute | [`guest_ops`] |
+//! | `GET …/providers/Microsoft.Network/networkWatchers`, `POST …/networkWatchers/{nw}/ipFlowVerify`, `…/nextHop` (async) | Network | Network Watchers - List All, Verify IP Flow, Get Next Hop ([`watcher`]) |
 //! | `GET {vm}/providers/Microsoft.ResourceHealth/availabilityStatuses/current` | ResourceHealth | Availability Statuses - Get By Resource |
 //! | `GET …/locations/{l}/operations/{id}`, `…/operationResults/{id}` | both | the asynchronous operation pattern |
 //!
@@ -20,14 +21,15 @@
 use crate::front::Fronts;
 use crate::guest_ops;
 use crate::http::{Body, CloudError, cloud_error, json_response};
-use crate::machines::{Machine, MachineKey, MachineName};
+use crate::machines::{Machine, MachineKey, MachineName, SerialSpec};
 use crate::network::{self, Rule};
 use crate::operations::{self, Provider, Start};
 use crate::state::{Fake, random_uuid};
+use crate::watcher;
 use hyper::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tracing::info;
+use tracing::{info, warn};
 
 pub const NETWORK_API_VERSIONS: &[&str] = &[
     "2023-04-01",
@@ -84,6 +86,36 @@ pub async fn handle(fake: &Arc<Fake>, call: Call<'_>) -> Response<Body> {
             && (*kind == "operations" || *kind == "operationresults") =>
         {
             operations::poll(fake, &s[7], *kind == "operationresults")
+        }
+        ["subscriptions", _, "providers", NET, "networkwatchers"] if call.method == Method::GET => {
+            match check_api(call.api_version, NETWORK_API_VERSIONS, "Microsoft.Network") {
+                Some(r) => r,
+                None => watcher::list(fake, &s[1]),
+            }
+        }
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            NET,
+            "networkwatchers",
+            _,
+            action,
+        ] if call.method == Method::POST => {
+            match check_api(call.api_version, NETWORK_API_VERSIONS, "Microsoft.Network") {
+                Some(r) => r,
+                None => watcher::action(
+                    fake,
+                    &s[1],
+                    &s[3],
+                    &s[7],
+                    action,
+                    call.api_version,
+                    &call.body,
+                ),
+            }
         }
         [
             "subscriptions",
@@ -220,16 +252,34 @@ pub async fn handle(fake: &Arc<Fake>, call: Call<'_>) -> Response<Body> {
                         guest_ops::get_extension(fake, &key, &s[9])
                     }
                 }
-                ([action @ ("restart" | "redeploy")], &Method::POST) => {
-                    if let Some(r) =
-                        check_api(call.api_version, COMPUTE_API_VERSIONS, "Microsoft.Compute")
-                    {
-                        return r;
-                    }
-                    power_action(fake, &call, &key, action == &"redeploy").await
+                ([action @ ("restart" | "redeploy" | "start")], &Method::POST) => {
+                    power_call(fake, &call, &key, action).await
                 }
                 _ => no_resource(&call),
             }
+        }
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            CO,
+            "virtualmachinescalesets",
+            _,
+            "virtualmachines",
+            _,
+            action @ ("restart" | "redeploy" | "start"),
+        ] if call.method == Method::POST => {
+            let key = MachineKey::new(&s[1], &s[3], &s[7], Some(&s[9]));
+            if !fake.world().machines.contains_key(&key) {
+                return not_found(
+                    "Microsoft.Compute/virtualMachineScaleSets/virtualMachines",
+                    &format!("{}/{}", s[7], s[9]),
+                    &s[3],
+                );
+            }
+            power_call(fake, &call, &key, action).await
         }
         _ => no_resource(&call),
     }
@@ -675,14 +725,47 @@ pub fn serve_blob(fake: &Fake, path: &str, query: &str) -> Response<Body> {
     response
 }
 
-/// `restart` or `redeploy`: accepted, and done by the time the operation says Succeeded. A
-/// redeploy moves the VM to another host: a new dynamic public address, so the SSH front
-/// moves to a new port, and the VM is on a healthy host; the temporary disk would be lost.
+/// A power action's call, for a VM or a scale-set instance alike.
+async fn power_call(
+    fake: &Arc<Fake>,
+    call: &Call<'_>,
+    key: &MachineKey,
+    action: &str,
+) -> Response<Body> {
+    if let Some(r) = check_api(call.api_version, COMPUTE_API_VERSIONS, "Microsoft.Compute") {
+        return r;
+    }
+    let action = match action {
+        "restart" => PowerAction::Restart,
+        "redeploy" => PowerAction::Redeploy,
+        _ => PowerAction::Start,
+    };
+    power_action(fake, call, key, action).await
+}
+
+/// What `POST {vm}/restart`, `/redeploy` and `/start` ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PowerAction {
+    Restart,
+    Redeploy,
+    Start,
+}
+
+/// A power action, done before its first answer (a reset takes milliseconds) and reported
+/// through the operation, which stays in progress for one poll as every operation here does:
+/// - `restart` resets the guest (qemu's `system_reset` through `--monitor`; without one, the
+///   console shows a reboot);
+/// - `redeploy` moves the VM to another, healthy host: a new dynamic public address (the SSH
+///   front moves to a new port) and a boot there, so the guest is reset too;
+/// - `start` boots a stopped or deallocated VM and does nothing to a running one.
+///
+/// Restart and redeploy need a running VM (409 otherwise), as Azure's do. A reset that fails
+/// makes the operation end `Failed`.
 async fn power_action(
     fake: &Arc<Fake>,
     call: &Call<'_>,
     key: &MachineKey,
-    redeploy: bool,
+    action: PowerAction,
 ) -> Response<Body> {
     let (running, backend, index) = {
         let w = fake.world();
@@ -690,55 +773,111 @@ async fn power_action(
         let index = w.machines.keys().position(|k| k == key).unwrap_or(0);
         (m.power.running(), m.ssh_backend, index)
     };
-    if !running {
+    if !running && action != PowerAction::Start {
         return cloud_error(
             StatusCode::CONFLICT,
             "OperationNotAllowed",
             "Cannot perform this operation because the VM is not running (its power state must be 'running').",
         );
     }
-    if redeploy {
-        let port = match backend {
-            Some(backend) => match Fronts::open(fake, key, backend).await {
-                Ok(port) => Some(port),
-                Err(e) => {
-                    return cloud_error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "InternalServerError",
-                        &format!("fake-azure could not open the new SSH front: {e}"),
-                    );
-                }
-            },
-            None => None,
-        };
-        let mut w = fake.world();
-        w.counters.redeploys += 1;
-        let generation = w.counters.redeploys as u8;
-        let Some(machine) = w.machines.get_mut(key) else {
-            return cloud_error(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFound",
-                "the VM went away",
-            );
-        };
-        // A healthy host: what a redeploy is for.
-        machine.health = "Available".into();
-        if let Some(ip) = machine.network.as_mut().and_then(|n| n.public_ip.as_mut()) {
-            ip.address = network::documentation_address(index as u8 + 16 * generation);
-            ip.front_port = port;
+    let boots = match action {
+        PowerAction::Restart => {
+            fake.world().counters.restarts += 1;
+            true
         }
-        info!(vm = %key, ?port, "redeployed");
+        PowerAction::Redeploy => {
+            if let Err(response) = move_host(fake, key, backend, index).await {
+                return response;
+            }
+            true
+        }
+        PowerAction::Start => {
+            let mut w = fake.world();
+            w.counters.starts += 1;
+            match w.machines.get_mut(key) {
+                Some(m) if !m.power.running() => {
+                    m.power = crate::machines::Power::Running;
+                    true
+                }
+                _ => false,
+            }
+        }
+    };
+    let outcome = if boots {
+        info!(vm = %key, ?action, "booting the guest");
+        boot_guest(fake, key).await.map(|()| None).map_err(|e| {
+            json!({"code": "InternalExecutionError", "message": format!("the VM did not restart: {e}")})
+        })
     } else {
-        fake.world().counters.restarts += 1;
-        info!(vm = %key, "restart accepted");
-    }
-    operations::start(
+        Ok(None)
+    };
+    operations::start_ended(
         fake,
         &key.subscription,
         call.api_version,
         Provider::Compute,
         Start::Accepted,
-        None,
-        None,
+        outcome,
     )
+}
+
+/// Resets the guest as its power button would: through its qemu monitor when it has one. A
+/// stand-in getty shows a reboot on its console instead; a real guest without a monitor cannot
+/// be reset from here and is left running (the log says so).
+async fn boot_guest(fake: &Fake, key: &MachineKey) -> Result<(), String> {
+    let (monitor, serial) = match fake.world().machines.get(key) {
+        Some(m) => (m.spec.monitor.clone(), m.spec.serial.clone()),
+        None => return Err("the VM went away".into()),
+    };
+    match (monitor, serial) {
+        (Some(socket), _) => crate::monitor::run(&socket, "system_reset").await,
+        (None, SerialSpec::Echo) => {
+            crate::gateway::inject_banner(fake, key, "reset", "");
+            Ok(())
+        }
+        (None, SerialSpec::Unix(_)) => {
+            warn!(vm = %key, "no --monitor: the guest is not reset");
+            Ok(())
+        }
+    }
+}
+
+/// A redeploy's move: a healthy host, and a new public address whose SSH front is a new port.
+async fn move_host(
+    fake: &Arc<Fake>,
+    key: &MachineKey,
+    backend: Option<u16>,
+    index: usize,
+) -> Result<(), Response<Body>> {
+    let port = match backend {
+        Some(backend) => match Fronts::open(fake, key, backend).await {
+            Ok(port) => Some(port),
+            Err(e) => {
+                return Err(cloud_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalServerError",
+                    &format!("fake-azure could not open the new SSH front: {e}"),
+                ));
+            }
+        },
+        None => None,
+    };
+    let mut w = fake.world();
+    w.counters.redeploys += 1;
+    let generation = w.counters.redeploys as u8;
+    let Some(machine) = w.machines.get_mut(key) else {
+        return Err(cloud_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            "the VM went away",
+        ));
+    };
+    // A healthy host: what a redeploy is for.
+    machine.health = "Available".into();
+    if let Some(ip) = machine.network.as_mut().and_then(|n| n.public_ip.as_mut()) {
+        ip.address = network::documentation_address(index as u8 + 16 * generation);
+        ip.front_port = port;
+    }
+    info!(vm = %key, ?port, "redeployed");
+    Ok(())
 }

@@ -25,6 +25,8 @@ pub struct Settings {
     /// Each frame's delay in each direction (none when zero).
     pub latency: Duration,
     pub scrollback_bytes: usize,
+    /// The region has a Network Watcher ([`crate::watcher`]).
+    pub network_watcher: bool,
 }
 
 /// How output is framed on the websocket.
@@ -111,6 +113,7 @@ pub struct Counters {
     pub nsg_admitted: u64,
     pub restarts: u64,
     pub redeploys: u64,
+    pub starts: u64,
     pub admin_commands: Vec<AdminRecord>,
 }
 
