@@ -327,7 +327,7 @@ mod tests {
     fn the_package_file_carried_is_written_and_checked_like_a_copy() {
         let (dir, out) = run_locally(
             &[LOGIN_FILES, SCRIPT],
-            "ll_login_file_text \"$T/sshd\" pam '@include common-auth\naccount required pam_nologin.so'; \
+            "ll_login_file_text \"$T/sshd\" pam '@include common-auth\naccount required pam_nologin.so\n'; \
              echo \"status $?\"; ll_login_file_text \"$T/other\" pam 'garbage'; echo \"status $? $LL_STEP_ERR\"",
         );
         let after = std::fs::read_to_string(dir.join("sshd")).unwrap();
@@ -362,8 +362,8 @@ mod tests {
         assert!(out.contains("status 0"), "{out}");
         assert!(out.contains("changed\t/etc/pam.d/common-session"), "{out}");
         assert!(
-            out.trim_end().ends_with('5'),
-            "a backup of each common file: {out}"
+            out.trim_end().ends_with("10"),
+            "a backup of each common file and its .pam-old: {out}"
         );
         let out = run("echo \"$f required\"");
         assert!(

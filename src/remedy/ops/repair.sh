@@ -425,10 +425,10 @@ ll_login_file() {
     ll_put "$path" 0644 0:0 ll_login_file_flaw "$kind" <"$LL_RUN/login.new"
 }
 
-# ll_login_file_text PATH KIND TEXT: ll_login_file from TEXT (a file the package shipped, which
+# ll_login_file_text PATH KIND TEXT: ll_login_file from TEXT, byte for byte (a file the package shipped, which
 # lifeline carries) rather than a copy on the guest.
 ll_login_file_text() {
-    printf '%s\n' "$3" >"$LL_RUN/login.text"
+    printf '%s' "$3" >"$LL_RUN/login.text"
     ll_login_file "$1" "$2" "$LL_RUN/login.text"
 }
 
@@ -438,8 +438,10 @@ ll_login_file_text() {
 # then pass the check the diagnosis failed.
 ll_pam_auth_update() {
     local f err
+    # pam-auth-update keeps the old files beside the new (.pam-old): recorded too, so that an
+    # undo takes them away.
     for f in auth account session session-noninteractive password; do
-        ll_backup "/etc/pam.d/common-$f" || return 1
+        ll_backup "/etc/pam.d/common-$f" "/etc/pam.d/common-$f.pam-old" || return 1
     done
     err=$(DEBIAN_FRONTEND=noninteractive pam-auth-update --force </dev/null 2>&1) || {
         ll_fail "pam-auth-update --force failed: $err"
