@@ -1,9 +1,12 @@
 //! The breakage generator: random breakages of SSH on the real guest, each rescued by the
 //! `lifeline` command line and checked by a real login from here, by key and by password.
 //!
-//! Driven by `scripts/breakages --count N --seed S` (the environment variables
-//! `LIFELINE_BREAKAGES_COUNT` and `LIFELINE_BREAKAGES_SEED`); without them a small fixed-seed
-//! sample runs, as in CI. Draw `i` has seed `S + i`, so `--count 1 --seed SEED` replays one.
+//! Driven by `scripts/breakages --count N --seed S [--allow-reboot]` (the environment variables
+//! `LIFELINE_BREAKAGES_COUNT`, `LIFELINE_BREAKAGES_SEED` and `LIFELINE_BREAKAGES_REBOOT`);
+//! without them a small fixed-seed sample runs, as in CI. With reboots allowed the draws run on
+//! a guest booting through GRUB and the rescue may break in (`--allow-reboot`, the guest's
+//! reset button as `--reset-cmd`) and repair offline: breakages that shut out the console
+//! login too are rescued only so. Draw `i` has seed `S + i`, so `--count 1 --seed SEED` replays one.
 //! A draw that leaves SSH working is skipped and counted. On every draw: a rescue that exits 0
 //! while a login fails is a lie and fails the run at once; the rate is printed with every
 //! failure and its seed, and whether the user's settings (`sshd -T`) survived.
@@ -41,10 +44,21 @@ enum Verdict {
 async fn random_breakages_are_rescued_and_no_rescue_lies() {
     let count = setting("LIFELINE_BREAKAGES_COUNT", SAMPLE_COUNT);
     let seed = setting("LIFELINE_BREAKAGES_SEED", SAMPLE_SEED);
-    let guest = shared_guest().await;
+    let reboot = setting("LIFELINE_BREAKAGES_REBOOT", 0) == 1;
+    let (shared, grub);
+    let guest: &Guest = if reboot {
+        grub = Guest::boot_with(
+            &format!("bkg{}", std::process::id()),
+            &["--grub", "hidden", "--timeout", "300"],
+        );
+        &grub
+    } else {
+        shared = shared_guest().await;
+        &shared
+    };
     let pool = {
         let mut session = guest.root_session().await;
-        let listed = support::sh(&mut session, &draw::pool_command(&guest.user)).await;
+        let listed = support::sh(&mut session, &draw::pool_command(&guest.user, reboot)).await;
         session.leave().await.ok();
         listed
             .lines()
@@ -54,14 +68,14 @@ async fn random_breakages_are_rescued_and_no_rescue_lies() {
             .collect::<Vec<_>>()
     };
     assert!(pool.len() > 20, "the file pool is too small: {pool:?}");
-    let baseline = settings(&guest).await;
+    let baseline = settings(guest).await;
 
     let (mut skipped, mut rescued, mut failures, mut lost) = (0, 0, Vec::new(), Vec::new());
     for draw_seed in seed..seed + count {
-        reset(&guest);
+        reset(guest);
         let breakage = draw::draw(draw_seed, &guest.user, &pool);
         eprintln!("breakages: seed {draw_seed}: {breakage}");
-        let verdict = one(&guest, &breakage, &baseline).await;
+        let verdict = one(guest, &breakage, &baseline, reboot).await;
         // Each outcome as it comes, so a run cut short still tells.
         match &verdict {
             Verdict::Skipped => eprintln!("breakages: seed {draw_seed}: SSH still worked, skipped"),
@@ -113,8 +127,14 @@ fn reset(guest: &Guest) {
     }
 }
 
-/// Breaks, checks SSH fails, rescues, checks SSH by key and password, compares the settings.
-async fn one(guest: &Guest, breakage: &draw::Breakage, baseline: &BTreeSet<String>) -> Verdict {
+/// Breaks, checks SSH fails, rescues (breaking in if `reboot` allows), checks SSH by key and
+/// password, compares the settings.
+async fn one(
+    guest: &Guest,
+    breakage: &draw::Breakage,
+    baseline: &BTreeSet<String>,
+    reboot: bool,
+) -> Verdict {
     let mut session = guest.root_session().await;
     // The breakage may take the console shell with it; what counts is SSH afterwards.
     let _ = session.run(&breakage.shell).await;
@@ -123,9 +143,12 @@ async fn one(guest: &Guest, breakage: &draw::Breakage, baseline: &BTreeSet<Strin
         return Verdict::Skipped;
     }
     let verify = format!("127.0.0.1:{}", guest.ssh_port);
+    let reset = guest.reset_command();
+    let break_in = ["--allow-reboot", "--reset-cmd", &reset];
     let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
         .arg("--serial")
         .arg(format!("unix:{}", guest.serial.display()))
+        .args(if reboot { &break_in[..] } else { &[] })
         .args([
             "--user",
             &guest.user,

@@ -123,6 +123,26 @@ impl Guest {
         );
     }
 
+    /// The guests' directory (`LIFELINE_RUN_DIR` of scripts/guest) this guest runs under.
+    pub fn run_dir(&self) -> &Path {
+        self.serial
+            .parent()
+            .and_then(|state| state.parent())
+            .expect("the guest's state directory")
+    }
+
+    /// The command that presses this guest's reset button (`scripts/guest power-reset`), for
+    /// lifeline's `--reset-cmd`. It gets no more of lifeline's environment than a `cmd:`
+    /// console: it names the guests' directory itself.
+    pub fn reset_command(&self) -> String {
+        format!(
+            "LIFELINE_RUN_DIR='{}' {} power-reset --name {}",
+            self.run_dir().display(),
+            repo_root().join("scripts/guest").display(),
+            self.name
+        )
+    }
+
     pub fn serial_spec(&self) -> LinkSpec {
         LinkSpec::Unix(self.serial.clone())
     }
