@@ -167,6 +167,9 @@ async fn one(
         .expect("run lifeline");
     let works = tokio::task::block_in_place(|| guest.ssh_works());
     let code = out.status.code();
+    if !(works.is_ok() && code == Some(0)) {
+        keep_report(guest, breakage, &out);
+    }
     let report: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     assert!(
@@ -191,6 +194,19 @@ async fn one(
             summary(&report, &out.stderr)
         )),
     }
+}
+
+/// A failed draw's whole report and lifeline's log beside the guest's state directory
+/// (`breakages-PID-N.json`, `.log`), for the reason behind the one-line summary.
+fn keep_report(guest: &Guest, breakage: &draw::Breakage, out: &std::process::Output) {
+    let n = std::fs::read_dir(guest.run_dir()).map_or(0, |d| d.count());
+    let base = guest
+        .run_dir()
+        .join(format!("breakages-{}-{n}", std::process::id()));
+    let json = base.with_extension("json");
+    std::fs::write(&json, &out.stdout).ok();
+    std::fs::write(base.with_extension("log"), &out.stderr).ok();
+    eprintln!("breakages: {breakage}: the report is in {}", json.display());
 }
 
 /// What the rescue left, in one line: the findings still there, and its error.
