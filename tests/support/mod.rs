@@ -204,12 +204,22 @@ impl Guest {
 
     /// A session on the serial console that became root with sudo.
     pub async fn root_session(&self) -> Session {
+        self.try_root_session().await.expect("sudo on the guest")
+    }
+
+    /// [`Guest::root_session`], or why sudo did not make it root.
+    pub async fn try_root_session(&self) -> Result<Session, String> {
         let mut session = self.session().await;
-        session
+        match session
             .become_root(&self.user, Some(&Secret::new(self.password.clone())))
             .await
-            .expect("sudo on the guest");
-        session
+        {
+            Ok(_) => Ok(session),
+            Err(e) => {
+                let _ = session.leave().await;
+                Err(format!("{e:?}"))
+            }
+        }
     }
 
     /// Runs `command` over SSH as the guest user with the given authentication; `Err` carries
