@@ -1,9 +1,12 @@
 //! The breakage generator: random breakages of SSH on the real guest, each rescued by the
 //! `lifeline` command line and checked by a real login from here, by key and by password.
 //!
-//! Driven by `scripts/breakages --count N --seed S` (the environment variables
-//! `LIFELINE_BREAKAGES_COUNT` and `LIFELINE_BREAKAGES_SEED`); without them a small fixed-seed
-//! sample runs, as in CI. Draw `i` has seed `S + i`, so `--count 1 --seed SEED` replays one.
+//! Driven by `scripts/breakages --count N --seed S [--allow-reboot]` (the environment variables
+//! `LIFELINE_BREAKAGES_COUNT`, `LIFELINE_BREAKAGES_SEED` and `LIFELINE_BREAKAGES_REBOOT`);
+//! without them a small fixed-seed sample runs, as in CI. With reboots allowed the draws run on
+//! a guest booting through GRUB and the rescue may break in (`--allow-reboot`, the guest's
+//! reset button as `--reset-cmd`) and repair offline: breakages that shut out the console
+//! login too are rescued only so. Draw `i` has seed `S + i`, so `--count 1 --seed SEED` replays one.
 //! A draw that leaves SSH working is skipped and counted. On every draw: a rescue that exits 0
 //! while a login fails is a lie and fails the run at once; the rate is printed with every
 //! failure and its seed, and whether the user's settings (`sshd -T`) survived.
@@ -33,7 +36,11 @@ fn setting(name: &str, default: u64) -> u64 {
 /// What one draw came to.
 enum Verdict {
     Skipped,
-    Rescued { settings_lost: Vec<String> },
+    /// The harness could not break the clean guest (no root session).
+    NotDrawn,
+    Rescued {
+        settings_lost: Vec<String>,
+    },
     Failed(String),
 }
 
@@ -41,10 +48,21 @@ enum Verdict {
 async fn random_breakages_are_rescued_and_no_rescue_lies() {
     let count = setting("LIFELINE_BREAKAGES_COUNT", SAMPLE_COUNT);
     let seed = setting("LIFELINE_BREAKAGES_SEED", SAMPLE_SEED);
-    let guest = shared_guest().await;
+    let reboot = setting("LIFELINE_BREAKAGES_REBOOT", 0) == 1;
+    let (shared, grub);
+    let guest: &Guest = if reboot {
+        grub = Guest::boot_with(
+            &format!("bkg{}", std::process::id()),
+            &["--grub", "hidden", "--timeout", "300"],
+        );
+        &grub
+    } else {
+        shared = shared_guest().await;
+        &shared
+    };
     let pool = {
         let mut session = guest.root_session().await;
-        let listed = support::sh(&mut session, &draw::pool_command(&guest.user)).await;
+        let listed = support::sh(&mut session, &draw::pool_command(&guest.user, reboot)).await;
         session.leave().await.ok();
         listed
             .lines()
@@ -54,22 +72,27 @@ async fn random_breakages_are_rescued_and_no_rescue_lies() {
             .collect::<Vec<_>>()
     };
     assert!(pool.len() > 20, "the file pool is too small: {pool:?}");
-    let baseline = settings(&guest).await;
+    let baseline = settings(guest).await;
 
     let (mut skipped, mut rescued, mut failures, mut lost) = (0, 0, Vec::new(), Vec::new());
+    let mut not_drawn = 0;
     for draw_seed in seed..seed + count {
-        reset(&guest);
+        reset(guest);
         let breakage = draw::draw(draw_seed, &guest.user, &pool);
         eprintln!("breakages: seed {draw_seed}: {breakage}");
-        let verdict = one(&guest, &breakage, &baseline).await;
+        let verdict = one(guest, &breakage, &baseline, reboot).await;
         // Each outcome as it comes, so a run cut short still tells.
         match &verdict {
             Verdict::Skipped => eprintln!("breakages: seed {draw_seed}: SSH still worked, skipped"),
+            Verdict::NotDrawn => {
+                eprintln!("breakages: seed {draw_seed}: not drawn (no root session)")
+            }
             Verdict::Rescued { .. } => eprintln!("breakages: seed {draw_seed}: rescued"),
             Verdict::Failed(why) => eprintln!("breakages: seed {draw_seed}: FAILED: {why}"),
         }
         match verdict {
             Verdict::Skipped => skipped += 1,
+            Verdict::NotDrawn => not_drawn += 1,
             Verdict::Rescued { settings_lost } => {
                 rescued += 1;
                 if !settings_lost.is_empty() {
@@ -88,8 +111,8 @@ async fn random_breakages_are_rescued_and_no_rescue_lies() {
         100.0 * rescued as f64 / broken as f64
     };
     eprintln!(
-        "\nbreakages: {count} drawn from seed {seed}; {skipped} left SSH working (skipped); \
-         {rescued} of {broken} rescued: {rate:.1} %"
+        "\nbreakages: {count} drawn from seed {seed}; {not_drawn} not drawn (no root session); \
+         {skipped} left SSH working (skipped); {rescued} of {broken} rescued: {rate:.1} %"
     );
     for failure in &failures {
         eprintln!("  FAILED {failure}");
@@ -102,6 +125,26 @@ async fn random_breakages_are_rescued_and_no_rescue_lies() {
         "{} breakages not rescued",
         failures.len()
     );
+    assert_eq!(
+        not_drawn, 0,
+        "draws the harness could not make count as failed"
+    );
+}
+
+/// A root session on the clean guest to break it from. Under load sudo can take the typed
+/// password for a wrong one (a keystroke lost); that is the harness's trouble, not a rescue's:
+/// the guest is reset and asked once more, then the draw is counted as not drawn.
+async fn root_session(guest: &Guest) -> Option<lifeline::shell::Session> {
+    for attempt in 1..=2 {
+        match guest.try_root_session().await {
+            Ok(session) => return Some(session),
+            Err(e) => {
+                eprintln!("breakages: sudo on the clean guest failed ({e}), try {attempt} of 2")
+            }
+        }
+        reset(guest);
+    }
+    None
 }
 
 /// Back to the clean state. Under load the restored guest's sshd can miss the reset's deadline
@@ -113,9 +156,17 @@ fn reset(guest: &Guest) {
     }
 }
 
-/// Breaks, checks SSH fails, rescues, checks SSH by key and password, compares the settings.
-async fn one(guest: &Guest, breakage: &draw::Breakage, baseline: &BTreeSet<String>) -> Verdict {
-    let mut session = guest.root_session().await;
+/// Breaks, checks SSH fails, rescues (breaking in if `reboot` allows), checks SSH by key and
+/// password, compares the settings.
+async fn one(
+    guest: &Guest,
+    breakage: &draw::Breakage,
+    baseline: &BTreeSet<String>,
+    reboot: bool,
+) -> Verdict {
+    let Some(mut session) = root_session(guest).await else {
+        return Verdict::NotDrawn;
+    };
     // The breakage may take the console shell with it; what counts is SSH afterwards.
     let _ = session.run(&breakage.shell).await;
     let _ = session.leave().await;
@@ -123,9 +174,12 @@ async fn one(guest: &Guest, breakage: &draw::Breakage, baseline: &BTreeSet<Strin
         return Verdict::Skipped;
     }
     let verify = format!("127.0.0.1:{}", guest.ssh_port);
+    let reset = guest.reset_command();
+    let break_in = ["--allow-reboot", "--reset-cmd", &reset];
     let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
         .arg("--serial")
         .arg(format!("unix:{}", guest.serial.display()))
+        .args(if reboot { &break_in[..] } else { &[] })
         .args([
             "--user",
             &guest.user,
@@ -144,6 +198,9 @@ async fn one(guest: &Guest, breakage: &draw::Breakage, baseline: &BTreeSet<Strin
         .expect("run lifeline");
     let works = tokio::task::block_in_place(|| guest.ssh_works());
     let code = out.status.code();
+    if !(works.is_ok() && code == Some(0)) {
+        keep_report(guest, breakage, &out);
+    }
     let report: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     assert!(
@@ -168,6 +225,19 @@ async fn one(guest: &Guest, breakage: &draw::Breakage, baseline: &BTreeSet<Strin
             summary(&report, &out.stderr)
         )),
     }
+}
+
+/// A failed draw's whole report and lifeline's log beside the guest's state directory
+/// (`breakages-PID-N.json`, `.log`), for the reason behind the one-line summary.
+fn keep_report(guest: &Guest, breakage: &draw::Breakage, out: &std::process::Output) {
+    let n = std::fs::read_dir(guest.run_dir()).map_or(0, |d| d.count());
+    let base = guest
+        .run_dir()
+        .join(format!("breakages-{}-{n}", std::process::id()));
+    let json = base.with_extension("json");
+    std::fs::write(&json, &out.stdout).ok();
+    std::fs::write(base.with_extension("log"), &out.stderr).ok();
+    eprintln!("breakages: {breakage}: the report is in {}", json.display());
 }
 
 /// What the rescue left, in one line: the findings still there, and its error.

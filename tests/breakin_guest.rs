@@ -49,15 +49,6 @@ async fn break_with(guest: &Guest, command: &str) {
     );
 }
 
-/// The guests' directory (`LIFELINE_RUN_DIR` of scripts/guest) this guest runs under.
-fn run_dir(guest: &Guest) -> &std::path::Path {
-    guest
-        .serial
-        .parent()
-        .and_then(|state| state.parent())
-        .expect("the guest's state directory")
-}
-
 /// Runs lifeline on the guest's serial console as its user with `args` (the password is in
 /// GUEST_PW for the flags that name it); its output and JSON report.
 fn lifeline(guest: &Guest, args: &[&str]) -> (Output, serde_json::Value) {
@@ -78,14 +69,7 @@ fn lifeline(guest: &Guest, args: &[&str]) -> (Output, serde_json::Value) {
 /// `lifeline rescue` with a break-in allowed (`scripts/guest power-reset` as the reset
 /// button) and `args`; returns its output and JSON report.
 fn rescue_by_break_in(guest: &Guest, args: &[&str]) -> (Output, serde_json::Value) {
-    // The reset command gets no more of lifeline's environment than a `cmd:` console: it
-    // names the guests' directory itself.
-    let reset = format!(
-        "LIFELINE_RUN_DIR='{}' {} power-reset --name {}",
-        run_dir(guest).display(),
-        support::repo_root().join("scripts/guest").display(),
-        guest.name
-    );
+    let reset = guest.reset_command();
     let mut all = vec!["--allow-reboot", "--reset-cmd", &reset, "rescue", "--yes"];
     all.extend(args);
     let (out, json) = lifeline(guest, &all);
@@ -227,7 +211,7 @@ async fn an_fstab_entry_for_a_missing_disk_gets_nofail_and_undo_puts_it_back() {
 fn power_reset(guest: &Guest) {
     let reset = Command::new(support::repo_root().join("scripts/guest"))
         .args(["power-reset", "--name", &guest.name])
-        .env("LIFELINE_RUN_DIR", run_dir(guest))
+        .env("LIFELINE_RUN_DIR", guest.run_dir())
         .status()
         .expect("run scripts/guest power-reset");
     assert!(reset.success(), "power-reset failed");

@@ -48,6 +48,9 @@ pub struct Facts {
     pub key_files: Vec<KeyFile>,
     pub nologin: Vec<Nologin>,
     pub pam: Pam,
+    /// The files every login reads (the account databases, nsswitch.conf, sshd's PAM files),
+    /// as the probe judged them (`ll_login_file_flaw`).
+    pub login_files: Vec<LoginFile>,
     pub firewall: Firewall,
     /// Active lines of /etc/hosts.allow and /etc/hosts.deny ("file:line").
     pub hosts_access: Vec<String>,
@@ -442,6 +445,21 @@ pub struct PamModule {
     /// The line starts with `-`: PAM skips the module quietly when it is missing.
     pub optional: bool,
     pub found: bool,
+}
+
+/// A file every login reads.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoginFile {
+    pub path: String,
+    /// How it is judged: `passwd`, `group`, `shadow`, `nsswitch` or `pam`.
+    pub kind: String,
+    /// Permission bits, owner and group ids; `None`: the file does not exist.
+    pub mode: Option<(u32, u32, u32)>,
+    /// What makes it unusable (`line 3 is not a passwd entry`); `None`: it is sound.
+    pub flaw: Option<String>,
+    /// A sound copy to restore it from: a path on the guest, `pam-auth-update`, or
+    /// `dpkg:MD5`, the checksum the package manager recorded for it.
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

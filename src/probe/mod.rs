@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 /// The probe as written, comments and all (see [`script_for`] for what is sent).
 pub const SCRIPT: &str = include_str!("probe.sh");
 
+/// What a sound login file looks like (`ll_login_file_flaw`): sent before the probe, which
+/// judges the guest's files with it, and a library of the rescue, which judges its repairs.
+pub const LOGIN_FILES: &str = include_str!("login_files.sh");
+
 /// How long the probe may take on the guest. Each command in it is bounded (5–15 s), so this
 /// only trips when the guest is far slower than any we have measured (TCG: about 5 s).
 pub const TIME_LIMIT: Duration = Duration::from_secs(180);
@@ -75,7 +79,8 @@ pub fn script_for(user: &str) -> Result<String, ProbeError> {
         return Err(ProbeError::InvalidUser(user.to_string()));
     }
     Ok(format!(
-        "LL_USER='{user}'\n{}",
+        "LL_USER='{user}'\n{}{}",
+        crate::posix_sh::minify(LOGIN_FILES),
         crate::posix_sh::minify(SCRIPT)
     ))
 }

@@ -174,6 +174,7 @@ pub fn parse(text: &str) -> Result<Facts, ParseError> {
         key_files: key_files(&s),
         nologin: nologin(&s),
         pam: pam(&s),
+        login_files: login_files(&s),
         firewall: firewall(&s),
         hosts_access: s
             .lines("hosts_access")
@@ -692,6 +693,33 @@ fn pam(s: &Sections) -> Pam {
         }
     }
     pam
+}
+
+fn login_files(s: &Sections) -> Vec<LoginFile> {
+    let given = |v: &str| (v != "-").then(|| v.to_string());
+    s.lines("login_files")
+        .iter()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [path, kind, mode, flaw, source] = f[..] else {
+                return None;
+            };
+            let ids: Vec<u32> = mode.split(' ').filter_map(|n| n.parse().ok()).collect();
+            let mode = match (mode.split(' ').next(), &ids[..]) {
+                (Some(bits), [_, uid, gid]) => {
+                    Some((u32::from_str_radix(bits, 8).ok()?, *uid, *gid))
+                }
+                _ => None,
+            };
+            Some(LoginFile {
+                path: path.into(),
+                kind: kind.into(),
+                mode,
+                flaw: given(flaw),
+                source: given(source),
+            })
+        })
+        .collect()
 }
 
 fn firewall(s: &Sections) -> Firewall {

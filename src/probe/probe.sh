@@ -455,6 +455,35 @@ $ll_p"
     set -f
     pam /etc/pam.d/sshd 0 | sort -u
 
+    # Each file a login reads: "PATH KIND MODE UID GID FLAW SOURCE", tab-separated ("-" when
+    # there is none), SOURCE being a sound copy to restore it from: the account databases'
+    # backups (/etc/passwd-), the package's nsswitch.conf, pam-auth-update for Debian's
+    # common-* files, the checksum dpkg recorded for /etc/pam.d/sshd (lifeline carries the
+    # package's file). Debian's common-* must exist where libpam-runtime is installed.
+    sec login_files
+    ll_lf="/etc/passwd passwd /etc/group group /etc/shadow shadow /etc/nsswitch.conf nsswitch /etc/pam.d/sshd pam"
+    [ -f /usr/share/pam/common-auth ] &&
+        ll_lf="$ll_lf /etc/pam.d/common-auth pam /etc/pam.d/common-account pam /etc/pam.d/common-session pam /etc/pam.d/common-password pam"
+    set -- $ll_lf
+    while [ $# -ge 2 ]; do
+        ll_src=-
+        case $2 in
+            passwd | group | shadow) ll_login_file_flaw "$2" "$1-" >/dev/null && ll_src=$1- ;;
+            nsswitch) ll_login_file_flaw nsswitch /usr/share/libc-bin/nsswitch.conf >/dev/null && ll_src=/usr/share/libc-bin/nsswitch.conf ;;
+            pam)
+                case $1 in
+                    */common-*) has pam-auth-update && [ -d /usr/share/pam-configs ] && ll_src=pam-auth-update ;;
+                    *) ll_src=$(awk -v f="$1" '$1 == f && $2 ~ /^[0-9a-f]+$/ { print "dpkg:" $2; exit }' /var/lib/dpkg/status 2>/dev/null) ;;
+                esac
+                ;;
+        esac
+        ll_mode="- - -"
+        [ -e "$1" ] && ll_mode=$(t 5 stat -L -c '%a %u %g' -- "$1")
+        ll_flaw=$(ll_login_file_flaw "$2" "$1") || true
+        printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$ll_mode" "${ll_flaw:--}" "${ll_src:--}"
+        shift 2
+    done
+
     if has iptables-save; then
         sec iptables
         t 5 iptables-save | awk '/^\*/ { f = ($0 == "*filter") } f && /^(:|-A)/' | head -n 200

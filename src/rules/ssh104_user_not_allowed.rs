@@ -17,8 +17,10 @@ pub static RULE: Rule = Rule {
               authentication (`User azureuser from … not allowed because not listed in \
               AllowUsers`): the client sees `Permission denied` with the right key or password.",
         fix: "For AllowUsers, lifeline adds the user to the first global AllowUsers line, \
-              validates with `sshd -t` and restarts sshd. AllowGroups is left to you: which \
-              group to add is a policy decision.",
+              validates with `sshd -t` and restarts sshd. For AllowGroups it adds the user's \
+              own group, the same way, only when that group is private (the user's primary \
+              group, with no other member listed), so it admits no one else; any other group \
+              is a policy decision left to you.",
         safety: "Low, but it is an access policy: lifeline asks before widening it.",
     },
     check,
@@ -75,9 +77,25 @@ fn found(facts: &Facts, label: &str, keyword: &str, list: &[String]) -> Finding 
 
 /// The user added to the first AllowUsers line outside a Match block.
 fn fix(facts: &Facts) -> Option<Fix> {
-    let line = facts.config.lines_for("allowusers").find(|l| !l.in_match)?;
-    let added = format!("{} {}", line.text.trim_end(), facts.user);
+    let users = facts.config.all("allowusers");
+    let (keyword, name) = if !users.is_empty()
+        && !users.iter().any(|p| user_pattern_matches(p, &facts.user))
+    {
+        ("allowusers", facts.user.as_str())
+    } else {
+        ("allowgroups", private_group(facts)?)
+    };
+    let line = facts.config.lines_for(keyword).find(|l| !l.in_match)?;
+    let added = format!("{} {name}", line.text.trim_end());
     Some(Fix::edit_config(vec![LineEdit::replace(line, added)]))
+}
+
+/// The user's primary group (`id -Gn` names it first) when no other member is listed in it:
+/// allowing it allows the user alone.
+fn private_group(facts: &Facts) -> Option<&str> {
+    let members = facts.account.primary_group_members.as_ref()?;
+    let group = facts.account.groups.first()?;
+    members.iter().all(|m| *m == facts.user).then_some(group.as_str())
 }
 
 #[cfg(test)]
@@ -91,5 +109,28 @@ mod tests {
             &RULE,
             &debian_config("usepam yes\n", "usepam yes\nallowusers admin\n", "AllowUsers admin"),
         );
+    }
+
+    #[test]
+    fn allow_groups_gets_the_users_private_group_and_no_other() {
+        let facts = debian_config(
+            "usepam yes\n",
+            "usepam yes\nallowgroups nogroup\n",
+            "AllowGroups nogroup",
+        );
+        assert_rule(&RULE, &facts);
+        assert_eq!(
+            fix(&facts).unwrap().actions(),
+            [crate::rules::fix::Action::EditConfig(vec![LineEdit {
+                file: "/etc/ssh/sshd_config".into(),
+                line: 200,
+                old: "AllowGroups nogroup".into(),
+                new: "AllowGroups nogroup azureuser".into(),
+                why: String::new(),
+            }])]
+        );
+        let mut shared = facts.clone();
+        shared.account.primary_group_members = Some(vec!["azureuser".into(), "eve".into()]);
+        assert_eq!(fix(&shared), None);
     }
 }

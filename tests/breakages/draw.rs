@@ -21,10 +21,19 @@ impl fmt::Display for Breakage {
 
 /// The shell that lists the files sshd and a login need on the guest: its configuration and
 /// keys, its binary and the libraries it loads, PAM and the modules it names, the account
-/// databases, the user's home and keys and shell, the unit and its environment file.
-pub fn pool_command(user: &str) -> String {
+/// databases, the user's home and keys and shell, the unit and its environment file. With
+/// `boot`, also what the boot and the console's login need (/etc/fstab, the login's and the
+/// fallback PAM service, the shadow group file, login.defs): breakages a rescue can reach
+/// only by breaking in, so drawn only when reboots are allowed (the CI sample's draws stay
+/// as they are).
+pub fn pool_command(user: &str, boot: bool) -> String {
+    let boot_files = if boot {
+        "/etc/fstab /etc/pam.d/login /etc/pam.d/other /etc/gshadow /etc/login.defs"
+    } else {
+        ""
+    };
     format!(
-        "{{ ls -d /etc/ssh/sshd_config /etc/ssh/sshd_config.d /etc/ssh/sshd_config.d/* /etc/ssh/ssh_host_* \
+        "{{ ls -d {boot_files} /etc/ssh/sshd_config /etc/ssh/sshd_config.d /etc/ssh/sshd_config.d/* /etc/ssh/ssh_host_* \
 /etc/ssh/moduli /etc/ssh /usr/sbin/sshd /usr/lib/openssh/sftp-server /etc/pam.d/sshd /etc/pam.d/common-* \
 /etc/passwd /etc/shadow /etc/group /etc/nsswitch.conf /etc/default/ssh /lib/systemd/system/ssh.service \
 /etc/shells /run/sshd /etc/environment /etc/security/limits.conf /etc/security/access.conf; \

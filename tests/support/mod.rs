@@ -123,6 +123,26 @@ impl Guest {
         );
     }
 
+    /// The guests' directory (`LIFELINE_RUN_DIR` of scripts/guest) this guest runs under.
+    pub fn run_dir(&self) -> &Path {
+        self.serial
+            .parent()
+            .and_then(|state| state.parent())
+            .expect("the guest's state directory")
+    }
+
+    /// The command that presses this guest's reset button (`scripts/guest power-reset`), for
+    /// lifeline's `--reset-cmd`. It gets no more of lifeline's environment than a `cmd:`
+    /// console: it names the guests' directory itself.
+    pub fn reset_command(&self) -> String {
+        format!(
+            "LIFELINE_RUN_DIR='{}' {} power-reset --name {}",
+            self.run_dir().display(),
+            repo_root().join("scripts/guest").display(),
+            self.name
+        )
+    }
+
     pub fn serial_spec(&self) -> LinkSpec {
         LinkSpec::Unix(self.serial.clone())
     }
@@ -184,12 +204,22 @@ impl Guest {
 
     /// A session on the serial console that became root with sudo.
     pub async fn root_session(&self) -> Session {
+        self.try_root_session().await.expect("sudo on the guest")
+    }
+
+    /// [`Guest::root_session`], or why sudo did not make it root.
+    pub async fn try_root_session(&self) -> Result<Session, String> {
         let mut session = self.session().await;
-        session
+        match session
             .become_root(&self.user, Some(&Secret::new(self.password.clone())))
             .await
-            .expect("sudo on the guest");
-        session
+        {
+            Ok(_) => Ok(session),
+            Err(e) => {
+                let _ = session.leave().await;
+                Err(format!("{e:?}"))
+            }
+        }
     }
 
     /// Runs `command` over SSH as the guest user with the given authentication; `Err` carries

@@ -161,6 +161,7 @@ impl Builder {
             .library(super::reset_key::SCRIPT)
             .library(super::add_user::SCRIPT)
             .library(super::password::SCRIPT)
+            .library(crate::probe::LOGIN_FILES)
             .library(SCRIPT);
         for (title, body) in self.steps.into_values().flatten() {
             plan = plan.step(title, body);
@@ -197,7 +198,179 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::{FIELD, SCRIPT};
-    use crate::remedy::{over_empty_etc, run_locally, scrubbed};
+    use crate::probe::LOGIN_FILES;
+    use crate::remedy::{over_empty_etc, run_locally, run_over_private_etc, scrubbed};
+
+    #[test]
+    fn login_files_are_judged_as_their_readers_read_them() {
+        let cases = [
+            (
+                "passwd",
+                "root:x:0:0:root:/root:/bin/bash\n\nu:x:1000:1000::/home/u:/bin/sh\n",
+                "",
+            ),
+            (
+                "passwd",
+                "root:x:0:0:root:/root:/bin/bash\nu:x:1000:1000::/home/u\n",
+                "line 2 is not a passwd entry",
+            ),
+            (
+                "passwd",
+                "u:x:1000:1000::/home/u:/bin/sh\n",
+                "no entry for root",
+            ),
+            (
+                "group",
+                "root:x:0:\nadm:x:four:u\n",
+                "line 2 has no numeric id",
+            ),
+            ("shadow", "root:*:19000:0:99999:7:::\n", ""),
+            ("shadow", "", "empty"),
+            (
+                "nsswitch",
+                "# c\npasswd: files systemd\ngroup:files\nshadow: files [NOTFOUND=return] db\n",
+                "",
+            ),
+            (
+                "nsswitch",
+                "passwd: files\ngroup: files\n",
+                "passwd, group or shadow has no line",
+            ),
+            (
+                "nsswitch",
+                "passwd: files\ngroup: fi%%les\nshadow: files\n",
+                "line 2 names sources that are not names",
+            ),
+            (
+                "pam",
+                "@include common-auth\n-session optional pam_systemd.so\nauth [success=1 default=ignore] pam_unix.so nullok # c\naccount include system-auth\n",
+                "",
+            ),
+            (
+                "pam",
+                "auth required pam_unix.so\nk\n",
+                "line 2 is not a PAM rule",
+            ),
+            (
+                "pam",
+                "auth [success=1 default=ignore] pam_unx#%garbage\n",
+                "line 1 names no PAM module",
+            ),
+            (
+                "pam",
+                "auth required pam_unix.so x#%%\\000garbage\n",
+                "holds NUL bytes",
+            ),
+        ];
+        for (kind, content, flaw) in cases {
+            let (dir, out) = run_locally(
+                &[LOGIN_FILES],
+                &format!(
+                    "printf '{content}' >\"$T/f\"; ll_login_file_flaw {kind} \"$T/f\"; echo \"status $?\""
+                ),
+            );
+            std::fs::remove_dir_all(dir).ok();
+            let status = if flaw.is_empty() {
+                "status 0"
+            } else {
+                "status 1"
+            };
+            assert_eq!(
+                out.trim(),
+                format!("{flaw}\n{status}").trim(),
+                "{kind}: {content:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_account_database_keeps_its_sound_entries_and_takes_the_rest_from_its_backup() {
+        let (dir, out) = run_locally(
+            &[LOGIN_FILES, SCRIPT],
+            "printf 'root:x:0:0:root:/root:/bin/bash\\nu:x:10x#%%\\000garbage\\n00::/home/u:/bin/sh\\nnew:x:1001:1001::/home/new:/bin/sh\\n' >\"$T/passwd\"\n\
+             printf 'root:x:0:0:old:/root:/bin/sh\\nu:x:1000:1000::/home/u:/bin/sh\\n' >\"$T/passwd-\"\n\
+             chmod 0666 \"$T/passwd\"\n\
+             ll_login_file \"$T/passwd\" passwd \"$T/passwd-\" && ll_login_file_owner \"$T/passwd\" passwd; \
+             echo \"status $? $LL_STEP_ERR $(stat -c %a \"$T/passwd\")\"\n\
+             : >\"$T/empty\"; ll_login_file \"$T/passwd\" passwd \"$T/empty\"; echo \"status $? $LL_STEP_ERR\"",
+        );
+        let after = std::fs::read_to_string(dir.join("passwd")).unwrap();
+        std::fs::remove_dir_all(dir).ok();
+        assert!(out.contains("status 0  644"), "{out}");
+        assert_eq!(
+            after,
+            "root:x:0:0:root:/root:/bin/bash\nu:x:1000:1000::/home/u:/bin/sh\nnew:x:1001:1001::/home/new:/bin/sh\n"
+        );
+        assert!(
+            out.contains("status 1 ") && out.contains("cannot stand in for"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_shadow_given_away_goes_back_to_root_and_its_group() {
+        let (dir, out) = run_over_private_etc(
+            &[LOGIN_FILES, SCRIPT],
+            "printf 'root:*:1:0:99999:7:::\\n' >\"$T/shadow\" && chown 65534:65534 \"$T/shadow\" && chmod 0755 \"$T/shadow\"\n\
+             ll_login_file_owner \"$T/shadow\" shadow; echo \"status $? $(stat -c '%a %u %g' \"$T/shadow\")\"\n\
+             awk -F: '$1 == \"shadow\" { print \"shadow gid\", $3 }' /etc/group",
+        );
+        std::fs::remove_dir_all(dir).ok();
+        let gid = out
+            .lines()
+            .find_map(|l| l.strip_prefix("shadow gid "))
+            .unwrap_or("0");
+        assert!(out.contains(&format!("status 0 640 0 {gid}")), "{out}");
+    }
+
+    #[test]
+    fn the_package_file_carried_is_written_and_checked_like_a_copy() {
+        let (dir, out) = run_locally(
+            &[LOGIN_FILES, SCRIPT],
+            "ll_login_file_text \"$T/sshd\" pam '@include common-auth\naccount required pam_nologin.so\n'; \
+             echo \"status $?\"; ll_login_file_text \"$T/other\" pam 'garbage'; echo \"status $? $LL_STEP_ERR\"",
+        );
+        let after = std::fs::read_to_string(dir.join("sshd")).unwrap();
+        let other = dir.join("other").exists();
+        std::fs::remove_dir_all(dir).ok();
+        assert!(out.contains("status 0"), "{out}");
+        assert_eq!(
+            after,
+            "@include common-auth\naccount required pam_nologin.so\n"
+        );
+        assert!(
+            out.contains("status 1") && out.contains("not a PAM rule"),
+            "{out}"
+        );
+        assert!(!other, "a file that fails the check is not written");
+    }
+
+    #[test]
+    fn pam_auth_update_must_leave_sound_common_files() {
+        let run = |tool: &str| {
+            let (dir, out) = run_over_private_etc(
+                &[LOGIN_FILES, SCRIPT],
+                &format!(
+                    "stub pam-auth-update 'for f in auth account session password; do {tool} >/etc/pam.d/common-$f; done'\n\
+                     : >/etc/pam.d/common-auth; ll_pam_auth_update; echo \"status $? $LL_STEP_ERR\"; wc -l <\"$LL_SDIR/manifest\""
+                ),
+            );
+            std::fs::remove_dir_all(dir).ok();
+            out
+        };
+        let out = run("echo \"$f required pam_permit.so\"");
+        assert!(out.contains("status 0"), "{out}");
+        assert!(out.contains("changed\t/etc/pam.d/common-session"), "{out}");
+        assert!(
+            out.trim_end().ends_with("10"),
+            "a backup of each common file and its .pam-old: {out}"
+        );
+        let out = run("echo \"$f required\"");
+        assert!(
+            out.contains("status 1 pam-auth-update left /etc/pam.d/common-auth unusable: line 1"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn a_line_with_nul_bytes_reads_as_the_probe_saw_it() {

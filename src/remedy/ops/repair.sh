@@ -395,3 +395,83 @@ ll_drop_socket_listen() {
     systemctl daemon-reload >/dev/null 2>&1
     ll_want_restart
 }
+
+# ll_login_file PATH KIND FROM: a damaged login file (see ll_login_file_flaw) made sound again
+# from FROM, a sound copy on the guest: an account database (passwd, group, shadow) keeps each
+# sound entry of its own, in FROM's order (its backup, /etc/passwd-), takes FROM's where its
+# own is damaged or gone, and keeps after them the sound ones FROM lacks (accounts added
+# since); any other kind becomes FROM's copy. The result must pass the check the diagnosis
+# failed; written as ll_put writes (backup, atomic, undoable).
+ll_login_file() {
+    local path="$1" kind="$2" from="$3" fields=0
+    ll_login_file_flaw "$kind" "$from" >"$LL_RUN/flaw" || {
+        ll_fail "$from cannot stand in for $path: $(cat "$LL_RUN/flaw")"
+        return 1
+    }
+    case $kind in passwd) fields=7 ;; group) fields=4 ;; shadow) fields=9 ;; esac
+    if [ "$fields" = 0 ]; then
+        cat -- "$from" >"$LL_RUN/login.new"
+    else
+        { [ ! -f "$path" ] || tr -d '\000' <"$path"; } >"$LL_RUN/login.own"
+        awk -F: -v n="$fields" '
+            FNR == NR {
+                if (NF == n && $1 != "" && (n == 9 || $3 ~ /^[0-9]+$/) && !($1 in own)) { own[$1] = $0; order[++k] = $1 }
+                next
+            }
+            { if ($1 in own) { print own[$1]; done[$1] = 1 } else print }
+            END { for (i = 1; i <= k; i++) if (!(order[i] in done)) print own[order[i]] }
+        ' "$LL_RUN/login.own" "$from" >"$LL_RUN/login.new"
+    fi
+    ll_put "$path" 0644 0:0 ll_login_file_flaw "$kind" <"$LL_RUN/login.new"
+}
+
+# ll_login_file_text PATH KIND TEXT: ll_login_file from TEXT, byte for byte (a file the package shipped, which
+# lifeline carries) rather than a copy on the guest.
+ll_login_file_text() {
+    printf '%s' "$3" >"$LL_RUN/login.text"
+    ll_login_file "$1" "$2" "$LL_RUN/login.text"
+}
+
+# ll_pam_auth_update: Debian's common-* PAM files written again by pam-auth-update from the
+# profiles the packages installed (/usr/share/pam-configs), after a backup of each. --force
+# overwrites local changes too, which is why this runs only when one is damaged; each must
+# then pass the check the diagnosis failed.
+ll_pam_auth_update() {
+    local f err
+    # pam-auth-update keeps the old files beside the new (.pam-old): recorded too, so that an
+    # undo takes them away.
+    for f in auth account session session-noninteractive password; do
+        ll_backup "/etc/pam.d/common-$f" "/etc/pam.d/common-$f.pam-old" || return 1
+    done
+    err=$(DEBIAN_FRONTEND=noninteractive pam-auth-update --force </dev/null 2>&1) || {
+        ll_fail "pam-auth-update --force failed: $err"
+        return 1
+    }
+    for f in auth account session password; do
+        ll_login_file_flaw pam "/etc/pam.d/common-$f" >"$LL_RUN/flaw" || {
+            ll_fail "pam-auth-update left /etc/pam.d/common-$f unusable: $(cat "$LL_RUN/flaw")"
+            return 1
+        }
+        ll_emit changed "/etc/pam.d/common-$f" "written again by pam-auth-update --force"
+    done
+}
+
+# ll_login_file_owner PATH KIND: root's and writable by no one else; /etc/shadow readable by
+# root and its group (root's or shadow) only, any other kind by everyone (0644).
+ll_login_file_owner() {
+    local mode=644 group
+    [ -f "$1" ] || return 0
+    if [ "$2" = shadow ]; then
+        mode=$(printf '%o' $((0$(stat -c %a -- "$1") & 0640)))
+        group=$(awk -F: '$1 == "shadow" { print $3 }' /etc/group)
+        case $(stat -c %g -- "$1") in 0 | "${group:-0}") ;; *)
+            { ll_backup "$1" && chgrp -- "${group:-0}" "$1"; } || {
+                ll_fail "could not give $1 to group ${group:-0}"
+                return 1
+            }
+            ll_emit changed "$1" "group gid ${group:-0}"
+            ;;
+        esac
+    fi
+    ll_set "$1" owner 0 && ll_set "$1" mode "$mode"
+}
