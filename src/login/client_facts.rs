@@ -68,8 +68,10 @@ pub fn gather(key: Option<&Path>, address: Option<&str>, known_hosts: &Path) -> 
         }
     }
     if let Some(address) = address {
-        let (host, port) = split_address(address);
-        match russh::keys::known_hosts::known_host_keys_path(host, port, known_hosts) {
+        // The same `HOST:PORT`, `[V6]:PORT` or bare-host reading as sshd_config's addresses.
+        let (host, port) = crate::probe::sshd_config::split_host_port(address);
+        match russh::keys::known_hosts::known_host_keys_path(&host, port.unwrap_or(22), known_hosts)
+        {
             Ok(entries) => {
                 facts.known_hosts = entries
                     .into_iter()
@@ -95,16 +97,6 @@ pub fn of_this_user(key: Option<&Path>, address: Option<&str>) -> ClientFacts {
             unread: vec!["known_hosts: HOME is not set".into()],
             ..gather(key, None, Path::new(""))
         },
-    }
-}
-
-fn split_address(address: &str) -> (&str, u16) {
-    match address.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') || host.starts_with('[') => (
-            host.trim_start_matches('[').trim_end_matches(']'),
-            port.parse().unwrap_or(22),
-        ),
-        _ => (address, 22),
     }
 }
 
