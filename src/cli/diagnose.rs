@@ -21,9 +21,9 @@ pub async fn run(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
         super::azure::cloud_side(&cli.target, &args.cloud),
         diagnose_guest(cli, args)
     );
-    // The operator's own side: known_hosts for the VM's address.
+    // The operator's own side: the key file and known_hosts for the VM's address.
     let address = cloud.as_ref().and_then(|side| side.facts.ssh_address());
-    let client = of_this_user(None, address.as_deref());
+    let client = of_this_user(args.login_key.as_deref(), address.as_deref());
     let (diagnosis, target, access) = match (guest, cloud) {
         (Ok((diagnosis, target, access)), cloud) => (
             diagnosis.with_cloud(cloud.map(|c| c.facts)),

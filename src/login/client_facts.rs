@@ -1,7 +1,8 @@
 //! The operator's own side of "can't SSH", read on this machine: the private key file ssh
 //! would be given (its mode and owner: OpenSSH refuses a key others can read), and what the
 //! user's `known_hosts` holds for the VM's address (an entry left from before a rebuild makes
-//! ssh refuse the new host key). Judged by the SSH8xx rules ([`crate::rules::client`]).
+//! ssh refuse the new host key), and that key's fingerprint (to look for among the user's
+//! authorized keys on the guest). Judged by the SSH8xx rules ([`crate::rules::client`]).
 
 use serde::Serialize;
 use std::os::unix::fs::MetadataExt;
@@ -10,6 +11,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ClientFacts {
     pub key: Option<KeyFileState>,
+    /// The public half of that key, by fingerprint.
+    pub login_key: Option<LoginKey>,
     /// The address the operator connects to (`HOST:PORT`), as known_hosts was searched for it.
     pub address: Option<String>,
     /// known_hosts entries for that address.
@@ -34,6 +37,49 @@ impl KeyFileState {
     /// belongs to someone else than the user (or root).
     pub fn refused_by_ssh(&self) -> bool {
         self.mode & 0o077 != 0 || (self.owner != self.uid && self.owner != 0)
+    }
+}
+
+/// The key ssh would log in with, as the guest's authorized keys would name it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginKey {
+    /// The private key file given.
+    pub file: String,
+    /// `SHA256:…`, as `ssh-keygen -l` prints it.
+    pub fingerprint: String,
+    /// The public key file beside the private key (`KEY.pub`), which `user reset-key` can
+    /// install; `None` when the fingerprint came from the private key file alone.
+    pub public_file: Option<String>,
+}
+
+impl LoginKey {
+    /// Reads the public half of the private key at `path`: from `PATH.pub` when it is there
+    /// (ssh's own habit, and the only way for a PEM key with a passphrase), else from the
+    /// private key file (an OpenSSH key holds its public half unencrypted).
+    pub fn read(path: &Path) -> Result<LoginKey, String> {
+        use russh::keys::{HashAlg, PrivateKey, load_public_key, load_secret_key};
+        let mut public_file = path.as_os_str().to_owned();
+        public_file.push(".pub");
+        let public_file = PathBuf::from(public_file);
+        let (key, public_file) = match load_public_key(&public_file) {
+            Ok(key) => (key, Some(public_file.display().to_string())),
+            Err(_) => {
+                let key = match PrivateKey::read_openssh_file(path) {
+                    Ok(private) => private.public_key().clone(),
+                    // PEM (PKCS#1, PKCS#8) keys, readable without a passphrase only.
+                    Err(_) => load_secret_key(path, None)
+                        .map_err(|e| format!("{}: {e}", path.display()))?
+                        .public_key()
+                        .clone(),
+                };
+                (key, None)
+            }
+        };
+        Ok(LoginKey {
+            file: path.display().to_string(),
+            fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
+            public_file,
+        })
     }
 }
 
@@ -65,6 +111,10 @@ pub fn gather(key: Option<&Path>, address: Option<&str>, known_hosts: &Path) -> 
             Err(e) => facts
                 .unread
                 .push(format!("the key file {}: {e}", path.display())),
+        }
+        match LoginKey::read(path) {
+            Ok(key) => facts.login_key = Some(key),
+            Err(e) => facts.unread.push(format!("the key's fingerprint: {e}")),
         }
     }
     if let Some(address) = address {
@@ -100,6 +150,22 @@ pub fn of_this_user(key: Option<&Path>, address: Option<&str>) -> ClientFacts {
     }
 }
 
+/// Runs ssh-keygen with `args` and returns what it printed: tests compare lifeline's
+/// fingerprints with OpenSSH's own.
+#[cfg(test)]
+pub(crate) fn ssh_keygen(args: &[&str]) -> String {
+    let out = std::process::Command::new("ssh-keygen")
+        .args(args)
+        .output()
+        .expect("ssh-keygen is needed to test key fingerprints");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,7 +181,7 @@ mod tests {
     fn a_key_others_can_read_is_refused_as_ssh_refuses_it() {
         let dir = temp("key");
         let key = dir.join("id_ed25519");
-        std::fs::write(&key, "not read: only its mode matters").unwrap();
+        std::fs::write(&key, "not a key: only its mode matters here").unwrap();
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
         let facts = gather(Some(&key), None, &dir.join("none"));
         let state = facts.key.expect("stat");
@@ -130,6 +196,37 @@ mod tests {
         );
         let missing = gather(Some(&dir.join("gone")), None, &dir.join("none"));
         assert!(missing.key.is_none() && missing.unread[0].contains("gone"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The fingerprint lifeline computes is the one `ssh-keygen -l` prints on the guest, from
+    /// `KEY.pub` or, without it, from the private key (with a passphrase too).
+    #[test]
+    fn the_login_key_fingerprint_is_the_one_ssh_keygen_prints() {
+        let dir = temp("login-key");
+        let key = dir.join("id_ed25519");
+        let path = key.to_str().unwrap();
+        ssh_keygen(&["-q", "-t", "ed25519", "-N", "a passphrase", "-f", path]);
+        let printed = ssh_keygen(&["-lf", &format!("{path}.pub")]);
+        let want = printed.split_whitespace().nth(1).unwrap();
+        let from_pub = LoginKey::read(&key).unwrap();
+        assert_eq!(from_pub.fingerprint, want);
+        assert_eq!(from_pub.public_file, Some(format!("{path}.pub")));
+        std::fs::remove_file(dir.join("id_ed25519.pub")).unwrap();
+        let from_private = LoginKey::read(&key).unwrap();
+        assert_eq!(
+            (from_private.fingerprint.as_str(), from_private.public_file),
+            (want, None)
+        );
+        assert_eq!(
+            gather(Some(&key), None, &dir.join("none"))
+                .login_key
+                .unwrap()
+                .fingerprint,
+            want
+        );
+        std::fs::write(&key, "not a key").unwrap();
+        assert!(LoginKey::read(&key).unwrap_err().contains("id_ed25519"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

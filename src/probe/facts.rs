@@ -46,6 +46,9 @@ pub struct Facts {
     pub key_file_paths: Vec<String>,
     /// What is in each of those files that exists and is readable.
     pub key_files: Vec<KeyFile>,
+    /// The SHA256 fingerprint of each key in the files sshd consults (`None`: the probe could
+    /// not tell: no ssh-keygen, or no home directory).
+    pub authorized_fingerprints: Option<Vec<AuthorizedKey>>,
     pub nologin: Vec<Nologin>,
     pub pam: Pam,
     /// The files every login reads (the account databases, nsswitch.conf, sshd's PAM files),
@@ -423,6 +426,16 @@ impl KeyFile {
     pub fn valid(&self) -> u32 {
         self.lines.saturating_sub(self.bad)
     }
+}
+
+/// One key sshd would accept for the user, by fingerprint (the key itself stays on the guest).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuthorizedKey {
+    pub file: String,
+    /// `SHA256:…`, as `ssh-keygen -l` prints it.
+    pub fingerprint: String,
+    /// The key type as ssh-keygen names it (`ED25519`, `RSA`).
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -26,6 +26,10 @@ pub const SCRIPT: &str = include_str!("probe.sh");
 /// judges the guest's files with it, and a library of the rescue, which judges its repairs.
 pub const LOGIN_FILES: &str = include_str!("login_files.sh");
 
+/// The fingerprints of the user's authorized keys (`ll_authorized_fingerprints`), sent with the
+/// probe, which calls it once it knows which files sshd consults.
+const AUTHORIZED_FINGERPRINTS: &str = include_str!("authorized_fingerprints.sh");
+
 /// How long the probe may take on the guest. Each command in it is bounded (5–15 s), so this
 /// only trips when the guest is far slower than any we have measured (TCG: about 5 s).
 pub const TIME_LIMIT: Duration = Duration::from_secs(180);
@@ -79,8 +83,9 @@ pub fn script_for(user: &str) -> Result<String, ProbeError> {
         return Err(ProbeError::InvalidUser(user.to_string()));
     }
     Ok(format!(
-        "LL_USER='{user}'\n{}{}",
+        "LL_USER='{user}'\n{}{}{}",
         crate::posix_sh::minify(LOGIN_FILES),
+        crate::posix_sh::minify(AUTHORIZED_FINGERPRINTS),
         crate::posix_sh::minify(SCRIPT)
     ))
 }
@@ -149,6 +154,60 @@ mod tests {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+    }
+
+    /// `ll_authorized_fingerprints` prints one line per key ssh-keygen reads in the files it
+    /// is given (options before a key and lines that are no key included), and skips files
+    /// that do not exist; the fingerprints are ssh-keygen's own.
+    #[test]
+    fn authorized_fingerprints_are_listed_per_file_and_key() {
+        let dir = std::env::temp_dir().join(format!("ll-akfp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        use crate::login::client_facts::ssh_keygen as keygen;
+        let mut public = Vec::new();
+        let mut fingerprints = Vec::new();
+        for (name, kind) in [("ed", "ed25519"), ("ec", "ecdsa")] {
+            let key = dir.join(name);
+            let key = key.to_str().unwrap();
+            keygen(&["-q", "-t", kind, "-N", "", "-C", "op@host", "-f", key]);
+            public.push(std::fs::read_to_string(format!("{key}.pub")).unwrap());
+            let printed = keygen(&["-lf", &format!("{key}.pub")]);
+            fingerprints.push(printed.split_whitespace().nth(1).unwrap().to_string());
+        }
+        let (one, two) = (dir.join("one"), dir.join("two"));
+        std::fs::write(
+            &one,
+            format!("# mine\nno-pty,from=\"10.0.0.0/8\" {}", public[0]),
+        )
+        .unwrap();
+        std::fs::write(&two, format!("not a key\n{}{}", public[1], public[0])).unwrap();
+        let script = format!(
+            "TAB=$(printf '\\t'); LL_IFS=$IFS; set -f\n\
+             sec() {{ printf '@%s\\n' \"$1\"; }}\n\
+             has() {{ command -v \"$1\" >/dev/null 2>&1; }}\n\
+             t() {{ shift; \"$@\"; }}\n\
+             {AUTHORIZED_FINGERPRINTS}\n\
+             ll_authorized_fingerprints \"$TAB{}$TAB{}/gone$TAB{}\"",
+            one.display(),
+            dir.display(),
+            two.display()
+        );
+        let want = format!(
+            "@authorized_fp\n{one}\t{0}\t(ED25519)\n{two}\t{1}\t(ECDSA)\n{two}\t{0}\t(ED25519)\n",
+            fingerprints[0],
+            fingerprints[1],
+            one = one.display(),
+            two = two.display()
+        );
+        for shell in ["dash", "busybox"] {
+            let mut cmd = Command::new(shell);
+            if shell == "busybox" {
+                cmd.arg("sh");
+            }
+            let out = cmd.args(["-c", &script]).output().unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{shell}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     /// The probe runs here too (no sshd on a build machine, but every section must come out

@@ -172,6 +172,7 @@ pub fn parse(text: &str) -> Result<Facts, ParseError> {
             .map(|f| f.to_string())
             .collect(),
         key_files: key_files(&s),
+        authorized_fingerprints: authorized_fingerprints(&s),
         nologin: nologin(&s),
         pam: pam(&s),
         login_files: login_files(&s),
@@ -654,6 +655,30 @@ fn key_files(s: &Sections) -> Vec<KeyFile> {
             Some(file)
         })
         .collect()
+}
+
+/// `PATH<TAB>SHA256:…<TAB>(TYPE)` lines; `unavailable` (no ssh-keygen) or no section at all
+/// (no home directory, or an older probe) tells nothing.
+fn authorized_fingerprints(s: &Sections) -> Option<Vec<AuthorizedKey>> {
+    let lines = s.present("authorized_fp")?;
+    if lines.iter().any(|l| l.trim() == "unavailable") {
+        return None;
+    }
+    Some(
+        lines
+            .iter()
+            .filter_map(|l| {
+                let mut fields = l.split('\t');
+                let (file, fingerprint) = (fields.next()?, fields.next()?);
+                let kind = fields.next().unwrap_or("");
+                fingerprint.starts_with("SHA256:").then(|| AuthorizedKey {
+                    file: file.to_string(),
+                    fingerprint: fingerprint.to_string(),
+                    kind: kind.trim_matches(['(', ')']).to_string(),
+                })
+            })
+            .collect(),
+    )
 }
 
 fn nologin(s: &Sections) -> Vec<Nologin> {

@@ -434,6 +434,7 @@ $ll_p"
             *"$TAB$ll_home/.ssh/authorized_keys$TAB"*) ;;
             *) keys "$ll_home/.ssh/authorized_keys" ;;
         esac
+        ll_authorized_fingerprints "$ll_files"
         sec stat
         IFS='
 '

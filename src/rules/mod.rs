@@ -262,6 +262,7 @@ registry!(
     ssh707_boot_failed,
     ssh801_private_key_unprotected,
     ssh802_known_host_changed,
+    ssh803_key_not_authorized,
 );
 
 /// The client rules' checks (see [`client`]), in catalogue order.
@@ -269,6 +270,7 @@ pub fn client_checks() -> &'static [&'static client::ClientCheck] {
     static CHECKS: &[&client::ClientCheck] = &[
         &ssh801_private_key_unprotected::CLIENT,
         &ssh802_known_host_changed::CLIENT,
+        &ssh803_key_not_authorized::CLIENT,
     ];
     CHECKS
 }
