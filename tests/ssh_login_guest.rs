@@ -7,11 +7,15 @@
 mod support;
 
 use lifeline::diagnose::diagnose;
+use lifeline::login::client_facts::gather;
 use lifeline::login::remote::{Credentials, check, load_key};
 use lifeline::login::{Proven, Vantage, guest};
 use lifeline::probe::facts::Facts;
+use lifeline::rules::Finding;
+use lifeline::rules::client::evaluate;
 use lifeline::secret::Secret;
 use lifeline::shell::Session;
+use std::path::Path;
 use std::time::Duration;
 use support::{Guest, sh, shared_guest};
 
@@ -28,6 +32,16 @@ async fn probed(session: &mut Session, guest: &Guest) -> Facts {
         "the probe read no host key fingerprint"
     );
     facts
+}
+
+/// SSH803 on the guest's facts for a login with the private key at `key`: the fingerprint
+/// lifeline reads here against those the probe printed on the guest.
+fn key_not_authorized(facts: &Facts, key: &Path) -> Option<Finding> {
+    let client = gather(Some(key), None, Path::new("/nonexistent/known_hosts"));
+    assert!(client.login_key.is_some(), "{client:?}");
+    evaluate(&client, Some(facts), Vec::new())
+        .into_iter()
+        .find(|f| f.id == "SSH803")
 }
 
 /// Adds a drop-in to sshd's configuration and restarts it (the guest is reset after each test).
@@ -70,6 +84,8 @@ async fn key_and_password_log_in_and_the_host_key_is_the_guests() {
     let host_key = here.host_key.as_ref().unwrap();
     assert_eq!(host_key.matches_probe, Some(true));
     assert!(known.contains(&host_key.fingerprint));
+    // The key that logged in is one the probe fingerprinted in authorized_keys.
+    assert_eq!(key_not_authorized(&facts, &guest.key), None, "{facts:?}");
 
     // A wrong password is a failed login, and says what the server still offers.
     let wrong = Secret::new("not-the-password");
@@ -194,6 +210,13 @@ async fn keys_looked_up_elsewhere_fail_the_login() {
     assert!(
         here.attempts[0].detail.contains("publickey refused"),
         "{here:?}"
+    );
+    // And SSH803 says why, before any login is tried: the file sshd reads holds no key.
+    let refused = key_not_authorized(&facts, &guest.key).expect("SSH803");
+    assert!(
+        refused.evidence[1].contains("/etc/ssh/authorized_keys/")
+            && refused.evidence[1].contains("hold no key"),
+        "{refused:?}"
     );
 
     let inside = guest::check(&mut session, &facts, Some(key.public_key())).await;
