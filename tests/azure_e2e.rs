@@ -1049,6 +1049,46 @@ async fn the_agent_rescues_when_the_console_cannot_log_in_and_says_when_it_is_go
     );
 }
 
+/// The user logs in at the console but may not sudo, and root is locked: before, the agent
+/// rung gave up at the user's shell ("no login prompt"); now it `su`s to its one-time login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a rescue through the agent rung (minutes under TCG): runs with scripts/test --all"]
+async fn the_agent_rung_gets_root_from_a_user_shell_that_will_not_sudo() {
+    let guest = shared_guest().await;
+    let fake = clean_fake_azure(&guest);
+    through_agent(
+        fake,
+        &format!(
+            "rm -f /etc/sudoers.d/90-{0} && gpasswd -d {0} sudo && passwd -l root && systemctl stop ssh",
+            guest.user
+        ),
+    )
+    .await;
+    let front = fake.ssh_front();
+    assert!(banner(&front).is_err(), "sshd is stopped");
+    let mut args = vec!["rescue"];
+    args.extend(vm1_login(&guest));
+    args.extend([
+        "--yes",
+        "--allow-agent-login",
+        "--client-ip",
+        "127.0.0.1",
+        "-o",
+        "json",
+    ]);
+    let out = fake.lifeline(&guest, &args);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(access_rung(&report), "agent", "{report:#}");
+    assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
+    assert_eq!(
+        through_agent(fake, "grep -c '^lifeline-' /etc/passwd /etc/shadow || true").await,
+        "/etc/passwd:0\n/etc/shadow:0\n",
+        "the one-time login is gone"
+    );
+}
+
 /// `lifeline -g rg1 -n vm1 ARGS --via agent --yes`: VMAccessForLinux through the VM agent,
 /// no console; insists that it succeeds.
 fn vm_access(fake: &FakeAzure, args: &[&str]) {

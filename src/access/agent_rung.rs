@@ -1,8 +1,8 @@
 //! The `agent` rung: when no credential the operator has gets in at the console, Azure's VM
 //! agent plants a one-time root login (Run Command, the hash made here; the password is
-//! typed only at the console's login prompt, which does not echo), and the console logs in
-//! with it. The channel removes the login when it closes, as for the break-in. Also how
-//! `--via agent` opens: the agent alone, no console.
+//! typed only at a prompt that does not echo), and the console logs in with it, or `su`s to
+//! it from a user's shell that would not sudo. The channel removes the login when it closes,
+//! as for the break-in. Also how `--via agent` opens: the agent alone, no console.
 
 use super::agent_channel::AgentChannel;
 use super::breakin::OneTimeLogin;
@@ -43,9 +43,9 @@ pub(super) async fn climb(
     agent: &AgentChannel,
     at: Reached,
 ) -> Result<OneTimeLogin, AgentMiss> {
-    if at != Reached::LoginPrompt {
+    if !matches!(at, Reached::LoginPrompt | Reached::Shell) {
         return Err(AgentMiss::Skipped(
-            "the console shows no login prompt to use a one-time login at".into(),
+            "the console shows no login prompt or user's shell to use a one-time login at".into(),
         ));
     }
     if let Some(why) = not_ready(agent).await {
@@ -63,7 +63,12 @@ pub(super) async fn climb(
             added.text().trim()
         )));
     }
-    if let Err(e) = session.log_in(&login.user, Some(login.password())).await {
+    // At a user's shell that would not sudo, `su` to the login; at a prompt, log in with it.
+    let used = match at {
+        Reached::Shell => session.su_to_uid0(&login.user, login.password()).await,
+        _ => session.log_in(&login.user, Some(login.password())).await,
+    };
+    if let Err(e) = used {
         // Never leave the login behind: the agent that added it removes it.
         let removed = agent.run(&login.remove_script(), SCRIPT_LIMIT).await;
         if !removed.is_ok_and(|r| r.exit_status == 0) {

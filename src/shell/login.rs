@@ -280,20 +280,30 @@ impl Session {
     }
 
     /// In a user's shell: becomes root with `su -` and root's password, typed once.
-    #[instrument(skip_all)]
     pub async fn su_root(&mut self, root: &Secret) -> Result<(), ShellError> {
+        self.su_to_uid0("root", root).await
+    }
+
+    /// In a user's shell: `su - ACCOUNT` with its password, typed once, where ACCOUNT has uid 0
+    /// (root, or a one-time login the agent rung planted).
+    #[instrument(skip(self, password))]
+    pub async fn su_to_uid0(&mut self, account: &str, password: &Secret) -> Result<(), ShellError> {
         if self.is_root() {
             return Ok(());
         }
         self.begin_step("su");
         self.exit_own_shell().await?;
-        self.type_text("su -\r").await?;
+        let command = match account {
+            "root" => "su -".to_string(),
+            _ => format!("su - {account}"),
+        };
+        self.type_text(&format!("{command}\r")).await?;
         let mut state = self.observe(self.timeouts.login).await?;
         if matches!(
             state,
             ConsoleState::PasswordPrompt | ConsoleState::SudoPassword
         ) {
-            state = self.answer_secret(root).await?;
+            state = self.answer_secret(password).await?;
         }
         // A refused su ends at the user's prompt again: only the uid tells.
         if state == ConsoleState::Shell && self.shell_found_is_root().await? {
