@@ -1081,6 +1081,17 @@ async fn the_agent_rung_gets_root_from_a_user_shell_that_will_not_sudo() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(access_rung(&report), "agent", "{report:#}");
+    // The login itself worked and left a user's shell: only sudo failed.
+    let login = &report["access"]["tried"][0];
+    assert!(
+        login["why"].as_str().unwrap().contains("sudo refused"),
+        "{report:#}"
+    );
+    assert_eq!(
+        (&login["rung"], &login["outcome"]),
+        (&"login".into(), &"failed".into()),
+        "{report:#}"
+    );
     assert!(banner(&front).unwrap().starts_with("SSH-2.0-"));
     assert_eq!(
         through_agent(fake, "grep -c '^lifeline-' /etc/passwd /etc/shadow || true").await,
