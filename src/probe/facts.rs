@@ -52,7 +52,8 @@ pub struct Facts {
     pub nologin: Vec<Nologin>,
     pub pam: Pam,
     /// The files every login reads (the account databases, nsswitch.conf, sshd's PAM files),
-    /// as the probe judged them (`ll_login_file_flaw`).
+    /// as the probe judged them (`ll_login_files_flaws`, the check the rescue judges its
+    /// repairs with).
     pub login_files: Vec<LoginFile>,
     pub firewall: Firewall,
     /// Active lines of /etc/hosts.allow and /etc/hosts.deny ("file:line").

@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 /// The probe as written, comments and all (see [`script_for`] for what is sent).
 pub const SCRIPT: &str = include_str!("probe.sh");
 
-/// What a sound login file looks like (`ll_login_file_flaw`): sent before the probe, which
-/// judges the guest's files with it, and a library of the rescue, which judges its repairs.
+/// What a sound login file looks like (`ll_login_files_flaws`; `ll_login_file_flaw` for one
+/// file): sent before the probe, which judges the guest's files with it, and a library of the
+/// rescue, which judges its repairs.
 pub const LOGIN_FILES: &str = include_str!("login_files.sh");
 
 /// The fingerprints of the user's authorized keys (`ll_authorized_fingerprints`), sent with the

@@ -26,6 +26,9 @@ LC_ALL=C
 export LC_ALL
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 TAB=$(printf '\t')
+NL='
+'
+CR=$(printf '\r')
 LL_IFS=$IFS
 set -f
 
@@ -47,6 +50,16 @@ else
 fi
 
 has() { command -v "$1" >/dev/null 2>&1; }
+
+# first_with WORD TEXT: the first line of TEXT that holds WORD (grep | head, without the two
+# processes).
+first_with() {
+    ll_rest=$2$NL
+    while [ -n "$ll_rest" ]; do
+        case ${ll_rest%%"$NL"*} in *"$1"*) printf '%s\n' "${ll_rest%%"$NL"*}"; return ;; esac
+        ll_rest=${ll_rest#*"$NL"}
+    done
+}
 sec() { printf '@%s\n' "$1"; }
 
 # st PATH...: one stat line per path ("HEXMODE UID GID USER GROUP SIZE PATH"), "- PATH" when
@@ -129,7 +142,12 @@ banner() {
         printf '%s %s - unavailable\n' "$1" "$2"
         return
     fi
-    printf '%s %s %s %s\n' "$1" "$2" "$ll_rc" "$(printf '%s' "$ll_out" | tr -d '\r' | head -n 1 | cut -c1-120)"
+    # The first line without its CRs, cut at 120 bytes (LC_ALL=C), in the shell.
+    ll_out=${ll_out%%"$NL"*}
+    while :; do
+        case $ll_out in *"$CR"*) ll_out=${ll_out%%"$CR"*}${ll_out#*"$CR"} ;; *) break ;; esac
+    done
+    printf '%s %s %s %.120s\n' "$1" "$2" "$ll_rc" "$ll_out"
 }
 
 # keys FILE: what an authorized keys file holds, without the keys themselves: its lines, the
@@ -233,10 +251,21 @@ fstab() {
         done
 }
 
+# flaw_of FILE: sets ll_flaw to what ll_login_files_flaws found wrong with FILE ("-": nothing,
+# empty: it could not be read) and succeeds when FILE is sound.
+flaw_of() {
+    case $ll_flaws in
+        *"$NL$1$TAB"*) ll_flaw=${ll_flaws#*"$NL$1$TAB"}; ll_flaw=${ll_flaw%%"$NL"*} ;;
+        *) ll_flaw= ;;
+    esac
+    [ "$ll_flaw" = - ]
+}
+
 probe() {
     sec probe
     echo "version=1"
-    echo "start=$(date +%s)"
+    ll_start=$(date +%s)
+    echo "start=$ll_start"
     echo "user=$LL_USER"
 
     sec os
@@ -252,7 +281,7 @@ probe() {
     sec launch
     if has systemctl; then
         t 5 systemctl cat ssh.service sshd.service ssh.socket sshd.socket 2>/dev/null |
-            awk '/^# \// { f = $2 } /^(ExecStart|ExecStartPre|Environment|EnvironmentFile|ListenStream)=/ { print f ":" $0 }' | cut -c1-300
+            awk '/^# \// { f = $2 } /^(ExecStart|ExecStartPre|Environment|EnvironmentFile|ListenStream)=/ { print substr(f ":" $0, 1, 300) }'
         ll_inits=
     else
         # Without systemd the init script starts sshd: its option variables count too.
@@ -293,11 +322,13 @@ probe() {
     fi
     echo "path=$SSHD"
     if [ -n "$SSHD" ]; then
-        echo "version=$(t 5 "$SSHD" -V 2>&1 | grep OpenSSH | head -n 1)"
+        echo "version=$(first_with OpenSSH "$(t 5 "$SSHD" -V 2>&1)")"
         if has ldd; then
             ll_libs=$(t 5 ldd "$SSHD")
             case $ll_libs in *libwrap*) echo "libwrap=yes" ;; esac
-            printf '%s\n' "$ll_libs" | grep 'not found' | sed 's/^[ \t]*/missing_lib=/'
+            case $ll_libs in
+                *'not found'*) printf '%s\n' "$ll_libs" | grep 'not found' | sed 's/^[ \t]*/missing_lib=/' ;;
+            esac
         fi
     fi
     [ -e /etc/ssh/sshd_not_to_be_run ] && echo "not_to_be_run=yes"
@@ -318,7 +349,8 @@ probe() {
     sec listen
     if has ss; then
         echo "tool=ss"
-        t 5 ss -ltnp | sed 1d
+        ll_out=$(t 5 ss -ltnp)
+        case $ll_out in *"$NL"*) printf '%s\n' "${ll_out#*"$NL"}" ;; esac
     elif has netstat; then
         echo "tool=netstat"
         t 5 netstat -ltnp | grep LISTEN
@@ -333,7 +365,7 @@ probe() {
     if [ -n "$SSHD" ]; then
         ll_out=$(t 10 "$SSHD" -t 2>&1)
         echo "rc=$?"
-        printf '%s\n' "$ll_out" | head -n 20 | cut -c1-300
+        if [ -n "$ll_out" ]; then printf '%s\n' "$ll_out" | head -n 20 | cut -c1-300; else echo; fi
     fi
 
     SSHD_T=
@@ -358,7 +390,7 @@ probe() {
     printf '%s\n' "$ll_keys"
     # Fingerprints of the host keys, to recognise the server a client reaches.
     sec hostkey_fp
-    for ll_k in $ll_keys; do t 5 ssh-keygen -lf "$ll_k" 2>/dev/null | cut -d' ' -f2; done
+    for ll_k in $ll_keys; do t 5 ssh-keygen -lf "$ll_k" 2>/dev/null; done | cut -d' ' -f2
 
     sec stat
     set +f
@@ -373,7 +405,7 @@ probe() {
     if t 5 getent passwd sshd >/dev/null || grep -q '^sshd:' /etc/passwd; then echo "user=yes"; else echo "user=no"; fi
 
     sec account
-    echo "today=$(($(date +%s) / 86400))"
+    echo "today=$((ll_start / 86400))"
     ll_pw=$(t 5 getent passwd "$LL_USER") || ll_pw=$(grep "^$LL_USER:" /etc/passwd)
     echo "passwd=$ll_pw"
     ll_home=
@@ -413,7 +445,7 @@ probe() {
     if [ -n "$ll_home" ]; then
         for f in $ll_akf; do
             [ "$f" = none ] && continue
-            f=$(printf '%s' "$f" | sed "s|%h|$ll_home|g; s|%u|$LL_USER|g; s|%%|%|g")
+            case $f in *%*) f=$(printf '%s' "$f" | sed "s|%h|$ll_home|g; s|%u|$LL_USER|g; s|%%|%|g") ;; esac
             case $f in /*) ;; *) f=$ll_home/$f ;; esac
             case $f in "$ll_home"/*) ll_stop=$ll_home ;; *) ll_stop=/ ;; esac
             echo "file=$f"
@@ -465,12 +497,27 @@ $ll_p"
     ll_lf="/etc/passwd passwd /etc/group group /etc/shadow shadow /etc/nsswitch.conf nsswitch /etc/pam.d/sshd pam"
     [ -f /usr/share/pam/common-auth ] &&
         ll_lf="$ll_lf /etc/pam.d/common-auth pam /etc/pam.d/common-account pam /etc/pam.d/common-session pam /etc/pam.d/common-password pam"
+    # One judge and one stat for all of them (each process is slow on an emulated guest): the
+    # files, then the copies to restore them from.
+    set -- $ll_lf
+    ll_n=$#
+    while [ "$ll_n" -gt 0 ]; do
+        set -- "$@" "$2" "$1"
+        case $2 in passwd | group | shadow) set -- "$@" "$2" "$1-" ;; esac
+        shift 2
+        ll_n=$((ll_n - 2))
+    done
+    ll_flaws=$NL$(ll_login_files_flaws "$@" nsswitch /usr/share/libc-bin/nsswitch.conf)
+    set --
+    for ll_f in $ll_lf; do [ -e "$ll_f" ] && set -- "$@" "$ll_f"; done
+    ll_modes=
+    [ $# -gt 0 ] && ll_modes=$NL$(t 5 stat -L -c '%n %a %u %g' -- "$@")
     set -- $ll_lf
     while [ $# -ge 2 ]; do
         ll_src=-
         case $2 in
-            passwd | group | shadow) ll_login_file_flaw "$2" "$1-" >/dev/null && ll_src=$1- ;;
-            nsswitch) ll_login_file_flaw nsswitch /usr/share/libc-bin/nsswitch.conf >/dev/null && ll_src=/usr/share/libc-bin/nsswitch.conf ;;
+            passwd | group | shadow) flaw_of "$1-" && ll_src=$1- ;;
+            nsswitch) flaw_of /usr/share/libc-bin/nsswitch.conf && ll_src=/usr/share/libc-bin/nsswitch.conf ;;
             pam)
                 case $1 in
                     */common-*) has pam-auth-update && [ -d /usr/share/pam-configs ] && ll_src=pam-auth-update ;;
@@ -479,15 +526,20 @@ $ll_p"
                 ;;
         esac
         ll_mode="- - -"
-        [ -e "$1" ] && ll_mode=$(t 5 stat -L -c '%a %u %g' -- "$1")
-        ll_flaw=$(ll_login_file_flaw "$2" "$1") || true
+        if [ -e "$1" ]; then
+            case $ll_modes in
+                *"$NL$1 "*) ll_mode=${ll_modes#*"$NL$1 "}; ll_mode=${ll_mode%%"$NL"*} ;;
+                *) ll_mode= ;;
+            esac
+        fi
+        flaw_of "$1" || true
         printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$ll_mode" "${ll_flaw:--}" "${ll_src:--}"
         shift 2
     done
 
     if has iptables-save; then
         sec iptables
-        t 5 iptables-save | awk '/^\*/ { f = ($0 == "*filter") } f && /^(:|-A)/' | head -n 200
+        t 5 iptables-save | awk '/^\*/ { f = ($0 == "*filter") } f && /^(:|-A)/ && ++n <= 200'
     fi
     if has nft; then
         sec nft
@@ -554,7 +606,9 @@ $ll_p"
     fi
     printf '%s\n' "$ll_log" | cut -c1-200
     sec oom
-    { t 5 dmesg || t 5 journalctl -k -b --no-pager -o cat; } | grep -i -E 'out of memory|oom-kill' | grep sshd | tail -n 3 | cut -c1-200
+    { t 5 dmesg || t 5 journalctl -k -b --no-pager -o cat; } |
+        awk 'tolower($0) ~ /out of memory|oom-kill/ && /sshd/ { l[++n] = substr($0, 1, 200) }
+            END { for (i = n > 3 ? n - 2 : 1; i <= n; i++) print l[i] }'
 
     sec banner
     ll_ports=$(cfg port all)

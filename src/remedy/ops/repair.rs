@@ -281,6 +281,29 @@ mod tests {
                 "{kind}: {content:?}"
             );
         }
+        // The probe judges all its files in one call: each gets the answer it gets alone, a
+        // missing file included.
+        let mut body = String::new();
+        let mut args = String::from("passwd \"$T/none\"");
+        let mut expected = String::from("T/none\tmissing\n");
+        for (i, (kind, content, flaw)) in cases.iter().enumerate() {
+            body += &format!("printf '{content}' >\"$T/f{i}\"\n");
+            args += &format!(" {kind} \"$T/f{i}\"");
+            let flaw = if flaw.is_empty() { "-" } else { flaw };
+            expected += &format!("T/f{i}\t{flaw}\n");
+        }
+        let (dir, out) = run_locally(
+            &[LOGIN_FILES],
+            &format!("{body}ll_login_files_flaws {args}"),
+        );
+        let out = scrubbed(&dir, &out);
+        std::fs::remove_dir_all(dir).ok();
+        let sorted = |text: &str| {
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            lines.sort();
+            lines
+        };
+        assert_eq!(sorted(&out), sorted(&expected));
     }
 
     #[test]
