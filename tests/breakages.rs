@@ -2,8 +2,9 @@
 //! `lifeline` command line and checked by a real login from here, by key and by password.
 //!
 //! Driven by `scripts/breakages --count N --seed S [--allow-reboot]` (the environment variables
-//! `LIFELINE_BREAKAGES_COUNT`, `LIFELINE_BREAKAGES_SEED` and `LIFELINE_BREAKAGES_REBOOT`);
-//! without them a small fixed-seed sample runs, as in CI. With reboots allowed the draws run on
+//! `LIFELINE_BREAKAGES_COUNT`, `LIFELINE_BREAKAGES_SEED` and `LIFELINE_BREAKAGES_REBOOT`, and
+//! the ledger's `LIFELINE_BREAKAGES_LEDGER`, `_COMMIT` and `_FLAGS`); without them a small
+//! fixed-seed sample runs, as in CI, and nothing is added to the ledger. With reboots allowed the draws run on
 //! a guest booting through GRUB and the rescue may break in (`--allow-reboot`, the guest's
 //! reset button as `--reset-cmd`) and repair offline: breakages that shut out the console
 //! login too are rescued only so. Draw `i` has seed `S + i`, so `--count 1 --seed SEED` replays one.
@@ -90,6 +91,7 @@ async fn random_breakages_are_rescued_and_no_rescue_lies() {
             Verdict::Rescued { .. } => eprintln!("breakages: seed {draw_seed}: rescued"),
             Verdict::Failed(why) => eprintln!("breakages: seed {draw_seed}: FAILED: {why}"),
         }
+        ledger(draw_seed, &breakage, &verdict);
         match verdict {
             Verdict::Skipped => skipped += 1,
             Verdict::NotDrawn => not_drawn += 1,
@@ -129,6 +131,45 @@ async fn random_breakages_are_rescued_and_no_rescue_lies() {
         not_drawn, 0,
         "draws the harness could not make count as failed"
     );
+}
+
+/// Adds the draw to the ledger `scripts/breakages` names (`LIFELINE_BREAKAGES_LEDGER`), with
+/// the date, the commit and the flags it gives: one line a draw, written as the draw ends, so
+/// that a run cut short still counts what it drew.
+fn ledger(seed: u64, breakage: &draw::Breakage, verdict: &Verdict) {
+    let Some(path) = std::env::var_os("LIFELINE_BREAKAGES_LEDGER") else {
+        return;
+    };
+    let env = |name| std::env::var(name).unwrap_or_else(|_| "-".into());
+    let date = Command::new("date")
+        .args(["-u", "+%FT%TZ"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let (outcome, cause) = match verdict {
+        Verdict::Skipped => ("skipped", "-".to_string()),
+        Verdict::NotDrawn => ("not-drawn", "no root session on the clean guest".into()),
+        Verdict::Rescued { settings_lost } if settings_lost.is_empty() => ("rescued", "-".into()),
+        Verdict::Rescued { settings_lost } => {
+            ("rescued", format!("settings changed: {settings_lost:?}"))
+        }
+        Verdict::Failed(why) => ("failed", why.clone()),
+    };
+    let field = |text: &str| text.replace(['\t', '\n', '\r'], " ");
+    let line = format!(
+        "{date}\t{}\t{seed}\t{}\t{}\t{outcome}\t{}\n",
+        env("LIFELINE_BREAKAGES_COMMIT"),
+        env("LIFELINE_BREAKAGES_FLAGS"),
+        field(&breakage.what),
+        field(&cause)
+    );
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+    if let Err(e) = written {
+        panic!("cannot add the draw to the ledger {}: {e}", path.display());
+    }
 }
 
 /// A root session on the clean guest to break it from. Under load sudo can take the typed

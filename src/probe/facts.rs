@@ -55,6 +55,8 @@ pub struct Facts {
     /// as the probe judged them (`ll_login_files_flaws`, the check the rescue judges its
     /// repairs with).
     pub login_files: Vec<LoginFile>,
+    /// The files sshd and a login run or load, with their owners and modes (`ll_sshd_files`).
+    pub sshd_files: SshdFiles,
     pub firewall: Firewall,
     /// Active lines of /etc/hosts.allow and /etc/hosts.deny ("file:line").
     pub hosts_access: Vec<String>,
@@ -474,6 +476,47 @@ pub struct LoginFile {
     /// A sound copy to restore it from: a path on the guest, `pam-auth-update`, or
     /// `dpkg:MD5`, the checksum the package manager recorded for it.
     pub source: Option<String>,
+}
+
+/// What a file is to sshd or a login, which decides who must be able to do what with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileRole {
+    /// sshd, a helper it executes (sshd-session, sshd-auth), or the user's login shell.
+    Exec,
+    /// A shared library one of those loads (`ldd`).
+    Library,
+    /// A PAM module sshd's stack names.
+    PamModule,
+    /// /etc/ssh, sshd_config, its drop-in directory and the files in it.
+    Config,
+}
+
+/// A file sshd or a login needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SystemFile {
+    pub role: FileRole,
+    /// The path as sshd, ldd or PAM names it (a link, often: `stat` follows it).
+    pub path: String,
+    /// `None`: stat printed nothing for it (it vanished, or stat timed out).
+    pub stat: Option<FileStat>,
+}
+
+/// An entry of dpkg-statoverride: the owner, group and mode the administrator or a package's
+/// scripts gave a file instead of the ones the package ships.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatOverride {
+    pub user: String,
+    pub group: String,
+    pub mode: u32,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SshdFiles {
+    pub files: Vec<SystemFile>,
+    /// Empty where dpkg is not the package manager.
+    pub overrides: Vec<StatOverride>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

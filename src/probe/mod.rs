@@ -31,6 +31,10 @@ pub const LOGIN_FILES: &str = include_str!("login_files.sh");
 /// probe, which calls it once it knows which files sshd consults.
 const AUTHORIZED_FINGERPRINTS: &str = include_str!("authorized_fingerprints.sh");
 
+/// The files sshd and a login run or load, with their owners and modes (`ll_sshd_files`, one
+/// section of the probe): sent with the probe.
+pub const SSHD_FILES: &str = include_str!("sshd_files.sh");
+
 /// How long the probe may take on the guest. Each command in it is bounded (5–15 s), so this
 /// only trips when the guest is far slower than any we have measured (TCG: about 5 s).
 pub const TIME_LIMIT: Duration = Duration::from_secs(180);
@@ -84,9 +88,10 @@ pub fn script_for(user: &str) -> Result<String, ProbeError> {
         return Err(ProbeError::InvalidUser(user.to_string()));
     }
     Ok(format!(
-        "LL_USER='{user}'\n{}{}{}",
+        "LL_USER='{user}'\n{}{}{}{}",
         crate::posix_sh::minify(LOGIN_FILES),
         crate::posix_sh::minify(AUTHORIZED_FINGERPRINTS),
+        crate::posix_sh::minify(SSHD_FILES),
         crate::posix_sh::minify(SCRIPT)
     ))
 }
@@ -232,6 +237,21 @@ mod tests {
             assert!(facts.account.exists, "{shell}: root's account");
             assert_eq!(facts.account.home.as_deref(), Some("/root"), "{shell}");
             assert!(!facts.disks.is_empty(), "{shell}: df");
+            // ll_sshd_files names root's login shell and the PAM modules of Debian's common
+            // files (no sshd here), each with its owner and mode.
+            let files = &facts.sshd_files.files;
+            let login_shell = facts.account.shell.as_deref().unwrap_or("?");
+            assert!(
+                files
+                    .iter()
+                    .any(|f| f.path == login_shell && f.stat.is_some()),
+                "{shell}: {files:?}"
+            );
+            assert!(
+                files.iter().any(|f| f.path.ends_with("/pam_unix.so")
+                    && f.stat.as_ref().is_some_and(|s| s.uid == 0)),
+                "{shell}: {files:?}"
+            );
             outputs.push((shell, facts.account.groups.clone(), facts.config.ports()));
         }
         assert!(

@@ -176,6 +176,7 @@ pub fn parse(text: &str) -> Result<Facts, ParseError> {
         nologin: nologin(&s),
         pam: pam(&s),
         login_files: login_files(&s),
+        sshd_files: sshd_files(&s),
         firewall: firewall(&s),
         hosts_access: s
             .lines("hosts_access")
@@ -543,37 +544,81 @@ fn stats(s: &Sections) -> BTreeMap<String, Option<FileStat>> {
     for line in s.lines("stat") {
         if let Some(path) = line.strip_prefix("- ") {
             files.entry(path.to_string()).or_insert(None);
-            continue;
+        } else if let Some((path, stat)) = stat_line(line) {
+            files.insert(path.to_string(), Some(stat));
         }
-        let fields: Vec<&str> = line.splitn(7, ' ').collect();
-        let [mode, uid, gid, owner, group, size, path] = fields[..] else {
-            continue;
-        };
-        let Ok(raw) = u32::from_str_radix(mode, 16) else {
-            continue;
-        };
-        let kind = match raw & 0o170000 {
-            0o100000 => FileKind::File,
-            0o040000 => FileKind::Directory,
-            _ => FileKind::Other,
-        };
-        let (Ok(uid), Ok(gid)) = (uid.parse(), gid.parse()) else {
-            continue;
-        };
-        files.insert(
-            path.to_string(),
-            Some(FileStat {
-                mode: raw & 0o7777,
-                kind,
-                uid,
-                gid,
-                owner: owner.into(),
-                group: group.into(),
-                size: size.parse().unwrap_or(0),
-            }),
-        );
     }
     files
+}
+
+/// One line of the probe's `stat` format, "HEXMODE UID GID USER GROUP SIZE PATH".
+fn stat_line(line: &str) -> Option<(&str, FileStat)> {
+    let fields: Vec<&str> = line.splitn(7, ' ').collect();
+    let [mode, uid, gid, owner, group, size, path] = fields[..] else {
+        return None;
+    };
+    let raw = u32::from_str_radix(mode, 16).ok()?;
+    let kind = match raw & 0o170000 {
+        0o100000 => FileKind::File,
+        0o040000 => FileKind::Directory,
+        _ => FileKind::Other,
+    };
+    let stat = FileStat {
+        mode: raw & 0o7777,
+        kind,
+        uid: uid.parse().ok()?,
+        gid: gid.parse().ok()?,
+        owner: owner.into(),
+        group: group.into(),
+        size: size.parse().unwrap_or(0),
+    };
+    Some((path, stat))
+}
+
+/// "ROLE PATH" lines, the stat lines of those paths, and dpkg's overrides (sshd_files.sh).
+fn sshd_files(s: &Sections) -> SshdFiles {
+    let mut out = SshdFiles::default();
+    let mut stats = HashMap::new();
+    for line in s.lines("sshd_files") {
+        let Some((word, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let role = match word {
+            "exec" => FileRole::Exec,
+            "lib" => FileRole::Library,
+            "pam" => FileRole::PamModule,
+            "conf" => FileRole::Config,
+            "override" => {
+                let f: Vec<&str> = rest.splitn(4, ' ').collect();
+                if let [user, group, mode, path] = f[..]
+                    && let Ok(mode) = u32::from_str_radix(mode, 8)
+                {
+                    out.overrides.push(StatOverride {
+                        user: user.into(),
+                        group: group.into(),
+                        mode,
+                        path: path.into(),
+                    });
+                }
+                continue;
+            }
+            _ => {
+                if let Some((path, stat)) = stat_line(line) {
+                    stats.insert(path, stat);
+                }
+                continue;
+            }
+        };
+        out.files.push(SystemFile {
+            role,
+            path: rest.into(),
+            stat: None,
+        });
+    }
+    for file in &mut out.files {
+        file.stat = stats.get(file.path.as_str()).cloned();
+    }
+    out
 }
 
 fn account(s: &Sections) -> Account {

@@ -487,6 +487,7 @@ $ll_p"
     PAM_DIRS=$(for d in /lib/security /lib64/security /usr/lib/security /usr/lib64/security /lib/*/security /usr/lib/*/security; do [ -d "$d" ] && echo "$d"; done)
     set -f
     pam /etc/pam.d/sshd 0 | sort -u
+    ll_sshd_files "$ll_libs"
 
     # Each file a login reads: "PATH KIND MODE UID GID FLAW SOURCE", tab-separated ("-" when
     # there is none), SOURCE being a sound copy to restore it from: the account databases'

@@ -16,6 +16,8 @@ use crate::probe::sshd_config::ConfigLine;
 pub enum Phase {
     /// Space first: every other step writes a backup.
     Resources,
+    /// The owners and modes of the programs, libraries and PAM modules everything after runs.
+    Files,
     /// What sshd needs to start at all: host keys, the privilege-separation directory and user.
     SshdNeeds,
     /// The configuration edits.
@@ -152,13 +154,16 @@ impl Fix {
     }
 
     /// Made by files alone and safe where no service manager runs (the break-in's offline
-    /// shell): space, /etc/fstab, the account and its keys. Not sshd's start, nor the firewall
+    /// shell): space, /etc/fstab, the modes of programs and libraries, the account and its
+    /// keys. Not sshd's start, nor the firewall
     /// or SELinux (they act on the running system), nor what `sshd -t` must judge: with no
     /// /run mounted it fails for want of its privilege-separation directory, and a config
     /// step would take that for a broken configuration.
     pub fn is_offline(&self) -> bool {
         self.actions.iter().all(|action| match action {
-            Action::Step(step) => matches!(step.phase, Phase::Resources | Phase::Account),
+            Action::Step(step) => {
+                matches!(step.phase, Phase::Resources | Phase::Files | Phase::Account)
+            }
             Action::StartService | Action::EditConfig(_) => false,
         })
     }

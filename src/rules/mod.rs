@@ -204,6 +204,7 @@ registry!(
     ssh009_port_in_use,
     ssh010_sshd_libraries_broken,
     ssh011_launch_overrides_config,
+    ssh012_system_file_modes,
     ssh101_config_invalid,
     ssh102_port_not_22,
     ssh103_listen_address_absent,

@@ -26,7 +26,13 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
-    if facts.sshd.binary.is_some() {
+    // An sshd that lost its execute bit is installed: SSH012 gives it its mode back.
+    let unusable = facts
+        .sshd_files
+        .files
+        .iter()
+        .any(|f| f.path.ends_with("/sshd") && f.stat.is_some());
+    if facts.sshd.binary.is_some() || unusable {
         return None;
     }
     Some(RULE.finding(
@@ -43,6 +49,12 @@ mod tests {
 
     #[test]
     fn fires_without_an_sshd_binary() {
-        assert_rule(&RULE, &debian_with(|f| f.sshd.binary = None));
+        assert_rule(
+            &RULE,
+            &debian_with(|f| {
+                f.sshd.binary = None;
+                f.sshd_files.files.retain(|f| !f.path.ends_with("/sshd"));
+            }),
+        );
     }
 }

@@ -28,7 +28,11 @@ fn check(facts: &Facts) -> Option<Finding> {
     let refuses = shell.ends_with("/nologin") || shell.ends_with("/false");
     let problem = if refuses {
         "refuses logins"
-    } else if !facts.account.shell_executable {
+    } else if !facts.account.shell_executable
+        // A shell that lost its execute bit gets it back from SSH012, rather than the user
+        // another shell.
+        && !super::ssh012_system_file_modes::restores(facts, shell)
+    {
         "does not exist or is not executable"
     } else {
         return None;

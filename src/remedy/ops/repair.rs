@@ -331,6 +331,31 @@ mod tests {
     }
 
     #[test]
+    fn a_file_mode_is_set_on_the_links_target_with_a_backup_and_undone_by_it() {
+        let (dir, out) = run_locally(
+            &[SCRIPT],
+            "printf 'ELF' >\"$T/libx.so.1.2\" && ln -s libx.so.1.2 \"$T/libx.so.1\"\n\
+             chown 65534:65534 \"$T/libx.so.1.2\" && chmod 0666 \"$T/libx.so.1.2\"\n\
+             ll_file_mode \"$T/libx.so.1\" 644 root root; echo \"status $? $(stat -c '%a %U %G' \"$T/libx.so.1.2\")\"\n\
+             ll_file_mode \"$T/libx.so.1\" 644 root root; echo \"again $?\"\n\
+             [ -L \"$T/libx.so.1\" ] && echo 'still a link'\n\
+             ll_restore_all \"$LL_SDIR\" rollback >/dev/null; echo \"undone $(stat -c '%a %u %g' \"$T/libx.so.1.2\")\"\n\
+             ll_file_mode \"$T/gone\" 755 root root; echo \"status $? $LL_STEP_ERR\"",
+        );
+        let out = scrubbed(&dir, &out);
+        std::fs::remove_dir_all(dir).ok();
+        assert!(
+            out.contains("ll\tchanged\tT/libx.so.1.2\towner root:root, mode 644")
+                && out.contains("status 0 644 root root")
+                && out.contains("ll\tunchanged\tT/libx.so.1.2\nagain 0")
+                && out.contains("still a link")
+                && out.contains("undone 666 65534 65534")
+                && out.contains("status 1 T/gone is gone"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn a_shadow_given_away_goes_back_to_root_and_its_group() {
         let (dir, out) = run_over_private_etc(
             &[LOGIN_FILES, SCRIPT],

@@ -143,6 +143,28 @@ ll_host_key_modes() {
     done
 }
 
+# ll_file_mode PATH MODE USER GROUP: the file PATH names (a link's target, whose mode is the
+# one that counts) gets the owner, group and mode its package ships, after a backup of the old
+# ones; a file that has them already is reported unchanged.
+ll_file_mode() {
+    local path
+    if ! path=$(readlink -f -- "$1") || [ ! -e "$path" ]; then
+        ll_fail "$1 is gone: the guest changed since the diagnosis; run rescue again"
+        return 1
+    fi
+    if [ "$(stat -c '%a %U %G' -- "$path")" = "$2 $3 $4" ]; then
+        ll_emit unchanged "$path"
+        return 0
+    fi
+    if ! ll_backup "$path" || ! ll_set_owner "$path" "$3:$4" || ! ll_set_mode "$path" "$2"; then
+        ll_fail "${LL_STEP_ERR:-could not give $path the owner $3:$4 and the mode $2}"
+        return 1
+    fi
+    ll_emit changed "$path" "owner $3:$4, mode $2, as its package ships it"
+    # An sshd that could not be executed was not found when the run began.
+    [ -n "$LL_SSHD" ] || ll_sshd_locate
+}
+
 # ll_privsep_dir DIR: root's, 0755, created if missing.
 ll_privsep_dir() {
     ll_mkdir "$1" 0755 0:0 || return 1
