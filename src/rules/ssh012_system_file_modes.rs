@@ -184,11 +184,10 @@ pub(super) fn restores(facts: &Facts, path: &str) -> bool {
 
 fn check(facts: &Facts) -> Option<Finding> {
     let flagged = flagged(facts);
-    let stops = |found: &[Problem]| found.iter().any(|p| p.stops);
-    let (worst, _, found) = flagged
+    let stopping = flagged
         .iter()
-        .find(|(_, _, found)| stops(found))
-        .or(flagged.first())?;
+        .find(|(_, _, found)| found.iter().any(|p| p.stops));
+    let (worst, _, found) = stopping.or(flagged.first())?;
     let title = format!("{} {}", worst.path, found[0].why);
     let evidence = flagged
         .iter()
@@ -213,7 +212,7 @@ fn check(facts: &Facts) -> Option<Finding> {
          for programs, 0644 for libraries, PAM modules and configuration on Debian, 0755 on \
          RHEL and SUSE; `dpkg-statoverride --list` shows local exceptions)",
     );
-    Some(if flagged.iter().any(|(_, _, found)| stops(found)) {
+    Some(if stopping.is_some() {
         finding
     } else {
         finding.downgraded(Severity::Warning)
@@ -223,10 +222,12 @@ fn check(facts: &Facts) -> Option<Finding> {
 /// One step for what a break-in's offline shell may change too (programs, libraries, PAM
 /// modules), one for sshd's configuration, whose change sshd -t must judge.
 fn fix(facts: &Facts) -> Option<Fix> {
-    let calls = |config: bool| -> Vec<Call> {
-        flagged(facts)
+    let (config, files): (Vec<_>, Vec<_>) = flagged(facts)
+        .into_iter()
+        .partition(|(file, ..)| file.role == FileRole::Config);
+    let calls = |flagged: Vec<(&SystemFile, Shipped, Vec<Problem>)>| -> Vec<Call> {
+        flagged
             .into_iter()
-            .filter(|(file, ..)| (file.role == FileRole::Config) == config)
             .map(|(file, shipped, _)| {
                 Call::new(
                     "ll_file_mode",
@@ -240,7 +241,7 @@ fn fix(facts: &Facts) -> Option<Fix> {
             })
             .collect()
     };
-    let (files, config) = (calls(false), calls(true));
+    let (files, config) = (calls(files), calls(config));
     let files = (!files.is_empty()).then(|| {
         Fix::step(
             Phase::Files,
