@@ -9,6 +9,8 @@
 //!   argument) leaves the shared console at a login prompt, never a root shell.
 //! - Uploads are private from their first byte, whatever the guest's umask (a fake guest: bash
 //!   on a pty).
+//! - A console that imitates a maintenance, login or sudo prompt and asks again whatever is
+//!   typed gets each password once per prompt kind, and the climb ends within its deadline.
 
 mod support;
 
@@ -481,4 +483,66 @@ async fn escape_sequences_in_the_guests_os_name_never_reach_the_terminal() {
     );
     let acted_on = |c: char| c.is_control() && c != '\n' && c != '\t';
     assert!(!report.chars().any(acted_on), "{report:?}");
+}
+
+/// A console that asks for a password again whatever is typed (fixtures/console/liar.sh in
+/// `mode`): the climb to root gives up within its deadline, and each password reached the
+/// console exactly as often as `typed` says: once per prompt kind that asks for it.
+async fn climb_against_a_liar(mode: &str, typed: &[(&str, usize)]) {
+    use lifeline::access::{self, Access, Need, OpenOptions, Target};
+    use lifeline::link::LinkSpec;
+    use lifeline::secret::Secret;
+    use lifeline::shell::Credentials;
+    let log = std::env::temp_dir().join(format!(
+        "lifeline-liar-{}-{:x}.log",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/console/liar.sh");
+    let spec = LinkSpec::Command(format!(
+        "exec env -i PATH=/usr/bin:/bin TERM=vt220 LIAR_MODE={mode} LIAR_USER_PW=alice-pw \
+         LIAR_LOG={} bash {}",
+        log.display(),
+        script.display()
+    ));
+    let access = Access {
+        credentials: Credentials {
+            user: "alice".into(),
+            password: Some(Secret::new("alice-pw")),
+            root_password: Some(Secret::new("root-pw")),
+        },
+        ..Access::default()
+    };
+    let started = Instant::now();
+    let climbed = access::open(
+        &Target::Serial(spec),
+        &access,
+        &OpenOptions::new(Need::Root),
+    )
+    .await;
+    let took = started.elapsed();
+    let heard = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    assert!(climbed.is_err(), "a lying console gave a way in: {heard}");
+    assert!(took < Duration::from_secs(180), "the climb took {took:?}");
+    for (password, expected) in typed {
+        let times = heard.lines().filter(|l| l == password).count();
+        assert_eq!(times, *expected, "{password} typed {times} times: {heard}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shell_dressed_as_the_maintenance_prompt_gets_roots_password_once() {
+    climb_against_a_liar("maintenance-shell", &[("root-pw", 1), ("alice-pw", 0)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_that_refuses_every_password_gets_each_once() {
+    climb_against_a_liar("login", &[("alice-pw", 1), ("root-pw", 1)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sudo_that_asks_for_ever_gets_the_password_once_after_the_login() {
+    // Once at the login, once at sudo; root's password at no prompt of root's.
+    climb_against_a_liar("sudo", &[("alice-pw", 2), ("root-pw", 0)]).await;
 }
