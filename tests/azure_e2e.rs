@@ -566,6 +566,66 @@ async fn bulk_rescue_honours_throttling_and_one_failure_does_not_stop_the_other(
     tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the bulk rescue");
 }
 
+/// `lifeline diagnose --ids A --ids B` reads Azure's side of each target beside its console:
+/// the NSG denies 22 on both. vm1 (this guest) gets a diagnosis that joins the guest's facts
+/// and Azure's (SSH701, joint); vm3, whose console (the fake's stand-in getty) no login gets
+/// through, still gets Azure's side (SSH701 from the cloud alone) beside its login error, in
+/// the same JSON document. A fake of its own, so that vm3 has a network of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_diagnosis_reports_azure_side_per_target_even_without_a_login() {
+    let guest = shared_guest().await;
+    let fake = FakeAzure::start_with(
+        "bulk",
+        &[
+            format!("{SUB}/rg1/vm1=unix:{}", guest.serial.display()),
+            format!("{SUB}/rg1/vm3=echo"),
+        ],
+        &[("--ssh", format!("{SUB}/rg1/vm1={}", guest.ssh_port))],
+    );
+    for vm in ["vm1", "vm3"] {
+        fake.control(
+            serde_json::json!({"nsg_rule": {"vm": format!("{SUB}/rg1/{vm}"), "name": "DenySSH", "properties": {
+            "priority": 200, "access": "Deny", "direction": "Inbound", "protocol": "Tcp",
+            "sourceAddressPrefix": "*", "destinationPortRange": "22"}}}),
+        );
+    }
+    let id = |vm: &str| {
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/{vm}"
+        )
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(fake.args())
+        .args(["-o", "json", "--login-timeout", "20", "diagnose"])
+        .args(["--ids", &id("vm1"), "--ids", &id("vm3")])
+        .args(["--user", &guest.user, "--password-env", "GUEST_PW"])
+        .args(["--client-ip", "127.0.0.1"])
+        .envs(fake.env())
+        .env("GUEST_PW", &guest.password)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lifeline");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    let (logged_in, shut_out) = (&report["targets"][0], &report["targets"][1]);
+
+    let diagnosis = &logged_in["operations"][0]["diagnosis"];
+    assert_eq!(
+        ids(&diagnosis["findings"]),
+        ["SSH701"],
+        "{logged_in:#}\n{stderr}"
+    );
+    assert_eq!(diagnosis["findings"][0]["source"], "joint", "{diagnosis:#}");
+    assert!(logged_in["error"].is_null(), "{logged_in:#}");
+
+    assert!(shut_out["error"].is_string(), "{shut_out:#}");
+    let diagnosis = &shut_out["operations"][0]["diagnosis"];
+    assert_eq!(ids(&diagnosis["findings"]), ["SSH701"], "{shut_out:#}");
+    assert_eq!(diagnosis["findings"][0]["source"], "cloud", "{diagnosis:#}");
+    assert_eq!(diagnosis["healthy"], false);
+}
+
 // ------------------------------------------------------------------------------------------
 // Azure's side of the checklist on the real guest: the fake's NSG really decides whether SSH
 // reaches the guest, and lifeline finds, fixes and undoes it through ARM.
