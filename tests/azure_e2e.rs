@@ -647,12 +647,17 @@ impl FakeAzure {
     }
 
     fn vm1_state(&self) -> serde_json::Value {
+        self.machine(VM1)
+    }
+
+    /// The record of the machine `key` (`SUB/RG/VM`) in the fake's state.
+    fn machine(&self, key: &str) -> serde_json::Value {
         self.state()["machines"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|m| m["vm"] == VM1.to_ascii_lowercase())
-            .expect("vm1 in the fake's state")
+            .find(|m| m["vm"] == key.to_ascii_lowercase())
+            .unwrap_or_else(|| panic!("{key} in the fake's state"))
             .clone()
     }
 
@@ -1252,67 +1257,111 @@ fn kernel_starts(guest: &Guest) -> usize {
     guest.serial_log().matches("Linux version ").count()
 }
 
-/// ARM's restart restarts the guest for real: the fake resets it through its qemu monitor, as
-/// an Azure host would, before the operation says Succeeded; a new kernel starts on the
-/// console, and lifeline reports the operation. (A fake of its own, vm2: this guest by its
-/// monitor alone, so that the shared fake's vm1 keeps its console and its admin reset stays a
-/// banner.) The next test's reset returns the guest to its snapshot, booted or not.
+const VM2: &str = "00000000-0000-0000-0000-00000000a2e5/rg1/vm2";
+
+/// A fake Azure of a test's own whose vm2 is this guest with all Azure sees of it: its console,
+/// its qemu monitor (so restarts are real), its SSH behind the NSG front, its boot log and its
+/// VM agent.
+fn vm2_fake(guest: &Guest, name: &str) -> FakeAzure {
+    FakeAzure::start_with(
+        name,
+        &[format!("{VM2}=unix:{}", guest.serial.display())],
+        &[
+            (
+                "--monitor",
+                format!(
+                    "{VM2}={}",
+                    guest.serial.with_file_name("monitor.sock").display()
+                ),
+            ),
+            ("--ssh", format!("{VM2}={}", guest.ssh_port)),
+            (
+                "--boot-log",
+                format!(
+                    "{VM2}={}",
+                    guest.serial.with_file_name("serial.log").display()
+                ),
+            ),
+            (
+                "--agent",
+                format!(
+                    "{VM2}={}",
+                    guest.serial.with_file_name("agent.sock").display()
+                ),
+            ),
+        ],
+    )
+}
+
+/// Azure reports the VM degraded: `rescue --allow-reboot` says so (SSH705), restarts it through
+/// ARM, and verifies SSH at its address once it is back. The restart is real: the fake resets
+/// the guest through its qemu monitor, as an Azure host would, before the operation says
+/// Succeeded, and a new kernel starts on the console. (A fake of its own, vm2 on this guest's
+/// console and monitor, so that the shared fake's vm1 keeps its admin reset a banner.) The
+/// next test's reset returns the guest to its snapshot, booted or not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_through_arm_reboots_the_guest() {
+async fn a_degraded_vm_is_restarted_through_arm_and_ssh_verified_after() {
     let guest = shared_guest().await;
     let before = kernel_starts(&guest);
-    let fake = FakeAzure::start_with(
-        "restart",
-        &[format!("{SUB}/rg1/vm2=echo")],
-        &[(
-            "--monitor",
-            format!(
-                "{SUB}/rg1/vm2={}",
-                guest.serial.with_file_name("monitor.sock").display()
-            ),
-        )],
-    );
+    let fake = vm2_fake(&guest, "restart");
+    fake.control(serde_json::json!({"health": {"vm": VM2, "state": "Degraded"}}));
+    let front = fake.machine(VM2)["public_ip"]["ssh_front"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
         .args(fake.args())
         .args([
-            "power", "restart", "-g", "rg1", "-n", "vm2", "--yes", "-o", "json",
+            "-o",
+            "json",
+            "rescue",
+            "-g",
+            "rg1",
+            "-n",
+            "vm2",
+            "--user",
+            &guest.user,
         ])
+        .args(["--password-env", "GUEST_PW", "--client-ip", "127.0.0.1"])
+        .args(["--yes", "--allow-reboot"])
         .envs(fake.env())
+        .env("GUEST_PW", &guest.password)
         .stdin(Stdio::null())
         .output()
         .expect("run lifeline");
-    assert!(out.status.success(), "{:?}", text(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON out");
-    let operation = &report["operation"];
-    assert_eq!(
-        (&operation["action"], &operation["status"]),
-        (&"restart".into(), &"Succeeded".into()),
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {:?}", text(&out)));
+    assert!(
+        ids(&report["before"]).contains(&"SSH705".to_string()),
         "{report:#}"
     );
+    let fix = &report["cloud_fixes"][0];
+    assert_eq!(
+        (&fix["id"], &fix["power"], &fix["applied"]),
+        (&"SSH705".into(), &"restart".into(), &true.into()),
+        "{report:#}"
+    );
+    assert!(!fix["warnings"].as_array().unwrap().is_empty(), "{fix}");
+    let operation = &fix["operation"];
+    assert_eq!(operation["status"], "Succeeded", "{fix}");
     assert!(
         operation["request"]
             .as_str()
             .unwrap()
             .ends_with("/virtualMachines/vm2/restart"),
-        "{report:#}"
+        "{fix}"
     );
     assert_eq!(fake.state()["counters"]["restarts"], 1);
-    // Firmware, GRUB, then the kernel's first line on the console.
-    let deadline = std::time::Instant::now() + Duration::from_secs(180);
-    while kernel_starts(&guest) == before {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no kernel started on the console after the restart; its tail:\n{}",
-            guest
-                .serial_log()
-                .chars()
-                .rev()
-                .take(2000)
-                .collect::<String>()
-                .chars()
-                .rev()
-                .collect::<String>()
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    // Firmware, GRUB, then the kernel's first line on the console: the restart was real.
+    assert!(
+        kernel_starts(&guest) > before,
+        "no kernel started on the console after the restart"
+    );
+    assert!(
+        !ids(&report["after"]).contains(&"SSH705".to_string()),
+        "Available after the restart: {report:#}"
+    );
+    assert_eq!(report["verified"], true, "{report:#}");
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_logged_in_at(&report, &front);
 }
