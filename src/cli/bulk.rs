@@ -5,6 +5,10 @@
 //! the order given. A bulk diagnosis reads each playbook target's console and login and runs
 //! none of its operations.
 //!
+//! An Azure target's side (NSG, routes, health, agent, boot log) is read beside its console
+//! login, as for one target: a diagnosis joins its findings, a rescue orders its fixes across
+//! both, and a target no login reaches is still diagnosed from Azure's side.
+//!
 //! Every input (passwords, new passwords, key files) is read before the first console is
 //! opened, so a typo costs no login; nothing asks on the terminal.
 //!
@@ -14,18 +18,19 @@
 //! target's error names the rung it would need and the flag.
 
 use super::UsageError;
-use super::args::{Cli, DiagnoseArgs, LoginArgs, RescueArgs, TargetArgs};
+use super::args::{Cli, CloudArgs, DiagnoseArgs, LoginArgs, RescueArgs, TargetArgs};
 use super::remedy::{Change, read_keys};
 use super::session::{self, Endpoint};
 use super::{exit_code_for, password};
 use crate::access::{Access, Channel, Need, Secret};
 use crate::azure::VmTarget;
 use crate::azure::target::Machine;
-use crate::diagnose::diagnose;
+use crate::diagnose::{Diagnosis, diagnose};
 use crate::exit;
 use crate::playbook::{self, Console, Operation, Playbook, SecretSource};
 use crate::remedy::UserName;
 use crate::report::{self, BulkDiagnosis, BulkReport, BulkSummary, OperationResult, TargetResult};
+use crate::rescue::cloud::Allowed;
 use crate::rescue::{RescueOptions, rescue};
 use anyhow::{Result, bail};
 use std::path::Path;
@@ -57,6 +62,8 @@ struct Shared {
     dry_run: bool,
     ssh_user: Option<String>,
     verify_key: Option<russh::keys::PrivateKey>,
+    /// Azure's side: the client's address, --guest-only, --allow-redeploy.
+    cloud: CloudArgs,
 }
 
 pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
@@ -88,6 +95,7 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
         dry_run: args.change.dry_run,
         ssh_user: args.ssh_user.clone(),
         verify_key: super::rescue::verify_key(args)?,
+        cloud: args.cloud.clone(),
     };
     let parallel = args.parallel.map(usize::from).or(playbook_parallel);
     Ok(run_and_report(cli, jobs, parallel, shared).await)
@@ -108,6 +116,7 @@ pub async fn diagnose_all(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
         dry_run: true,
         ssh_user: args.ssh_user.clone(),
         verify_key: None,
+        cloud: args.cloud.clone(),
     };
     let parallel = args.parallel.map(usize::from).or(playbook_parallel);
     Ok(run_and_report(cli, jobs, parallel, shared).await)
@@ -196,19 +205,34 @@ async fn run_job(job: Job, shared: &Shared) -> TargetResult {
     };
     // A rescue repairs what stops the boot in the break-in's offline shell, as for one target.
     let rescues = job.steps.iter().any(|s| matches!(s, Step::Rescue));
-    match session::open_with(&job.endpoint, &job.access, Need::Root, rescues).await {
+    // Azure's facts are read while the console logs in.
+    let (cloud, opened) = tokio::join!(
+        super::azure::cloud_side(&job.endpoint.target, &shared.cloud),
+        session::open_with(&job.endpoint, &job.access, Need::Root, rescues)
+    );
+    match opened {
         Err(e) => {
             warn!(target = %job.name, "could not reach a root shell: {e:#}");
             result.exit_code = exit_code_for(&e);
             result.error = Some(format!("{e:#}"));
+            // No way into the guest: a diagnosis still reports Azure's side.
+            if let Some(cloud) = cloud
+                && job.steps.iter().any(|s| matches!(s, Step::Diagnose))
+            {
+                let diagnosis = Diagnosis::cloud_only(cloud.facts, format!("{e:#}"));
+                result.operations.push(diagnosed(&diagnosis));
+            }
         }
         Ok(mut opened) => {
             let options = RescueOptions {
                 verify_host: job.verify_host.clone(),
                 verify_key: shared.verify_key.clone(),
                 dry_run: shared.dry_run,
-                // Bulk rescues stay on the guest's side; one VM at a time takes Azure's too.
-                cloud: None,
+                cloud,
+                allowed: Allowed {
+                    reboot: job.endpoint.login.allow_reboot,
+                    redeploy: shared.cloud.allow_redeploy,
+                },
                 ..RescueOptions::new(shared.ssh_user.as_deref(), &job.access.credentials)
             };
             let offline =
@@ -268,6 +292,16 @@ impl OperationResult {
     }
 }
 
+/// A diagnose operation's result: ok when SSH is healthy, as `lifeline diagnose` exits 0.
+fn diagnosed(diagnosis: &Diagnosis) -> OperationResult {
+    OperationResult {
+        ok: diagnosis.healthy(),
+        diagnosis: Some(BulkDiagnosis::of(diagnosis)),
+        error: None,
+        ..OperationResult::failed(&Step::Diagnose, String::new())
+    }
+}
+
 async fn run_step(
     channel: &mut Channel,
     step: &Step,
@@ -279,15 +313,11 @@ async fn run_step(
     // A diagnosis runs on any channel (the console or the guest agent); the rest need the
     // console's session.
     if let Step::Diagnose = step {
-        match diagnose(channel, &options.user).await {
-            Ok(diagnosis) => {
-                // Ok when SSH is healthy, as `lifeline diagnose` exits 0.
-                done.ok = diagnosis.healthy();
-                done.diagnosis = Some(BulkDiagnosis::of(&diagnosis));
-            }
-            Err(e) => done.error = Some(e.to_string()),
-        }
-        return done;
+        let cloud = options.cloud.as_ref().map(|c| c.facts.clone());
+        return match diagnose(channel, &options.user).await {
+            Ok(diagnosis) => diagnosed(&diagnosis.with_cloud(cloud)),
+            Err(e) => OperationResult::failed(step, e.to_string()),
+        };
     }
     let session = match channel.session() {
         Ok(session) => session,

@@ -33,10 +33,10 @@ pub static CLOUD: CloudCheck = CloudCheck::of(&RULE, check);
 fn check(e: &Evidence) -> Option<Finding> {
     let log = e.cloud.boot_log.as_ref()?;
     let first = log.failures.first()?;
-    let mount = log.failures.iter().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.contains("failed to mount") || l.contains("dependency failed for local file systems")
-    });
+    let mount = log
+        .failures
+        .iter()
+        .any(|l| is_mount_failure(&l.to_ascii_lowercase()));
     let title = if mount {
         "the boot stopped: a file system in /etc/fstab failed to mount".to_string()
     } else {
@@ -54,6 +54,15 @@ fn check(e: &Evidence) -> Option<Finding> {
         )
         .with_source(Source::Cloud),
     )
+}
+
+/// A mount that failed, or whose device never came. systemd shortens unit names to the
+/// console's width (`loca…s.target - Local File Systems`), so the description after the name
+/// counts as much as the name.
+fn is_mount_failure(line: &str) -> bool {
+    line.contains("failed to mount")
+        || (line.contains("dependency failed for")
+            && (line.contains(".mount") || line.contains("local file systems")))
 }
 
 #[cfg(test)]
@@ -77,6 +86,14 @@ mod tests {
         let found = cloud_finding(&CLOUD, &cloud).expect("a mount failed");
         assert!(found.title.contains("fstab"), "{}", found.title);
         assert!(found.fix.contains("nofail"), "{}", found.fix);
+        // A device that never came, as Debian 12's systemd prints it on an 80-column console.
+        cloud.boot_log = Some(log(&[
+            "[ TIME ] Timed out waiting for device ev/disk/by-label/data.",
+            "[DEPEND] Dependency failed for mnt-data.mount - /mnt/data.",
+            "[DEPEND] Dependency failed for loca…s.target - Local File Systems.",
+        ]));
+        let found = cloud_finding(&CLOUD, &cloud).expect("a device never came");
+        assert!(found.title.contains("fstab"), "{}", found.title);
         cloud.boot_log = Some(log(&["[FAILED] Failed to start foo.service."]));
         let found = cloud_finding(&CLOUD, &cloud).expect("a unit failed");
         assert_eq!(found.title, "the boot failed: [FAILED] Failed to start foo.service.");

@@ -754,7 +754,7 @@ enum PowerAction {
 /// A power action, done before its first answer (a reset takes milliseconds) and reported
 /// through the operation, which stays in progress for one poll as every operation here does:
 /// - `restart` resets the guest (qemu's `system_reset` through `--monitor`; without one, the
-///   console shows a reboot);
+///   console shows a reboot) and clears a Degraded health;
 /// - `redeploy` moves the VM to another, healthy host: a new dynamic public address (the SSH
 ///   front moves to a new port) and a boot there, so the guest is reset too;
 /// - `start` boots a stopped or deallocated VM and does nothing to a running one.
@@ -782,7 +782,15 @@ async fn power_action(
     }
     let boots = match action {
         PowerAction::Restart => {
-            fake.world().counters.restarts += 1;
+            let mut w = fake.world();
+            w.counters.restarts += 1;
+            // The fake's Degraded is a fault a restart cures (Azure's guide restarts first);
+            // one that outlasts it is set again through the control, and redeploy is for it.
+            if let Some(m) = w.machines.get_mut(key)
+                && m.health.eq_ignore_ascii_case("degraded")
+            {
+                m.health = "Available".into();
+            }
             true
         }
         PowerAction::Redeploy => {
