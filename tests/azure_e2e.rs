@@ -1356,7 +1356,6 @@ async fn a_degraded_vm_is_restarted_through_arm_and_ssh_verified_after() {
 /// serial output, read through retrieveBootDiagnosticsData) shows the failed mount (SSH707).
 /// The VM agent went down with the boot, so the agent gets no one in either.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a restart into emergency mode (minutes under TCG): runs with scripts/test --all"]
 async fn an_fstab_failure_is_named_from_the_boot_log_when_no_login_gets_in() {
     let guest = shared_guest().await;
     let fake = vm2_fake(&guest, "fstab");
