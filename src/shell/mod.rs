@@ -547,7 +547,9 @@ impl Session {
                         .expect("pattern");
                 self.expecter.expect(&gone, self.timeouts.login).await?;
             } else {
-                self.observe(self.timeouts.login).await?;
+                // Until the shell below speaks, the screen still shows the prompt of the one
+                // that exits: an `exit` typed then could go to a sudo that is ending.
+                self.observe_after(self.timeouts.login, true).await?;
             }
         }
         self.expecter
