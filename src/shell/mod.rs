@@ -539,13 +539,10 @@ impl Session {
             self.type_text(&format!("{}exit\r", first.unwrap_or_default()))
                 .await?;
             if self.levels.is_empty() && level == Level::Login {
-                // The login shell has gone once it says so; a fresh login prompt is the
-                // answer of shells that say nothing (and is getty's, seconds later on a slow
-                // guest: not ours to wait for).
-                let gone =
-                    Needles::new(&[("logout", r"^logout\r*\n"), ("login prompt", r"login: ?$")])
-                        .expect("pattern");
-                self.expecter.expect(&gone, self.timeouts.login).await?;
+                // Getty's fresh prompt, not only the shell's `logout`: a session that comes
+                // next must not type its user name into a getty still starting.
+                let login = Needles::new(&[("login prompt", r"login: ?$")]).expect("pattern");
+                self.expecter.expect(&login, self.timeouts.login).await?;
             } else {
                 // Until the shell below speaks, the screen still shows the prompt of the one
                 // that exits: an `exit` typed then could go to a sudo that is ending.
