@@ -120,16 +120,18 @@ async fn run_all_cases(guest: &Guest, expect_found: ConsoleState) -> lifeline::s
     session
 }
 
-/// What the console shows to a new visitor after we left.
+/// What the console shows to a new visitor after we left: its next prompt (after a logout,
+/// getty's comes back seconds later on a slow guest).
 async fn screen_after_leaving(guest: &Guest) -> String {
     let link = Link::open(&guest.serial_spec()).await.expect("open serial");
     let mut writer = link.writer;
     let mut expecter = Expecter::new(link.reader, Console::new(24, 80, None));
     writer.write_all(b"\r").await.unwrap();
+    let prompt = Needles::new(&[("a prompt", r"(login: |[#$] )$")]).unwrap();
     expecter
-        .settle(Duration::from_millis(700), Duration::from_secs(5))
+        .expect(&prompt, Duration::from_secs(30))
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("no prompt after leaving: {e}"));
     expecter.console().screen().cursor_line()
 }
 

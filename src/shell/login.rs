@@ -97,7 +97,7 @@ impl Session {
         let mut state = if shown.is_maintenance() {
             shown
         } else {
-            self.nudge(b"\x03").await?
+            self.cancel().await?
         };
         let mut deadline = deadline;
         let mut booted = false;
@@ -307,8 +307,7 @@ impl Session {
         }
         // A refused su ends at the user's prompt again: only the uid tells.
         if state == ConsoleState::Shell && self.shell_found_is_root().await? {
-            self.levels.push(Level::Sudo);
-            return self.enter_own_shell().await;
+            return self.replace_root_shell().await;
         }
         let reason = self.line_before_prompt();
         if state != ConsoleState::Shell {

@@ -202,9 +202,8 @@ impl CommandOutput {
 enum Level {
     /// The login shell of a session we logged into, or found logged in as a user.
     Login,
-    /// A root shell from `sudo -i`.
-    Sudo,
-    /// Our own nested shell with the normalised settings.
+    /// Our own nested shell with the normalised settings. In a root shell we started
+    /// (`sudo -i`, `su -`) it replaces that shell: one `exit` leaves both.
     Own,
 }
 
@@ -355,8 +354,7 @@ impl Session {
         match state {
             // A refused sudo (a broken sudoers file) also ends at a shell prompt: the user's.
             ConsoleState::Shell if self.shell_found_is_root().await? => {
-                self.levels.push(Level::Sudo);
-                self.enter_own_shell().await
+                self.replace_root_shell().await
             }
             ConsoleState::SudoPassword => {
                 self.type_text("\x03").await?;
@@ -541,10 +539,14 @@ impl Session {
             self.type_text(&format!("{}exit\r", first.unwrap_or_default()))
                 .await?;
             if self.levels.is_empty() && level == Level::Login {
+                // Getty's fresh prompt, not only the shell's `logout`: a session that comes
+                // next must not type its user name into a getty still starting.
                 let login = Needles::new(&[("login prompt", r"login: ?$")]).expect("pattern");
                 self.expecter.expect(&login, self.timeouts.login).await?;
             } else {
-                self.observe(self.timeouts.login).await?;
+                // Until the shell below speaks, the screen still shows the prompt of the one
+                // that exits: an `exit` typed then could go to a sudo that is ending.
+                self.observe_after(self.timeouts.login, true).await?;
             }
         }
         self.expecter
@@ -572,10 +574,21 @@ impl Session {
     /// lowered (all put back when we leave). One round trip also learns the uid and the
     /// encoding.
     async fn enter_own_shell(&mut self) -> Result<(), ShellError> {
+        self.start_own_shell("").await
+    }
+
+    /// [`Session::enter_own_shell`] in place of the root shell we just started: leaving then
+    /// takes one `exit` and one round trip fewer.
+    async fn replace_root_shell(&mut self) -> Result<(), ShellError> {
+        self.start_own_shell("exec ").await
+    }
+
+    /// Our own shell, started by `how` (`exec ` or nothing) and set up.
+    async fn start_own_shell(&mut self, how: &str) -> Result<(), ShellError> {
         self.begin_step("normalise");
-        self.type_text(
-            "if command -v bash >/dev/null 2>&1; then bash --norc --noprofile; else sh; fi\r",
-        )
+        self.type_text(&format!(
+            "if command -v bash >/dev/null 2>&1; then {how}bash --norc --noprofile; else {how}sh; fi\r"
+        ))
         .await?;
         self.levels.push(Level::Own);
         let id = command::marker_id();
@@ -621,15 +634,20 @@ impl Session {
         Ok(())
     }
 
-    /// Whether the shell we found open is root's (asked in one round trip).
+    /// Whether the shell we found open is root's (asked in one round trip). What is typed next
+    /// waits in the terminal until the shell reads it, so only a refusal, whose reason is read
+    /// off the screen, waits for the prompt to come back.
     async fn shell_found_is_root(&mut self) -> Result<bool, ShellError> {
         let id = command::marker_id();
         self.type_text(&format!("{}\r", command::sync_line(&id, false)))
             .await?;
         let sync = Needles::new(&[("shell sync", &command::sync_pattern(&id))]).expect("pattern");
         let taken = self.expecter.expect(&sync, self.timeouts.login).await?;
-        self.observe(self.timeouts.quiet * 2).await?;
-        Ok(String::from_utf8_lossy(&taken.matched).contains(":0:"))
+        let root = String::from_utf8_lossy(&taken.matched).contains(":0:");
+        if !root {
+            self.observe(self.timeouts.quiet * 2).await?;
+        }
+        Ok(root)
     }
 
     /// Sends `keys`, then reports the state once the console has gone quiet: a console that
@@ -638,6 +656,26 @@ impl Session {
         self.expecter.discard_pending();
         self.write(keys).await?;
         self.observe(NUDGE_WAIT).await
+    }
+
+    /// Ctrl-C, then the state the console shows. A console with nothing to cancel may say
+    /// nothing at all (a login prompt does not echo it): after one quiet spell without an
+    /// answer the screen is taken as it is, not watched for the whole nudge; the next nudge
+    /// (a cleared line and Enter) makes any console answer.
+    async fn cancel(&mut self) -> Result<ConsoleState, ShellError> {
+        self.expecter.discard_pending();
+        self.write(b"\x03").await?;
+        let deadline = Instant::now() + NUDGE_WAIT;
+        let answer = self
+            .expecter
+            .settle(self.timeouts.quiet, NUDGE_WAIT)
+            .await?;
+        let deadline = if answer.is_empty() {
+            Instant::now()
+        } else {
+            deadline
+        };
+        self.watch(deadline, answer, false).await
     }
 
     /// Watches the console until it is quiet and shows a known state (or `limit` passes).
@@ -653,10 +691,19 @@ impl Session {
         answered: bool,
     ) -> Result<ConsoleState, ShellError> {
         let deadline = Instant::now() + limit;
-        let mut recent = Vec::new();
+        let recent = self.expecter.settle(self.timeouts.quiet, limit).await?;
+        self.watch(deadline, recent, answered).await
+    }
+
+    /// Classifies the screen with `recent` (what arrived since the last key), and goes on
+    /// reading quiet spell by quiet spell until the state is known or `deadline` passes.
+    async fn watch(
+        &mut self,
+        deadline: Instant,
+        mut recent: Vec<u8>,
+        answered: bool,
+    ) -> Result<ConsoleState, ShellError> {
         loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            recent.extend(self.expecter.settle(self.timeouts.quiet, remaining).await?);
             if self.console().kernel_panicked() {
                 return Err(ShellError::KernelPanic);
             }
@@ -668,6 +715,8 @@ impl Session {
             if (heard && state != ConsoleState::Unknown) || Instant::now() >= deadline {
                 return Ok(state);
             }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            recent.extend(self.expecter.settle(self.timeouts.quiet, remaining).await?);
         }
     }
 
