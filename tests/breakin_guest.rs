@@ -401,15 +401,16 @@ async fn a_corrupted_pam_module_of_the_login_stack_is_set_aside_offline() {
     );
 }
 
-/// A PAM module every stack's auth lines need, deleted (pam_deny.so): nothing may comment it
-/// out, so the break-in's one-time login is refused after the boot too. The rescue fails,
+/// A PAM module every login runs, deleted (pam_permit.so, the end of Debian's auth and
+/// account stacks; pam_deny.so would do nothing, jumped over on success): nothing may comment
+/// it out, so the break-in's one-time login is refused after the boot too. The rescue fails,
 /// but a second restart removes the one-time login offline: no uid-0 login is left behind.
 /// Two reboots and the boots after them: runs with `scripts/test --all`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "two reboots of the GRUB guest (minutes under TCG): runs with scripts/test --all"]
 async fn a_one_time_login_refused_after_the_boot_is_removed_by_a_second_restart() {
     let guest = grub_guest().await;
-    break_with(&guest, &damage_pam_module("pam_deny.so", true)).await;
+    break_with(&guest, &damage_pam_module("pam_permit.so", true)).await;
     let reset = guest.reset_command();
     let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
         .args(["--serial", &format!("unix:{}", guest.serial.display())])
