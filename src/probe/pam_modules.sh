@@ -1,5 +1,6 @@
 # The PAM modules the login path's stacks load (rule SSH310): login (the console), sshd, sudo
-# and su, and the files they include. A module that is missing, or whose checksum differs from
+# and su (sudo-i and su-l for `sudo -i` and `su -`, which lifeline's own climb to root runs),
+# and the files they include. A module that is missing, or whose checksum differs from
 # the one dpkg recorded for it, fails every login through the stack, console logins included.
 # shellcheck shell=dash disable=SC2086
 
@@ -63,7 +64,7 @@ ll_pam_damage() {
     done
     set -f
     ll_pam_seen=
-    lines=$(for f in login sshd sudo su; do ll_pam_stack_lines "/etc/pam.d/$f" 0; done)
+    lines=$(for f in login sshd sudo sudo-i su su-l; do ll_pam_stack_lines "/etc/pam.d/$f" 0; done)
     for m in $(printf '%s\n' "$lines" | cut -f3 | sort -u); do
         case $m in
             /*) [ -e "$m" ] && found="$found$NL$m $m" ;;

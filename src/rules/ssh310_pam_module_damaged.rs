@@ -13,7 +13,7 @@ pub static RULE: Rule = Rule {
     kind: Kind::Cause,
     docs: Docs {
         what: "Each module line of the stacks a login goes through (/etc/pam.d/login for the \
-               console, sshd, sudo and su, and the files they include): whether its module \
+               console, sshd, sudo, sudo-i, su and su-l, and the files they include): whether its module \
                file exists and, where dpkg recorded its checksum (/var/lib/dpkg/info/*.md5sums), \
                whether the file still has it. Lines PAM skips when their module is missing \
                (`-session`) are not judged.",
