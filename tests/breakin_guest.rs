@@ -352,3 +352,88 @@ async fn a_console_left_at_grubs_prompt_is_named_with_the_next_step() {
     assert_eq!(json["console"]["state"], "grub_prompt", "{json}");
     assert_eq!(out.status.code(), Some(75), "{json}\n{stderr}");
 }
+
+/// Corrupts the PAM module `module` as scripts/breakages' seed 403 did (bytes written into
+/// it at offset 2250), or deletes it with `delete`, then syncs: a hard reset follows.
+fn damage_pam_module(module: &str, delete: bool) -> String {
+    let damage = if delete {
+        "rm -f \"$1\"".to_string()
+    } else {
+        "printf 'x#%\\000garbage\\n' | dd of=\"$1\" bs=1 seek=2250 conv=notrunc 2>/dev/null"
+            .to_string()
+    };
+    format!("set -- /usr/lib/*/security/{module}; [ -f \"$1\" ] && {damage} && sync")
+}
+
+/// A PAM module the console's login stack loads, corrupted (scripts/breakages' seed 403):
+/// the console refuses every login, the break-in's one-time login too, and SSH fails after
+/// authentication. In the break-in's offline shell SSH310 comments out the session lines that
+/// load it (apt's cache holds no copy on this guest); the boot goes on, the one-time login
+/// gets in, the rescue proves SSH, and no one-time login is left. A reboot and the boot after
+/// it: runs with `scripts/test --all`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a reboot of the GRUB guest and the boot after it (minutes under TCG): runs with scripts/test --all"]
+async fn a_corrupted_pam_module_of_the_login_stack_is_set_aside_offline() {
+    let guest = grub_guest().await;
+    break_with(&guest, &damage_pam_module("pam_env.so", false)).await;
+    let (_, json) = rescue_by_break_in(&guest, &["--password-env", "GUEST_PW"]);
+    let fixed: Vec<&str> = json["offline"]["fixes"]
+        .as_array()
+        .expect("the offline fixes")
+        .iter()
+        .filter_map(|fix| fix["id"].as_str())
+        .collect();
+    assert!(fixed.contains(&"SSH310"), "{json}");
+    guest.ssh_works().expect("SSH after the rescue");
+    let out = guest
+        .ssh(
+            SshAuth::Key,
+            "grep -c 'lifeline rescue: pam_env.so cannot be loaded' /etc/pam.d/login; \
+             grep -c '^lifeline-' /etc/passwd || true",
+        )
+        .expect("SSH by key after the rescue");
+    let seen = String::from_utf8_lossy(&out.stdout);
+    let counts: Vec<&str> = seen.split_whitespace().collect();
+    assert!(
+        counts.len() == 2 && counts[0] != "0" && counts[1] == "0",
+        "pam_env's lines in /etc/pam.d/login not set aside, or a one-time login left: \
+         {seen}\n{json}"
+    );
+}
+
+/// A PAM module every login runs, deleted (pam_permit.so, the end of Debian's auth and
+/// account stacks; pam_deny.so would do nothing, jumped over on success): nothing may comment
+/// it out, so the break-in's one-time login is refused after the boot too. The rescue fails,
+/// but a second restart removes the one-time login offline: no uid-0 login is left behind.
+/// Two reboots and the boots after them: runs with `scripts/test --all`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "two reboots of the GRUB guest (minutes under TCG): runs with scripts/test --all"]
+async fn a_one_time_login_refused_after_the_boot_is_removed_by_a_second_restart() {
+    let guest = grub_guest().await;
+    break_with(&guest, &damage_pam_module("pam_permit.so", true)).await;
+    let reset = guest.reset_command();
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .args(["--serial", &format!("unix:{}", guest.serial.display())])
+        .args([
+            "--user",
+            &guest.user,
+            "--allow-reboot",
+            "--reset-cmd",
+            &reset,
+        ])
+        .args(["rescue", "--yes", "--password-env", "GUEST_PW"])
+        .env("GUEST_PW", &guest.password)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lifeline");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    // The removal's own check: it succeeds only when no one-time login is left.
+    assert!(
+        stderr.contains(
+            "the one-time login was removed offline after a second restart (removed: lifeline-"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("remains in /etc/passwd"), "{stderr}");
+}

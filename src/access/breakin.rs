@@ -11,21 +11,34 @@
 
 use super::target::AzureHandle;
 use crate::azure::admin::{self, AdminCommand};
+use crate::azure::arm::ArmClient;
 use crate::remedy::crypt::{CryptSalt, sha512_crypt};
 use crate::secret::Secret;
 use crate::shell::{BOOT_WAIT, ConsoleState, Session, ShellError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How the machine is restarted.
-pub(super) enum Restart<'a> {
+pub enum Restart {
     /// `--reset-cmd`: a local command (`virsh reset vm1`, `scripts/guest power-reset`), with
     /// the environment a `cmd:` console gets (no password variables).
-    Command(&'a str),
-    /// The Azure Serial Console's `reset` admin command.
-    Azure(&'a AzureHandle),
+    Command(String),
+    /// The Azure Serial Console's `reset` admin command, to the console session in use.
+    Azure {
+        arm: ArmClient,
+        session_url: Arc<Mutex<String>>,
+    },
 }
 
-impl Restart<'_> {
+impl Restart {
+    /// The restart of an Azure machine behind `handle`.
+    pub(super) fn azure(handle: &AzureHandle) -> Restart {
+        Restart::Azure {
+            arm: handle.arm.clone(),
+            session_url: handle.session_url.clone(),
+        }
+    }
+
     async fn run(&self) -> Result<(), String> {
         match self {
             Restart::Command(command) => {
@@ -43,9 +56,9 @@ impl Restart<'_> {
                     Err(format!("--reset-cmd failed ({status})"))
                 }
             }
-            Restart::Azure(handle) => {
-                let url = handle.session_url.lock().expect("session url lock").clone();
-                admin::send(&handle.arm, &url, &AdminCommand::Reset)
+            Restart::Azure { arm, session_url } => {
+                let url = session_url.lock().expect("session url lock").clone();
+                admin::send(arm, &url, &AdminCommand::Reset)
                     .await
                     .map_err(|e| format!("the reset admin command failed: {e}"))
             }
@@ -128,9 +141,25 @@ const GRUB_WAIT: Duration = Duration::from_secs(180);
 /// (`/` read-write, no init) when `offline`, else logged in after the normal boot.
 pub(super) async fn break_in(
     session: &mut Session,
-    restart: &Restart<'_>,
+    restart: &Restart,
     offline: bool,
 ) -> Result<OneTimeLogin, BreakInError> {
+    offline_shell(session, restart).await?;
+    let login = OneTimeLogin::new();
+    session.register_secret(&login.password);
+    let added = session.run(&login.add_script()).await?;
+    if added.exit_status != 0 {
+        return Err(BreakInError::Offline(added.text()));
+    }
+    if !offline && let Err(e) = boot_on(session, &login).await {
+        return Err(e.left(&login));
+    }
+    Ok(login)
+}
+
+/// Restarts the machine into GRUB's default entry with `init=/bin/sh`: a root shell, `/`
+/// read-write, /proc mounted, no init.
+async fn offline_shell(session: &mut Session, restart: &Restart) -> Result<(), BreakInError> {
     restart.run().await.map_err(BreakInError::Restart)?;
     // Whatever shell the lower rungs left open went with the restart.
     session.forget_shell();
@@ -144,22 +173,47 @@ pub(super) async fn break_in(
     if !session.is_root() {
         return Err(BreakInError::NoShell(ConsoleState::Shell));
     }
-    let login = OneTimeLogin::new();
-    session.register_secret(&login.password);
     let prepared = session
         .run("mount -o remount,rw / && { mountpoint -q /proc || mount -t proc proc /proc; }")
         .await?;
     if prepared.exit_status != 0 {
         return Err(BreakInError::Offline(prepared.text()));
     }
-    let added = session.run(&login.add_script()).await?;
-    if added.exit_status != 0 {
-        return Err(BreakInError::Offline(added.text()));
+    Ok(())
+}
+
+/// After `cause`, a boot whose one-time login got no shell: breaks in once more to remove
+/// `login` (and any left before it) offline, and lets the boot go on. No uid-0 login is left
+/// behind unless that fails too, and the error then says so and how to remove it.
+pub(super) async fn remove_offline(
+    session: &mut Session,
+    restart: &Restart,
+    login: &OneTimeLogin,
+    cause: BreakInError,
+) -> BreakInError {
+    let removed = async {
+        offline_shell(session, restart).await?;
+        let removed = session.run(&login.remove_script()).await?;
+        if removed.exit_status != 0 {
+            return Err(BreakInError::Offline(removed.text()));
+        }
+        session.continue_boot().await?;
+        Ok(removed.text().trim().to_string())
     }
-    if !offline && let Err(e) = boot_on(session, &login).await {
-        return Err(e.left(&login));
+    .await;
+    match removed {
+        Ok(removed) => BreakInError::LoginRemoved {
+            cause: Box::new(cause),
+            removed,
+        },
+        Err(e) => BreakInError::LoginLeft {
+            cause: Box::new(cause),
+            left: format!(
+                "removing it offline failed too ({e}); {}",
+                login.left_behind()
+            ),
+        },
     }
-    Ok(login)
 }
 
 /// From the offline shell: lets the boot go on with the real init and logs in with `login`.
@@ -191,6 +245,15 @@ pub enum BreakInError {
     NoLogin(ConsoleState),
     #[error(transparent)]
     Shell(#[from] ShellError),
+    /// A failure after the one-time login was added, which a second restart removed offline.
+    #[error(
+        "{cause}; the one-time login was removed offline after a second restart ({removed}), \
+         and the boot went on"
+    )]
+    LoginRemoved {
+        cause: Box<BreakInError>,
+        removed: String,
+    },
     /// A failure after the one-time login was added, which stays behind.
     #[error("{cause}; {left}")]
     LoginLeft {
@@ -281,7 +344,7 @@ mod tests {
         // SAFETY: no other thread of this test binary touches this variable.
         unsafe { std::env::set_var("LIFELINE_TEST_RESET_PW", "hunter2") };
         let command = format!("env > '{}'", seen.display());
-        Restart::Command(&command).run().await.unwrap();
+        Restart::Command(command).run().await.unwrap();
         let text = std::fs::read_to_string(&seen).unwrap();
         std::fs::remove_file(&seen).ok();
         let seen = text;

@@ -3,7 +3,7 @@
 //! the second.
 
 use super::agent_channel::AgentChannel;
-use super::breakin::{self, BreakInError, OneTimeLogin};
+use super::breakin::{self, BreakInError, OneTimeLogin, Restart};
 use crate::shell::{CommandOutput, Ledger, Runner, Session, ShellError};
 use std::time::Duration;
 
@@ -12,11 +12,13 @@ use std::time::Duration;
 pub enum Channel {
     /// A shell of our own on the serial console; logged in with a one-time login when the
     /// break-in made one (removed on [`Channel::close`]). `offline`: the break-in's shell, the
-    /// boot not yet gone on (see [`Channel::boot_on`]).
+    /// boot not yet gone on (see [`Channel::boot_on`]); `restart`: how the machine restarts,
+    /// where it can.
     Console {
         session: Session,
         one_time: Option<OneTimeLogin>,
         offline: bool,
+        restart: Option<Restart>,
     },
     /// Scripts carried by the cloud's Run Command through the VM agent; no console at all.
     Agent(AgentChannel),
@@ -74,21 +76,26 @@ impl Channel {
     }
 
     /// From the break-in's offline shell: lets the boot go on and logs in with the one-time
-    /// login after it. Does nothing elsewhere. When the boot stops again, no shell is left to
-    /// remove the login from: the error names it and how to remove it, and closing the channel
-    /// no longer tries.
+    /// login after it. Does nothing elsewhere. When that login gets no shell (the boot stopped
+    /// again, the console refuses it), a second restart removes it offline where the machine
+    /// can be restarted; else the error names it and how to remove it. Either way closing the
+    /// channel no longer tries.
     pub async fn boot_on(&mut self) -> Result<(), BreakInError> {
         if let Channel::Console {
             session,
             one_time: one_time @ Some(_),
             offline: offline @ true,
+            restart,
         } = self
         {
             *offline = false;
             let login = one_time.as_ref().expect("matched Some");
             if let Err(e) = breakin::boot_on(session, login).await {
                 let login = one_time.take().expect("matched Some");
-                return Err(e.left(&login));
+                return Err(match restart {
+                    Some(restart) => breakin::remove_offline(session, restart, &login, e).await,
+                    None => e.left(&login),
+                });
             }
         }
         Ok(())
@@ -103,6 +110,7 @@ impl Channel {
                 mut session,
                 one_time,
                 offline,
+                ..
             } => {
                 if let Some(login) = one_time {
                     let removed = match session.run(&login.remove_script()).await {
@@ -213,6 +221,7 @@ mod tests {
             session: offline_shell().await,
             one_time: Some(login),
             offline: true,
+            restart: None,
         };
         let error = channel.boot_on().await.unwrap_err().to_string();
         assert!(error.contains("MaintenanceLocked"), "{error}");

@@ -58,7 +58,7 @@ pub(super) async fn climb(
     session: &mut Session,
     access: &Access,
     need: Need,
-    restart: Option<&Restart<'_>>,
+    restart: Option<&Restart>,
     agent: Option<&AgentChannel>,
     offline_first: bool,
 ) -> Result<Climbed, Stop> {

@@ -217,8 +217,8 @@ pub async fn open(
     let description = opened.description;
     let mut session = Session::new(opened.link, console, secrets, options.timeouts);
     let restart = match (&access.reset_command, &opened.azure) {
-        (Some(command), _) => Some(breakin::Restart::Command(command)),
-        (None, Some(handle)) => Some(breakin::Restart::Azure(handle)),
+        (Some(command), _) => Some(breakin::Restart::Command(command.clone())),
+        (None, Some(handle)) => Some(breakin::Restart::azure(handle)),
         (None, None) => None,
     };
     let climbed = {
@@ -242,6 +242,7 @@ pub async fn open(
                 session,
                 one_time: climbed.one_time,
                 offline: climbed.offline,
+                restart,
             },
             access: climbed.record,
             description,

@@ -51,6 +51,9 @@ pub struct Facts {
     pub authorized_fingerprints: Option<Vec<AuthorizedKey>>,
     pub nologin: Vec<Nologin>,
     pub pam: Pam,
+    /// The module lines of the login path's PAM stacks (login, sshd, sudo, su and what they
+    /// include) whose module is missing or not as its package shipped it.
+    pub pam_damage: Vec<PamDamage>,
     /// The files every login reads (the account databases, nsswitch.conf, sshd's PAM files),
     /// as the probe judged them (`ll_login_files_flaws`, the check the rescue judges its
     /// repairs with).
@@ -461,6 +464,48 @@ pub struct PamModule {
     /// The line starts with `-`: PAM skips the module quietly when it is missing.
     pub optional: bool,
     pub found: bool,
+}
+
+/// A module line of a login stack whose module is missing or changed (`ll_pam_damage`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PamDamage {
+    /// The stack file and the line's number in it.
+    pub file: String,
+    pub line: u32,
+    /// The module as the line names it (`pam_env.so`).
+    pub module: String,
+    /// The module file is missing (else: its checksum is none its package recorded).
+    pub missing: bool,
+    /// The module's file, where there is one.
+    pub path: Option<String>,
+    /// What dpkg recorded for a module of that name: its package, checksum and path in the
+    /// package (`None` without dpkg).
+    pub package: Option<String>,
+    pub md5: Option<String>,
+    pub member: Option<String>,
+    /// A copy of the package in apt's cache.
+    pub deb: Option<String>,
+    /// The line, blanks around it trimmed.
+    pub text: String,
+}
+
+impl PamDamage {
+    /// The line's type (`auth`, `account`, `session`, `password`), without a leading `-`.
+    pub fn kind(&self) -> &str {
+        let word = self.text.split_whitespace().next().unwrap_or("");
+        word.trim_start_matches('-')
+    }
+
+    /// The line's control: `required`, or a bracketed `[value=action ...]`.
+    pub fn control(&self) -> &str {
+        let rest = self.text.trim_start_matches(|c: char| !c.is_whitespace());
+        let rest = rest.trim_start();
+        if rest.starts_with('[') {
+            rest.find(']').map_or(rest, |end| &rest[..=end])
+        } else {
+            rest.split_whitespace().next().unwrap_or("")
+        }
+    }
 }
 
 /// A file every login reads.

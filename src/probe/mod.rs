@@ -35,6 +35,10 @@ const AUTHORIZED_FINGERPRINTS: &str = include_str!("authorized_fingerprints.sh")
 /// section of the probe): sent with the probe.
 pub const SSHD_FILES: &str = include_str!("sshd_files.sh");
 
+/// The PAM modules the login path's stacks load, missing or changed (`ll_pam_damage`, one
+/// section of the probe): sent with the probe.
+const PAM_MODULES: &str = include_str!("pam_modules.sh");
+
 /// How long the probe may take on the guest. Each command in it is bounded (5–15 s), so this
 /// only trips when the guest is far slower than any we have measured (TCG: about 5 s).
 pub const TIME_LIMIT: Duration = Duration::from_secs(180);
@@ -88,10 +92,11 @@ pub fn script_for(user: &str) -> Result<String, ProbeError> {
         return Err(ProbeError::InvalidUser(user.to_string()));
     }
     Ok(format!(
-        "LL_USER='{user}'\n{}{}{}{}",
+        "LL_USER='{user}'\n{}{}{}{}{}",
         crate::posix_sh::minify(LOGIN_FILES),
         crate::posix_sh::minify(AUTHORIZED_FINGERPRINTS),
         crate::posix_sh::minify(SSHD_FILES),
+        crate::posix_sh::minify(PAM_MODULES),
         crate::posix_sh::minify(SCRIPT)
     ))
 }
@@ -214,6 +219,53 @@ mod tests {
             assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{shell}");
         }
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// `ll_pam_damage` over this machine's own stacks, in a private copy of /usr where one
+    /// module is corrupted and one deleted: each line that loads them is listed with dpkg's
+    /// package and record, and no other (`ll_pam_stack_lines` reads the stacks). Needs root and
+    /// a Debian build machine (dpkg's checksums, /etc/pam.d/login).
+    #[test]
+    fn damaged_and_missing_pam_modules_of_the_login_stacks_are_listed() {
+        let body = format!(
+            "NL='\n'\nsec() {{ printf '@%s\\n' \"$1\"; }}\nt() {{ shift; \"$@\"; }}\nset -f\n\
+             {PAM_MODULES}\n\
+             set +f; d=$(dirname \"$(ls /usr/lib/*/security/pam_env.so | head -n 1)\"); set -f\n\
+             printf 'corrupt' | dd of=\"$d/pam_env.so\" bs=1 seek=2000 conv=notrunc 2>/dev/null\n\
+             rm \"$d/pam_limits.so\"\n\
+             ll_pam_stack_lines /etc/pam.d/login 0 | grep -c pam_limits.so\n\
+             ll_pam_damage"
+        );
+        let (dir, out) = crate::remedy::plan::run_over_private_etc(&[], &body);
+        std::fs::remove_dir_all(dir).ok();
+        let mut lines = out.lines();
+        assert_eq!(
+            lines.next(),
+            Some("1"),
+            "login loads pam_limits once: {out}"
+        );
+        assert_eq!(lines.next(), Some("@pam_damage"), "{out}");
+        let listed: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
+        assert!(!listed.is_empty(), "{out}");
+        for line in &listed {
+            let (module, state, package) = (line[2], line[3], line[5]);
+            let want = match module {
+                "pam_env.so" => "changed",
+                "pam_limits.so" => "missing",
+                _ => panic!("{module} listed: {out}"),
+            };
+            assert_eq!(state, want, "{out}");
+            assert_eq!(package, "libpam-modules", "{out}");
+            assert!(line[7].ends_with(&format!("/security/{module}")), "{out}");
+        }
+        for module in ["pam_env.so", "pam_limits.so"] {
+            assert!(
+                listed
+                    .iter()
+                    .any(|l| l[0] == "/etc/pam.d/login" && l[2] == module),
+                "{module}: {out}"
+            );
+        }
     }
 
     /// The probe runs here too (no sshd on a build machine, but every section must come out

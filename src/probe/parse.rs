@@ -175,6 +175,7 @@ pub fn parse(text: &str) -> Result<Facts, ParseError> {
         authorized_fingerprints: authorized_fingerprints(&s),
         nologin: nologin(&s),
         pam: pam(&s),
+        pam_damage: pam_damage(&s),
         login_files: login_files(&s),
         sshd_files: sshd_files(&s),
         firewall: firewall(&s),
@@ -763,6 +764,45 @@ fn pam(s: &Sections) -> Pam {
         }
     }
     pam
+}
+
+/// "FILE LINE MODULE STATE PATH PACKAGE MD5 MEMBER DEB TEXT", tab-separated, "-" for none
+/// (pam_modules.sh).
+fn pam_damage(s: &Sections) -> Vec<PamDamage> {
+    let given = |v: &str| (v != "-").then(|| v.to_string());
+    s.lines("pam_damage")
+        .iter()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.splitn(10, '\t').collect();
+            let [
+                file,
+                number,
+                module,
+                state,
+                path,
+                package,
+                md5,
+                member,
+                deb,
+                text,
+            ] = f[..]
+            else {
+                return None;
+            };
+            Some(PamDamage {
+                file: file.into(),
+                line: number.parse().ok()?,
+                module: module.into(),
+                missing: state == "missing",
+                path: given(path),
+                package: given(package),
+                md5: given(md5),
+                member: given(member),
+                deb: given(deb),
+                text: text.trim_matches([' ', '\t', '\r']).into(),
+            })
+        })
+        .collect()
 }
 
 fn login_files(s: &Sections) -> Vec<LoginFile> {

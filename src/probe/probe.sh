@@ -488,6 +488,7 @@ $ll_p"
     set -f
     pam /etc/pam.d/sshd 0 | sort -u
     ll_sshd_files "$ll_libs"
+    ll_pam_damage
 
     # Each file a login reads: "PATH KIND MODE UID GID FLAW SOURCE", tab-separated ("-" when
     # there is none), SOURCE being a sound copy to restore it from: the account databases'

@@ -28,7 +28,7 @@ mod library_coverage;
 pub mod nsg;
 pub mod ops;
 mod outcome;
-mod plan;
+pub(crate) mod plan;
 mod service;
 #[cfg(test)]
 mod sshd_stand_in;

@@ -238,6 +238,7 @@ registry!(
     ssh307_faillock_locked,
     ssh308_pam_module_missing,
     ssh309_login_files_damaged,
+    ssh310_pam_module_damaged,
     ssh401_iptables_blocks,
     ssh402_nftables_blocks,
     ssh403_ufw_blocks,

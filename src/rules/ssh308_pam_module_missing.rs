@@ -44,6 +44,8 @@ fn check(facts: &Facts) -> Option<Finding> {
             .modules
             .iter()
             .filter(|m| !m.found && !m.optional)
+            // SSH310 reports (and repairs) the modules whose lines it found.
+            .filter(|m| !facts.pam_damage.iter().any(|d| d.module == m.name))
             .map(|m| format!("{}: not installed", m.name)),
     );
     let first = evidence.first()?.clone();

@@ -562,6 +562,71 @@ mod tests {
         assert_eq!(after, fstab);
     }
 
+    const LOGIN_STACK: &str = "auth requisite pam_nologin.so\nsession    required   pam_limits.so\nsession optional pam_motd.so\n";
+
+    #[test]
+    fn a_pam_module_with_no_copy_to_restore_has_its_session_lines_commented_out() {
+        let (after, out) = on_scratch_file(
+            LOGIN_STACK,
+            "ll_pam_module pam_limits.so 'apt-get install --reinstall libpam-modules' - - - - \
+             \"$T/file\" 2 'session    required   pam_limits.so'",
+        );
+        assert!(out.contains("status 0"), "{out}");
+        assert!(
+            out.contains("apt-get install --reinstall libpam-modules"),
+            "{out}"
+        );
+        assert_eq!(
+            after,
+            "auth requisite pam_nologin.so\n#session    required   pam_limits.so  \
+             # lifeline rescue: pam_limits.so cannot be loaded\nsession optional pam_motd.so\n"
+        );
+        // Nothing left that may go: the step fails and says what puts the module back.
+        let (after, out) = on_scratch_file(
+            LOGIN_STACK,
+            "ll_pam_module pam_nologin.so 'apt-get install --reinstall libpam-modules' - - - -",
+        );
+        assert!(out.contains("status 1"), "{out}");
+        assert!(out.contains("apt-get install --reinstall"), "{out}");
+        assert_eq!(after, LOGIN_STACK);
+    }
+
+    /// A package holding `usr/lib/security/pam_x.so` built in the scratch root (`$T/x.deb`),
+    /// then `ll_pam_module` run with the checksum `md5` for it and the stack's line 3.
+    fn restore_pam_x(md5: &str) -> (String, String) {
+        let body = format!(
+            "mkdir -p \"$T/pkg/DEBIAN\" \"$T/pkg/usr/lib/security\"\n\
+             printf 'Package: x\\nVersion: 1\\nArchitecture: all\\nMaintainer: x <x@x>\\nDescription: x\\n' >\"$T/pkg/DEBIAN/control\"\n\
+             printf 'the module' >\"$T/pkg/usr/lib/security/pam_x.so\"\n\
+             chmod 0755 \"$T/pkg\" \"$T/pkg/DEBIAN\"\n\
+             dpkg-deb -b \"$T/pkg\" \"$T/x.deb\" >/dev/null\n\
+             printf 'broken' >\"$T/pam_x.so\"\n\
+             printf '{LOGIN_STACK}' >\"$T/file\"\n\
+             ll_pam_module pam_x.so 'reinstall x' \"$T/x.deb\" {md5} usr/lib/security/pam_x.so \"$T/pam_x.so\" \
+             \"$T/file\" 3 'session optional pam_motd.so'\n\
+             echo \"status $? $LL_STEP_ERR\"\n\
+             echo \"module: $(cat \"$T/pam_x.so\")\""
+        );
+        let (dir, out) = run_locally(&[SCRIPT], &body);
+        let after = std::fs::read_to_string(dir.join("file")).unwrap();
+        std::fs::remove_dir_all(dir).ok();
+        (after, out)
+    }
+
+    #[test]
+    fn a_pam_module_is_put_back_from_apt_s_cache_only_with_dpkg_s_checksum() {
+        // md5 of "the module"
+        let (after, out) = restore_pam_x("2c83b7db2d9a11bbeae7b9fbd67de7bb");
+        assert!(out.contains("status 0"), "{out}");
+        assert!(out.contains("module: the module"), "{out}");
+        assert_eq!(after, LOGIN_STACK, "restored: no line set aside");
+        let (after, out) = restore_pam_x("00000000000000000000000000000000");
+        assert!(out.contains("status 0"), "{out}");
+        assert!(out.contains("module: broken"), "{out}");
+        assert!(out.contains("another version"), "{out}");
+        assert!(after.contains("#session optional pam_motd.so"), "{after}");
+    }
+
     #[test]
     fn findmnt_counts_an_fstab_s_errors_and_a_worse_copy_is_told_apart() {
         let out = repair(

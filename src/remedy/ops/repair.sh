@@ -49,6 +49,37 @@ ll_fstab_entry() {
     ! ll_systemd || systemctl daemon-reload >/dev/null 2>&1
 }
 
+# ll_pam_module MODULE REINSTALL DEB MD5 MEMBER DEST [FILE LINE TEXT]...: a PAM module a login
+# stack loads is missing or damaged. Where apt's cache holds its package (DEB, "-": none) and
+# the package's file (MEMBER, its path in the package) has the checksum dpkg recorded (MD5),
+# that file becomes DEST. Otherwise each FILE's LINE, still reading TEXT, is commented out, and
+# REINSTALL (the command that puts the package back) is named for later.
+ll_pam_module() {
+    local module="$1" reinstall="$2" deb="$3" md5="$4" member="$5" dest="$6" sum
+    shift 6
+    if [ "$deb" != - ] && [ -f "$deb" ] &&
+        dpkg-deb --fsys-tarfile "$deb" 2>/dev/null | tar -xOf - "./$member" >"$LL_RUN/pam_module" 2>/dev/null; then
+        sum=$(md5sum <"$LL_RUN/pam_module")
+        if [ "${sum%% *}" = "$md5" ]; then
+            ll_put "$dest" 0644 0:0 <"$LL_RUN/pam_module" || return 1
+            ll_emit note "$module: put back from $deb"
+            return 0
+        fi
+        ll_emit note "$module: $deb holds another version of it (its checksum is not dpkg's record)"
+    fi
+    if [ $# -lt 3 ]; then
+        ll_fail "$module cannot be loaded and no line that loads it can safely go: $reinstall"
+        return 1
+    fi
+    while [ $# -ge 3 ]; do
+        # Not a pipe: ll_edit_lines must run in this shell, or what it records is lost.
+        printf '%s\037%s\037\037%s\n' "$2" "$3" "$module cannot be loaded" >"$LL_RUN/edit"
+        ll_edit_lines "$1" <"$LL_RUN/edit" || return 1
+        shift 3
+    done
+    ll_emit note "$module: the session lines that load it are commented out; put it back with: $reinstall"
+}
+
 # ll_fstab_no_worse OLD NEW: findmnt --verify finds no more errors (parse errors included) in
 # NEW than in OLD. Where findmnt has no --verify (util-linux before 2.29, busybox), there is
 # nothing to check with.

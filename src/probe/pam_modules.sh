@@ -1,0 +1,109 @@
+# The PAM modules the login path's stacks load (rule SSH310): login (the console), sshd, sudo
+# and su (sudo-i and su-l for `sudo -i` and `su -`, which lifeline's own climb to root runs),
+# and the files they include. A module that is missing, or whose checksum differs from
+# the one dpkg recorded for it, fails every login through the stack, console logins included.
+# shellcheck shell=dash disable=SC2086
+
+# ll_pam_stack_lines FILE DEPTH: "FILE<TAB>LINE<TAB>MODULE<TAB>TEXT" for each module line of
+# FILE and of the files it includes (@include, include, substack), each file once
+# ($ll_pam_seen holds those read).
+ll_pam_stack_lines() {
+    local file=$1 depth=$2 n=0 line ctrl
+    case " $ll_pam_seen " in *" $file "*) return 0 ;; esac
+    ll_pam_seen="$ll_pam_seen $file"
+    [ -r "$file" ] || return 0
+    while IFS= read -r line || [ -n "$line" ]; do
+        n=$((n + 1))
+        set -- $line
+        case $1 in '' | '#'*) continue ;; esac
+        if [ "$1" = @include ]; then
+            [ "$depth" -lt 6 ] && ll_pam_stack_lines "/etc/pam.d/$2" $((depth + 1))
+            continue
+        fi
+        shift
+        ctrl=$1
+        [ $# -gt 0 ] && shift
+        case $ctrl in
+            '['*)
+                while [ $# -gt 0 ]; do
+                    case $ctrl in *']') break ;; esac
+                    ctrl="$ctrl $1"
+                    shift
+                done
+                ;;
+        esac
+        [ -n "$1" ] || continue
+        case $ctrl in
+            include | substack)
+                [ "$depth" -lt 6 ] && ll_pam_stack_lines "/etc/pam.d/$1" $((depth + 1))
+                continue
+                ;;
+        esac
+        printf '%s\t%s\t%s\t%s\n' "$file" "$n" "$1" "$line"
+    done <"$file"
+}
+
+# ll_pam_damage: prints the section "@pam_damage": each module line of the login path's stacks
+# whose module is missing or changed, tab-separated: FILE LINE MODULE STATE PATH PACKAGE MD5
+# MEMBER DEB TEXT. STATE is missing or changed (its checksum is none dpkg recorded for it); PATH
+# the module's file ("-": none); PACKAGE, MD5 and MEMBER what dpkg recorded for a module of that
+# name (its package, checksum and path in the package; "-" without dpkg); DEB a copy of that
+# package in apt's cache ("-": none). Lines PAM skips when their module is missing (`-type`)
+# are not listed. One md5sum for every module found: each process is slow on an emulated guest.
+ll_pam_damage() {
+    local dirs='' lines sums='' found='' debs='' m d f b
+    set +f
+    for d in /lib/*/security /usr/lib/*/security /lib64/security /usr/lib64/security /lib/security /usr/lib/security; do
+        [ -d "$d" ] && dirs="$dirs $d"
+    done
+    [ -d /var/lib/dpkg/info ] && sums=$(awk '$2 ~ /\/security\/[^\/]+\.so$/ {
+        p = FILENAME; sub(/.*\//, "", p); sub(/\.md5sums$/, "", p); sub(/:.*/, "", p)
+        print $1, $2, p }' /var/lib/dpkg/info/*.md5sums 2>/dev/null)
+    for f in /var/cache/apt/archives/*.deb; do
+        [ -f "$f" ] && b=${f##*/} && debs="$debs${NL}${b%%_*} $f"
+    done
+    set -f
+    ll_pam_seen=
+    lines=$(for f in login sshd sudo sudo-i su su-l; do ll_pam_stack_lines "/etc/pam.d/$f" 0; done)
+    for m in $(printf '%s\n' "$lines" | cut -f3 | sort -u); do
+        case $m in
+            /*) [ -e "$m" ] && found="$found$NL$m $m" ;;
+            *) for d in $dirs; do [ -e "$d/$m" ] && found="$found$NL$m $d/$m" && break; done ;;
+        esac
+    done
+    sec pam_damage
+    {
+        echo '=sums'
+        printf '%s\n' "$sums"
+        echo '=found'
+        printf '%s\n' "$found"
+        echo '=md5'
+        # shellcheck disable=SC2046 # the paths hold no blanks: found by name in the module dirs
+        [ -z "$found" ] || t 10 md5sum -- $(printf '%s\n' "$found" | awk 'NF == 2 { print $2 }') 2>/dev/null
+        echo '=debs'
+        printf '%s\n' "$debs"
+        echo '=lines'
+        printf '%s\n' "$lines"
+    } | awk '
+        /^=/ { sec = substr($0, 2); next }
+        $0 == "" { next }
+        sec == "sums" {
+            b = $2; sub(/.*\//, "", b)
+            if (!(b in pkg)) { pkg[b] = $3; rec[b] = $1; mem[b] = $2 }
+            ok[b " " $1] = 1; next
+        }
+        sec == "found" { path[$1] = $2; next }
+        sec == "md5" { h[$2] = $1; next }
+        sec == "debs" { deb[$1] = $2; next }
+        sec == "lines" {
+            split($0, f, "\t"); m = f[3]; b = m; sub(/.*\//, "", b)
+            if (f[4] ~ /^[ \t]*-/) next
+            if (!(m in path)) st = "missing"
+            else if ((b in pkg) && !((b " " h[path[m]]) in ok)) st = "changed"
+            else next
+            p = (b in pkg) ? pkg[b] : "-"
+            printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f[1], f[2], m, st,
+                (m in path) ? path[m] : "-", p, (b in pkg) ? rec[b] : "-",
+                (b in pkg) ? mem[b] : "-", (p in deb) ? deb[p] : "-", f[4]
+        }'
+}
