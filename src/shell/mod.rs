@@ -70,6 +70,10 @@ pub enum ShellError {
     #[error("login as {user:?} was refused (Login incorrect): check the user name and password")]
     LoginIncorrect { user: String },
     #[error(
+        "login as {user:?} ran out of login's own time before it checked the password, {tries} time(s): the guest is too slow; try again when it is less loaded"
+    )]
+    LoginTimedOut { user: String, tries: usize },
+    #[error(
         "the console asks for a password but none was given: pass --password-env VAR or --password-file FILE"
     )]
     PasswordRequired,
@@ -146,6 +150,7 @@ impl ShellError {
             ShellError::CommandTimeout { .. }
             | ShellError::Stuck { .. }
             | ShellError::BeforeLogin { .. }
+            | ShellError::LoginTimedOut { .. }
             | ShellError::KernelPanic => ExitClass::Timeout,
             ShellError::Write(_)
             | ShellError::Damaged(_)
