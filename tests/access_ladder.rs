@@ -113,6 +113,24 @@ async fn a_password_answered_slowly_still_gets_in() {
     opened.channel.close().await.unwrap();
 }
 
+/// login's own time (LOGIN_TIMEOUT) ran out before it judged the password, as on a guest too
+/// loaded to finish within it: no refusal, so the login starts again (the password typed once
+/// per login), and no other rung is climbed.
+#[tokio::test]
+async fn a_login_that_ran_out_of_time_is_started_again() {
+    let c = console_with("login", "FAKE_TIMEOUTS=2 ");
+    let mut opened = open_root(&c, &allowing("alice-pw", Some("root-pw"), None))
+        .await
+        .unwrap();
+    assert_eq!(opened.access.rung, Some(Rung::Login));
+    assert_eq!(uid(&mut opened).await, "0");
+    assert_eq!(
+        prompts(&c),
+        ["timed-out:alice", "timed-out:alice", "login:alice", "sudo"]
+    );
+    opened.channel.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_refused_login_climbs_to_roots_password_at_the_login_prompt() {
     let c = console("login");
