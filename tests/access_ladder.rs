@@ -113,6 +113,20 @@ async fn a_password_answered_slowly_still_gets_in() {
     opened.channel.close().await.unwrap();
 }
 
+/// A console so loaded that the user name's echo comes seconds late: the login prompt still
+/// on the screen is not a fresh one (no refusal), and the login goes on to the password.
+#[tokio::test]
+async fn a_user_name_echoed_late_still_gets_in() {
+    let c = console_with("login", "FAKE_ECHO_DELAY=2 ");
+    let mut opened = open_root(&c, &allowing("alice-pw", Some("root-pw"), None))
+        .await
+        .unwrap();
+    assert_eq!(opened.access.rung, Some(Rung::Login));
+    assert_eq!(uid(&mut opened).await, "0");
+    assert_eq!(prompts(&c), ["login:alice", "sudo"]);
+    opened.channel.close().await.unwrap();
+}
+
 /// login's own time (LOGIN_TIMEOUT) ran out before it judged the password, as on a guest too
 /// loaded to finish within it: no refusal, so the login starts again (the password typed once
 /// per login), and no other rung is climbed.

@@ -332,8 +332,7 @@ impl Session {
             "root" => "su -".to_string(),
             _ => format!("su - {account}"),
         };
-        self.type_text(&format!("{command}\r")).await?;
-        let mut state = self.observe(self.timeouts.login).await?;
+        let mut state = self.enter_line(&format!("{command}\r")).await?;
         if matches!(
             state,
             ConsoleState::PasswordPrompt | ConsoleState::SudoPassword
@@ -362,8 +361,7 @@ impl Session {
     ) -> Result<ConsoleState, ShellError> {
         info!(user, "logging in");
         self.begin_step("login");
-        self.type_text(&format!("{user}\r")).await?;
-        let state = self.observe(self.timeouts.login).await?;
+        let state = self.enter_line(&format!("{user}\r")).await?;
         if state != ConsoleState::PasswordPrompt {
             return Ok(state);
         }
