@@ -99,18 +99,43 @@ async fn the_login_and_sudo_get_in_first() {
     opened.channel.close().await.unwrap();
 }
 
-/// A machine so loaded that login and sudo say nothing for seconds after the password: the
-/// prompt still on the screen is no answer, and no password is typed twice.
-#[tokio::test]
-async fn a_password_answered_slowly_still_gets_in() {
-    let c = console_with("login", "FAKE_ANSWER_DELAY=2 ");
-    let mut opened = open_root(&c, &allowing("alice-pw", None, None))
+/// The login rung gets root at a console with the fake's `settings` (root's password given
+/// too, and not needed), the fake noting the answered prompts `want`.
+async fn the_login_rung_gets_in(settings: &str, want: &[&str]) {
+    let c = console_with("login", settings);
+    let mut opened = open_root(&c, &allowing("alice-pw", Some("root-pw"), None))
         .await
         .unwrap();
     assert_eq!(opened.access.rung, Some(Rung::Login));
     assert_eq!(uid(&mut opened).await, "0");
-    assert_eq!(prompts(&c), ["login:alice", "sudo"]);
+    assert_eq!(prompts(&c), want);
     opened.channel.close().await.unwrap();
+}
+
+/// A machine so loaded that login and sudo say nothing for seconds after the password: the
+/// prompt still on the screen is no answer, and no password is typed twice.
+#[tokio::test]
+async fn a_password_answered_slowly_still_gets_in() {
+    the_login_rung_gets_in("FAKE_ANSWER_DELAY=2 ", &["login:alice", "sudo"]).await;
+}
+
+/// A console so loaded that the user name's echo comes seconds late: the login prompt still
+/// on the screen is not a fresh one (no refusal), and the login goes on to the password.
+#[tokio::test]
+async fn a_user_name_echoed_late_still_gets_in() {
+    the_login_rung_gets_in("FAKE_ECHO_DELAY=2 ", &["login:alice", "sudo"]).await;
+}
+
+/// login's own time (LOGIN_TIMEOUT) ran out before it judged the password, as on a guest too
+/// loaded to finish within it: no refusal, so the login starts again (the password typed once
+/// per login), and no other rung is climbed.
+#[tokio::test]
+async fn a_login_that_ran_out_of_time_is_started_again() {
+    the_login_rung_gets_in(
+        "FAKE_TIMEOUTS=2 ",
+        &["timed-out:alice", "timed-out:alice", "login:alice", "sudo"],
+    )
+    .await;
 }
 
 #[tokio::test]

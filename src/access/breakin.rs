@@ -223,7 +223,7 @@ pub(super) async fn boot_on(
 ) -> Result<(), BreakInError> {
     session.continue_boot().await?;
     match session.wait_for_prompt(BOOT_WAIT).await? {
-        ConsoleState::LoginPrompt | ConsoleState::LoginIncorrect => {}
+        ConsoleState::LoginPrompt | ConsoleState::LoginIncorrect | ConsoleState::LoginTimedOut => {}
         other => return Err(BreakInError::NoLogin(other)),
     }
     session.log_in(&login.user, Some(&login.password)).await?;

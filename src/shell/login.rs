@@ -16,6 +16,9 @@ use tracing::{debug, info, instrument};
 /// What login prints when a password must be changed before the prompts for it.
 const EXPIRED: &str = "(?i)(password has expired|must change your password)";
 
+/// Logins that login's own timeout cut short, at most, before giving up.
+const TIMED_OUT_TRIES: usize = 3;
+
 /// A whole boot under a slow emulator, from GRUB to a login prompt.
 pub const BOOT_WAIT: Duration = Duration::from_secs(600);
 
@@ -125,7 +128,9 @@ impl Session {
                     self.enter_own_shell().await?;
                     return Ok(Reached::Shell);
                 }
-                ConsoleState::LoginPrompt | ConsoleState::LoginIncorrect => {
+                ConsoleState::LoginPrompt
+                | ConsoleState::LoginIncorrect
+                | ConsoleState::LoginTimedOut => {
                     return Ok(Reached::LoginPrompt);
                 }
                 ConsoleState::MaintenancePassword => return Ok(Reached::MaintenancePassword),
@@ -190,11 +195,31 @@ impl Session {
         password: Option<&Secret>,
         own_shell: bool,
     ) -> Result<(), ShellError> {
-        let mut state = self.type_login(user, password).await?;
-        if state == ConsoleState::Unknown && !self.screen_says(EXPIRED) {
-            // A loaded machine can take long over the message of the day: wait, type nothing.
-            state = self.observe(self.timeouts.attach).await?;
-        }
+        let mut tries = 0;
+        let state = loop {
+            let mut state = self.type_login(user, password).await?;
+            if state == ConsoleState::Unknown && !self.screen_says(EXPIRED) {
+                // A loaded machine can take long over the message of the day: wait, type nothing.
+                state = self.observe(self.timeouts.attach).await?;
+            }
+            if state == ConsoleState::LoginPrompt {
+                // What login said before the prompt came back may have arrived in the first
+                // wait: the screen still shows it.
+                let screen = self.console().screen();
+                state = classify(&screen.cursor_line(), &screen.contents());
+            }
+            tries += 1;
+            // login's own time ran out before it judged the password: not a refusal, so the
+            // exchange starts again (a second login is quicker: what the first loaded is in
+            // the guest's cache). A refusal is never retried.
+            if state != ConsoleState::LoginTimedOut || tries == TIMED_OUT_TRIES {
+                break state;
+            }
+            info!(
+                tries,
+                "login timed out before judging the password: logging in again"
+            );
+        };
         match state {
             ConsoleState::Shell if !own_shell => {
                 self.levels.push(Level::Login);
@@ -204,6 +229,10 @@ impl Session {
             ConsoleState::LoginIncorrect | ConsoleState::LoginPrompt => {
                 Err(ShellError::LoginIncorrect { user: user.into() })
             }
+            ConsoleState::LoginTimedOut => Err(ShellError::LoginTimedOut {
+                user: user.into(),
+                tries,
+            }),
             ConsoleState::PasswordChange => Err(ShellError::PasswordExpired { user: user.into() }),
             ConsoleState::Unknown if self.screen_says(EXPIRED) => {
                 Err(ShellError::PasswordExpired { user: user.into() })
@@ -246,6 +275,12 @@ impl Session {
                 ConsoleState::Shell => return self.logged_in().await,
                 ConsoleState::LoginIncorrect | ConsoleState::LoginPrompt if answered.is_empty() => {
                     return Err(ShellError::LoginIncorrect { user: user.into() });
+                }
+                ConsoleState::LoginTimedOut => {
+                    return Err(ShellError::LoginTimedOut {
+                        user: user.into(),
+                        tries: 1,
+                    });
                 }
                 _ => {
                     return Err(ShellError::PasswordChangeRefused {
@@ -297,8 +332,7 @@ impl Session {
             "root" => "su -".to_string(),
             _ => format!("su - {account}"),
         };
-        self.type_text(&format!("{command}\r")).await?;
-        let mut state = self.observe(self.timeouts.login).await?;
+        let mut state = self.enter_line(&format!("{command}\r")).await?;
         if matches!(
             state,
             ConsoleState::PasswordPrompt | ConsoleState::SudoPassword
@@ -326,8 +360,7 @@ impl Session {
     ) -> Result<ConsoleState, ShellError> {
         info!(user, "logging in");
         self.begin_step("login");
-        self.type_text(&format!("{user}\r")).await?;
-        let state = self.observe(self.timeouts.login).await?;
+        let state = self.enter_line(&format!("{user}\r")).await?;
         if state != ConsoleState::PasswordPrompt {
             return Ok(state);
         }

@@ -70,6 +70,10 @@ pub enum ShellError {
     #[error("login as {user:?} was refused (Login incorrect): check the user name and password")]
     LoginIncorrect { user: String },
     #[error(
+        "login as {user:?} ran out of login's own time before it checked the password, {tries} time(s): the guest is too slow; try again when it is less loaded"
+    )]
+    LoginTimedOut { user: String, tries: usize },
+    #[error(
         "the console asks for a password but none was given: pass --password-env VAR or --password-file FILE"
     )]
     PasswordRequired,
@@ -146,6 +150,7 @@ impl ShellError {
             ShellError::CommandTimeout { .. }
             | ShellError::Stuck { .. }
             | ShellError::BeforeLogin { .. }
+            | ShellError::LoginTimedOut { .. }
             | ShellError::KernelPanic => ExitClass::Timeout,
             ShellError::Write(_)
             | ShellError::Damaged(_)
@@ -345,8 +350,7 @@ impl Session {
         // Our own shell's settings do not survive sudo; leave it first and start a new one
         // inside the root shell.
         self.exit_own_shell().await?;
-        self.type_text("sudo -i\r").await?;
-        let mut state = self.observe(self.timeouts.login).await?;
+        let mut state = self.enter_line("sudo -i\r").await?;
         if state == ConsoleState::SudoPassword {
             let password = password.ok_or(ShellError::PasswordRequired)?;
             state = self.answer_secret(password).await?;
@@ -734,6 +738,16 @@ impl Session {
         self.expecter.discard_pending();
         self.write(format!("{}\r", secret.expose()).as_bytes())
             .await?;
+        self.observe_after(self.timeouts.login, true).await
+    }
+
+    /// Types `line` (a user name or a command, with its Enter) at a prompt and returns the
+    /// state it led to, counted only once the console has said something: until the echo
+    /// comes (seconds on a loaded guest) the screen still shows the prompt it was typed at,
+    /// which is no answer (a login prompt taken for a fresh one read as a refused login).
+    async fn enter_line(&mut self, line: &str) -> Result<ConsoleState, ShellError> {
+        self.expecter.discard_pending();
+        self.type_text(line).await?;
         self.observe_after(self.timeouts.login, true).await
     }
 

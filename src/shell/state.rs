@@ -30,6 +30,10 @@ pub enum ConsoleState {
     Pager,
     /// The last login attempt was refused.
     LoginIncorrect,
+    /// login gave up waiting (its own LOGIN_TIMEOUT, 60 s on Debian) and a fresh prompt
+    /// came: a password typed was not judged. A slow guest's login can run out of it before
+    /// it has checked the password.
+    LoginTimedOut,
     /// GRUB's menu (a boot that waits for a choice).
     GrubMenu,
     /// GRUB's command line, `grub>` (no usable configuration, or `c` pressed at the menu).
@@ -67,6 +71,10 @@ static PAGER: LazyLock<Regex> = LazyLock::new(|| {
 static SHELL: LazyLock<Regex> = LazyLock::new(|| re(r"[$#>%] ?$"));
 static INCORRECT: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)login incorrect|authentication failure"));
+/// util-linux's "login: timed out after 60 seconds", shadow's and busybox's "Login timed out
+/// after 60 seconds".
+static TIMED_OUT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\blogin:? timed out after \d+ seconds"));
 
 static GRUB_MENU: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?s)GNU GRUB.*(Use the .* keys to select|Press enter to boot)"));
@@ -106,6 +114,8 @@ pub fn classify(cursor_line: &str, recent: &str) -> ConsoleState {
     if LOGIN.is_match(line) {
         return if INCORRECT.is_match(recent) {
             ConsoleState::LoginIncorrect
+        } else if TIMED_OUT.is_match(recent) {
+            ConsoleState::LoginTimedOut
         } else {
             ConsoleState::LoginPrompt
         };
@@ -297,6 +307,23 @@ mod tests {
     fn a_refused_login_is_seen_before_the_next_prompt() {
         let recent = "\r\n\r\nLogin incorrect\r\nrescue-guest login: ";
         assert_eq!(classify("rescue-guest login: ", recent), LoginIncorrect);
+    }
+
+    #[test]
+    fn a_login_that_ran_out_of_time_is_not_a_refusal() {
+        for said in [
+            "login: timed out after 60 seconds",
+            "\r\nLogin timed out after 60 seconds.\r\n",
+        ] {
+            let recent = format!(
+                "{said}\r\n\r\nDebian GNU/Linux 13 rescue-guest ttyS0\r\n\r\nrescue-guest login: "
+            );
+            assert_eq!(
+                classify("rescue-guest login: ", &recent),
+                LoginTimedOut,
+                "{said}"
+            );
+        }
     }
 
     #[test]

@@ -287,9 +287,11 @@ pub async fn shared_guest() -> MutexGuard<'static, Guest> {
     static GUEST: OnceLock<Mutex<Guest>> = OnceLock::new();
     let guest = GUEST.get_or_init(|| {
         let name = format!("t{}", std::process::id());
+        // 600 s, as tests/flavours_guest.rs gives its boots: Debian 13's kernel boots slower
+        // under TCG, and at a load of 13 the trixie guest had no login prompt after 120 s.
         Mutex::new(Guest::boot_with(
             &name,
-            &["--flavour", &flavour_under_test()],
+            &["--flavour", &flavour_under_test(), "--timeout", "600"],
         ))
     });
     let guard = guest.lock().await;
