@@ -252,12 +252,7 @@ async fn a_vm_in_emergency_mode_on_a_missing_disk_boots_on_after_an_offline_fix(
 
     let (_, json) = rescue_by_break_in(&guest, &["--password-env", "GUEST_PW"]);
     assert_eq!(json["offline"]["pid1"], "sh", "{json}");
-    let fixed: Vec<&str> = json["offline"]["fixes"]
-        .as_array()
-        .expect("the offline fixes")
-        .iter()
-        .filter_map(|fix| fix["id"].as_str())
-        .collect();
+    let fixed = offline_fixes(&json);
     assert_eq!(fixed, ["SSH506"], "{json}");
     let outcome = &json["offline"]["outcome"];
     assert!(outcome["backup"]["id"].is_string(), "no backup: {json}");
@@ -377,12 +372,7 @@ async fn a_corrupted_pam_module_of_the_login_stack_is_set_aside_offline() {
     let guest = grub_guest().await;
     break_with(&guest, &damage_pam_module("pam_env.so", false)).await;
     let (_, json) = rescue_by_break_in(&guest, &["--password-env", "GUEST_PW"]);
-    let fixed: Vec<&str> = json["offline"]["fixes"]
-        .as_array()
-        .expect("the offline fixes")
-        .iter()
-        .filter_map(|fix| fix["id"].as_str())
-        .collect();
+    let fixed = offline_fixes(&json);
     assert!(fixed.contains(&"SSH310"), "{json}");
     guest.ssh_works().expect("SSH after the rescue");
     let out = guest
@@ -436,4 +426,14 @@ async fn a_one_time_login_refused_after_the_boot_is_removed_by_a_second_restart(
         "{stderr}"
     );
     assert!(!stderr.contains("remains in /etc/passwd"), "{stderr}");
+}
+
+/// The rules whose fixes the break-in's offline shell applied, as the rescue's JSON lists them.
+fn offline_fixes(json: &serde_json::Value) -> Vec<&str> {
+    json["offline"]["fixes"]
+        .as_array()
+        .expect("the offline fixes")
+        .iter()
+        .filter_map(|fix| fix["id"].as_str())
+        .collect()
 }
