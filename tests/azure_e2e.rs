@@ -20,9 +20,10 @@ const SUB: &str = "00000000-0000-0000-0000-00000000a2e5";
 
 /// The fake Azure service in front of one guest, shared by this binary's tests; it stops when
 /// the test process ends (its stdin closes). Library calls sign in through the environment.
+static SHARED_FAKE: OnceLock<FakeAzure> = OnceLock::new();
+
 fn fake_azure(guest: &Guest) -> &'static FakeAzure {
-    static FAKE: OnceLock<FakeAzure> = OnceLock::new();
-    FAKE.get_or_init(|| {
+    SHARED_FAKE.get_or_init(|| {
         let public = public_key_of(&guest.key);
         let fake = FakeAzure::start_with(
             "e2e",
@@ -61,6 +62,20 @@ fn beside_serial(
         flag,
         format!("{key}={}", guest.serial.with_file_name(file).display()),
     )
+}
+
+/// A fake Azure of a test's own whose `consoles` include this guest's serial port: the shared
+/// fake keeps the port once a session used it, and qemu serves one client, so it lets go
+/// first (its next session connects again).
+fn own_fake_azure(
+    name: &str,
+    consoles: &[String],
+    options: &[(&'static str, String)],
+) -> FakeAzure {
+    if let Some(shared) = SHARED_FAKE.get() {
+        shared.control(serde_json::json!({"release_serial": format!("{SUB}/rg1/vm1")}));
+    }
+    FakeAzure::start_with(name, consoles, options)
 }
 
 /// The shared fake with no fault left armed and its NSG as it started: each test's first step.
@@ -576,7 +591,7 @@ async fn bulk_rescue_honours_throttling_and_one_failure_does_not_stop_the_other(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_diagnosis_reports_azure_side_per_target_even_without_a_login() {
     let guest = shared_guest().await;
-    let fake = FakeAzure::start_with(
+    let fake = own_fake_azure(
         "bulk",
         &[
             format!("{SUB}/rg1/vm1=unix:{}", guest.serial.display()),
@@ -1265,7 +1280,7 @@ const VM2: &str = "00000000-0000-0000-0000-00000000a2e5/rg1/vm2";
 /// its qemu monitor (so restarts are real), its SSH behind the NSG front, its boot log and its
 /// VM agent.
 fn vm2_fake(guest: &Guest, name: &str) -> FakeAzure {
-    FakeAzure::start_with(
+    own_fake_azure(
         name,
         &[format!("{VM2}=unix:{}", guest.serial.display())],
         &[
@@ -1356,6 +1371,7 @@ async fn a_degraded_vm_is_restarted_through_arm_and_ssh_verified_after() {
 /// serial output, read through retrieveBootDiagnosticsData) shows the failed mount (SSH707).
 /// The VM agent went down with the boot, so the agent gets no one in either.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a restart into emergency mode (minutes under TCG), whose boot stays in the guest's serial log that the shared fake serves as vm1's boot log, so later tests of this binary find its boot failure: runs alone, `cargo test --all-features --test azure_e2e -- --ignored an_fstab_failure`"]
 async fn an_fstab_failure_is_named_from_the_boot_log_when_no_login_gets_in() {
     let guest = shared_guest().await;
     let fake = vm2_fake(&guest, "fstab");

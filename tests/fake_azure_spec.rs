@@ -1279,6 +1279,57 @@ async fn a_unix_serial_socket_is_shared_by_successive_sessions() {
     assert!(reason.contains("serial port"), "{reason}");
 }
 
+/// `release_serial` lets go of a VM's serial socket (closed by the time the control answers), so
+/// that another client can have qemu's one connection; the next session connects again.
+#[tokio::test]
+async fn a_released_serial_socket_is_closed_and_connected_again_by_the_next_session() {
+    let mut listener = None;
+    let fake = FakeAzure::start_with(|dir| {
+        let path = dir.join("serial.sock");
+        listener = Some(tokio::net::UnixListener::bind(&path).unwrap());
+        vec![
+            "--vm".into(),
+            format!("{SUB}/rg1/vmq=unix:{}", path.display()),
+        ]
+    });
+    let listener = listener.unwrap();
+    let token = fake.token().await;
+    let connect = vm_path(
+        "vmq",
+        "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
+    );
+    let url = fake.post(&connect, &token).await.1["connectionString"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let _first = fake.authenticated_ws(&url, &token).await;
+    let (mut held, _) = tokio::time::timeout(WAIT, listener.accept())
+        .await
+        .expect("the fake connects to the serial socket")
+        .unwrap();
+
+    fake.control(json!({"release_serial": format!("{SUB}/rg1/vmq")}))
+        .await;
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_millis(500), held.read_to_end(&mut rest)).await;
+    assert!(
+        matches!(read, Ok(Ok(0))),
+        "the connection is closed when the control answers: {read:?}"
+    );
+
+    let url = fake.post(&connect, &token).await.1["connectionString"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut next = fake.authenticated_ws(&url, &token).await;
+    let (mut again, _) = tokio::time::timeout(WAIT, listener.accept())
+        .await
+        .expect("the next session connects again")
+        .unwrap();
+    again.write_all(b"vmq login: ").await.unwrap();
+    read_until(&mut next, "vmq login: ").await;
+}
+
 /// Against the real test guest: its getty answers through the gateway, and a second session
 /// still reaches it (qemu serves one client: the fake must reuse its connection).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

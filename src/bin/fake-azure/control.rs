@@ -22,6 +22,7 @@
 //! | `max_frame_bytes: N` | split output into frames of at most N bytes (0: no limit) |
 //! | `challenge: "…"` | the first frame of later sessions |
 //! | `inject_output: {vm, text}` | text in a VM's output, as if the guest printed it |
+//! | `release_serial: "VM"` | let go of the VM's serial socket (qemu serves one client), for another client; the next session connects again |
 //! | `revoke_tokens: true` | forget every issued token (as if all had expired) |
 //! | `clear_faults: true` | no refusals, failures or delays left |
 //! | `nsg_rule: {vm, name, properties}` | add or replace a rule of the VM's NSG (properties as in a PUT) |
@@ -60,6 +61,7 @@ struct Control {
     max_frame_bytes: Option<usize>,
     challenge: Option<String>,
     inject_output: Option<InjectOutput>,
+    release_serial: Option<String>,
     revoke_tokens: Option<bool>,
     token_lifetime_secs: Option<u64>,
     clear_faults: Option<bool>,
@@ -159,11 +161,23 @@ pub async fn handle(fake: &Arc<Fake>, req: Request<Incoming>) -> Response<Body> 
                 Ok(b) => b,
                 Err(response) => return response,
             };
-            match serde_json::from_slice::<Control>(&body)
+            let applied = serde_json::from_slice::<Control>(&body)
                 .map_err(|e| format!("control body: {e}"))
-                .and_then(|c| apply(fake, c))
-            {
-                Ok(done) => json_response(StatusCode::OK, &json!({"ok": true, "applied": done})),
+                .and_then(|mut c| {
+                    // Letting go of a serial socket waits for it to close: done here, after
+                    // everything else is validated and applied.
+                    let release = c.release_serial.take();
+                    let release = release.map(|vm| machine(fake, &vm)).transpose()?;
+                    Ok((apply(fake, c)?, release))
+                });
+            match applied {
+                Ok((mut done, release)) => {
+                    if let Some(console) = release.and_then(|key| fake.console(&key)) {
+                        console.release().await;
+                        done.push("release_serial");
+                    }
+                    json_response(StatusCode::OK, &json!({"ok": true, "applied": done}))
+                }
                 Err(e) => json_response(StatusCode::BAD_REQUEST, &json!({"ok": false, "error": e})),
             }
         }

@@ -35,8 +35,15 @@ pub struct Console {
     host: String,
     scrollback_limit: usize,
     output: Mutex<Output>,
-    /// The write half of the serial socket and the number of the connection it belongs to.
-    writer: tokio::sync::Mutex<Option<(u64, OwnedWriteHalf)>>,
+    /// The serial socket's connection, while there is one.
+    writer: tokio::sync::Mutex<Option<Connection>>,
+}
+
+/// One connection to the serial socket: its number, its write half, and the task reading it.
+struct Connection {
+    number: u64,
+    half: OwnedWriteHalf,
+    reader: tokio::task::JoinHandle<()>,
 }
 
 enum Backend {
@@ -112,10 +119,10 @@ impl Console {
             }
             Backend::Unix(_) => {
                 let mut writer = self.writer.lock().await;
-                let (_, half) = writer.as_mut().ok_or_else(|| {
+                let connection = writer.as_mut().ok_or_else(|| {
                     io::Error::new(io::ErrorKind::NotConnected, "serial socket not connected")
                 })?;
-                half.write_all(bytes).await
+                connection.half.write_all(bytes).await
             }
         }
     }
@@ -164,9 +171,8 @@ impl Console {
             output.connections
         };
         info!(serial = %path.display(), number, "connected to the serial socket");
-        *writer = Some((number, half));
         let console = Arc::clone(self);
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
             loop {
                 match reader.read(&mut buf).await {
@@ -185,13 +191,33 @@ impl Console {
                 }
             }
             let mut writer = console.writer.lock().await;
-            if matches!(*writer, Some((n, _)) if n == number) {
+            if matches!(&*writer, Some(c) if c.number == number) {
                 *writer = None;
             }
             let output = console.output.lock().expect("console lock");
             let _ = output.sender.send(ConsoleEvent::Closed);
         });
+        *writer = Some(Connection {
+            number,
+            half,
+            reader,
+        });
         Ok(())
+    }
+
+    /// Lets go of the serial socket, closed by the time this returns, so that another client
+    /// (qemu serves one) can have the port; the next session connects again. Returns whether
+    /// there was a connection.
+    pub async fn release(&self) -> bool {
+        let Some(connection) = self.writer.lock().await.take() else {
+            return false;
+        };
+        connection.reader.abort();
+        // The reading task owns the read half: once it has ended, the socket is closed.
+        let _ = connection.reader.await;
+        drop(connection.half);
+        info!(number = connection.number, "let go of the serial socket");
+        true
     }
 }
 
