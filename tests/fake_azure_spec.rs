@@ -1198,21 +1198,26 @@ async fn exits_when_stdin_closes() {
     }
 }
 
-#[tokio::test]
-async fn a_unix_serial_socket_is_shared_by_successive_sessions() {
-    // The test plays qemu: a chardev socket that serves one client.
+/// A fake whose VM `vmq` has a serial socket the test plays qemu on (a chardev socket that
+/// serves one client), with `extra` options.
+fn fake_on_a_serial_socket(extra: &[&str]) -> (FakeAzure, tokio::net::UnixListener) {
     let mut listener = None;
     let fake = FakeAzure::start_with(|dir| {
         let path = dir.join("serial.sock");
         listener = Some(tokio::net::UnixListener::bind(&path).unwrap());
-        vec![
-            "--vm".into(),
-            format!("{SUB}/rg1/vmq=unix:{}", path.display()),
-            "--ping-secs".into(),
-            "1".into(),
-        ]
+        let vm = format!("{SUB}/rg1/vmq=unix:{}", path.display());
+        ["--vm", &vm]
+            .iter()
+            .chain(extra)
+            .map(|arg| arg.to_string())
+            .collect()
     });
-    let listener = listener.unwrap();
+    (fake, listener.unwrap())
+}
+
+#[tokio::test]
+async fn a_unix_serial_socket_is_shared_by_successive_sessions() {
+    let (fake, listener) = fake_on_a_serial_socket(&["--ping-secs", "1"]);
     let token = fake.token().await;
     let connect = vm_path(
         "vmq",
@@ -1283,16 +1288,7 @@ async fn a_unix_serial_socket_is_shared_by_successive_sessions() {
 /// that another client can have qemu's one connection; the next session connects again.
 #[tokio::test]
 async fn a_released_serial_socket_is_closed_and_connected_again_by_the_next_session() {
-    let mut listener = None;
-    let fake = FakeAzure::start_with(|dir| {
-        let path = dir.join("serial.sock");
-        listener = Some(tokio::net::UnixListener::bind(&path).unwrap());
-        vec![
-            "--vm".into(),
-            format!("{SUB}/rg1/vmq=unix:{}", path.display()),
-        ]
-    });
-    let listener = listener.unwrap();
+    let (fake, listener) = fake_on_a_serial_socket(&[]);
     let token = fake.token().await;
     let connect = vm_path(
         "vmq",
