@@ -114,7 +114,6 @@ fn fix(facts: &Facts) -> Option<Fix> {
         .iter()
         .map(|d| d.module.as_str())
         .collect();
-    modules.dedup();
     modules.sort_unstable();
     modules.dedup();
     let each = modules.into_iter().filter_map(|module| {
