@@ -4,14 +4,20 @@
 # the one dpkg recorded for it, fails every login through the stack, console logins included.
 # shellcheck shell=dash disable=SC2086
 
-# ll_pam_stack_lines FILE DEPTH: "FILE<TAB>LINE<TAB>MODULE<TAB>TEXT" for each module line of
-# FILE and of the files it includes (@include, include, substack), each file once
-# ($ll_pam_seen holds those read).
+# ll_pam_stack_lines FILE DEPTH: "FILE<TAB>LINE<TAB>MODULE<TAB>SKIP<TAB>TEXT" for each module
+# line of FILE and of the files it includes (@include, include, substack), each file once
+# ($ll_pam_seen holds those read). SKIP is "-" where PAM skips the line when its module is
+# missing (`-type`, `module_unknown=ignore`), "+" where it fails (never empty: a tab is blank to
+# `read`, and empty fields would run together). A file that cannot be read gives
+# "FILE<TAB>nofile".
 ll_pam_stack_lines() {
-    local file=$1 depth=$2 n=0 line ctrl
+    local file=$1 depth=$2 n=0 line skip ctrl
     case " $ll_pam_seen " in *" $file "*) return 0 ;; esac
     ll_pam_seen="$ll_pam_seen $file"
-    [ -r "$file" ] || return 0
+    if [ ! -r "$file" ]; then
+        printf '%s\tnofile\n' "$file"
+        return 0
+    fi
     while IFS= read -r line || [ -n "$line" ]; do
         n=$((n + 1))
         set -- $line
@@ -20,6 +26,8 @@ ll_pam_stack_lines() {
             [ "$depth" -lt 6 ] && ll_pam_stack_lines "/etc/pam.d/$2" $((depth + 1))
             continue
         fi
+        skip=+
+        case $1 in -*) skip=- ;; esac
         shift
         ctrl=$1
         [ $# -gt 0 ] && shift
@@ -33,14 +41,49 @@ ll_pam_stack_lines() {
                 ;;
         esac
         [ -n "$1" ] || continue
+        case $ctrl in *module_unknown=ignore*) skip=- ;; esac
         case $ctrl in
             include | substack)
                 [ "$depth" -lt 6 ] && ll_pam_stack_lines "/etc/pam.d/$1" $((depth + 1))
                 continue
                 ;;
         esac
-        printf '%s\t%s\t%s\t%s\n' "$file" "$n" "$1" "$line"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$file" "$n" "$1" "$skip" "$line"
     done <"$file"
+}
+
+# ll_pam_find_dirs: sets $ll_pam_dirs to the directories PAM modules are found in, the
+# multiarch ones first (where Debian's libpam looks).
+ll_pam_find_dirs() {
+    local d
+    ll_pam_dirs=
+    set +f
+    for d in /lib/*/security /usr/lib/*/security /lib64/security /usr/lib64/security /lib/security /usr/lib/security; do
+        [ -d "$d" ] && ll_pam_dirs="$ll_pam_dirs $d"
+    done
+    set -f
+}
+
+# ll_pam_modules SERVICE: the section "@pam": each module SERVICE's stack uses, as
+# "[-]MODULE ok|missing" ("-": PAM skips it when missing), and "nofile FILE" for each file of
+# the stack that cannot be read.
+ll_pam_modules() {
+    local d file n mod skip found
+    ll_pam_find_dirs
+    sec pam
+    ll_pam_seen=
+    ll_pam_stack_lines "/etc/pam.d/$1" 0 | while IFS="$TAB" read -r file n mod skip _; do
+        if [ "$n" = nofile ]; then
+            printf 'nofile %s\n' "$file"
+            continue
+        fi
+        found=missing
+        case $mod in
+            /*) [ -e "$mod" ] && found=ok ;;
+            *) for d in $ll_pam_dirs; do [ -e "$d/$mod" ] && found=ok && break; done ;;
+        esac
+        printf '%s%s %s\n' "${skip%+}" "$mod" "$found"
+    done | sort -u
 }
 
 # ll_pam_damage: prints the section "@pam_damage": each module line of the login path's stacks
@@ -51,11 +94,9 @@ ll_pam_stack_lines() {
 # package in apt's cache ("-": none). Lines PAM skips when their module is missing (`-type`)
 # are not listed. One md5sum for every module found: each process is slow on an emulated guest.
 ll_pam_damage() {
-    local dirs='' lines sums='' found='' debs='' m d f b
+    local lines sums='' found='' debs='' m d f b
+    ll_pam_find_dirs
     set +f
-    for d in /lib/*/security /usr/lib/*/security /lib64/security /usr/lib64/security /lib/security /usr/lib/security; do
-        [ -d "$d" ] && dirs="$dirs $d"
-    done
     [ -d /var/lib/dpkg/info ] && sums=$(awk '$2 ~ /\/security\/[^\/]+\.so$/ {
         p = FILENAME; sub(/.*\//, "", p); sub(/\.md5sums$/, "", p); sub(/:.*/, "", p)
         print $1, $2, p }' /var/lib/dpkg/info/*.md5sums 2>/dev/null)
@@ -68,7 +109,7 @@ ll_pam_damage() {
     for m in $(printf '%s\n' "$lines" | cut -f3 | sort -u); do
         case $m in
             /*) [ -e "$m" ] && found="$found$NL$m $m" ;;
-            *) for d in $dirs; do [ -e "$d/$m" ] && found="$found$NL$m $d/$m" && break; done ;;
+            *) for d in $ll_pam_dirs; do [ -e "$d/$m" ] && found="$found$NL$m $d/$m" && break; done ;;
         esac
     done
     sec pam_damage
@@ -97,13 +138,13 @@ ll_pam_damage() {
         sec == "debs" { deb[$1] = $2; next }
         sec == "lines" {
             split($0, f, "\t"); m = f[3]; b = m; sub(/.*\//, "", b)
-            if (f[4] ~ /^[ \t]*-/) next
+            if (f[2] == "nofile" || f[4] == "-") next
             if (!(m in path)) st = "missing"
             else if ((b in pkg) && !((b " " h[path[m]]) in ok)) st = "changed"
             else next
             p = (b in pkg) ? pkg[b] : "-"
             printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f[1], f[2], m, st,
                 (m in path) ? path[m] : "-", p, (b in pkg) ? rec[b] : "-",
-                (b in pkg) ? mem[b] : "-", (p in deb) ? deb[p] : "-", f[4]
+                (b in pkg) ? mem[b] : "-", (p in deb) ? deb[p] : "-", f[5]
         }'
 }

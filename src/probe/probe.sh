@@ -164,50 +164,6 @@ keys() {
         END { printf "keys=%s lines=%d bad=%d cr=%d types=%s\n", f, lines, bad, cr, types }' "$1"
 }
 
-# pam FILE DEPTH: the modules a PAM service file uses (following @include, include and
-# substack), each as "[-]MODULE ok|missing".
-pam() {
-    if [ ! -r "$1" ]; then
-        printf 'nofile %s\n' "$1"
-        return
-    fi
-    local file=$1 depth=$2 line type opt ctrl mod d found
-    while IFS= read -r line || [ -n "$line" ]; do
-        set -- $line
-        case $1 in '' | '#'*) continue ;; esac
-        if [ "$1" = @include ]; then
-            [ "$depth" -lt 6 ] && pam "/etc/pam.d/$2" $((depth + 1))
-            continue
-        fi
-        type=$1; opt=
-        case $type in -*) opt=- ;; esac
-        shift; ctrl=$1; shift
-        case $ctrl in
-            '['*)
-                while [ $# -gt 0 ]; do
-                    case $ctrl in *']') break ;; esac
-                    ctrl="$ctrl $1"; shift
-                done
-                ;;
-        esac
-        mod=$1
-        [ -n "$mod" ] || continue
-        case $ctrl in *module_unknown=ignore*) opt=- ;; esac
-        case $ctrl in
-            include | substack)
-                [ "$depth" -lt 6 ] && pam "/etc/pam.d/$mod" $((depth + 1))
-                continue
-                ;;
-        esac
-        found=missing
-        case $mod in
-            /*) [ -e "$mod" ] && found=ok ;;
-            *) for d in $PAM_DIRS; do [ -e "$d/$mod" ] && found=ok && break; done ;;
-        esac
-        printf '%s%s %s\n' "$opt" "$mod" "$found"
-    done <"$file"
-}
-
 # device SPEC: whether the device an fstab entry names is on this system: "found", "missing",
 # "-" (not a local device: tmpfs, a bind mount, NFS) or "?" (nothing here could tell: no blkid
 # and no udev links, as in a break-in shell). blkid reads the disks themselves, so it answers
@@ -482,11 +438,7 @@ $ll_p"
         [ -e "$f" ] && printf '%s %s\n' "$f" "$(head -n 1 "$f" | cut -c1-100)"
     done
 
-    sec pam
-    set +f
-    PAM_DIRS=$(for d in /lib/security /lib64/security /usr/lib/security /usr/lib64/security /lib/*/security /usr/lib/*/security; do [ -d "$d" ] && echo "$d"; done)
-    set -f
-    pam /etc/pam.d/sshd 0 | sort -u
+    ll_pam_modules sshd
     ll_sshd_files "$ll_libs"
     ll_pam_damage
 
