@@ -735,10 +735,7 @@ impl Session {
     /// included), and the prompt stays on the screen meanwhile: only an answer counts.
     async fn answer_secret(&mut self, secret: &Secret) -> Result<ConsoleState, ShellError> {
         self.secrets.register(secret);
-        self.expecter.discard_pending();
-        self.write(format!("{}\r", secret.expose()).as_bytes())
-            .await?;
-        self.observe_after(self.timeouts.login, true).await
+        self.enter_line(&format!("{}\r", secret.expose())).await
     }
 
     /// Types `line` (a user name or a command, with its Enter) at a prompt and returns the
