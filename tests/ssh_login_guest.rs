@@ -8,7 +8,7 @@ mod support;
 
 use lifeline::diagnose::diagnose;
 use lifeline::login::client_facts::gather;
-use lifeline::login::remote::{Credentials, check, load_key};
+use lifeline::login::remote::{Budget, Credentials, check, load_key};
 use lifeline::login::{Proven, Vantage, guest};
 use lifeline::probe::facts::Facts;
 use lifeline::rules::Finding;
@@ -16,10 +16,7 @@ use lifeline::rules::client::evaluate;
 use lifeline::secret::Secret;
 use lifeline::shell::Session;
 use std::path::Path;
-use std::time::Duration;
 use support::{Guest, sh, shared_guest};
-
-const LIMIT: Duration = Duration::from_secs(30);
 
 /// What the probe reads on the guest, the host keys' fingerprints among it.
 async fn probed(session: &mut Session, guest: &Guest) -> Facts {
@@ -69,7 +66,7 @@ async fn key_and_password_log_in_and_the_host_key_is_the_guests() {
         password: Some(&password),
     };
 
-    let here = check(&address, &guest.user, &credentials, &known, LIMIT).await;
+    let here = check(&address, &guest.user, &credentials, &known, Budget::RESCUE).await;
     eprintln!("{}", serde_json::to_string_pretty(&here).unwrap());
     assert!(here.logged_in(), "{here:?}");
     assert_eq!(here.from, Vantage::Here);
@@ -97,7 +94,7 @@ async fn key_and_password_log_in_and_the_host_key_is_the_guests() {
             password: Some(&wrong),
         },
         &known,
-        LIMIT,
+        Budget::RESCUE,
     )
     .await;
     assert!(!refused.logged_in());
@@ -132,7 +129,7 @@ async fn a_host_key_that_is_not_the_guests_gets_no_credential() {
         password: Some(&password),
     };
     let other = ["SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_string()];
-    let result = check(&address, &guest.user, &credentials, &other, LIMIT).await;
+    let result = check(&address, &guest.user, &credentials, &other, Budget::RESCUE).await;
     eprintln!("{result:?}");
     assert!(!result.logged_in());
     assert!(result.attempts.is_empty(), "a credential was offered");
@@ -162,7 +159,7 @@ async fn a_forced_command_lets_the_handshake_through_but_not_the_login() {
         &guest.user,
         &credentials,
         &facts.host_key_fingerprints,
-        LIMIT,
+        Budget::RESCUE,
     )
     .await;
     eprintln!("{here:?}");
@@ -202,7 +199,7 @@ async fn keys_looked_up_elsewhere_fail_the_login() {
             password: None,
         },
         &facts.host_key_fingerprints,
-        LIMIT,
+        Budget::RESCUE,
     )
     .await;
     eprintln!("{here:?}");

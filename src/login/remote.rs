@@ -29,6 +29,25 @@ pub fn load_key(path: &Path) -> Result<PrivateKey, String> {
         .map_err(|e| format!("could not read the private key {}: {e}", path.display()))
 }
 
+/// How long each step of one login may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Connecting and the SSH handshake.
+    pub handshake: Duration,
+    /// Authenticating, opening the session and running `true`: on the user's first login after
+    /// a boot the session waits while systemd starts the user's own manager (user@UID.service),
+    /// 18 s and more on a loaded machine.
+    pub login: Duration,
+}
+
+impl Budget {
+    /// What a rescue allows: the login gets the in-guest login's 90 s (guest.sh).
+    pub const RESCUE: Budget = Budget {
+        handshake: Duration::from_secs(30),
+        login: Duration::from_secs(90),
+    };
+}
+
 /// Logs in at `address` (`HOST[:PORT]`) as `user` with each credential and runs `true`.
 /// `known` holds the host key fingerprints (`SHA256:…`) the probe read on the guest; a server
 /// with another key is refused before any credential is offered.
@@ -37,7 +56,7 @@ pub async fn check(
     user: &str,
     credentials: &Credentials<'_>,
     known: &[String],
-    timeout: Duration,
+    budget: Budget,
 ) -> LoginCheck {
     let address = with_port(address);
     let mut check = LoginCheck::new(Vantage::Here, &address, user);
@@ -52,7 +71,7 @@ pub async fn check(
             known: known.to_vec(),
             seen: seen.clone(),
         };
-        let attempt = tokio::time::timeout(timeout, connect(&address, witness)).await;
+        let attempt = tokio::time::timeout(budget.handshake, connect(&address, witness)).await;
         let host_key = seen.lock().expect("host key slot").take();
         let handle = match attempt {
             Ok(Ok(handle)) => handle,
@@ -64,7 +83,7 @@ pub async fn check(
             Err(_) => {
                 check.error = Some(format!(
                     "{address}: no SSH handshake within {}s",
-                    timeout.as_secs()
+                    budget.handshake.as_secs()
                 ));
                 return check;
             }
@@ -79,9 +98,9 @@ pub async fn check(
             }
             check.host_key = host_key;
         }
-        let result = tokio::time::timeout(timeout, login(handle, user, &method))
+        let result = tokio::time::timeout(budget.login, login(handle, user, &method))
             .await
-            .unwrap_or_else(|_| Err(format!("no answer within {}s", timeout.as_secs())));
+            .unwrap_or_else(|_| Err(format!("no answer within {}s", budget.login.as_secs())));
         check.record(method.name(), result);
     }
     if check.attempts.is_empty() && check.error.is_none() {
@@ -254,6 +273,14 @@ fn with_port(address: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use russh::keys::ssh_key::private::Ed25519Keypair;
+    use russh::server::{self, Auth, ChannelOpenHandle, Msg, Session};
+    use russh::{Channel, ChannelId};
+
+    const SHORT: Budget = Budget {
+        handshake: Duration::from_secs(5),
+        login: Duration::from_secs(5),
+    };
 
     #[test]
     fn the_port_is_made_explicit() {
@@ -275,7 +302,7 @@ mod tests {
             key: None,
             password: Some(&password),
         };
-        let check = check(&address, "alice", &credentials, &[], Duration::from_secs(5)).await;
+        let check = check(&address, "alice", &credentials, &[], SHORT).await;
         assert!(!check.logged_in());
         assert!(check.attempts.is_empty());
         assert!(
@@ -286,15 +313,85 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_credential_nothing_is_proven() {
-        let check = check(
-            "127.0.0.1:1",
-            "alice",
-            &Credentials::default(),
-            &[],
-            Duration::from_secs(5),
-        )
-        .await;
+        let check = check("127.0.0.1:1", "alice", &Credentials::default(), &[], SHORT).await;
         assert!(!check.logged_in());
         assert!(check.error.unwrap().contains("--verify-key"));
+    }
+
+    /// A server that accepts any password and answers `true` only after `delay`, as sshd does
+    /// while systemd starts the user's manager on a first login.
+    struct SlowSessions {
+        delay: Duration,
+    }
+
+    impl server::Handler for SlowSessions {
+        type Error = russh::Error;
+
+        async fn auth_password(&mut self, _: &str, _: &str) -> Result<Auth, Self::Error> {
+            Ok(Auth::Accept)
+        }
+
+        async fn channel_open_session(
+            &mut self,
+            _: Channel<Msg>,
+            reply: ChannelOpenHandle,
+            _: &mut Session,
+        ) -> Result<(), Self::Error> {
+            reply.accept().await;
+            Ok(())
+        }
+
+        async fn exec_request(
+            &mut self,
+            channel: ChannelId,
+            _: &[u8],
+            session: &mut Session,
+        ) -> Result<(), Self::Error> {
+            session.channel_success(channel)?;
+            let handle = session.handle();
+            let delay = self.delay;
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _ = handle.exit_status_request(channel, 0).await;
+                let _ = handle.eof(channel).await;
+                let _ = handle.close(channel).await;
+            });
+            Ok(())
+        }
+    }
+
+    /// Serves one connection with sessions that start after `delay`; the server's address.
+    async fn slow_server(delay: Duration) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        // A host key made for the test; nothing checks it (no fingerprints are known).
+        let key = PrivateKey::from(Ed25519Keypair::from_seed(&[7; 32]));
+        let config = Arc::new(server::Config {
+            keys: vec![key],
+            ..Default::default()
+        });
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let running = server::run_stream(config, stream, SlowSessions { delay }).await;
+            let _ = running.unwrap().await;
+        });
+        address
+    }
+
+    #[tokio::test]
+    async fn a_session_slower_than_the_handshake_budget_still_logs_in() {
+        let address = slow_server(Duration::from_secs(3)).await;
+        let password = Secret::new("pw");
+        let credentials = Credentials {
+            key: None,
+            password: Some(&password),
+        };
+        let budget = Budget {
+            handshake: Duration::from_secs(2),
+            login: Duration::from_secs(20),
+        };
+        let check = check(&address, "alice", &credentials, &[], budget).await;
+        assert!(check.logged_in(), "{check:?}");
+        assert!(check.proven.contains(&Proven::PasswordLogin), "{check:?}");
     }
 }

@@ -32,14 +32,11 @@ use crate::shell::Credentials;
 use crate::shell::Runner;
 use russh::keys::PrivateKey;
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tracing::info;
 
 /// Diagnose-and-fix cycles at most: each round fixes what the one before uncovered.
 pub const MAX_ROUNDS: usize = 3;
-
-/// How long each login from this machine may take.
-const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Default)]
 pub struct RescueOptions {
@@ -230,7 +227,7 @@ async fn prove_login(
             &options.user,
             &credentials,
             &facts.host_key_fingerprints,
-            LOGIN_TIMEOUT,
+            login::remote::Budget::RESCUE,
         )
         .await;
         let reached = here.proven.contains(&Proven::Handshake) || here.host_key.is_some();
