@@ -11,7 +11,7 @@
 # PATH" for each entry of dpkg-statoverride, which the package's own modes give way to. LDD
 # is what ldd printed for sshd (the probe's sshd section ran it already).
 ll_sshd_files() {
-    local ldd=$1 runs='' helpers='' libs='' dirs='' mods='' conf='' f d w n line
+    local ldd=$1 runs='' helpers='' libs='' mods='' conf='' f d w n line
     # sshd as the probe's sshd section finds it, but also when it lost its execute bit, which
     # `command -v` under dash and `[ -x ]` would not see.
     for f in "$(command -v sshd)" /usr/sbin/sshd /usr/bin/sshd /sbin/sshd; do
@@ -34,10 +34,8 @@ ll_sshd_files() {
             /*) case " $libs " in *" $w "*) ;; *) libs="$libs $w" ;; esac ;;
         esac
     done
+    ll_pam_find_dirs
     set +f
-    for d in /lib/*/security /usr/lib/*/security /lib64/security /usr/lib64/security /lib/security /usr/lib/security; do
-        [ -d "$d" ] && dirs="$dirs $d"
-    done
     for f in /etc/ssh /etc/ssh/sshd_config /etc/ssh/sshd_config.d /etc/ssh/sshd_config.d/*.conf; do
         [ -e "$f" ] && conf="$conf $f"
     done
@@ -50,7 +48,7 @@ ll_sshd_files() {
             for w in $line; do
                 case $w in '#'*) break ;; pam_*.so) ;; *) continue ;; esac
                 case " $mods " in *"/$w "*) continue ;; esac
-                for d in $dirs; do
+                for d in $ll_pam_dirs; do
                     [ -e "$d/$w" ] && mods="$mods $d/$w" && break
                 done
             done
