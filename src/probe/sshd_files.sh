@@ -48,6 +48,7 @@ ll_sshd_files() {
             for w in $line; do
                 case $w in '#'*) break ;; pam_*.so) ;; *) continue ;; esac
                 case " $mods " in *"/$w "*) continue ;; esac
+                # shellcheck disable=SC2154 # set by ll_pam_find_dirs (pam_modules.sh)
                 for d in $ll_pam_dirs; do
                     [ -e "$d/$w" ] && mods="$mods $d/$w" && break
                 done
