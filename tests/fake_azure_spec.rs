@@ -1905,6 +1905,60 @@ async fn health_agent_and_boot_log() {
         fake.http.get(unsigned).send().await.unwrap().status(),
         StatusCode::FORBIDDEN
     );
+
+    // The log holds the boots since the VM's last start: a restart keeps the boot before it,
+    // a stop and a start begin the log again.
+    let serial_log = || async {
+        let (_, uris) = fake
+            .post(
+                &compute_path("/retrieveBootDiagnosticsData", COMPUTE_API),
+                &token,
+            )
+            .await;
+        let uri = uris["serialConsoleLogBlobUri"].as_str().unwrap();
+        fake.http
+            .get(uri)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let power = |action: &str| {
+        let path = compute_path(&format!("/{action}"), COMPUTE_API);
+        let (fake, token) = (&fake, &token);
+        async move {
+            let (s, headers, body) = fake
+                .arm(reqwest::Method::POST, &path, Some(token), None)
+                .await;
+            assert_eq!(s, StatusCode::ACCEPTED, "{path}: {body}");
+            assert_eq!(fake.follow(&headers, token).await.0, StatusCode::NO_CONTENT);
+        }
+    };
+    let boot = |line: &str| {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&dir_log)
+            .unwrap();
+        write!(file, "Linux version 6.1\r\n{line}\r\n").unwrap();
+    };
+    power("restart").await;
+    boot("after the restart");
+    let log = serial_log().await;
+    assert!(
+        log.contains("Failed to mount /data") && log.contains("after the restart"),
+        "{log}"
+    );
+    fake.control(json!({"vm_power": {"vm": format!("{SUB}/rg1/vm1"), "state": "deallocated"}}))
+        .await;
+    power("start").await;
+    boot("after the start");
+    assert_eq!(
+        serial_log().await,
+        "Linux version 6.1\r\nafter the start\r\n"
+    );
     let _ = std::fs::remove_file(dir_log);
 }
 
