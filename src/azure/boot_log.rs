@@ -75,17 +75,19 @@ fn latest_boot(lines: &[String]) -> usize {
     start
 }
 
-/// The kernel's first line, `[    0.000000] Linux version …` (or without the time stamp), at
-/// the start of a line: a command that prints /proc/version mid-line opens no boot.
+/// The kernel's first line, `[    0.000000] Linux version …` (or without the time stamp at
+/// the start of a line). The stamped line may follow what was on the line before the reset
+/// (`rescue-guest login: [    0.000000] Linux version …`); an unstamped one mid-line is some
+/// command's output, not a boot.
 fn is_kernel_start(line: &str) -> bool {
-    let rest = match line.strip_prefix('[') {
-        Some(stamped) => match stamped.split_once(']') {
-            Some((time, rest)) if time.trim().parse::<f64>().is_ok() => rest.trim_start(),
-            _ => return false,
-        },
-        None => line,
-    };
-    rest.starts_with(KERNEL_START)
+    line.match_indices(KERNEL_START).any(|(i, _)| {
+        let before = line[..i].trim_end();
+        before.is_empty()
+            || before
+                .strip_suffix(']')
+                .and_then(|b| b.rsplit_once('['))
+                .is_some_and(|(_, time)| time.trim().parse::<f64>().is_ok())
+    })
 }
 
 /// A log line fit for a terminal: escape sequences and control bytes removed, bounded length.
@@ -205,6 +207,9 @@ mod tests {
         // Without firmware lines (a boot log of a VM whose firmware prints nothing).
         let log = "Linux version 6.1\nfsck failed\n[    1.5] Linux version 6.1\nlogin: ";
         assert!(classify(log).failures.is_empty());
+        // A reset while the login prompt waited: the kernel's line follows it.
+        let log = format!("{FAILED_BOOT}rescue-guest login: [    0.000000] Linux version 6.1\r\n");
+        assert!(classify(&log).failures.is_empty());
     }
 
     #[test]
