@@ -1413,6 +1413,17 @@ impl FakeAzure {
         FakeAzure::start_with(move |_| vec!["--ssh".into(), format!("{SUB}/rg1/vm1={backend}")])
     }
 
+    /// A power action (`POST …/restart`, `/redeploy`, `/start`) followed to its end: accepted,
+    /// then no content from its result.
+    async fn power(&self, path: &str, token: &str) {
+        let (s, headers, body) = self
+            .arm(reqwest::Method::POST, path, Some(token), None)
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{path}: {body}");
+        let (s, result) = self.follow(&headers, token).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{path}: {result}");
+    }
+
     /// Follows a long-running operation's first answer as the pattern says: polls
     /// Azure-AsyncOperation until Succeeded (seeing InProgress first), then reads Location.
     async fn follow(
@@ -1763,24 +1774,13 @@ async fn power_actions_reset_the_guest_through_its_monitor() {
             "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachineScaleSets/ss1/virtualMachines/2/{action}?{COMPUTE_API}"
         )
     };
-    let power = |path: String| {
-        let (fake, token) = (&fake, &token);
-        async move {
-            let (s, headers, body) = fake
-                .arm(reqwest::Method::POST, &path, Some(token), None)
-                .await;
-            assert_eq!(s, StatusCode::ACCEPTED, "{path}: {body}");
-            let (s, result) = fake.follow(&headers, token).await;
-            assert_eq!(s, StatusCode::NO_CONTENT, "{path}: {result}");
-        }
-    };
     for (path, on_vm) in [
         (compute_path("/restart", COMPUTE_API), true),
         (compute_path("/redeploy", COMPUTE_API), true),
         (instance("restart"), false),
         (instance("redeploy"), false),
     ] {
-        power(path.clone()).await;
+        fake.power(&path, &token).await;
         let monitor = if on_vm {
             &mut vm_monitor
         } else {
@@ -1793,7 +1793,8 @@ async fn power_actions_reset_the_guest_through_its_monitor() {
         );
     }
     // A running VM's start does nothing; a stopped one's boots it.
-    power(compute_path("/start", COMPUTE_API)).await;
+    fake.power(&compute_path("/start", COMPUTE_API), &token)
+        .await;
     assert!(vm_monitor.try_recv().is_err(), "start reset a running VM");
     fake.control(json!({"vm_power": {"vm": format!("{SUB}/rg1/vm1"), "state": "stopped"}}))
         .await;
@@ -1810,7 +1811,8 @@ async fn power_actions_reset_the_guest_through_its_monitor() {
         (StatusCode::CONFLICT, Some("OperationNotAllowed")),
         "{body}"
     );
-    power(compute_path("/start", COMPUTE_API)).await;
+    fake.power(&compute_path("/start", COMPUTE_API), &token)
+        .await;
     assert_eq!(vm_monitor.try_recv().as_deref(), Ok("system_reset"));
     let (_, view) = fake
         .get(
@@ -1925,17 +1927,6 @@ async fn health_agent_and_boot_log() {
             .await
             .unwrap()
     };
-    let power = |action: &str| {
-        let path = compute_path(&format!("/{action}"), COMPUTE_API);
-        let (fake, token) = (&fake, &token);
-        async move {
-            let (s, headers, body) = fake
-                .arm(reqwest::Method::POST, &path, Some(token), None)
-                .await;
-            assert_eq!(s, StatusCode::ACCEPTED, "{path}: {body}");
-            assert_eq!(fake.follow(&headers, token).await.0, StatusCode::NO_CONTENT);
-        }
-    };
     let boot = |line: &str| {
         use std::io::Write;
         let mut file = std::fs::OpenOptions::new()
@@ -1944,7 +1935,8 @@ async fn health_agent_and_boot_log() {
             .unwrap();
         write!(file, "Linux version 6.1\r\n{line}\r\n").unwrap();
     };
-    power("restart").await;
+    fake.power(&compute_path("/restart", COMPUTE_API), &token)
+        .await;
     boot("after the restart");
     let log = serial_log().await;
     assert!(
@@ -1953,7 +1945,8 @@ async fn health_agent_and_boot_log() {
     );
     fake.control(json!({"vm_power": {"vm": format!("{SUB}/rg1/vm1"), "state": "deallocated"}}))
         .await;
-    power("start").await;
+    fake.power(&compute_path("/start", COMPUTE_API), &token)
+        .await;
     boot("after the start");
     assert_eq!(
         serial_log().await,
