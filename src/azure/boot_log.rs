@@ -113,7 +113,7 @@ fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     match chars.next() {
         // Parameters and intermediates, then the final byte. Anything else ends a cut-short
         // sequence and is text: systemd ellipsizes a long status line even inside a colour
-        // sequence (`ESC[0;1;39…/dev/disk/…`), and the text after the cut must stay whole.
+        // sequence (Debian 12: `ESC[0;1;… /dev/disk/…`), and the text after the cut stays.
         Some('[') => {
             while chars.next_if(|c| (' '..='?').contains(c)).is_some() {}
             chars.next_if(|c| ('@'..='~').contains(c));
@@ -233,10 +233,10 @@ mod tests {
     #[test]
     fn a_colour_sequence_cut_by_systemds_ellipsis_keeps_the_text_after_it() {
         let log = "Linux version 6.1\r\n\
-            [\x1b[0;1;31m TIME \x1b[0m] Timed out waiting for device \x1b[0;1;39…/dev/disk/by-label/gone\x1b[0m.\r\n";
+            [\x1b[0;1;31m TIME \x1b[0m] Timed out waiting for device \x1b[0;1;… /dev/disk/by-label/gone.\r\n";
         assert_eq!(
             classify(log).failures,
-            ["[ TIME ] Timed out waiting for device …/dev/disk/by-label/gone."]
+            ["[ TIME ] Timed out waiting for device … /dev/disk/by-label/gone."]
         );
     }
 
