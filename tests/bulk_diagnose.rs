@@ -98,6 +98,47 @@ fn every_console_is_diagnosed_at_once_and_a_dead_one_fails_alone() {
     );
 }
 
+/// `--login-key` with several targets: this machine's side (SSH801, a key file ssh refuses
+/// for its mode) joins each target's diagnosis, as it does for one.
+#[test]
+fn the_login_key_is_judged_in_each_targets_diagnosis() {
+    let dir = std::env::temp_dir().join(format!("lifeline-bulk-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let key = dir.join("id_ed25519");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .expect("run ssh-keygen");
+    assert!(made.success());
+    // Readable by others: ssh would refuse it.
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .expect("chmod the key");
+    let mut playbook =
+        String::from("[defaults]\nuser = \"root\"\npassword_env = \"FAKE_CONSOLE_PW\"\n");
+    for n in 1..=2 {
+        playbook +=
+            &format!("\n[[target]]\nname = \"key-{n}\"\nserial = \"cmd:{FAKE_CONSOLE} key-{n}\"\n");
+    }
+    let (_, stdout, stderr) = diagnose("key", &playbook, &["--login-key", key.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).ok();
+    let doc: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: not JSON:\n{stdout}\nstderr:\n{stderr}"));
+    let targets = doc["targets"].as_array().expect("targets");
+    assert_eq!(targets.len(), 2, "{doc:#}");
+    for target in targets {
+        let findings = target["operations"][0]["diagnosis"]["findings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no diagnosis: {target:#}\nstderr:\n{stderr}"));
+        let ssh801 = findings
+            .iter()
+            .find(|f| f["id"] == "SSH801")
+            .unwrap_or_else(|| panic!("no SSH801: {target:#}"));
+        assert_eq!(ssh801["source"], "client", "{ssh801:#}");
+        assert!(ssh801.to_string().contains("644"), "{ssh801:#}");
+    }
+}
+
 /// A bulk rescue of `playbook` with `args`, its JSON targets and stderr.
 fn rescue_all(tag: &str, playbook: &str, args: &[&str]) -> (Option<i32>, Vec<Value>, String) {
     let dir =

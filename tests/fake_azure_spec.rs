@@ -1413,6 +1413,17 @@ impl FakeAzure {
         FakeAzure::start_with(move |_| vec!["--ssh".into(), format!("{SUB}/rg1/vm1={backend}")])
     }
 
+    /// A power action (`POST …/restart`, `/redeploy`, `/start`) followed to its end: accepted,
+    /// then no content from its result.
+    async fn power(&self, path: &str, token: &str) {
+        let (s, headers, body) = self
+            .arm(reqwest::Method::POST, path, Some(token), None)
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{path}: {body}");
+        let (s, result) = self.follow(&headers, token).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{path}: {result}");
+    }
+
     /// Follows a long-running operation's first answer as the pattern says: polls
     /// Azure-AsyncOperation until Succeeded (seeing InProgress first), then reads Location.
     async fn follow(
@@ -1763,24 +1774,13 @@ async fn power_actions_reset_the_guest_through_its_monitor() {
             "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachineScaleSets/ss1/virtualMachines/2/{action}?{COMPUTE_API}"
         )
     };
-    let power = |path: String| {
-        let (fake, token) = (&fake, &token);
-        async move {
-            let (s, headers, body) = fake
-                .arm(reqwest::Method::POST, &path, Some(token), None)
-                .await;
-            assert_eq!(s, StatusCode::ACCEPTED, "{path}: {body}");
-            let (s, result) = fake.follow(&headers, token).await;
-            assert_eq!(s, StatusCode::NO_CONTENT, "{path}: {result}");
-        }
-    };
     for (path, on_vm) in [
         (compute_path("/restart", COMPUTE_API), true),
         (compute_path("/redeploy", COMPUTE_API), true),
         (instance("restart"), false),
         (instance("redeploy"), false),
     ] {
-        power(path.clone()).await;
+        fake.power(&path, &token).await;
         let monitor = if on_vm {
             &mut vm_monitor
         } else {
@@ -1793,7 +1793,8 @@ async fn power_actions_reset_the_guest_through_its_monitor() {
         );
     }
     // A running VM's start does nothing; a stopped one's boots it.
-    power(compute_path("/start", COMPUTE_API)).await;
+    fake.power(&compute_path("/start", COMPUTE_API), &token)
+        .await;
     assert!(vm_monitor.try_recv().is_err(), "start reset a running VM");
     fake.control(json!({"vm_power": {"vm": format!("{SUB}/rg1/vm1"), "state": "stopped"}}))
         .await;
@@ -1810,7 +1811,8 @@ async fn power_actions_reset_the_guest_through_its_monitor() {
         (StatusCode::CONFLICT, Some("OperationNotAllowed")),
         "{body}"
     );
-    power(compute_path("/start", COMPUTE_API)).await;
+    fake.power(&compute_path("/start", COMPUTE_API), &token)
+        .await;
     assert_eq!(vm_monitor.try_recv().as_deref(), Ok("system_reset"));
     let (_, view) = fake
         .get(
@@ -1904,6 +1906,51 @@ async fn health_agent_and_boot_log() {
     assert_eq!(
         fake.http.get(unsigned).send().await.unwrap().status(),
         StatusCode::FORBIDDEN
+    );
+
+    // The log holds the boots since the VM's last start: a restart keeps the boot before it,
+    // a stop and a start begin the log again.
+    let serial_log = || async {
+        let (_, uris) = fake
+            .post(
+                &compute_path("/retrieveBootDiagnosticsData", COMPUTE_API),
+                &token,
+            )
+            .await;
+        let uri = uris["serialConsoleLogBlobUri"].as_str().unwrap();
+        fake.http
+            .get(uri)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let boot = |line: &str| {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&dir_log)
+            .unwrap();
+        write!(file, "Linux version 6.1\r\n{line}\r\n").unwrap();
+    };
+    fake.power(&compute_path("/restart", COMPUTE_API), &token)
+        .await;
+    boot("after the restart");
+    let log = serial_log().await;
+    assert!(
+        log.contains("Failed to mount /data") && log.contains("after the restart"),
+        "{log}"
+    );
+    fake.control(json!({"vm_power": {"vm": format!("{SUB}/rg1/vm1"), "state": "deallocated"}}))
+        .await;
+    fake.power(&compute_path("/start", COMPUTE_API), &token)
+        .await;
+    boot("after the start");
+    assert_eq!(
+        serial_log().await,
+        "Linux version 6.1\r\nafter the start\r\n"
     );
     let _ = std::fs::remove_file(dir_log);
 }

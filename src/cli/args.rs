@@ -440,7 +440,7 @@ pub struct DiagnoseArgs {
     pub ssh_user: Option<String>,
     /// The private key you log in with (as given to `ssh -i`): ssh's checks of its mode
     /// (SSH801), and its fingerprint sought among the SSH user's authorized keys (SSH803).
-    #[arg(long, value_name = "FILE", conflicts_with = "targets")]
+    #[arg(long, value_name = "FILE")]
     pub login_key: Option<PathBuf>,
     /// A playbook (TOML) naming many targets: each is diagnosed; its operations are not run.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["serial", "resource_group", "ids", "vmss"])]

@@ -7,7 +7,9 @@
 //!
 //! An Azure target's side (NSG, routes, health, agent, boot log) is read beside its console
 //! login, as for one target: a diagnosis joins its findings, a rescue orders its fixes across
-//! both, and a target no login reaches is still diagnosed from Azure's side.
+//! both, and a target no login reaches is still diagnosed from Azure's side. This machine's
+//! side (the key file, known_hosts for the target's SSH address: SSH801-803) joins each
+//! target's diagnosis too, as for one target.
 //!
 //! Every input (passwords, new passwords, key files) is read before the first console is
 //! opened, so a typo costs no login; nothing asks on the terminal.
@@ -27,6 +29,7 @@ use crate::azure::VmTarget;
 use crate::azure::target::Machine;
 use crate::diagnose::{Diagnosis, diagnose};
 use crate::exit;
+use crate::login::client_facts::of_this_user;
 use crate::playbook::{self, Console, Operation, Playbook, SecretSource};
 use crate::remedy::UserName;
 use crate::report::{self, BulkDiagnosis, BulkReport, BulkSummary, OperationResult, TargetResult};
@@ -62,6 +65,9 @@ struct Shared {
     dry_run: bool,
     ssh_user: Option<String>,
     verify_key: Option<russh::keys::PrivateKey>,
+    /// The key file this machine's ssh would use (`--login-key`, `--verify-key`), judged per
+    /// target with known_hosts for its address.
+    key_file: Option<std::path::PathBuf>,
     /// Azure's side: the client's address, --guest-only, --allow-redeploy.
     cloud: CloudArgs,
 }
@@ -95,6 +101,7 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
         dry_run: args.change.dry_run,
         ssh_user: args.ssh_user.clone(),
         verify_key: super::rescue::verify_key(args)?,
+        key_file: args.verify_key.clone(),
         cloud: args.cloud.clone(),
     };
     let parallel = args.parallel.map(usize::from).or(playbook_parallel);
@@ -116,6 +123,7 @@ pub async fn diagnose_all(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
         dry_run: true,
         ssh_user: args.ssh_user.clone(),
         verify_key: None,
+        key_file: args.login_key.clone(),
         cloud: args.cloud.clone(),
     };
     let parallel = args.parallel.map(usize::from).or(playbook_parallel);
@@ -210,6 +218,12 @@ async fn run_job(job: Job, shared: &Shared) -> TargetResult {
         super::azure::cloud_side(&job.endpoint.target, &shared.cloud),
         session::open_with(&job.endpoint, &job.access, Need::Root, rescues)
     );
+    // This machine's side, for the address ssh would connect to.
+    let address = job
+        .verify_host
+        .clone()
+        .or_else(|| cloud.as_ref().and_then(|side| side.facts.ssh_address()));
+    let client = of_this_user(shared.key_file.as_deref(), address.as_deref());
     match opened {
         Err(e) => {
             warn!(target = %job.name, "could not reach a root shell: {e:#}");
@@ -220,11 +234,14 @@ async fn run_job(job: Job, shared: &Shared) -> TargetResult {
                 && job.steps.iter().any(|s| matches!(s, Step::Diagnose))
             {
                 let diagnosis = Diagnosis::cloud_only(cloud.facts, format!("{e:#}"));
-                result.operations.push(diagnosed(&diagnosis));
+                result
+                    .operations
+                    .push(diagnosed(&diagnosis.with_client(&client)));
             }
         }
         Ok(mut opened) => {
             let options = RescueOptions {
+                client: Some(client),
                 verify_host: job.verify_host.clone(),
                 verify_key: shared.verify_key.clone(),
                 dry_run: shared.dry_run,
@@ -315,7 +332,13 @@ async fn run_step(
     if let Step::Diagnose = step {
         let cloud = options.cloud.as_ref().map(|c| c.facts.clone());
         return match diagnose(channel, &options.user).await {
-            Ok(diagnosis) => diagnosed(&diagnosis.with_cloud(cloud)),
+            Ok(diagnosis) => {
+                let diagnosis = diagnosis.with_cloud(cloud);
+                diagnosed(&match &options.client {
+                    Some(client) => diagnosis.with_client(client),
+                    None => diagnosis,
+                })
+            }
             Err(e) => OperationResult::failed(step, e.to_string()),
         };
     }

@@ -11,10 +11,12 @@ pub static RULE: Rule = Rule {
     kind: Kind::Cause,
     docs: Docs {
         what: "Reads the serial log Azure keeps for the VM (`retrieveBootDiagnosticsData`, \
-               then the log's SAS URI) from the last kernel start on, for what the kernel, \
-               the initramfs and systemd print when a boot fails: a kernel panic, emergency \
-               mode, a file system that failed to mount, a device that never appeared. It \
-               works when no login on the console is possible.",
+               then the log's SAS URI), which holds every boot since the VM's last start, for \
+               what the kernel, the initramfs and systemd print when a boot fails: a kernel \
+               panic, emergency mode, a file system that failed to mount, a device that never \
+               appeared. Only the latest boot counts (from the firmware's line after the last \
+               reset, or the last kernel start): an old failed boot followed by a good one is \
+               a VM that boots. It works when no login on the console is possible.",
         why: "A boot that stops in emergency mode or panics never starts sshd; a failed \
               mount in /etc/fstab is the most common cause on Azure (a data disk detached, a \
               device name that changed).",

@@ -104,8 +104,18 @@ impl FakeAzure {
 }
 
 impl Drop for FakeAzure {
+    /// Stops the fake and removes its state directory, unless the test failed: then its log
+    /// is kept, and named.
     fn drop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "fake-azure's log: {}",
+                self.dir.join("fake-azure.log").display()
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }

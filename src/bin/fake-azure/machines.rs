@@ -255,6 +255,9 @@ pub struct Machine {
     pub extensions: std::collections::BTreeMap<String, serde_json::Value>,
     /// A file served as the boot diagnostics serial log (`--boot-log`); else the scrollback.
     pub boot_log: Option<PathBuf>,
+    /// Where in that file the VM's last start begins: Azure's serial log holds the boots
+    /// since then (restarts included), not those before a stop.
+    pub boot_log_from: u64,
     /// The admin user and the public keys the VM was created with (`--admin`).
     pub admin: Admin,
 }
@@ -291,6 +294,7 @@ impl Machine {
             agent_busy: false,
             extensions: Default::default(),
             boot_log: None,
+            boot_log_from: 0,
             admin: Admin::default(),
         }
     }

@@ -149,6 +149,10 @@ struct Args {
     /// Exit when stdin reaches its end, so a harness that dies leaves nothing behind.
     #[arg(long)]
     exit_on_stdin_eof: bool,
+    /// Remove --state-dir on a clean exit: for a harness that cannot (one fake shared by a whole
+    /// test process outlives every test).
+    #[arg(long)]
+    remove_state_dir: bool,
     /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -254,6 +258,10 @@ async fn run(args: Args) -> Result<(), String> {
     tokio::select! {
         () = accept_loop(listener, tls.acceptor, fake) => {}
         reason = shutdown_signal(args.exit_on_stdin_eof) => info!("stopping: {reason}"),
+    }
+    if args.remove_state_dir {
+        std::fs::remove_dir_all(&args.state_dir)
+            .map_err(|e| format!("could not remove {}: {e}", args.state_dir.display()))?;
     }
     Ok(())
 }

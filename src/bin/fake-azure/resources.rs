@@ -712,17 +712,30 @@ pub fn serve_blob(fake: &Fake, path: &str, query: &str) -> Response<Body> {
     let (log, scrollback) = {
         let w = fake.world();
         match w.machines.iter().find(|(_, m)| m.vm_id == vm_id) {
-            Some((key, m)) => (m.boot_log.clone(), fake.console(key)),
+            Some((key, m)) => (
+                m.boot_log.clone().map(|path| (path, m.boot_log_from)),
+                fake.console(key),
+            ),
             None => return storage_error(StatusCode::NOT_FOUND, "BlobNotFound"),
         }
     };
     let bytes = match log {
-        Some(path) => std::fs::read(&path).unwrap_or_default(),
+        Some((path, from)) => since_start(&path, from),
         None => scrollback.map(|c| c.scrollback()).unwrap_or_default(),
     };
     let mut response = crate::http::empty_response(StatusCode::OK);
     *response.body_mut() = Body::from(bytes);
     response
+}
+
+/// The log file's bytes from the VM's last start (all of them if the file is shorter, as a
+/// new qemu's log would be).
+fn since_start(path: &std::path::Path, from: u64) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).unwrap_or_default();
+    match usize::try_from(from) {
+        Ok(from) if from <= bytes.len() => bytes.split_off(from),
+        _ => bytes,
+    }
 }
 
 /// A power action's call, for a VM or a scale-set instance alike.
@@ -805,6 +818,12 @@ async fn power_action(
             match w.machines.get_mut(key) {
                 Some(m) if !m.power.running() => {
                     m.power = crate::machines::Power::Running;
+                    // A new start: the log begins again from here.
+                    m.boot_log_from = m
+                        .boot_log
+                        .as_ref()
+                        .and_then(|path| std::fs::metadata(path).ok())
+                        .map_or(0, |meta| meta.len());
                     true
                 }
                 _ => false,
