@@ -221,6 +221,40 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// `ll_pam_modules` lists each module of a service's stack and the files it includes
+    /// (`ll_pam_find_dirs` finds them), marks those PAM skips when missing (`-type`,
+    /// `module_unknown=ignore`) and names each stack file that cannot be read.
+    #[test]
+    fn a_services_pam_modules_are_listed_found_or_missing() {
+        let body = format!(
+            "TAB=$(printf '\\t')\nsec() {{ printf '@%s\\n' \"$1\"; }}\nset -f\n\
+             {PAM_MODULES}\n\
+             printf '# c\\nauth [success=1 default=ignore module_unknown=ignore] pam_nosuch1.so\\n\
+             -session optional pam_nosuch2.so\\naccount required pam_unix.so\\n\
+             @include lltest-inc\\n@include lltest-gone\\n' >/etc/pam.d/lltest\n\
+             printf 'password substack lltest-inc\\nsession required pam_nosuch3.so\\n' \
+             >/etc/pam.d/lltest-inc\n\
+             ll_pam_modules lltest"
+        );
+        let (dir, out) = crate::remedy::plan::run_over_private_etc(&[], &body);
+        std::fs::remove_dir_all(dir).ok();
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("@pam"), "{out}");
+        let mut listed: Vec<&str> = lines.collect();
+        listed.sort_unstable();
+        assert_eq!(
+            listed,
+            [
+                "-pam_nosuch1.so missing",
+                "-pam_nosuch2.so missing",
+                "nofile /etc/pam.d/lltest-gone",
+                "pam_nosuch3.so missing",
+                "pam_unix.so ok",
+            ],
+            "{out}"
+        );
+    }
+
     /// `ll_pam_damage` over this machine's own stacks, in a private copy of /usr where one
     /// module is corrupted and one deleted: each line that loads them is listed with dpkg's
     /// package and record, and no other (`ll_pam_stack_lines` reads the stacks). Needs root and
