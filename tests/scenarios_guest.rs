@@ -1,4 +1,6 @@
-//! Every way to break SSH in one table, on the real Debian guest: each break is applied through
+//! Every way to break SSH in one table, on the real Debian guest of any flavour (`LIFELINE_FLAVOUR`,
+//! bookworm by default; each break's service actions filled in for its service manager by
+//! `support::flavour`, and the same rules expected on each): each break is applied through
 //! the serial console as root and proven real from the host (SSH fails as it should); then
 //! `diagnose` must name exactly the listed rules, and `rescue` must repair it: SSH works again
 //! from the host (key and password), the rescue reports itself verified, and a second rescue
@@ -17,56 +19,59 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use support::scenario::{self, Breaks, Scenario, rescued};
 use support::watched::Watched;
-use support::{Guest, shared_guest};
+use support::{Guest, flavour, flavour_under_test, shared_guest};
 
-/// One test per scenario, all in this one table.
+/// One test per scenario, all in this one table (`TABLE`, for the checks below).
 macro_rules! scenarios {
-    ($($name:ident: $scenario:expr,)*) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            run(stringify!($name), $scenario).await;
-        }
-    )*};
+    ($($name:ident: $scenario:expr,)*) => {
+        const TABLE: &[(&str, Scenario<'static>)] = &[$((stringify!($name), $scenario),)*];
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                run(stringify!($name), $scenario).await;
+            }
+        )*
+    };
 }
 
 scenarios! {
     sshd_stopped: Scenario {
-        break_with: "systemctl stop ssh",
+        break_with: "{stop}",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH001"],
         remains: (&[], ""),
     },
     disabled_and_stopped_then_rebooted: Scenario {
-        break_with: "systemctl disable --now ssh",
+        break_with: "{disable_now}",
         reboot: true,
         breaks: Breaks::Ssh,
         expect: &["SSH004", "SSH001"],
         remains: (&[], ""),
     },
     masked: Scenario {
-        break_with: "systemctl mask --now ssh",
+        break_with: "{mask_now}",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH005", "SSH001"],
         remains: (&[], ""),
     },
     config_syntax_error: Scenario {
-        break_with: "echo 'Bogus yes' >> /etc/ssh/sshd_config; systemctl restart ssh; true",
+        break_with: "echo 'Bogus yes' >> /etc/ssh/sshd_config; {restart}; true",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH101", "SSH001"],
         remains: (&[], ""),
     },
     port_changed: Scenario {
-        break_with: "sed -i 's/^Port 22$/Port 2222/' /etc/ssh/sshd_config && systemctl restart ssh",
+        break_with: "sed -i 's/^Port 22$/Port 2222/' /etc/ssh/sshd_config && {restart}",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH102"],
         remains: (&[], ""),
     },
     listen_address_absent: Scenario {
-        break_with: "echo 'ListenAddress 10.9.9.9' >> /etc/ssh/sshd_config; systemctl restart ssh; true",
+        break_with: "echo 'ListenAddress 10.9.9.9' >> /etc/ssh/sshd_config; {restart}; true",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH103", "SSH001"],
@@ -76,14 +81,14 @@ scenarios! {
     // keeps the host keys it started with and hands them to each sshd-session, so the files
     // matter only at its next start; before, each connection read them again.
     host_keys_removed: Scenario {
-        break_with: "rm -f /etc/ssh/ssh_host_*; systemctl restart ssh; true",
+        break_with: "rm -f /etc/ssh/ssh_host_*; {restart}; true",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH201", "SSH001"],
         remains: (&[], ""),
     },
     host_keys_mode_0644: Scenario {
-        break_with: "chmod 0644 /etc/ssh/ssh_host_*_key; systemctl restart ssh; true",
+        break_with: "chmod 0644 /etc/ssh/ssh_host_*_key; {restart}; true",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH202", "SSH001"],
@@ -111,7 +116,7 @@ scenarios! {
         remains: (&[], ""),
     },
     account_locked_with_usepam_no: Scenario {
-        break_with: "usermod -L azureuser && sed -i 's/^UsePAM yes/UsePAM no/' /etc/ssh/sshd_config && systemctl restart ssh",
+        break_with: "usermod -L azureuser && sed -i 's/^UsePAM yes/UsePAM no/' /etc/ssh/sshd_config && {restart}",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH302"],
@@ -148,7 +153,7 @@ scenarios! {
         remains: (&["SSH501"], "/var/tmp/fill"),
     },
     allow_users_excludes_the_user: Scenario {
-        break_with: "echo 'AllowUsers nobody' >> /etc/ssh/sshd_config && systemctl restart ssh",
+        break_with: "echo 'AllowUsers nobody' >> /etc/ssh/sshd_config && {restart}",
         reboot: false,
         breaks: Breaks::Ssh,
         expect: &["SSH104"],
@@ -156,9 +161,91 @@ scenarios! {
     },
 }
 
-async fn run(name: &str, scenario: Scenario) {
+/// The scenarios that cannot exist on a flavour, with the reason (`scripts/test --all-flavours`
+/// skips them by name).
+const NOT_ON: &str = include_str!("scenarios_not_on.txt");
+
+/// `(flavour, scenario, reason)` for each line of `NOT_ON`.
+fn not_on() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    NOT_ON
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let mut fields = line.splitn(3, ' ');
+            let mut field = || fields.next().unwrap_or_default();
+            (field(), field(), field())
+        })
+}
+
+async fn run(name: &str, scenario: Scenario<'static>) {
+    let flavour = flavour_under_test();
+    if let Some((_, _, reason)) = not_on().find(|&(f, s, _)| f == flavour && s == name) {
+        panic!(
+            "{name} cannot exist on the {flavour} guest ({reason}); scripts/test --all-flavours skips it"
+        );
+    }
+    let break_with = flavour::expand(scenario.break_with, &flavour)
+        .unwrap_or_else(|e| panic!("{name}: {e}, and tests/scenarios_not_on.txt does not say so"));
     let guest = shared_guest().await;
+    let scenario = Scenario {
+        break_with: &break_with,
+        ..scenario
+    };
     scenario::run(&guest, name, scenario).await;
+}
+
+/// Bookworm, which CI runs, breaks with the systemd commands the table always had.
+#[test]
+fn bookworm_breaks_with_the_systemd_commands_on_ssh_service() {
+    let expanded = |name: &str| {
+        let (_, scenario) = TABLE.iter().find(|(n, _)| *n == name).expect(name);
+        flavour::expand(scenario.break_with, "bookworm").expect(name)
+    };
+    assert_eq!(expanded("sshd_stopped"), "systemctl stop ssh");
+    assert_eq!(
+        expanded("disabled_and_stopped_then_rebooted"),
+        "systemctl disable --now ssh"
+    );
+    assert_eq!(expanded("masked"), "systemctl mask --now ssh");
+    assert_eq!(
+        expanded("config_syntax_error"),
+        "echo 'Bogus yes' >> /etc/ssh/sshd_config; systemctl restart ssh; true"
+    );
+    assert_eq!(
+        expanded("allow_users_excludes_the_user"),
+        "echo 'AllowUsers nobody' >> /etc/ssh/sshd_config && systemctl restart ssh"
+    );
+    for (name, scenario) in TABLE {
+        let command = expanded(name);
+        assert!(!command.contains('{'), "{name}: {command}");
+        assert_eq!(
+            command,
+            flavour::expand(scenario.break_with, "trixie").expect(name),
+            "{name}: bookworm and trixie are both systemd on ssh.service"
+        );
+    }
+}
+
+/// Each scenario a flavour cannot run is listed with its reason, and the list names only
+/// scenarios of the table on flavours other than bookworm (which runs them all).
+#[test]
+fn every_scenario_runs_on_every_flavour_or_is_listed_with_its_reason() {
+    for &(flavour, name, reason) in not_on().collect::<Vec<_>>().iter() {
+        assert_ne!(flavour, "bookworm");
+        assert!(
+            TABLE.iter().any(|(n, _)| *n == name),
+            "{name} is not in the table"
+        );
+        assert!(!reason.is_empty(), "{flavour} {name}: no reason");
+    }
+    for flavour in ["bookworm", "trixie", "socket", "sysvinit"] {
+        for (name, scenario) in TABLE {
+            let listed = not_on().any(|(f, s, _)| f == flavour && s == *name);
+            if let Err(e) = flavour::expand(scenario.break_with, flavour) {
+                assert!(listed, "{name}: {e}");
+            }
+        }
+    }
 }
 
 /// A healthy guest yields no finding; and what one diagnosis costs over the console.

@@ -14,8 +14,8 @@ pub static RULE: Rule = Rule {
                `sshd -t` names, else the distribution's (/run/sshd on Debian and Ubuntu, \
                /var/empty/sshd on the RHEL family, /var/lib/empty on SUSE, /var/lib/sshd on \
                Azure Linux). On Debian and Ubuntu the unit creates /run/sshd when it starts \
-               (RuntimeDirectory), so its absence while the unit is stopped is normal and not \
-               reported.",
+               (RuntimeDirectory), and without systemd Debian's /etc/init.d/ssh does, so its \
+               absence while sshd is stopped is normal and not reported.",
         why: "sshd checks the directory at start and for every new connection (`Missing \
               privilege separation directory: /run/sshd`): a running sshd closes each new \
               connection before its banner.",
@@ -41,7 +41,13 @@ fn check(facts: &Facts) -> Option<Finding> {
                 .iter()
                 .any(|r| *dir == format!("/run/{r}") || *dir == format!("/var/run/{r}"))
     });
-    if created_on_start {
+    // Without systemd, Debian's init script creates /run/sshd when it starts sshd: after a
+    // boot that did not start it (no start links), the directory is missing as it should be.
+    let created_by_init_script = facts.init.is_sysv()
+        && facts.init.init_script.as_deref() == Some("/etc/init.d/ssh")
+        && dir == "/run/sshd"
+        && !facts.sshd_up();
+    if created_on_start || created_by_init_script {
         return None;
     }
     let mut evidence = vec![format!("{dir}: missing")];
@@ -63,5 +69,17 @@ mod tests {
     #[test]
     fn fires_when_the_directory_is_missing() {
         assert_rule(&RULE, &fixture("sles-15-privsep-and-expired"));
+    }
+
+    /// sysvinit: /run/sshd missing after a boot that did not start sshd is how it should be;
+    /// with sshd running it fails every connection.
+    #[test]
+    fn sysvinit_stopped_sshd_lacks_run_sshd_as_it_should() {
+        let mut facts = fixture("debian-12-sysvinit-healthy");
+        facts.files.insert("/run/sshd".into(), None);
+        facts.files.insert("/var/run/sshd".into(), None);
+        assert_rule(&RULE, &facts);
+        facts.processes.clear();
+        assert_eq!((RULE.check)(&facts), None);
     }
 }

@@ -8,6 +8,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod fake_azure;
+pub mod flavour;
 pub mod scenario;
 pub mod ssh_password;
 pub mod watched;
@@ -33,6 +34,8 @@ pub fn repo_root() -> PathBuf {
 /// A running guest. Dropping it stops the guest.
 pub struct Guest {
     pub name: String,
+    /// Which image it runs (`--flavour`; bookworm when not given).
+    pub flavour: String,
     pub serial: PathBuf,
     pub ssh_port: u16,
     pub user: String,
@@ -91,8 +94,13 @@ impl Guest {
             .filter_map(|kv| kv.split_once('='))
             .collect();
         let env = guest_env(name);
+        let flavour = options
+            .windows(2)
+            .find(|pair| pair[0] == "--flavour")
+            .map_or("bookworm", |pair| pair[1]);
         let mut guest = Guest {
             name: name.to_string(),
+            flavour: flavour.to_string(),
             serial: PathBuf::from(fields["serial"]),
             ssh_port: fields["ssh_port"].parse().expect("ssh_port in READY"),
             user: env["GUEST_USER"].clone(),

@@ -2,7 +2,7 @@
 //! the break from the host, rescue, and prove SSH back (key and password), with the findings
 //! named exactly.
 
-use super::{Guest, SshAuth};
+use super::{Guest, SshAuth, flavour};
 use lifeline::expect::{Expecter, Needles};
 use lifeline::link::Link;
 use lifeline::rescue::{RescueOptions, RescueReport, rescue};
@@ -24,9 +24,10 @@ pub enum Breaks {
     Nothing,
 }
 
-pub struct Scenario {
+#[derive(Clone, Copy)]
+pub struct Scenario<'a> {
     /// Shell commands run as root on the serial console.
-    pub break_with: &'static str,
+    pub break_with: &'a str,
     /// Reboot through the console after breaking, and diagnose the freshly booted guest.
     pub reboot: bool,
     pub breaks: Breaks,
@@ -39,7 +40,7 @@ pub struct Scenario {
 
 /// Runs one scenario on `guest` (in its clean state) and returns the root session it rescued
 /// through, for checks of the guest's state afterwards.
-pub async fn run(guest: &Guest, name: &str, scenario: Scenario) -> Session {
+pub async fn run(guest: &Guest, name: &str, scenario: Scenario<'_>) -> Session {
     let started = Instant::now();
     let mut session = guest.root_login().await;
     let out = session
@@ -116,17 +117,12 @@ pub async fn rescued(session: &mut Session, user: &str) -> RescueReport {
 
 /// Reboots through the console and returns a new root session on the booted guest.
 async fn reboot(guest: &Guest, mut session: Session) -> Session {
-    session
-        .run("(sleep 1; systemctl reboot) >/dev/null 2>&1 &")
-        .await
-        .expect("schedule the reboot");
+    let (command, booting) = flavour::reboot(&guest.flavour);
+    session.run(command).await.expect("schedule the reboot");
     drop(session);
     let link = Link::open(&guest.serial_spec()).await.expect("open serial");
     let mut expecter = Expecter::new(link.reader, Console::new(24, 80, None));
-    for (what, pattern) in [
-        ("the boot", r"Welcome to .*Debian"),
-        ("the login prompt", r"login: $"),
-    ] {
+    for (what, pattern) in [("the boot", booting), ("the login prompt", r"login: $")] {
         let needle = Needles::new(&[(what, pattern)]).expect("pattern");
         expecter
             .expect(&needle, Duration::from_secs(180))
