@@ -187,10 +187,15 @@ impl FakeAzure {
 
     /// ARM connect for `vm1`: the session URL.
     async fn connect_vm1(&self, token: &str) -> String {
+        self.connect("vm1", token).await
+    }
+
+    /// ARM connect for `vm`: the session URL.
+    async fn connect(&self, vm: &str, token: &str) -> String {
         let (status, v) = self
             .post(
                 &vm_path(
-                    "vm1",
+                    vm,
                     "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
                 ),
                 token,
@@ -1215,24 +1220,23 @@ fn fake_on_a_serial_socket(extra: &[&str]) -> (FakeAzure, tokio::net::UnixListen
     (fake, listener.unwrap())
 }
 
+/// The fake's connection to the serial socket `listener` stands for, within [`WAIT`].
+async fn serial_client(listener: &tokio::net::UnixListener, what: &str) -> tokio::net::UnixStream {
+    tokio::time::timeout(WAIT, listener.accept())
+        .await
+        .expect(what)
+        .unwrap()
+        .0
+}
+
 #[tokio::test]
 async fn a_unix_serial_socket_is_shared_by_successive_sessions() {
     let (fake, listener) = fake_on_a_serial_socket(&["--ping-secs", "1"]);
     let token = fake.token().await;
-    let connect = vm_path(
-        "vmq",
-        "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
-    );
-    let first_url = fake.post(&connect, &token).await.1["connectionString"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let first_url = fake.connect("vmq", &token).await;
     let mut first = fake.authenticated_ws(&first_url, &token).await;
     // The fake connects to the serial socket once the session is in.
-    let (mut guest, _) = tokio::time::timeout(WAIT, listener.accept())
-        .await
-        .expect("the fake connects to the serial socket")
-        .unwrap();
+    let mut guest = serial_client(&listener, "the fake connects to the serial socket").await;
     guest
         .write_all("vmq login: \u{2500}".as_bytes())
         .await
@@ -1244,10 +1248,7 @@ async fn a_unix_serial_socket_is_shared_by_successive_sessions() {
     assert_eq!(&typed, b"root\r");
 
     // A second session evicts the first and reuses the same serial connection.
-    let second_url = fake.post(&connect, &token).await.1["connectionString"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let second_url = fake.connect("vmq", &token).await;
     let mut second = fake.authenticated_ws(&second_url, &token).await;
     assert_eq!(expect_close(&mut first).await.0, CloseCode::Normal);
     // The scrollback replays what the first session saw.
@@ -1290,19 +1291,9 @@ async fn a_unix_serial_socket_is_shared_by_successive_sessions() {
 async fn a_released_serial_socket_is_closed_and_connected_again_by_the_next_session() {
     let (fake, listener) = fake_on_a_serial_socket(&[]);
     let token = fake.token().await;
-    let connect = vm_path(
-        "vmq",
-        "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
-    );
-    let url = fake.post(&connect, &token).await.1["connectionString"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let url = fake.connect("vmq", &token).await;
     let _first = fake.authenticated_ws(&url, &token).await;
-    let (mut held, _) = tokio::time::timeout(WAIT, listener.accept())
-        .await
-        .expect("the fake connects to the serial socket")
-        .unwrap();
+    let mut held = serial_client(&listener, "the fake connects to the serial socket").await;
 
     fake.control(json!({"release_serial": format!("{SUB}/rg1/vmq")}))
         .await;
@@ -1313,15 +1304,9 @@ async fn a_released_serial_socket_is_closed_and_connected_again_by_the_next_sess
         "the connection is closed when the control answers: {read:?}"
     );
 
-    let url = fake.post(&connect, &token).await.1["connectionString"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let url = fake.connect("vmq", &token).await;
     let mut next = fake.authenticated_ws(&url, &token).await;
-    let (mut again, _) = tokio::time::timeout(WAIT, listener.accept())
-        .await
-        .expect("the next session connects again")
-        .unwrap();
+    let mut again = serial_client(&listener, "the next session connects again").await;
     again.write_all(b"vmq login: ").await.unwrap();
     read_until(&mut next, "vmq login: ").await;
 }
@@ -1335,15 +1320,8 @@ async fn real_guest_answers_through_the_gateway() {
     let fake =
         FakeAzure::start_with(|_| vec!["--vm".into(), format!("{SUB}/rg1/guest=unix:{serial}")]);
     let token = fake.token().await;
-    let connect = vm_path(
-        "guest",
-        "/providers/Microsoft.SerialConsole/serialPorts/0/connect",
-    );
     for probe in ["fa-probe-1", "fa-probe-2"] {
-        let url = fake.post(&connect, &token).await.1["connectionString"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let url = fake.connect("guest", &token).await;
         let mut ws = fake.authenticated_ws(&url, &token).await;
         ws.send(Message::text("\r")).await.unwrap();
         read_until(&mut ws, "login: ").await;
