@@ -2,4 +2,5 @@
 //! file the guest can no longer restore itself (a damaged library that its own package tools
 //! load).
 
+pub mod archive;
 pub mod deb;
