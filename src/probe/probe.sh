@@ -277,10 +277,12 @@ probe() {
         done
     fi
     echo "path=$SSHD"
+    ll_sshd_v=
     if [ -n "$SSHD" ]; then
-        echo "version=$(first_with OpenSSH "$(t 5 "$SSHD" -V 2>&1)")"
+        ll_sshd_v=$(t 5 "$SSHD" -V 2>&1)
+        echo "version=$(first_with OpenSSH "$ll_sshd_v")"
         if has ldd; then
-            ll_libs=$(t 5 ldd "$SSHD")
+            ll_libs=$(t 5 ldd "$SSHD" 2>&1)
             case $ll_libs in *libwrap*) echo "libwrap=yes" ;; esac
             case $ll_libs in
                 *'not found'*) printf '%s\n' "$ll_libs" | grep 'not found' | sed 's/^[ \t]*/missing_lib=/' ;;
@@ -440,6 +442,15 @@ $ll_p"
 
     ll_pam_modules sshd
     ll_sshd_files "$ll_libs"
+    # Read only when sshd's libraries fail to load: the check reads every package's checksums.
+    # Each path ldd or the loader named (a path followed by ':' in the loader's message).
+    case "$ll_sshd_v$ll_libs" in
+        *'error while loading shared libraries'* | *'not found'*)
+            # shellcheck disable=SC2046 # paths, one a word
+            ll_package_files $(printf '%s\n' "$ll_libs $ll_sshd_v" | tr -s ' \t' '\n' | sed -n 's/:$//; /^\//p' | sort -u)
+            ;;
+        *) sec package_files ;;
+    esac
     ll_pam_damage
 
     # Each file a login reads: "PATH KIND MODE UID GID FLAW SOURCE", tab-separated ("-" when
