@@ -442,10 +442,13 @@ $ll_p"
 
     ll_pam_modules sshd
     ll_sshd_files "$ll_libs"
-    # Read only when sshd's libraries fail to load: the check reads every package's checksums.
-    # Each path ldd or the loader named (a path followed by ':' in the loader's message).
+    # Read only when sshd cannot run (`sshd -V` does not print its version: a library the
+    # loader refused, or one that crashes it, as a corrupted libwrap does, silently) or a
+    # library is not found: the check reads every package's checksums. Each path ldd or the
+    # loader named (a path followed by ':' in the loader's message).
+    case "$ll_sshd_v" in *OpenSSH*) ll_sshd_v= ;; *) ll_sshd_v="${ll_sshd_v:-$SSHD} failed" ;; esac
     case "$ll_sshd_v$ll_libs" in
-        *'error while loading shared libraries'* | *'not found'*)
+        ?*' failed'* | *'not found'*)
             # shellcheck disable=SC2046 # paths, one a word
             ll_package_files $(printf '%s\n' "$ll_libs $ll_sshd_v" | tr -s ' \t' '\n' | sed -n 's/:$//; /^\//p' | sort -u)
             ;;
