@@ -54,6 +54,9 @@ pub struct Facts {
     /// The module lines of the login path's PAM stacks (login, sshd, sudo, su and what they
     /// include) whose module is missing or not as its package shipped it.
     pub pam_damage: Vec<PamDamage>,
+    /// sshd's files and libraries that are not what their package installed, read when sshd
+    /// cannot run (`ll_package_files`).
+    pub package_files: Vec<PackageFile>,
     /// The files every login reads (the account databases, nsswitch.conf, sshd's PAM files),
     /// as the probe judged them (`ll_login_files_flaws`, the check the rescue judges its
     /// repairs with).
@@ -464,6 +467,23 @@ pub struct PamModule {
     /// The line starts with `-`: PAM skips the module quietly when it is missing.
     pub optional: bool,
     pub found: bool,
+}
+
+/// A file whose checksum is not the one dpkg recorded for it, with what it takes to fetch its
+/// package's copy (`ll_package_files`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PackageFile {
+    /// The file on disk, links followed.
+    pub path: String,
+    /// Its path in the package, as dpkg's checksums list it.
+    pub member: String,
+    pub package: String,
+    pub architecture: String,
+    /// The installed version, epoch included.
+    pub version: String,
+    pub source: String,
+    /// The checksum dpkg recorded.
+    pub md5: String,
 }
 
 /// A module line of a login stack whose module is missing or changed (`ll_pam_damage`).
