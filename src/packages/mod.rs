@@ -3,4 +3,5 @@
 //! load).
 
 pub mod archive;
+pub mod copies;
 pub mod deb;

@@ -484,6 +484,28 @@ pub struct PackageFile {
     pub source: String,
     /// The checksum dpkg recorded.
     pub md5: String,
+    /// The package's own copy of the file, as far as lifeline got fetching it where it runs
+    /// (the rescue fetches it; the probe cannot).
+    pub copy: PackageCopy,
+}
+
+/// The package's copy of a damaged file, fetched from the distribution's archive where
+/// lifeline runs and checked against dpkg's record on the guest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum PackageCopy {
+    /// Not fetched (a diagnosis alone fetches nothing).
+    #[default]
+    NotFetched,
+    /// Fetched and checked: the file's content, gzipped, in base64 (the form a plan carries
+    /// it in; the report shows only where it came from).
+    Fetched {
+        from: String,
+        #[serde(skip_serializing)]
+        gzip_base64: std::sync::Arc<str>,
+    },
+    /// Not to be had: why.
+    Failed { why: String },
 }
 
 /// A module line of a login stack whose module is missing or changed (`ll_pam_damage`).

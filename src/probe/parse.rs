@@ -767,8 +767,6 @@ fn pam(s: &Sections) -> Pam {
     pam
 }
 
-/// "FILE LINE MODULE STATE PATH PACKAGE MD5 MEMBER DEB TEXT", tab-separated, "-" for none
-/// (pam_modules.sh).
 /// "PATH MEMBER PACKAGE ARCH VERSION SOURCE MD5", tab-separated (package_files.sh); a line
 /// with a field missing is left out.
 fn package_files(s: &Sections) -> Vec<PackageFile> {
@@ -790,11 +788,14 @@ fn package_files(s: &Sections) -> Vec<PackageFile> {
                 version: version.into(),
                 source: source.into(),
                 md5: md5.into(),
+                copy: PackageCopy::NotFetched,
             })
         })
         .collect()
 }
 
+/// "FILE LINE MODULE STATE PATH PACKAGE MD5 MEMBER DEB TEXT", tab-separated, "-" for none
+/// (pam_modules.sh).
 fn pam_damage(s: &Sections) -> Vec<PamDamage> {
     let given = |v: &str| (v != "-").then(|| v.to_string());
     s.lines("pam_damage")
@@ -1056,6 +1057,7 @@ mod tests {
                 version: "252.39-1~deb12u2".into(),
                 source: "systemd".into(),
                 md5: "f94f88eecc03cb3d3f84780f7c2a1c10".into(),
+                copy: PackageCopy::NotFetched,
             }]
         );
     }

@@ -448,12 +448,23 @@ $ll_p"
     # loader named (a path followed by ':' in the loader's message).
     case "$ll_sshd_v" in *OpenSSH*) ll_sshd_v= ;; *) ll_sshd_v="${ll_sshd_v:-$SSHD} failed" ;; esac
     case "$ll_sshd_v$ll_libs" in
-        ?*' failed'* | *'not found'*)
-            # shellcheck disable=SC2046 # paths, one a word
-            ll_package_files $(printf '%s\n' "$ll_libs $ll_sshd_v" | tr -s ' \t' '\n' | sed -n 's/:$//; /^\//p' | sort -u)
-            ;;
-        *) sec package_files ;;
+        ?*' failed'* | *'not found'*) ll_check="$ll_libs $ll_sshd_v" ;;
+        *) ll_check= ;;
     esac
+    # In the break-in's shell (PID 1 a shell), also the system's init and what it loads: a
+    # library of PID 1 damaged panics the kernel at every boot, before any login.
+    case $ll_pid1 in
+        sh | bash | dash | busybox)
+            ll_f=$(readlink -f /sbin/init 2>/dev/null)
+            [ -x "$ll_f" ] && has ldd && ll_check="$ll_check $ll_f $(t 5 ldd "$ll_f" 2>&1)"
+            ;;
+    esac
+    if [ -n "$ll_check" ]; then
+        # shellcheck disable=SC2046 # paths, one a word
+        ll_package_files $(printf '%s\n' "$ll_check" | tr -s ' \t' '\n' | sed -n 's/:$//; /^\//p' | sort -u)
+    else
+        sec package_files
+    fi
     ll_pam_damage
 
     # Each file a login reads: "PATH KIND MODE UID GID FLAW SOURCE", tab-separated ("-" when
