@@ -22,6 +22,9 @@ use tracing::info;
 /// How long one package may take to come: a mirror that stalls must not hold the rescue.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// A package fetched (where from, its bytes), or why not.
+type Fetched = Result<(Url, Vec<u8>), String>;
+
 /// Fetches the copy of every damaged file that has none yet, from the public archive of the
 /// guest's distribution or the operator's `mirrors`. Failures are recorded in the file's
 /// [`PackageCopy::Failed`], for the report and for the rule that then leaves it to a person.
@@ -42,7 +45,7 @@ pub async fn fetch_copies(facts: &mut Facts, mirrors: &[Url]) {
         return;
     };
     let _step = crate::progress::step("fetching the packages of the damaged files");
-    let mut packages: Vec<(Installed, Result<(Url, Vec<u8>), String>)> = Vec::new();
+    let mut packages: Vec<(Installed, Fetched)> = Vec::new();
     for &i in &wanted {
         let installed = installed(&facts.package_files[i]);
         if !packages.iter().any(|(p, _)| *p == installed) {
@@ -99,7 +102,7 @@ fn copy_of(file: &PackageFile, url: &Url, package: &[u8]) -> PackageCopy {
     }
     PackageCopy::Fetched {
         from: url.to_string(),
-        gzip_base64: gzip_base64(&content).into(),
+        gzip_base64: gzip_base64(&content),
     }
 }
 

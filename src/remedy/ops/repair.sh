@@ -86,11 +86,11 @@ ll_pam_module() {
 # and mode. The rename leaves programs that have the old file mapped as they are.
 ll_package_file() {
     local path="$1" md5="$2" sum
-    base64 -d >"$LL_RUN/package_file.gz" 2>/dev/null &&
-        gzip -dc <"$LL_RUN/package_file.gz" >"$LL_RUN/package_file" 2>/dev/null || {
+    if ! { base64 -d >"$LL_RUN/package_file.gz" &&
+        gzip -dc <"$LL_RUN/package_file.gz" >"$LL_RUN/package_file"; } 2>/dev/null; then
         ll_fail "$path: the package's copy did not unpack (base64 -d, gzip -dc)"
         return 1
-    }
+    fi
     sum=$(md5sum <"$LL_RUN/package_file")
     [ "${sum%% *}" = "$md5" ] || {
         ll_fail "$path: the copy sent has checksum ${sum%% *}, not dpkg's record $md5"
