@@ -168,31 +168,51 @@ mod tests {
 
     #[test]
     fn pool_paths_follow_the_archive_layout() {
-        assert_eq!(
-            installed("libwrap0", "7.6.q-32", "tcp-wrappers").pool_path("main"),
-            "pool/main/t/tcp-wrappers/libwrap0_7.6.q-32_amd64.deb"
-        );
-        assert_eq!(
-            installed("liblzma5", "5.4.1-1", "xz-utils").pool_path("main"),
-            "pool/main/x/xz-utils/liblzma5_5.4.1-1_amd64.deb"
-        );
         // Epochs are not in file names; lib* sources are filed under four letters.
-        assert_eq!(
-            installed("libpam0g", "1.5.2-6+deb12u1", "pam").pool_path("main"),
-            "pool/main/p/pam/libpam0g_1.5.2-6+deb12u1_amd64.deb"
-        );
-        assert_eq!(
-            installed("libsystemd0", "252.39-1~deb12u1", "systemd").pool_path("main"),
-            "pool/main/s/systemd/libsystemd0_252.39-1~deb12u1_amd64.deb"
-        );
-        assert_eq!(
-            installed("libssl3", "1:3.0.17-1~deb12u2", "openssl").pool_path("main"),
-            "pool/main/o/openssl/libssl3_3.0.17-1~deb12u2_amd64.deb"
-        );
-        assert_eq!(
-            installed("libcap2", "1:2.66-4", "libcap2").pool_path("main"),
-            "pool/main/libc/libcap2/libcap2_2.66-4_amd64.deb"
-        );
+        let cases = [
+            (
+                "libwrap0",
+                "7.6.q-32",
+                "tcp-wrappers",
+                "t/tcp-wrappers/libwrap0_7.6.q-32",
+            ),
+            (
+                "liblzma5",
+                "5.4.1-1",
+                "xz-utils",
+                "x/xz-utils/liblzma5_5.4.1-1",
+            ),
+            (
+                "libpam0g",
+                "1.5.2-6+deb12u1",
+                "pam",
+                "p/pam/libpam0g_1.5.2-6+deb12u1",
+            ),
+            (
+                "libsystemd0",
+                "252.39-1~deb12u1",
+                "systemd",
+                "s/systemd/libsystemd0_252.39-1~deb12u1",
+            ),
+            (
+                "libssl3",
+                "1:3.0.17-1~deb12u2",
+                "openssl",
+                "o/openssl/libssl3_3.0.17-1~deb12u2",
+            ),
+            (
+                "libcap2",
+                "1:2.66-4",
+                "libcap2",
+                "libc/libcap2/libcap2_2.66-4",
+            ),
+        ];
+        for (package, version, source, path) in cases {
+            assert_eq!(
+                installed(package, version, source).pool_path("main"),
+                format!("pool/main/{path}_amd64.deb")
+            );
+        }
     }
 
     #[test]

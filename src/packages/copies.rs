@@ -124,16 +124,7 @@ mod tests {
     use super::*;
 
     fn damaged(md5: &str) -> PackageFile {
-        PackageFile {
-            path: "/usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6".into(),
-            member: "usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6".into(),
-            package: "libwrap0".into(),
-            architecture: "amd64".into(),
-            version: "7.6.q-32".into(),
-            source: "tcp-wrappers".into(),
-            md5: md5.into(),
-            copy: PackageCopy::NotFetched,
-        }
+        PackageFile::libwrap(md5, PackageCopy::NotFetched)
     }
 
     /// The copy travels gzipped in base64 lines; the guest's `base64 -d | gzip -dc` gives the

@@ -489,6 +489,23 @@ pub struct PackageFile {
     pub copy: PackageCopy,
 }
 
+#[cfg(test)]
+impl PackageFile {
+    /// Bookworm's libwrap as the probe names it damaged, with the checksum `md5` recorded.
+    pub fn libwrap(md5: &str, copy: PackageCopy) -> PackageFile {
+        PackageFile {
+            path: "/usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6".into(),
+            member: "usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6".into(),
+            package: "libwrap0".into(),
+            architecture: "amd64".into(),
+            version: "7.6.q-32".into(),
+            source: "tcp-wrappers".into(),
+            md5: md5.into(),
+            copy,
+        }
+    }
+}
+
 /// The package's copy of a damaged file, fetched from the distribution's archive where
 /// lifeline runs and checked against dpkg's record on the guest.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

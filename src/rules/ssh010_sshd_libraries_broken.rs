@@ -118,16 +118,7 @@ mod tests {
     }
 
     fn libwrap(copy: PackageCopy) -> crate::probe::facts::PackageFile {
-        crate::probe::facts::PackageFile {
-            path: "/usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6".into(),
-            member: "usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6".into(),
-            package: "libwrap0".into(),
-            architecture: "amd64".into(),
-            version: "7.6.q-32".into(),
-            source: "tcp-wrappers".into(),
-            md5: "6f58e6402397fa27666ecbd6d7ec06ff".into(),
-            copy,
-        }
+        crate::probe::facts::PackageFile::libwrap("6f58e6402397fa27666ecbd6d7ec06ff", copy)
     }
 
     /// A damaged library with its package's copy is put back, the copy fed on the call's
