@@ -67,9 +67,10 @@ pub(super) async fn climb(
     let mut offline = false;
     // A panicked kernel answers nothing until the VM restarts: with a restart allowed, the
     // break-in is the only rung left (the login prompt stands in for where it will be).
-    let (mut at, panicked) = match session.reach().await {
+    let restartable = access.allow_reboot && restart.is_some();
+    let (mut at, mut panicked) = match session.reach().await {
         Ok(at) => (at, false),
-        Err(ShellError::KernelPanic) if access.allow_reboot && restart.is_some() => {
+        Err(ShellError::KernelPanic) if restartable => {
             record.stopped_at(Some(BootStop::KernelPanic));
             (Reached::LoginPrompt, true)
         }
@@ -156,6 +157,12 @@ pub(super) async fn climb(
                 record.stopped_at(e.boot_stop());
                 record.note(rung, Outcome::Failed, e.to_string());
                 at = where_now(session).await?;
+            }
+            // The kernel panicked while a rung was trying (a library PID 1 loads, damaged).
+            Err(Miss::Console(ShellError::KernelPanic)) if restartable => {
+                record.stopped_at(Some(BootStop::KernelPanic));
+                record.note(rung, Outcome::Failed, ShellError::KernelPanic.to_string());
+                panicked = true;
             }
             Err(Miss::Console(e)) => return Err(Stop::Console(e)),
         }

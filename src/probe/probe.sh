@@ -460,6 +460,16 @@ $ll_p"
             ;;
     esac
     if [ -n "$ll_check" ]; then
+        # A library the loader refused (not an ELF file any more) is "not found", named without
+        # a path: each directory it would be in stands for it (ll_package_files drops the
+        # paths that are no file).
+        for ll_n in $(printf '%s\n' "$ll_check" | sed -n 's/^[[:space:]]*\([^ /]*\) => not found.*/\1/p; s/.*error while loading shared libraries: \([^ /:]*\):.*/\1/p' | sort -u); do
+            set +f
+            for ll_f in /lib/*-linux-gnu /usr/lib/*-linux-gnu /lib64 /usr/lib64 /lib /usr/lib; do
+                ll_check="$ll_check $ll_f/$ll_n"
+            done
+            set -f
+        done
         # shellcheck disable=SC2046 # paths, one a word
         ll_package_files $(printf '%s\n' "$ll_check" | tr -s ' \t' '\n' | sed -n 's/:$//; /^\//p' | sort -u)
     else
