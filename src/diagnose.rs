@@ -74,6 +74,19 @@ impl Diagnosis {
         }
     }
 
+    /// The same diagnosis with the package copies of the files it found damaged, fetched where
+    /// lifeline runs from the guest distribution's archive or `mirrors` (for rule SSH010's
+    /// fix); judged again, so the finding says what came of it. Nothing is fetched when no
+    /// file was found damaged.
+    pub async fn with_package_copies(self, mirrors: &[azure_core::http::Url]) -> Diagnosis {
+        if self.facts.package_files.is_empty() {
+            return self;
+        }
+        let mut facts = self.facts;
+        crate::packages::copies::fetch_copies(&mut facts, mirrors).await;
+        Diagnosis::from_facts(facts, self.cost)
+    }
+
     /// Azure's side alone, when the console could not be used (`why`): the boot log, the
     /// network path, health and agent still say a lot.
     pub fn cloud_only(cloud: CloudFacts, why: String) -> Diagnosis {

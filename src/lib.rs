@@ -18,6 +18,7 @@ pub mod exit;
 pub mod expect;
 pub mod link;
 pub mod login;
+pub mod packages;
 pub mod playbook;
 pub mod posix_sh;
 pub mod probe;

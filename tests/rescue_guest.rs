@@ -1,7 +1,8 @@
 //! `lifeline rescue` on the real guest beyond the scenario table: the command line end to end
 //! (JSON, exit code, a login from here by key and password) after a password reset, with no secret left
 //! anywhere; a rescue cut off while its script runs; undo of a rescue, byte for byte; and a
-//! playbook over two targets, one of which cannot be reached.
+//! playbook over two targets, one of which cannot be reached; a corrupted library put back from
+//! its package.
 
 mod support;
 
@@ -475,6 +476,48 @@ async fn overrides_on_sshds_command_line_are_taken_out() {
     .await;
     assert!(!left.contains("port.conf"), "{left}");
     assert!(!left.contains("AllowUsers"), "{left}");
+    session.leave().await.unwrap();
+    tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the rescue");
+}
+
+/// libwrap, which sshd loads, emptied (as the breakage generator's truncations leave a library:
+/// sshd cannot start, `file too short`): the rescue names the file and its package, fetches
+/// that exact version from Debian's archive where it runs (the guest has no route out), sends
+/// the library because its checksum is the one the guest's dpkg recorded, and a login from
+/// here proves SSH. Needs deb.debian.org, as the guest image's build does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupted_library_comes_back_from_its_package() {
+    const LIB: &str = "/lib/x86_64-linux-gnu/libwrap.so.0";
+    let guest = shared_guest().await;
+    let mut session = guest.root_session().await;
+    let record = sh(
+        &mut session,
+        &format!(
+            "f=$(readlink -f {LIB}) && grep \" ${{f#/}}\\$\" /var/lib/dpkg/info/libwrap0*.md5sums | cut -d' ' -f1 && \
+             : > \"$f\" && \
+             systemctl restart ssh 2>/dev/null; true"
+        ),
+    )
+    .await;
+    let record = record.lines().next().unwrap_or_default().to_string();
+    assert_eq!(record.len(), 32, "dpkg's record of libwrap: {record:?}");
+    assert!(tokio::task::block_in_place(|| guest.ssh_works()).is_err());
+    let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
+        .await
+        .expect("rescue");
+    eprintln!("{report}");
+    let found = report.before.iter().find(|f| f.id == "SSH010");
+    let found = found.unwrap_or_else(|| panic!("SSH010 not found: {report}"));
+    assert!(
+        found
+            .evidence
+            .iter()
+            .any(|e| e.contains("libwrap0") && e.contains("deb.debian.org") && e.contains(&record)),
+        "{found:?}"
+    );
+    assert!(report.verified, "{report}");
+    let now = sh(&mut session, &format!("md5sum < $(readlink -f {LIB})")).await;
+    assert!(now.starts_with(&record), "{now} vs dpkg's {record}");
     session.leave().await.unwrap();
     tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the rescue");
 }

@@ -161,8 +161,8 @@ pub(super) async fn break_in(
 /// read-write, /proc mounted, no init.
 async fn offline_shell(session: &mut Session, restart: &Restart) -> Result<(), BreakInError> {
     restart.run().await.map_err(BreakInError::Restart)?;
-    // Whatever shell the lower rungs left open went with the restart.
-    session.forget_shell();
+    // Whatever shell the lower rungs left open went with the restart, and a panic with it.
+    session.restarted();
     session.catch_grub_menu(GRUB_WAIT).await?;
     session.boot_default_entry_with("init=/bin/sh").await?;
     match session.wait_for_prompt(BOOT_WAIT).await? {

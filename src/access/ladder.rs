@@ -65,10 +65,28 @@ pub(super) async fn climb(
     let mut record = AccessRecord::default();
     let mut one_time = None;
     let mut offline = false;
-    let mut at = session.reach().await?;
+    // A panicked kernel answers nothing until the VM restarts: with a restart allowed, the
+    // break-in is the only rung left (the login prompt stands in for where it will be).
+    let restartable = access.allow_reboot && restart.is_some();
+    let (mut at, mut panicked) = match session.reach().await {
+        Ok(at) => (at, false),
+        Err(ShellError::KernelPanic) if restartable => {
+            record.stopped_at(Some(BootStop::KernelPanic));
+            (Reached::LoginPrompt, true)
+        }
+        Err(e) => return Err(e.into()),
+    };
     record.stopped_at(boot_stop(at));
     let mut login_expired = false;
     for rung in Rung::ALL {
+        if panicked && rung != Rung::BreakIn {
+            record.note(
+                rung,
+                Outcome::Skipped,
+                "the kernel panicked: nothing answers until the VM restarts",
+            );
+            continue;
+        }
         let tried = match rung {
             Rung::Login => login(session, access, need, at).await,
             Rung::Root => root(session, access, at).await,
@@ -139,6 +157,12 @@ pub(super) async fn climb(
                 record.stopped_at(e.boot_stop());
                 record.note(rung, Outcome::Failed, e.to_string());
                 at = where_now(session).await?;
+            }
+            // The kernel panicked while a rung was trying (a library PID 1 loads, damaged).
+            Err(Miss::Console(ShellError::KernelPanic)) if restartable => {
+                record.stopped_at(Some(BootStop::KernelPanic));
+                record.note(rung, Outcome::Failed, ShellError::KernelPanic.to_string());
+                panicked = true;
             }
             Err(Miss::Console(e)) => return Err(Stop::Console(e)),
         }

@@ -313,6 +313,12 @@ pub struct RescueArgs {
     /// key-only account whose authorized_keys is gone); the keys already there stay.
     #[arg(long, value_name = "FILE.pub", conflicts_with = "targets")]
     pub ssh_key_file: Option<PathBuf>,
+    /// A Debian-style archive to fetch damaged libraries' packages from, in place of the
+    /// guest distribution's public archive (deb.debian.org, archive.ubuntu.com); repeatable,
+    /// tried in order. The file put back must have the checksum the guest's dpkg recorded,
+    /// whatever the mirror.
+    #[arg(long, value_name = "URL")]
+    pub package_mirror: Vec<azure_core::http::Url>,
     /// A playbook (TOML) naming many targets and the operations for each.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["serial", "resource_group", "ids", "vmss"])]
     pub targets: Option<PathBuf>,

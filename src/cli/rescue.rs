@@ -82,6 +82,7 @@ pub async fn rescue_at(
         cloud,
         allowed: allowed(endpoint, args),
         restore_keys,
+        package_mirrors: args.package_mirror.clone(),
         ..RescueOptions::new(args.ssh_user.as_deref(), &access.credentials)
     };
     let offline = match offline_part(&mut opened.channel, &options, confirm).await {
@@ -121,7 +122,7 @@ pub(super) async fn offline_part(
     }
     let round = {
         let _step = crate::progress::step("repairing offline, before the boot goes on");
-        offline::repair(channel, &options.user, options.dry_run, confirm).await?
+        offline::repair(channel, options, confirm).await?
     };
     let _step = crate::progress::step("booting on and logging in");
     channel.boot_on().await?;

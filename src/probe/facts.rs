@@ -54,6 +54,9 @@ pub struct Facts {
     /// The module lines of the login path's PAM stacks (login, sshd, sudo, su and what they
     /// include) whose module is missing or not as its package shipped it.
     pub pam_damage: Vec<PamDamage>,
+    /// sshd's files and libraries that are not what their package installed, read when sshd
+    /// cannot run (`ll_package_files`).
+    pub package_files: Vec<PackageFile>,
     /// The files every login reads (the account databases, nsswitch.conf, sshd's PAM files),
     /// as the probe judged them (`ll_login_files_flaws`, the check the rescue judges its
     /// repairs with).
@@ -464,6 +467,62 @@ pub struct PamModule {
     /// The line starts with `-`: PAM skips the module quietly when it is missing.
     pub optional: bool,
     pub found: bool,
+}
+
+/// A file whose checksum is not the one dpkg recorded for it, with what it takes to fetch its
+/// package's copy (`ll_package_files`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PackageFile {
+    /// The file on disk, links followed.
+    pub path: String,
+    /// Its path in the package, as dpkg's checksums list it.
+    pub member: String,
+    pub package: String,
+    pub architecture: String,
+    /// The installed version, epoch included.
+    pub version: String,
+    pub source: String,
+    /// The checksum dpkg recorded.
+    pub md5: String,
+    /// The package's own copy of the file, as far as lifeline got fetching it where it runs
+    /// (the rescue fetches it; the probe cannot).
+    pub copy: PackageCopy,
+}
+
+#[cfg(test)]
+impl PackageFile {
+    /// Bookworm's libwrap as the probe names it damaged, with the checksum `md5` recorded.
+    pub fn libwrap(md5: &str, copy: PackageCopy) -> PackageFile {
+        PackageFile {
+            path: "/usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6".into(),
+            member: "usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6".into(),
+            package: "libwrap0".into(),
+            architecture: "amd64".into(),
+            version: "7.6.q-32".into(),
+            source: "tcp-wrappers".into(),
+            md5: md5.into(),
+            copy,
+        }
+    }
+}
+
+/// The package's copy of a damaged file, fetched from the distribution's archive where
+/// lifeline runs and checked against dpkg's record on the guest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum PackageCopy {
+    /// Not fetched (a diagnosis alone fetches nothing).
+    #[default]
+    NotFetched,
+    /// Fetched and checked: the file's content, gzipped, in base64 (the form a plan carries
+    /// it in; the report shows only where it came from).
+    Fetched {
+        from: String,
+        #[serde(skip_serializing)]
+        gzip_base64: std::sync::Arc<str>,
+    },
+    /// Not to be had: why.
+    Failed { why: String },
 }
 
 /// A module line of a login stack whose module is missing or changed (`ll_pam_damage`).

@@ -39,6 +39,10 @@ pub const SSHD_FILES: &str = include_str!("sshd_files.sh");
 /// section of the probe): sent with the probe.
 const PAM_MODULES: &str = include_str!("pam_modules.sh");
 
+/// The libraries on the login path that are not what their package installed, with what it
+/// takes to fetch the package (`ll_package_files`, one md5sum and two awk).
+const PACKAGE_FILES: &str = include_str!("package_files.sh");
+
 /// How long the probe may take on the guest. Each command in it is bounded (5–15 s), so this
 /// only trips when the guest is far slower than any we have measured (TCG: about 5 s).
 pub const TIME_LIMIT: Duration = Duration::from_secs(180);
@@ -92,8 +96,9 @@ pub fn script_for(user: &str) -> Result<String, ProbeError> {
         return Err(ProbeError::InvalidUser(user.to_string()));
     }
     Ok(format!(
-        "LL_USER='{user}'\n{}{}{}{}{}",
+        "LL_USER='{user}'\n{}{}{}{}{}{}",
         crate::posix_sh::minify(LOGIN_FILES),
+        crate::posix_sh::minify(PACKAGE_FILES),
         crate::posix_sh::minify(AUTHORIZED_FINGERPRINTS),
         crate::posix_sh::minify(SSHD_FILES),
         crate::posix_sh::minify(PAM_MODULES),
@@ -165,6 +170,57 @@ mod tests {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+    }
+
+    /// `ll_package_files` names a file whose checksum is not dpkg's record, through a link to
+    /// it, with its package's architecture, version and source from dpkg's status; a file as
+    /// recorded, one dpkg does not know and one that is gone are not named.
+    #[test]
+    fn files_that_are_not_what_their_package_installed_are_named() {
+        let dir = std::env::temp_dir().join(format!("ll-pkgfiles-{}", std::process::id()));
+        let (usr_lib, info) = (dir.join("usr/lib"), dir.join("db/info"));
+        std::fs::create_dir_all(&usr_lib).unwrap();
+        std::fs::create_dir_all(&info).unwrap();
+        std::fs::write(usr_lib.join("libgood.so.1.0"), "good").unwrap();
+        std::fs::write(usr_lib.join("libbad.so.2.0"), "truncat").unwrap();
+        std::fs::write(usr_lib.join("libstray.so"), "stray").unwrap();
+        std::os::unix::fs::symlink("libbad.so.2.0", usr_lib.join("libbad.so.2")).unwrap();
+        let md5 = |text: &str| format!("{:x}", md5::compute(text));
+        // Recorded as the package installed them: `lib/…` below the merged root's usr/.
+        let root = dir.strip_prefix("/").unwrap().display().to_string();
+        std::fs::write(
+            info.join("libgood1:amd64.md5sums"),
+            format!("{}  {root}/usr/lib/libgood.so.1.0\n", md5("good")),
+        )
+        .unwrap();
+        std::fs::write(
+            info.join("libbad2.md5sums"),
+            format!("{}  {root}/usr/lib/libbad.so.2.0\n", md5("truncated")),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("db/status"),
+            "Package: libgood1\nArchitecture: amd64\nVersion: 1.0-1\n\n\
+             Package: libbad2\nSource: bad (2.0-3)\nVersion: 1:2.0-3+b1\nArchitecture: amd64\n",
+        )
+        .unwrap();
+        let lib = usr_lib.display();
+        let script = format!(
+            "set -f\nsec() {{ printf '@%s\\n' \"$1\"; }}\nt() {{ shift; \"$@\"; }}\n\
+             {PACKAGE_FILES}\nLL_DPKG={}/db ll_package_files {lib}/libgood.so.1.0 \
+             {lib}/libbad.so.2 {lib}/libstray.so {lib}/libgone.so",
+            dir.display()
+        );
+        let want = format!(
+            "@package_files\n{lib}/libbad.so.2.0\t{root}/usr/lib/libbad.so.2.0\tlibbad2\tamd64\t\
+             1:2.0-3+b1\tbad\t{}\n",
+            md5("truncated")
+        );
+        for shell in ["dash", "bash"] {
+            let out = Command::new(shell).args(["-c", &script]).output().unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{shell}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     /// `ll_authorized_fingerprints` prints one line per key ssh-keygen reads in the files it

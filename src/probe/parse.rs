@@ -176,6 +176,7 @@ pub fn parse(text: &str) -> Result<Facts, ParseError> {
         nologin: nologin(&s),
         pam: pam(&s),
         pam_damage: pam_damage(&s),
+        package_files: package_files(&s),
         login_files: login_files(&s),
         sshd_files: sshd_files(&s),
         firewall: firewall(&s),
@@ -766,6 +767,33 @@ fn pam(s: &Sections) -> Pam {
     pam
 }
 
+/// "PATH MEMBER PACKAGE ARCH VERSION SOURCE MD5", tab-separated (package_files.sh); a line
+/// with a field missing is left out.
+fn package_files(s: &Sections) -> Vec<PackageFile> {
+    s.lines("package_files")
+        .iter()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [path, member, package, architecture, version, source, md5] = f[..] else {
+                return None;
+            };
+            if f.iter().any(|v| v.is_empty()) {
+                return None;
+            }
+            Some(PackageFile {
+                path: path.into(),
+                member: member.into(),
+                package: package.into(),
+                architecture: architecture.into(),
+                version: version.into(),
+                source: source.into(),
+                md5: md5.into(),
+                copy: PackageCopy::NotFetched,
+            })
+        })
+        .collect()
+}
+
 /// "FILE LINE MODULE STATE PATH PACKAGE MD5 MEMBER DEB TEXT", tab-separated, "-" for none
 /// (pam_modules.sh).
 fn pam_damage(s: &Sections) -> Vec<PamDamage> {
@@ -1006,6 +1034,31 @@ mod tests {
             start_problems(&unreadable, true),
             [],
             "sshd -t reads it now"
+        );
+    }
+
+    /// As the bookworm guest printed it with libsystemd truncated (one field short: left out).
+    #[test]
+    fn package_files_name_the_package_to_fetch() {
+        let out = format!(
+            "@probe\nversion={FORMAT_VERSION}\nuser=azureuser\n@package_files\n\
+             /usr/lib/x86_64-linux-gnu/libsystemd.so.0.35.0\tusr/lib/x86_64-linux-gnu/libsystemd.so.0.35.0\t\
+             libsystemd0\tamd64\t252.39-1~deb12u2\tsystemd\tf94f88eecc03cb3d3f84780f7c2a1c10\n\
+             /usr/lib/libx.so\tusr/lib/libx.so\tlibx\tamd64\t1\tx\t\n@end\n"
+        );
+        let facts = parse(&out).unwrap();
+        assert_eq!(
+            facts.package_files,
+            [PackageFile {
+                path: "/usr/lib/x86_64-linux-gnu/libsystemd.so.0.35.0".into(),
+                member: "usr/lib/x86_64-linux-gnu/libsystemd.so.0.35.0".into(),
+                package: "libsystemd0".into(),
+                architecture: "amd64".into(),
+                version: "252.39-1~deb12u2".into(),
+                source: "systemd".into(),
+                md5: "f94f88eecc03cb3d3f84780f7c2a1c10".into(),
+                copy: PackageCopy::NotFetched,
+            }]
         );
     }
 

@@ -277,10 +277,12 @@ probe() {
         done
     fi
     echo "path=$SSHD"
+    ll_sshd_v=
     if [ -n "$SSHD" ]; then
-        echo "version=$(first_with OpenSSH "$(t 5 "$SSHD" -V 2>&1)")"
+        ll_sshd_v=$(t 5 "$SSHD" -V 2>&1)
+        echo "version=$(first_with OpenSSH "$ll_sshd_v")"
         if has ldd; then
-            ll_libs=$(t 5 ldd "$SSHD")
+            ll_libs=$(t 5 ldd "$SSHD" 2>&1)
             case $ll_libs in *libwrap*) echo "libwrap=yes" ;; esac
             case $ll_libs in
                 *'not found'*) printf '%s\n' "$ll_libs" | grep 'not found' | sed 's/^[ \t]*/missing_lib=/' ;;
@@ -440,6 +442,39 @@ $ll_p"
 
     ll_pam_modules sshd
     ll_sshd_files "$ll_libs"
+    # Read only when sshd cannot run (`sshd -V` does not print its version: a library the
+    # loader refused, or one that crashes it, as a corrupted libwrap does, silently) or a
+    # library is not found: the check reads every package's checksums. Each path ldd or the
+    # loader named (a path followed by ':' in the loader's message).
+    case "$ll_sshd_v" in *OpenSSH*) ll_sshd_v= ;; *) ll_sshd_v="${ll_sshd_v:-$SSHD} failed" ;; esac
+    case "$ll_sshd_v$ll_libs" in
+        ?*' failed'* | *'not found'*) ll_check="$ll_libs $ll_sshd_v" ;;
+        *) ll_check= ;;
+    esac
+    # In the break-in's shell (PID 1 a shell), also the system's init and what it loads: a
+    # library of PID 1 damaged panics the kernel at every boot, before any login.
+    case $ll_pid1 in
+        sh | bash | dash | busybox)
+            ll_f=$(readlink -f /sbin/init 2>/dev/null)
+            [ -x "$ll_f" ] && has ldd && ll_check="$ll_check $ll_f $(t 5 ldd "$ll_f" 2>&1)"
+            ;;
+    esac
+    if [ -n "$ll_check" ]; then
+        # A library the loader refused (not an ELF file any more) is "not found", named without
+        # a path: each directory it would be in stands for it (ll_package_files drops the
+        # paths that are no file).
+        for ll_n in $(printf '%s\n' "$ll_check" | sed -n 's/^[[:space:]]*\([^ /]*\) => not found.*/\1/p; s/.*error while loading shared libraries: \([^ /:]*\):.*/\1/p' | sort -u); do
+            set +f
+            for ll_f in /lib/*-linux-gnu /usr/lib/*-linux-gnu /lib64 /usr/lib64 /lib /usr/lib; do
+                ll_check="$ll_check $ll_f/$ll_n"
+            done
+            set -f
+        done
+        # shellcheck disable=SC2046 # paths, one a word
+        ll_package_files $(printf '%s\n' "$ll_check" | tr -s ' \t' '\n' | sed -n 's/:$//; /^\//p' | sort -u)
+    else
+        sec package_files
+    fi
     ll_pam_damage
 
     # Each file a login reads: "PATH KIND MODE UID GID FLAW SOURCE", tab-separated ("-" when

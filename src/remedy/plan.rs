@@ -106,9 +106,10 @@ impl Plan {
         self.steps.iter().map(|s| s.title.as_str())
     }
 
-    /// The guest script, with secrets withheld: what `--dry-run` shows.
+    /// The guest script, with secrets and the calls' inputs (package copies) withheld: what
+    /// `--dry-run` shows.
     pub fn script(&self) -> String {
-        self.render(|_| WITHHELD)
+        crate::rules::fix::withhold_inputs(&self.render(|_| WITHHELD))
     }
 
     /// Runs the plan on the guest; `session` must be a root shell.

@@ -60,6 +60,9 @@ pub struct RescueOptions {
     /// This machine's side (the `--verify-key` file, known_hosts for the address), judged with
     /// the last diagnosis.
     pub client: Option<ClientFacts>,
+    /// Where damaged files' packages are fetched (`--package-mirror`); empty: the public
+    /// archive of the guest's distribution.
+    pub package_mirrors: Vec<azure_core::http::Url>,
 }
 
 impl RescueOptions {
@@ -107,6 +110,8 @@ pub async fn rescue(
     session.begin_step("probe");
     let mut diagnosis = diagnose(session, &options.user)
         .await?
+        .with_package_copies(&options.package_mirrors)
+        .await
         .with_cloud(cloud_facts(&cloud_side));
     session.begin_step("plan");
     // The plan always belongs to the latest diagnosis: made once per diagnosis, it serves the
@@ -141,7 +146,7 @@ pub async fn rescue(
             fixes = repair.fixes.len(),
             "rescue round"
         );
-        match next_round(session, &repair, &options.user, &mut report).await {
+        match next_round(session, &repair, options, &mut report).await {
             Ok(next) => {
                 diagnosis = next.with_cloud(cloud_facts(&cloud_side));
                 repair = Repair::plan(&diagnosis);
@@ -276,14 +281,17 @@ async fn cloud_round(
 async fn next_round(
     session: &mut impl Runner,
     repair: &Repair,
-    user: &str,
+    options: &RescueOptions,
     report: &mut RescueReport,
 ) -> Result<Diagnosis, RescueError> {
     session.begin_step("apply");
     let outcome = repair.plan.apply(session).await?;
     report.rounds.push(Round::new(repair, outcome));
     session.begin_step("probe again");
-    let diagnosis = diagnose(session, user).await?;
+    let diagnosis = diagnose(session, &options.user)
+        .await?
+        .with_package_copies(&options.package_mirrors)
+        .await;
     session.begin_step("plan");
     Ok(diagnosis)
 }

@@ -80,12 +80,15 @@ pub struct OfflineRound {
 /// `confirm` agrees (it is not asked when there is nothing to fix, nor on a dry run).
 pub async fn repair(
     session: &mut impl Runner,
-    user: &str,
-    dry_run: bool,
+    options: &super::RescueOptions,
     confirm: &mut (dyn FnMut(&Diagnosis, &Repair) -> bool + Send),
 ) -> Result<OfflineRound, RescueError> {
     session.begin_step("offline probe");
-    let mut diagnosis = diagnose(session, user).await?;
+    let mut diagnosis = diagnose(session, &options.user)
+        .await?
+        .with_package_copies(&options.package_mirrors)
+        .await;
+    let dry_run = options.dry_run;
     // A service manager running after all (the shell was not the break-in's): the rescue
     // after the boot, which asks it, does everything.
     let offline = diagnosis.facts.init.no_service_manager();

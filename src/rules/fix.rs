@@ -35,13 +35,29 @@ pub enum Phase {
 pub struct Call {
     pub function: &'static str,
     pub args: Vec<String>,
+    /// Lines fed to the call's standard input, as a here-document ended by [`INPUT_END`]:
+    /// content too large for an argument (a package's copy of a library).
+    pub input: Option<std::sync::Arc<str>>,
 }
+
+/// The line that ends a call's input; [`withhold_inputs`] finds inputs by it.
+pub const INPUT_END: &str = "LL_INPUT";
 
 impl Call {
     pub fn new(function: &'static str, args: impl IntoIterator<Item = impl Into<String>>) -> Call {
         Call {
             function,
             args: args.into_iter().map(Into::into).collect(),
+            input: None,
+        }
+    }
+
+    /// The call with `input` on its standard input (lines that never read [`INPUT_END`]:
+    /// base64, say).
+    pub fn with_input(self, input: std::sync::Arc<str>) -> Call {
+        Call {
+            input: Some(input),
+            ..self
         }
     }
 
@@ -50,18 +66,43 @@ impl Call {
         Call {
             function,
             args: Vec::new(),
+            input: None,
         }
     }
 
-    /// The shell text of the call.
+    /// The shell text of the call: with an input, a group holding the here-document, so that
+    /// `&&` can follow it.
     pub fn render(&self) -> String {
         let mut text = self.function.to_string();
         for arg in &self.args {
             text.push(' ');
             text.push_str(&quote(arg));
         }
-        text
+        match &self.input {
+            Some(input) => format!("{{ {text} <<'{INPUT_END}'\n{input}\n{INPUT_END}\n}}"),
+            None => text,
+        }
     }
+}
+
+/// `script` with each call's input replaced by its size: what a plan shows of the package
+/// copies it carries (hundreds of kB of base64).
+pub fn withhold_inputs(script: &str) -> String {
+    let start = format!("<<'{INPUT_END}'\n");
+    let end = format!("\n{INPUT_END}\n");
+    let mut out = String::with_capacity(script.len().min(1 << 16));
+    let mut rest = script;
+    while let Some(at) = rest.find(&start) {
+        let body = at + start.len();
+        let Some(len) = rest[body..].find(&end) else {
+            break;
+        };
+        out.push_str(&rest[..body]);
+        out.push_str(&format!("<{} bytes withheld from display>", len));
+        rest = &rest[body + len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A guest step: its title says what it does; its calls run in order, each only if the one
@@ -290,6 +331,29 @@ pub fn account_usable(facts: &Facts) -> Option<Fix> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A call's input reaches its standard input, the calls after it still run, and what is
+    /// shown of it is its size.
+    #[test]
+    fn a_call_with_input_is_fed_its_lines_and_shown_withheld() {
+        let step = Step {
+            phase: Phase::Files,
+            title: "t".into(),
+            calls: vec![
+                Call::new("tr", ["a-z", "A-Z"]).with_input("one\ntwo".into()),
+                Call::new("echo", ["after"]),
+            ],
+        };
+        let out = std::process::Command::new("sh")
+            .args(["-c", &step.body()])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "ONE\nTWO\nafter\n");
+        assert_eq!(
+            withhold_inputs(&format!("x\n{}\ny\n", step.body())),
+            "x\n{ tr 'a-z' 'A-Z' <<'LL_INPUT'\n<7 bytes withheld from display>\nLL_INPUT\n} && echo 'after'\ny\n"
+        );
+    }
 
     #[test]
     fn a_step_body_quotes_every_argument_and_chains_its_calls() {

@@ -1,7 +1,7 @@
 //! SSH010: sshd cannot load its libraries.
 
 use super::*;
-use crate::probe::facts::TestProblem;
+use crate::probe::facts::{PackageCopy, TestProblem};
 
 pub static RULE: Rule = Rule {
     id: "SSH010",
@@ -11,18 +11,29 @@ pub static RULE: Rule = Rule {
     severity: Severity::Error,
     kind: Kind::Cause,
     docs: Docs {
-        what: "Whether `ldd` finds every shared library sshd needs, and whether `sshd -t` \
-               fails with a loader error or an OpenSSL version mismatch.",
+        what: "Whether `ldd` finds every shared library sshd needs, whether `sshd -t` \
+               fails with a loader error or an OpenSSL version mismatch, and, when sshd cannot \
+               run, whether the libraries it loads still have the checksums dpkg recorded.",
         why: "An interrupted upgrade or a half-removed library leaves sshd unable to start \
               (`error while loading shared libraries`, `OpenSSL version mismatch`), so it is \
-              down after the next restart or reboot.",
-        fix: "`lifeline rescue` leaves this to you: it shows how to finish the package \
-              transaction and reinstall the OpenSSH server (`dpkg --configure -a`, `apt-get \
-              install --reinstall openssh-server`, or the dnf/zypper/tdnf equivalent).",
-        safety: "Medium: package operations need the repositories and may pull in updates.",
+              down after the next restart or reboot; a corrupted one may crash sshd without a \
+              word. A library systemd loads, damaged, panics the kernel at every boot: the \
+              break-in's shell (`rescue --allow-reboot`) checks what PID 1 loads as well.",
+        fix: "A library that is not what its package installed is put back from the package: \
+              `lifeline rescue` fetches the exact version the guest has installed from the \
+              distribution's archive (Debian's and Ubuntu's, or `--package-mirror`) where \
+              lifeline runs, since the guest's own package tools may load the damaged library \
+              and the guest may reach no mirror; it sends the file only when its checksum is \
+              the one the guest's dpkg recorded, and replaces the library atomically with its \
+              owner and mode kept. A missing library, or one no archive holds, is left to \
+              you: finish the package transaction and reinstall (`dpkg --configure -a`, \
+              `apt-get install --reinstall PACKAGE`, or the dnf/zypper/tdnf equivalent).",
+        safety: "Safe: the file put back is byte for byte the one the package installed (dpkg's \
+                 own checksum on the guest decides, not the mirror), backed up and undoable; \
+                 programs running keep the copy they loaded.",
     },
     check,
-    fix: None,
+    fix: Some(fix),
 };
 
 fn check(facts: &Facts) -> Option<Finding> {
@@ -36,10 +47,61 @@ fn check(facts: &Facts) -> Option<Finding> {
         TestProblem::Library { message } => Some(format!("sshd -t: {message}")),
         _ => None,
     }));
+    evidence.extend(facts.package_files.iter().map(|f| {
+        let copy = match &f.copy {
+            PackageCopy::NotFetched => String::new(),
+            PackageCopy::Fetched { from, .. } => format!("; its copy: {from}"),
+            PackageCopy::Failed { why } => format!("; no copy: {why}"),
+        };
+        format!(
+            "{} is not what {} {} installed (dpkg's md5 {}){copy}",
+            f.path, f.package, f.version, f.md5
+        )
+    }));
     if evidence.is_empty() {
         return None;
     }
-    Some(RULE.finding(RULE.title, evidence, reinstall_command(facts)))
+    let hint = match &facts.package_files[..] {
+        [] => reinstall_command(facts).to_string(),
+        files => {
+            let mut packages: Vec<&str> = files.iter().map(|f| f.package.as_str()).collect();
+            packages.dedup();
+            format!("apt-get install --reinstall {}", packages.join(" "))
+        }
+    };
+    // Found by checksum alone (sshd's loader said nothing, or in the break-in's shell the
+    // boot's init loads it): the file is what is known.
+    let title = match (&facts.package_files[..], facts.sshd.missing_libs.is_empty()) {
+        ([first, ..], true) => format!(
+            "{} is not what its package {} installed: the programs that load it (sshd, or PID 1 at boot) fail",
+            first.path, first.package
+        ),
+        _ => RULE.title.to_string(),
+    };
+    Some(RULE.finding(title, evidence, hint))
+}
+
+/// Each damaged file whose package copy was fetched and checked goes back; then sshd restarts
+/// (in the break-in's offline shell, the boot starts it).
+fn fix(facts: &Facts) -> Option<Fix> {
+    let mut calls: Vec<Call> = (facts.package_files.iter())
+        .filter_map(|f| match &f.copy {
+            PackageCopy::Fetched { gzip_base64, .. } => Some(
+                Call::new("ll_package_file", [f.path.as_str(), f.md5.as_str()])
+                    .with_input(gzip_base64.clone()),
+            ),
+            _ => None,
+        })
+        .collect();
+    if calls.is_empty() {
+        return None;
+    }
+    calls.push(Call::bare("ll_want_restart"));
+    Some(Fix::step(
+        Phase::Files,
+        "put back the damaged libraries from their packages",
+        calls,
+    ))
 }
 
 #[cfg(test)]
@@ -53,5 +115,44 @@ mod tests {
             &RULE,
             &debian_with(|f| f.sshd.missing_libs = vec!["libcrypto.so.3 => not found".into()]),
         );
+    }
+
+    fn libwrap(copy: PackageCopy) -> crate::probe::facts::PackageFile {
+        crate::probe::facts::PackageFile::libwrap("6f58e6402397fa27666ecbd6d7ec06ff", copy)
+    }
+
+    /// A damaged library with its package's copy is put back, the copy fed on the call's
+    /// input; without a copy the finding names the package to reinstall and has no fix.
+    #[test]
+    fn a_damaged_library_goes_back_from_its_package_only_with_a_copy() {
+        let fetched = PackageCopy::Fetched {
+            from: "https://deb.debian.org/x.deb".into(),
+            gzip_base64: "H4sI".into(),
+        };
+        let facts = debian_with(|f| f.package_files = vec![libwrap(fetched.clone())]);
+        let finding = check(&facts).expect("fires");
+        assert!(finding.evidence[0].contains("not what libwrap0 7.6.q-32 installed"));
+        let planned = fix(&facts).expect("a fix");
+        let crate::rules::fix::Action::Step(step) = &planned.actions()[0] else {
+            panic!("{planned:?}")
+        };
+        assert_eq!(
+            step.body(),
+            "{ ll_package_file '/usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6' \
+             '6f58e6402397fa27666ecbd6d7ec06ff' <<'LL_INPUT'\nH4sI\nLL_INPUT\n} && ll_want_restart"
+        );
+        assert!(
+            planned.is_offline(),
+            "the break-in's offline shell makes it too"
+        );
+        let failed = PackageCopy::Failed {
+            why: "no archive holds it".into(),
+        };
+        let facts = debian_with(|f| f.package_files = vec![libwrap(failed)]);
+        let finding = check(&facts).expect("fires");
+        assert!(finding.evidence[0].contains("no copy: no archive holds it"));
+        assert!(finding.fix.contains("apt-get install --reinstall libwrap0"));
+        assert!(fix(&facts).is_none());
+        assert!(check(&debian_with(|_| {})).is_none());
     }
 }

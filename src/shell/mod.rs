@@ -309,6 +309,12 @@ impl Session {
         self.uid = None;
     }
 
+    /// After the machine restarted: no shell of ours, and a kernel panic seen before is past.
+    pub fn restarted(&mut self) {
+        self.forget_shell();
+        self.expecter.console_mut().restarted();
+    }
+
     /// Whether our own shell runs (commands can be run).
     pub fn has_shell(&self) -> bool {
         self.levels.last() == Some(&Level::Own)

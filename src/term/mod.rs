@@ -59,9 +59,15 @@ impl Console {
         &self.screen
     }
 
-    /// Whether the kernel has printed a panic since the session began.
+    /// Whether the kernel has printed a panic since the session began or the machine last
+    /// restarted.
     pub fn kernel_panicked(&self) -> bool {
         self.panic.seen()
+    }
+
+    /// The machine restarted: a panic printed before is no longer the kernel's state.
+    pub fn restarted(&mut self) {
+        self.panic = kernel::PanicWatch::default();
     }
 
     /// Leaves what arrives from now on out of the transcript, up to the echo of `end` at a
