@@ -257,12 +257,13 @@ pub(super) async fn run_script(
     script: &str,
 ) -> Result<CommandOutput, RemedyError> {
     let script = format!("rm -f -- \"$0\"\ntrap '' INT HUP PIPE\n{script}");
+    let limit = script_limit(script.len());
     let name = format!("lifeline-{:016x}.sh", rand::random::<u64>());
     let mut refused = None;
     for dir in ["/run", "/dev/shm", "/tmp"] {
         let path = format!("{dir}/{name}");
         match session
-            .run_file(&path, &script, 0o700, SCRIPT_TIMEOUT)
+            .run_file(&path, &script, 0o700, limit)
             .await
         {
             Ok(out) => return Ok(out),
@@ -271,6 +272,14 @@ pub(super) async fn run_script(
         }
     }
     Err(refused.expect("three attempts").into())
+}
+
+/// How long a plan of `bytes` may take once typed: [`SCRIPT_TIMEOUT`] for its run, plus the
+/// time its last bytes may still spend on the line. A plan carrying a package's copy of a
+/// library is hundreds of kB, and a 115200-baud console delivers about 11.5 kB/s of it, base64
+/// included, after lifeline's side has finished writing.
+fn script_limit(bytes: usize) -> Duration {
+    SCRIPT_TIMEOUT + Duration::from_secs((bytes / 4096) as u64)
 }
 
 /// Runs library functions on this machine, in a scratch directory that stands in for the
@@ -363,6 +372,16 @@ fn run_in_scratch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A plan carrying a 2 MB package copy gets the time a 115200-baud console (11.5 kB/s)
+    /// takes to deliver it in base64, on top of the run's own.
+    #[test]
+    fn a_large_plan_is_given_the_time_the_line_needs() {
+        let bytes = 2_000_000;
+        let on_the_line = Duration::from_secs((bytes * 4 / 3 / 11_500) as u64);
+        assert!(script_limit(bytes) > SCRIPT_TIMEOUT + on_the_line);
+        assert!(script_limit(20_000) < SCRIPT_TIMEOUT + Duration::from_secs(10));
+    }
 
     #[test]
     fn secrets_are_withheld_from_the_shown_script() {
