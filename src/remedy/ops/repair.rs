@@ -437,16 +437,20 @@ mod tests {
         );
     }
 
+    /// A key whose name says no type is made ed25519; a key directory deleted with it (all of
+    /// /etc/ssh gone) is made again, root's, 0755.
     #[test]
-    fn a_host_key_whose_name_says_no_type_is_made_ed25519() {
+    fn a_host_key_whose_name_says_no_type_is_made_ed25519_where_its_directory_was() {
         let (dir, out) = run_locally(
             &[SCRIPT],
-            "ll_host_keys \"$T/ssh_host_missing_key\"; echo \"status $?\"",
+            "ll_host_keys \"$T/ssh/ssh_host_missing_key\"; echo \"status $?\"; \
+             stat -c 'dir %a %u' \"$T/ssh\"",
         );
         let public =
-            std::fs::read_to_string(dir.join("ssh_host_missing_key.pub")).unwrap_or_default();
+            std::fs::read_to_string(dir.join("ssh/ssh_host_missing_key.pub")).unwrap_or_default();
         std::fs::remove_dir_all(dir).ok();
         assert!(out.contains("status 0"), "{out}");
+        assert!(out.contains("dir 755 0"), "{out}");
         assert!(public.starts_with("ssh-ed25519 "), "{public}\n{out}");
     }
 

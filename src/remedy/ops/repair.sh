@@ -169,6 +169,8 @@ ll_host_keys() {
             ll_emit note "$key: its type is not in its name; creating an ed25519 key"
             ;;
         esac
+        # /etc/ssh itself may be gone.
+        ll_mkdir "${key%/*}" 0755 0:0 || return 1
         ll_backup "$key" "$key.pub" || return 1
         rm -f -- "$key" "$key.pub"
         err=$(ssh-keygen -q -t "$type" -N '' -C "root@$(hostname)" -f "$key" 2>&1 </dev/null) || {

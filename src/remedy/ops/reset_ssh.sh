@@ -81,6 +81,8 @@ ll_reset_sshd_config() {
         ll_emit note "Port ${old% } is reset to the default 22, as VMAccess does (keep it with --keep-ports)"
     fi
     [ -z "${2:-}" ] || ll_carry_settings "$LL_MAIN" "$LL_RUN/candidate" || return 1
+    # /etc/ssh itself may be gone.
+    ll_mkdir "${LL_MAIN%/*}" 0755 0:0 || return 1
     ll_put "$LL_MAIN" 0644 0:0 <"$LL_RUN/candidate" || return 1
     ll_repair_includes || return 1
     ll_report_overrides
