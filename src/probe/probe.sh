@@ -195,7 +195,8 @@ device() {
 # "?" when no init has tried to mount anything yet (PID 1 is a break-in shell): not mounted
 # then says nothing about the entry.
 fstab() {
-    ll_init=$(cat /proc/1/comm 2>/dev/null)
+    ll_init=
+    read -r ll_init </proc/1/comm
     awk '{ sub(/^[ \t]+/, ""); sub(/[ \t\r]+$/, "") } $0 != "" && $0 !~ /^#/ { print NR "\t" $0 }' /etc/fstab |
         head -n 100 | while IFS=$TAB read -r ll_n ll_text; do
             set -- $ll_text
@@ -525,7 +526,11 @@ $ll_p"
     sec dfi
     t 5 df -Pi / /var /home /tmp /run
     sec mounts
-    awk '$2 == "/"' /proc/mounts
+    # The root's line, read by the shell (a line's fields hold no blanks: /proc escapes them).
+    while IFS= read -r ll_l; do
+        set -- $ll_l
+        [ "$2" != / ] || printf '%s\n' "$ll_l"
+    done </proc/mounts
     sec fstab
     [ -r /etc/fstab ] && fstab
 
@@ -550,7 +555,11 @@ $ll_p"
 
     sec crypto
     [ -r /etc/crypto-policies/config ] && echo "policy=$(grep -v '^#' /etc/crypto-policies/config | head -n 1)"
-    [ -r /proc/sys/crypto/fips_enabled ] && echo "fips=$(cat /proc/sys/crypto/fips_enabled)"
+    if [ -r /proc/sys/crypto/fips_enabled ]; then
+        ll_fips=
+        IFS= read -r ll_fips </proc/sys/crypto/fips_enabled
+        echo "fips=$ll_fips"
+    fi
 
     sec log
     ll_log=
