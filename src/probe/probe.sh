@@ -195,7 +195,8 @@ device() {
 # "?" when no init has tried to mount anything yet (PID 1 is a break-in shell): not mounted
 # then says nothing about the entry.
 fstab() {
-    ll_init=$(cat /proc/1/comm 2>/dev/null)
+    ll_init=
+    read -r ll_init </proc/1/comm
     awk '{ sub(/^[ \t]+/, ""); sub(/[ \t\r]+$/, "") } $0 != "" && $0 !~ /^#/ { print NR "\t" $0 }' /etc/fstab |
         head -n 100 | while IFS=$TAB read -r ll_n ll_text; do
             set -- $ll_text
@@ -320,14 +321,19 @@ probe() {
     fi
 
     sec sshd_t
+    ll_rc_t=
     if [ -n "$SSHD" ]; then
         ll_out=$(t 10 "$SSHD" -t 2>&1)
-        echo "rc=$?"
+        ll_rc_t=$?
+        echo "rc=$ll_rc_t"
         if [ -n "$ll_out" ]; then printf '%s\n' "$ll_out" | head -n 20 | cut -c1-300; else echo; fi
     fi
 
+    # `sshd -T` makes every check `sshd -t` makes before it prints anything, so where -t ran to
+    # its end and failed (OpenSSH exits 1 or 255; sshd stopped leaves no /run/sshd) both -T runs
+    # would fail too and print nothing: two sshd runs saved. A timeout (124) still tries them.
     SSHD_T=
-    if [ -n "$SSHD" ]; then
+    if [ -n "$SSHD" ] && [ "$ll_rc_t" != 1 ] && [ "$ll_rc_t" != 255 ]; then
         SSHD_T=$(t 10 "$SSHD" -T -C "user=$LL_USER,host=localhost,addr=127.0.0.1") ||
             SSHD_T=$(t 10 "$SSHD" -T) || SSHD_T=
     fi
@@ -555,7 +561,11 @@ $ll_p"
     sec dfi
     t 5 df -Pi / /var /home /tmp /run
     sec mounts
-    awk '$2 == "/"' /proc/mounts
+    # The root's line, read by the shell (a line's fields hold no blanks: /proc escapes them).
+    while IFS= read -r ll_l; do
+        set -- $ll_l
+        [ "$2" != / ] || printf '%s\n' "$ll_l"
+    done </proc/mounts
     sec fstab
     [ -r /etc/fstab ] && fstab
 
@@ -580,7 +590,11 @@ $ll_p"
 
     sec crypto
     [ -r /etc/crypto-policies/config ] && echo "policy=$(grep -v '^#' /etc/crypto-policies/config | head -n 1)"
-    [ -r /proc/sys/crypto/fips_enabled ] && echo "fips=$(cat /proc/sys/crypto/fips_enabled)"
+    if [ -r /proc/sys/crypto/fips_enabled ]; then
+        ll_fips=
+        IFS= read -r ll_fips </proc/sys/crypto/fips_enabled
+        echo "fips=$ll_fips"
+    fi
 
     sec log
     ll_log=
