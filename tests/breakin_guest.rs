@@ -448,12 +448,20 @@ fn offline_fixes(json: &serde_json::Value) -> Vec<&str> {
 #[ignore = "a reboot of the GRUB guest and the boot after it (minutes under TCG): runs with scripts/test --all"]
 async fn a_library_pid_1_loads_is_put_back_offline_after_the_panic() {
     let guest = grub_guest().await;
-    break_with(
-        &guest,
-        "f=$(readlink -f /lib/x86_64-linux-gnu/liblzma.so.5) && : > \"$f\" && sync; \
-         systemctl daemon-reload; systemctl restart ssh.service; true",
-    )
-    .await;
+    // The console may die under the command (the panic): its answer, and the leave, are
+    // not waited for as a plain break's are.
+    let mut session = guest.root_login().await;
+    let _ = session
+        .run(
+            "f=$(readlink -f /lib/x86_64-linux-gnu/liblzma.so.5) && : > \"$f\" && sync; \
+             systemctl daemon-reload; systemctl restart ssh.service; true",
+        )
+        .await;
+    let _ = session.leave().await;
+    assert!(
+        guest.ssh(SshAuth::Key, "true").is_err(),
+        "the break did not take"
+    );
     let (_, json) = rescue_by_break_in(&guest, &["--password-env", "GUEST_PW"]);
     eprintln!("console: {}", json["access"]["console"]);
     assert!(offline_fixes(&json).contains(&"SSH010"), "{json}");
