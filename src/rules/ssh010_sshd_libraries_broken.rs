@@ -73,7 +73,7 @@ fn check(facts: &Facts) -> Option<Finding> {
     // boot's init loads it): the file is what is known.
     let title = match (&facts.package_files[..], facts.sshd.missing_libs.is_empty()) {
         ([first, ..], true) => format!(
-            "{} is not what its package {} installed: the programs that load it (sshd, or PID 1 at boot) fail",
+            "{} is not what its package {} installed: sshd, or the boot when PID 1 loads it, cannot run",
             first.path, first.package
         ),
         _ => RULE.title.to_string(),
@@ -99,7 +99,7 @@ fn fix(facts: &Facts) -> Option<Fix> {
     calls.push(Call::bare("ll_want_restart"));
     Some(Fix::step(
         Phase::Files,
-        "put back the damaged libraries from their packages",
+        "put back the damaged programs and libraries from their packages",
         calls,
     ))
 }
