@@ -99,13 +99,14 @@ fn fix(facts: &Facts) -> Option<Fix> {
     if calls.is_empty() && facts.sshd.missing_libs.is_empty() {
         return None;
     }
+    let title = if calls.is_empty() {
+        "make the loader's links again (ldconfig)"
+    } else {
+        "put back the damaged programs and libraries from their packages"
+    };
     calls.push(Call::bare("ll_ldconfig"));
     calls.push(Call::bare("ll_want_restart"));
-    Some(Fix::step(
-        Phase::Files,
-        "put back the damaged programs and libraries from their packages",
-        calls,
-    ))
+    Some(Fix::step(Phase::Files, title, calls))
 }
 
 #[cfg(test)]

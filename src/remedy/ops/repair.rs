@@ -679,7 +679,7 @@ mod tests {
         };
         let out = run("exit 0");
         assert!(out.contains("status 0"), "{out}");
-        assert!(out.contains("ldconfig made the loader"), "{out}");
+        assert!(out.contains("made again by ldconfig"), "{out}");
         let out = run("echo cannot write the cache >&2; exit 1");
         assert!(out.contains("status 1"), "{out}");
         assert!(out.contains("cannot write the cache"), "{out}");

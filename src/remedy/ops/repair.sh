@@ -108,7 +108,7 @@ ll_ldconfig() {
         ll_fail "ldconfig failed: $(head -n 3 "$LL_RUN/ldconfig.err")"
         return 1
     fi
-    ll_emit note "ldconfig made the loader's links and cache again"
+    ll_emit changed "the loader's links and cache" "made again by ldconfig"
 }
 
 # ll_fstab_no_worse OLD NEW: findmnt --verify finds no more errors (parse errors included) in
