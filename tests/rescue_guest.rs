@@ -2,7 +2,7 @@
 //! (JSON, exit code, a login from here by key and password) after a password reset, with no secret left
 //! anywhere; a rescue cut off while its script runs; undo of a rescue, byte for byte; and a
 //! playbook over two targets, one of which cannot be reached; a corrupted library put back from
-//! its package.
+//! its package, and a deleted library link made again.
 
 mod support;
 
@@ -518,6 +518,31 @@ async fn a_corrupted_library_comes_back_from_its_package() {
     assert!(report.verified, "{report}");
     let now = sh(&mut session, &format!("md5sum < $(readlink -f {LIB})")).await;
     assert!(now.starts_with(&record), "{now} vs dpkg's {record}");
+    session.leave().await.unwrap();
+    tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the rescue");
+}
+
+/// libwrap's soname link deleted (the breakage generator's `delete` of a library sshd loads:
+/// ldd names the link, and the file behind it stays whole): sshd cannot start ("not found"),
+/// no checksum is wrong, and the rescue's ldconfig makes the link again; a login proves SSH.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_library_link_is_made_again() {
+    let guest = shared_guest().await;
+    let mut session = guest.root_session().await;
+    sh(
+        &mut session,
+        "rm /lib/x86_64-linux-gnu/libwrap.so.0 && systemctl restart ssh 2>/dev/null; true",
+    )
+    .await;
+    assert!(tokio::task::block_in_place(|| guest.ssh_works()).is_err());
+    let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
+        .await
+        .expect("rescue");
+    eprintln!("{report}");
+    assert!(report.before.iter().any(|f| f.id == "SSH010"), "{report}");
+    assert!(report.verified, "{report}");
+    let link = sh(&mut session, "readlink /lib/x86_64-linux-gnu/libwrap.so.0").await;
+    assert_eq!(link.trim(), "libwrap.so.0.7.6");
     session.leave().await.unwrap();
     tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH after the rescue");
 }

@@ -173,8 +173,9 @@ mod tests {
     }
 
     /// `ll_package_files` names a file whose checksum is not dpkg's record, through a link to
-    /// it, with its package's architecture, version and source from dpkg's status; a file as
-    /// recorded, one dpkg does not know and one that is gone are not named.
+    /// it, with its package's architecture, version and source from dpkg's status, and a
+    /// recorded file that is gone, through the link left dangling; a file as recorded and files
+    /// dpkg does not know (there or gone) are not named.
     #[test]
     fn files_that_are_not_what_their_package_installed_are_named() {
         let dir = std::env::temp_dir().join(format!("ll-pkgfiles-{}", std::process::id()));
@@ -185,12 +186,17 @@ mod tests {
         std::fs::write(usr_lib.join("libbad.so.2.0"), "truncat").unwrap();
         std::fs::write(usr_lib.join("libstray.so"), "stray").unwrap();
         std::os::unix::fs::symlink("libbad.so.2.0", usr_lib.join("libbad.so.2")).unwrap();
+        std::os::unix::fs::symlink("libgood.so.3.0", usr_lib.join("libgood.so.3")).unwrap();
         let md5 = |text: &str| format!("{:x}", md5::compute(text));
         // Recorded as the package installed them: `lib/…` below the merged root's usr/.
         let root = dir.strip_prefix("/").unwrap().display().to_string();
         std::fs::write(
             info.join("libgood1:amd64.md5sums"),
-            format!("{}  {root}/usr/lib/libgood.so.1.0\n", md5("good")),
+            format!(
+                "{}  {root}/usr/lib/libgood.so.1.0\n{}  {root}/usr/lib/libgood.so.3.0\n",
+                md5("good"),
+                md5("deleted")
+            ),
         )
         .unwrap();
         std::fs::write(
@@ -208,13 +214,16 @@ mod tests {
         let script = format!(
             "set -f\nsec() {{ printf '@%s\\n' \"$1\"; }}\nt() {{ shift; \"$@\"; }}\n\
              {PACKAGE_FILES}\nLL_DPKG={}/db ll_package_files {lib}/libgood.so.1.0 \
-             {lib}/libbad.so.2 {lib}/libstray.so {lib}/libgone.so",
+             {lib}/libbad.so.2 {lib}/libstray.so {lib}/libgone.so {lib}/libgood.so.3",
             dir.display()
         );
+        // In the order of dpkg's lists (libbad2's before libgood1's).
         let want = format!(
             "@package_files\n{lib}/libbad.so.2.0\t{root}/usr/lib/libbad.so.2.0\tlibbad2\tamd64\t\
-             1:2.0-3+b1\tbad\t{}\n",
-            md5("truncated")
+             1:2.0-3+b1\tbad\t{}\n{lib}/libgood.so.3.0\t{root}/usr/lib/libgood.so.3.0\tlibgood1\t\
+             amd64\t1.0-1\tlibgood1\t{}\n",
+            md5("truncated"),
+            md5("deleted")
         );
         for shell in ["dash", "bash"] {
             let out = Command::new(shell).args(["-c", &script]).output().unwrap();

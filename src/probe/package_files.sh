@@ -6,7 +6,7 @@
 # shellcheck shell=dash disable=SC2086
 
 # ll_package_files FILE...: prints the section "@package_files": for each FILE (a path, links
-# followed) whose checksum is not the one dpkg recorded, a line "PATH<TAB>MEMBER<TAB>PACKAGE
+# followed) that is gone or whose checksum is not the one dpkg recorded, a line "PATH<TAB>MEMBER<TAB>PACKAGE
 # <TAB>ARCH<TAB>VERSION<TAB>SOURCE<TAB>MD5": PATH the file on disk, MEMBER its path in the
 # package. With /lib a link to /usr/lib (merged /usr), a package's lib/… is the same file as
 # usr/lib/…. $LL_DPKG is dpkg's database (/var/lib/dpkg). One md5sum and two awk in all.
@@ -15,7 +15,8 @@ ll_package_files() {
     sec package_files
     [ -d "$db/info" ] || return 0
     for f in "$@"; do
-        f=$(readlink -f -- "$f" 2>/dev/null) && [ -f "$f" ] && real="$real $f"
+        # A file that is gone (a link left dangling) is judged too: no checksum is no match.
+        f=$(readlink -f -- "$f" 2>/dev/null) && { [ -f "$f" ] || [ ! -e "$f" ]; } && real="$real $f"
     done
     [ -n "$real" ] || return 0
     set +f

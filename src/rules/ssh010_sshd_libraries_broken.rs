@@ -19,15 +19,17 @@ pub static RULE: Rule = Rule {
               down after the next restart or reboot; a corrupted one may crash sshd without a \
               word. A library systemd loads, damaged, panics the kernel at every boot: the \
               break-in's shell (`rescue --allow-reboot`) checks what PID 1 loads as well.",
-        fix: "A library that is not what its package installed is put back from the package: \
+        fix: "A library that is gone or not what its package installed is put back from the package: \
               `lifeline rescue` fetches the exact version the guest has installed from the \
               distribution's archive (Debian's and Ubuntu's, or `--package-mirror`) where \
               lifeline runs, since the guest's own package tools may load the damaged library \
               and the guest may reach no mirror; it sends the file only when its checksum is \
               the one the guest's dpkg recorded, and replaces the library atomically with its \
-              owner and mode kept. A missing library, or one no archive holds, is left to \
-              you: finish the package transaction and reinstall (`dpkg --configure -a`, \
-              `apt-get install --reinstall PACKAGE`, or the dnf/zypper/tdnf equivalent).",
+              owner and mode kept. Then `ldconfig` makes the loader's links and cache again (a \
+              library whose soname link was deleted is \"not found\" though its file is whole). \
+              A library no archive holds is left to you: finish the package transaction and \
+              reinstall (`dpkg --configure -a`, `apt-get install --reinstall PACKAGE`, or the \
+              dnf/zypper/tdnf equivalent).",
         safety: "Safe: the file put back is byte for byte the one the package installed (dpkg's \
                  own checksum on the guest decides, not the mirror), backed up and undoable; \
                  programs running keep the copy they loaded.",
@@ -81,8 +83,9 @@ fn check(facts: &Facts) -> Option<Finding> {
     Some(RULE.finding(title, evidence, hint))
 }
 
-/// Each damaged file whose package copy was fetched and checked goes back; then sshd restarts
-/// (in the break-in's offline shell, the boot starts it).
+/// Each damaged file whose package copy was fetched and checked goes back, and the loader's
+/// links are made again (a deleted soname link is "not found" though its file is whole); then
+/// sshd restarts (in the break-in's offline shell, the boot starts it).
 fn fix(facts: &Facts) -> Option<Fix> {
     let mut calls: Vec<Call> = (facts.package_files.iter())
         .filter_map(|f| match &f.copy {
@@ -93,15 +96,17 @@ fn fix(facts: &Facts) -> Option<Fix> {
             _ => None,
         })
         .collect();
-    if calls.is_empty() {
+    if calls.is_empty() && facts.sshd.missing_libs.is_empty() {
         return None;
     }
+    let title = if calls.is_empty() {
+        "make the loader's links again (ldconfig)"
+    } else {
+        "put back the damaged programs and libraries from their packages"
+    };
+    calls.push(Call::bare("ll_ldconfig"));
     calls.push(Call::bare("ll_want_restart"));
-    Some(Fix::step(
-        Phase::Files,
-        "put back the damaged programs and libraries from their packages",
-        calls,
-    ))
+    Some(Fix::step(Phase::Files, title, calls))
 }
 
 #[cfg(test)]
@@ -139,7 +144,8 @@ mod tests {
         assert_eq!(
             step.body(),
             "{ ll_package_file '/usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6' \
-             '6f58e6402397fa27666ecbd6d7ec06ff' <<'LL_INPUT'\nH4sI\nLL_INPUT\n} && ll_want_restart"
+             '6f58e6402397fa27666ecbd6d7ec06ff' <<'LL_INPUT'\nH4sI\nLL_INPUT\n} && ll_ldconfig && \
+             ll_want_restart"
         );
         assert!(
             planned.is_offline(),

@@ -664,6 +664,27 @@ mod tests {
         assert!(out.contains("now: broken"), "{out}");
     }
 
+    /// ldconfig runs, and its failure is the step's, with what it said.
+    #[test]
+    fn ldconfig_remakes_the_loader_s_links_and_says_why_it_could_not() {
+        let run = |ldconfig: &str| {
+            let (dir, out) = run_locally(
+                &[SCRIPT],
+                &format!(
+                    "stub ldconfig '{ldconfig}'\nll_ldconfig; echo \"status $? $LL_STEP_ERR\""
+                ),
+            );
+            std::fs::remove_dir_all(dir).ok();
+            out
+        };
+        let out = run("exit 0");
+        assert!(out.contains("status 0"), "{out}");
+        assert!(out.contains("made again by ldconfig"), "{out}");
+        let out = run("echo cannot write the cache >&2; exit 1");
+        assert!(out.contains("status 1"), "{out}");
+        assert!(out.contains("cannot write the cache"), "{out}");
+    }
+
     #[test]
     fn findmnt_counts_an_fstab_s_errors_and_a_worse_copy_is_told_apart() {
         let out = repair(

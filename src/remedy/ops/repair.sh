@@ -100,6 +100,17 @@ ll_package_file() {
     ll_emit note "$path: put back from its package"
 }
 
+# ll_ldconfig: the loader's links and cache made again from the libraries on disk: a library's
+# soname link deleted leaves it "not found" though its file is whole. Derived state, as
+# daemon-reload's is: nothing to back up.
+ll_ldconfig() {
+    if ! ldconfig 2>"$LL_RUN/ldconfig.err"; then
+        ll_fail "ldconfig failed: $(head -n 3 "$LL_RUN/ldconfig.err")"
+        return 1
+    fi
+    ll_emit changed "the loader's links and cache" "made again by ldconfig"
+}
+
 # ll_fstab_no_worse OLD NEW: findmnt --verify finds no more errors (parse errors included) in
 # NEW than in OLD. Where findmnt has no --verify (util-linux before 2.29, busybox), there is
 # nothing to check with.
