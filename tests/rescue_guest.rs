@@ -9,7 +9,7 @@ mod support;
 use lifeline::link::Link;
 use lifeline::remedy::ops::Undo;
 use lifeline::remedy::{BackupId, Plan};
-use lifeline::rescue::{RescueOptions, rescue};
+use lifeline::rescue::{RescueOptions, RescueReport, rescue};
 use lifeline::secret::Secret;
 use lifeline::shell::Session;
 use std::process::{Command, Output, Stdio};
@@ -51,6 +51,16 @@ fn verified_rescue<'a>(guest: &'a Guest, verify: &'a str) -> [&'a str; 6] {
         "--verify-key",
         guest.key.to_str().unwrap(),
     ]
+}
+
+/// Checks that SSH fails after a break, then rescues (every plan confirmed) and shows the report.
+async fn rescued_once_ssh_fails(session: &mut Session, guest: &Guest) -> RescueReport {
+    assert!(tokio::task::block_in_place(|| guest.ssh_works()).is_err());
+    let report = rescue(session, &options(guest), &mut |_, _| true)
+        .await
+        .expect("rescue");
+    eprintln!("{report}");
+    report
 }
 
 /// Every command line on the host, sampled until `stop` is set.
@@ -462,11 +472,7 @@ async fn overrides_on_sshds_command_line_are_taken_out() {
          systemctl daemon-reload && systemctl restart ssh",
     )
     .await;
-    assert!(tokio::task::block_in_place(|| guest.ssh_works()).is_err());
-    let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
-        .await
-        .expect("rescue");
-    eprintln!("{report}");
+    let report = rescued_once_ssh_fails(&mut session, &guest).await;
     assert!(report.before.iter().any(|f| f.id == "SSH011"), "{report}");
     assert!(report.verified, "{report}");
     let left = sh(
@@ -501,11 +507,7 @@ async fn a_corrupted_library_comes_back_from_its_package() {
     .await;
     let record = record.lines().next().unwrap_or_default().to_string();
     assert_eq!(record.len(), 32, "dpkg's record of libwrap: {record:?}");
-    assert!(tokio::task::block_in_place(|| guest.ssh_works()).is_err());
-    let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
-        .await
-        .expect("rescue");
-    eprintln!("{report}");
+    let report = rescued_once_ssh_fails(&mut session, &guest).await;
     let found = report.before.iter().find(|f| f.id == "SSH010");
     let found = found.unwrap_or_else(|| panic!("SSH010 not found: {report}"));
     assert!(
@@ -534,11 +536,7 @@ async fn a_deleted_library_link_is_made_again() {
         "rm /lib/x86_64-linux-gnu/libwrap.so.0 && systemctl restart ssh 2>/dev/null; true",
     )
     .await;
-    assert!(tokio::task::block_in_place(|| guest.ssh_works()).is_err());
-    let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
-        .await
-        .expect("rescue");
-    eprintln!("{report}");
+    let report = rescued_once_ssh_fails(&mut session, &guest).await;
     assert!(report.before.iter().any(|f| f.id == "SSH010"), "{report}");
     assert!(report.verified, "{report}");
     let link = sh(&mut session, "readlink /lib/x86_64-linux-gnu/libwrap.so.0").await;
