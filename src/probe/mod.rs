@@ -214,7 +214,7 @@ mod tests {
         let script = format!(
             "set -f\nsec() {{ printf '@%s\\n' \"$1\"; }}\nt() {{ shift; \"$@\"; }}\n\
              {PACKAGE_FILES}\nLL_DPKG={}/db ll_package_files {lib}/libgood.so.1.0 \
-             {lib}/libbad.so.2 {lib}/libstray.so {lib}/libgone.so {lib}/libgood.so.3",
+             {lib}/libbad.so.2 {lib}/libbad.so.2.0 {lib}/libstray.so {lib}/libgone.so {lib}/libgood.so.3",
             dir.display()
         );
         // In the order of dpkg's lists (libbad2's before libgood1's).

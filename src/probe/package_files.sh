@@ -16,7 +16,10 @@ ll_package_files() {
     [ -d "$db/info" ] || return 0
     for f in "$@"; do
         # A file that is gone (a link left dangling) is judged too: no checksum is no match.
-        f=$(readlink -f -- "$f" 2>/dev/null) && { [ -f "$f" ] || [ ! -e "$f" ]; } && real="$real $f"
+        # Each once: with /lib a link to /usr/lib, two names given are often one file.
+        f=$(readlink -f -- "$f" 2>/dev/null) || continue
+        [ -f "$f" ] || [ ! -e "$f" ] || continue
+        case " $real " in *" $f "*) ;; *) real="$real $f" ;; esac
     done
     [ -n "$real" ] || return 0
     set +f

@@ -359,6 +359,22 @@ pub(crate) fn config_ref(facts: &Facts, keyword: &str, label: &str) -> String {
     }
 }
 
+/// The command that puts `packages` back (each named once, in order), on a Debian-family
+/// guest: the packages a damaged file came from, as dpkg named them.
+pub(crate) fn reinstall_packages<'a>(
+    facts: &Facts,
+    packages: impl IntoIterator<Item = &'a str>,
+) -> String {
+    let mut packages: Vec<&str> = packages.into_iter().collect();
+    packages.sort_unstable();
+    packages.dedup();
+    match (packages.is_empty(), facts.os.family) {
+        (true, _) => "reinstall the package that ships it".to_string(),
+        (false, Family::Debian) => format!("apt-get install --reinstall {}", packages.join(" ")),
+        (false, _) => format!("reinstall the package {}", packages.join(" ")),
+    }
+}
+
 /// The package manager command that reinstalls the OpenSSH server.
 pub(crate) fn reinstall_command(facts: &Facts) -> &'static str {
     match facts.os.family {

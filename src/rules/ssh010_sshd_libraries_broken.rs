@@ -65,11 +65,7 @@ fn check(facts: &Facts) -> Option<Finding> {
     }
     let hint = match &facts.package_files[..] {
         [] => reinstall_command(facts).to_string(),
-        files => {
-            let mut packages: Vec<&str> = files.iter().map(|f| f.package.as_str()).collect();
-            packages.dedup();
-            format!("apt-get install --reinstall {}", packages.join(" "))
-        }
+        files => reinstall_packages(facts, files.iter().map(|f| f.package.as_str())),
     };
     // Found by checksum alone (sshd's loader said nothing, or in the break-in's shell the
     // boot's init loads it): the file is what is known.

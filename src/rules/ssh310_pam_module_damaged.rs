@@ -52,15 +52,6 @@ fn may_comment_out(line: &PamDamage) -> bool {
     line.kind() == "session" && !line.control().starts_with('[') && !KEPT.contains(&module)
 }
 
-/// The command that puts the module's package back.
-fn reinstall(facts: &Facts, package: Option<&str>) -> String {
-    match (package, facts.os.family) {
-        (Some(package), Family::Debian) => format!("apt-get install --reinstall {package}"),
-        (Some(package), _) => format!("reinstall the package {package}"),
-        (None, _) => "reinstall the package that ships it".to_string(),
-    }
-}
-
 fn check(facts: &Facts) -> Option<Finding> {
     let first = facts.pam_damage.first()?;
     let evidence = facts
@@ -83,18 +74,10 @@ fn check(facts: &Facts) -> Option<Finding> {
             format!("{} line {}: {}: {state}{package}", d.file, d.line, d.module)
         })
         .collect();
-    let mut packages: Vec<&str> = facts
-        .pam_damage
-        .iter()
-        .filter_map(|d| d.package.as_deref())
-        .collect();
-    packages.sort_unstable();
-    packages.dedup();
-    let hint = if packages.is_empty() {
-        reinstall(facts, None)
-    } else {
-        reinstall(facts, Some(&packages.join(" ")))
-    };
+    let hint = reinstall_packages(
+        facts,
+        facts.pam_damage.iter().filter_map(|d| d.package.as_deref()),
+    );
     Some(RULE.finding(
         format!(
             "{} ({} line {}) is {}: every login through that stack fails",
@@ -134,7 +117,7 @@ fn fix(facts: &Facts) -> Option<Fix> {
         }
         let mut args = vec![
             module.to_string(),
-            reinstall(facts, first.package.as_deref()),
+            reinstall_packages(facts, first.package.as_deref()),
         ];
         args.extend(restore);
         for line in commented {
