@@ -1,5 +1,5 @@
 //! The `break-in` rung: restart the machine, catch GRUB, boot its default entry with
-//! `init=/bin/sh` (a root shell, no password, no systemd), leave a one-time login there,
+//! `rw init=/bin/sh` (a root shell, no password, no systemd), leave a one-time login there,
 //! continue the boot with the real init, and log in with that login. The login is random,
 //! hashed here and never typed in clear but at the login prompt; the channel removes it when
 //! it closes. A caller that repairs offline first (what stops the boot cannot be fixed after
@@ -137,14 +137,21 @@ pub fn remove_all_script(etc: &str) -> String {
 /// [`crate::shell::BOOT_WAIT`].
 const GRUB_WAIT: Duration = Duration::from_secs(180);
 
+/// What the break-in got: the one-time login, and what it had to mend before the offline
+/// shell's own tools would run.
+pub(super) struct BrokeIn {
+    pub login: OneTimeLogin,
+    pub mended: Option<String>,
+}
+
 /// Restarts the machine and comes back as root with a one-time login: in the offline shell
 /// (`/` read-write, no init) when `offline`, else logged in after the normal boot.
 pub(super) async fn break_in(
     session: &mut Session,
     restart: &Restart,
     offline: bool,
-) -> Result<OneTimeLogin, BreakInError> {
-    offline_shell(session, restart).await?;
+) -> Result<BrokeIn, BreakInError> {
+    let mended = offline_shell(session, restart).await?;
     let login = OneTimeLogin::new();
     session.register_secret(&login.password);
     let added = session.run(&login.add_script()).await?;
@@ -154,17 +161,27 @@ pub(super) async fn break_in(
     if !offline && let Err(e) = boot_on(session, &login).await {
         return Err(e.left(&login));
     }
-    Ok(login)
+    Ok(BrokeIn { login, mended })
 }
 
-/// Restarts the machine into GRUB's default entry with `init=/bin/sh`: a root shell, `/`
-/// read-write, /proc mounted, no init.
-async fn offline_shell(session: &mut Session, restart: &Restart) -> Result<(), BreakInError> {
+/// Mounts /proc (and `/` read-write, should `rw` not have been honoured) in the offline shell.
+const PREPARE: &str =
+    "mount -o remount,rw / && { mountpoint -q /proc || mount -t proc proc /proc; }";
+
+/// Restarts the machine into GRUB's default entry with `rw init=/bin/sh`: a root shell, `/`
+/// read-write, /proc mounted, no init. Says what it mended when the shell's tools could not
+/// load a library.
+async fn offline_shell(
+    session: &mut Session,
+    restart: &Restart,
+) -> Result<Option<String>, BreakInError> {
     restart.run().await.map_err(BreakInError::Restart)?;
     // Whatever shell the lower rungs left open went with the restart, and a panic with it.
     session.restarted();
     session.catch_grub_menu(GRUB_WAIT).await?;
-    session.boot_default_entry_with("init=/bin/sh").await?;
+    // `rw` from the start: with a library link gone, `mount` cannot run to make `/` writable,
+    // and ldconfig (static) needs it writable to make the link again.
+    session.boot_default_entry_with("rw init=/bin/sh").await?;
     match session.wait_for_prompt(BOOT_WAIT).await? {
         ConsoleState::Shell => {}
         other => return Err(BreakInError::NoShell(other)),
@@ -173,13 +190,36 @@ async fn offline_shell(session: &mut Session, restart: &Restart) -> Result<(), B
     if !session.is_root() {
         return Err(BreakInError::NoShell(ConsoleState::Shell));
     }
-    let prepared = session
-        .run("mount -o remount,rw / && { mountpoint -q /proc || mount -t proc proc /proc; }")
-        .await?;
-    if prepared.exit_status != 0 {
-        return Err(BreakInError::Offline(prepared.text()));
+    let prepared = session.run(PREPARE).await?;
+    if prepared.exit_status == 0 {
+        return Ok(None);
     }
-    Ok(())
+    let said = prepared.text();
+    let Some(refused) = library_refused(&said) else {
+        return Err(BreakInError::Offline(said));
+    };
+    // mount, sed and coreutils load libraries sshd loads too (libselinux): a soname link
+    // deleted stops them all. ldconfig is linked statically and makes the links again from
+    // the libraries on disk, as every library package's install does.
+    let relinked = session.run(&format!("ldconfig && {PREPARE}")).await?;
+    if relinked.exit_status != 0 {
+        return Err(BreakInError::Offline(format!(
+            "{refused}; ldconfig did not help: {}",
+            relinked.text()
+        )));
+    }
+    Ok(Some(format!(
+        "the offline shell's tools could not load a library ({refused}); ldconfig made the \
+         libraries' links again"
+    )))
+}
+
+/// The loader's complaint in `output`, if a program could not load a library.
+fn library_refused(output: &str) -> Option<&str> {
+    output
+        .lines()
+        .find(|l| l.contains("error while loading shared libraries"))
+        .map(str::trim)
 }
 
 /// After `cause`, a boot whose one-time login got no shell: breaks in once more to remove
@@ -234,7 +274,7 @@ pub(super) async fn boot_on(
 pub enum BreakInError {
     #[error("{0}")]
     Restart(String),
-    #[error("booting with init=/bin/sh gave no shell (the console showed {0:?})")]
+    #[error("booting with rw init=/bin/sh gave no shell (the console showed {0:?})")]
     NoShell(ConsoleState),
     #[error("preparing the offline shell failed: {0}")]
     Offline(String),
@@ -274,7 +314,7 @@ impl BreakInError {
 
 #[cfg(test)]
 mod tests {
-    use super::{MARK, OneTimeLogin, Restart, remove_all_script};
+    use super::{MARK, OneTimeLogin, Restart, library_refused, remove_all_script};
     use std::path::{Path, PathBuf};
 
     /// A directory of this test's own holding `passwd` and `shadow`.
@@ -296,6 +336,20 @@ mod tests {
 
     /// The removal run by a real sh on copies of passwd and shadow: every one-time login goes,
     /// the one just made and one an earlier run left, and nothing else.
+    #[test]
+    fn only_the_loaders_complaint_counts_as_a_library_refused() {
+        let said = "mount: /: permission denied.\r\nmount: error while loading shared libraries: \
+                    libselinux.so.1: cannot open shared object file: No such file or directory\r\n";
+        assert_eq!(
+            library_refused(said),
+            Some(
+                "mount: error while loading shared libraries: libselinux.so.1: cannot open \
+                 shared object file: No such file or directory"
+            )
+        );
+        assert_eq!(library_refused("mount: /: can't find in /etc/fstab."), None);
+    }
+
     #[test]
     fn the_removal_takes_every_one_time_login_and_nothing_else() {
         let now = OneTimeLogin::new();

@@ -154,26 +154,33 @@ pub fn damaged_pattern(id: &str) -> String {
     format!(r"ll-{id}-damaged\r*\n")
 }
 
+/// The shell's effective uid, even where `id` cannot run (a library it loads is gone): then
+/// PID 1 (the break-in's `init=/bin/sh`, no /proc yet) is root, and bash's read-only `$EUID`
+/// answers; empty when nothing does, which counts as not root.
+const UID: &str = "$(id -u 2>/dev/null || { [ $$ = 1 ] && echo 0; } || echo \"$EUID\")";
+
 /// The line that tells us a shell is listening and what it can do: its uid, whether it has
 /// `base64`, where scratch files can go, whether it has `gzip`, and, when `quiet_kernel` is set and the shell is root's, the console log level it
 /// found before lowering it to 1 (so kernel messages stop interleaving; empty otherwise). The
 /// marker is assembled by `printf`, so its echo cannot match.
 pub fn sync_line(id: &str, quiet_kernel: bool) -> String {
     let quiet = if quiet_kernel {
-        "$([ \"$(id -u)\" = 0 ] && read l r </proc/sys/kernel/printk && echo 1 >/proc/sys/kernel/printk && echo \"$l\")"
+        format!(
+            "$([ \"{UID}\" = 0 ] && read l r </proc/sys/kernel/printk && echo 1 >/proc/sys/kernel/printk && echo \"$l\")"
+        )
     } else {
-        ""
+        String::new()
     };
     format!(
-        "printf '%s-%s:%s:%s:%s:%s:%s\\n' ll {id} \"$(id -u)\" \"$(command -v base64 >/dev/null 2>&1 && echo base64 || echo hex)\" \"{quiet}\" \"$([ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo /tmp)\" \"$(command -v gzip >/dev/null 2>&1 && echo gzip)\""
+        "printf '%s-%s:%s:%s:%s:%s:%s\\n' ll {id} \"{UID}\" \"$(command -v base64 >/dev/null 2>&1 && echo base64 || echo hex)\" \"{quiet}\" \"$([ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo /tmp)\" \"$(command -v gzip >/dev/null 2>&1 && echo gzip)\""
     )
 }
 
-/// Regex source matching [`sync_line`]'s output; groups: uid, encoding, saved log level, the
-/// directory for scratch files (memory-backed `/dev/shm` when writable: a full disk must not
-/// stop a rescue), and `gzip` when uploads can go compressed.
+/// Regex source matching [`sync_line`]'s output; groups: uid (empty when unknown), encoding,
+/// saved log level, the directory for scratch files (memory-backed `/dev/shm` when writable: a
+/// full disk must not stop a rescue), and `gzip` when uploads can go compressed.
 pub fn sync_pattern(id: &str) -> String {
-    format!(r"ll-{id}:([0-9]+):(base64|hex):([0-9]*):(/[^:\r\n]*):(gzip)?\r*\n")
+    format!(r"ll-{id}:([0-9]*):(base64|hex):([0-9]*):(/[^:\r\n]*):(gzip)?\r*\n")
 }
 
 /// A random marker id: 12 hex digits, fresh for every command.
@@ -285,6 +292,50 @@ mod tests {
             }
         }
         assert!(!sync_line(&id, true).contains(&format!("ll-{id}")));
+    }
+
+    /// The sync line's fields, as `sh` prints them with `path` as its PATH.
+    fn sync_fields(sh: &str, path: &str) -> Vec<String> {
+        let id = "abc123";
+        let out = std::process::Command::new(sh)
+            .arg("-c")
+            .arg(sync_line(id, true))
+            .env_clear()
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let fields = regex::Regex::new(&sync_pattern(id))
+            .unwrap()
+            .captures(&text)
+            .unwrap_or_else(|| panic!("{sh}: {text:?}"));
+        (1..=5)
+            .map(|i| fields.get(i).map_or("", |m| m.as_str()).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_sync_line_answers_even_where_id_cannot_load_its_libraries() {
+        let euid = rustix::process::geteuid().as_raw().to_string();
+        let system = std::env::var("PATH").unwrap();
+        // An `id` that fails as a binary whose library is gone does.
+        let dir = std::env::temp_dir().join(format!("ll-noid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let id = dir.join("id");
+        std::fs::write(
+            &id,
+            "#!/bin/sh\necho 'id: error while loading shared libraries: libselinux.so.1' >&2\nexit 127\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&id, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let broken = format!("{}:{system}", dir.display());
+        for sh in ["sh", "bash"] {
+            assert_eq!(sync_fields(sh, &system)[0], euid, "{sh} with id");
+        }
+        // bash knows its uid without `id`; sh, not PID 1, does not, and says nothing.
+        assert_eq!(sync_fields("bash", &broken)[0], euid);
+        assert_eq!(sync_fields("sh", &broken)[0], "");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
