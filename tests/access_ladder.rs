@@ -262,6 +262,48 @@ async fn a_locked_root_in_maintenance_mode_needs_the_break_in() {
     assert_eq!(record.console, Some(BootStop::EmergencyRootLocked));
 }
 
+/// A console that answers nothing (a panic printed before anyone attached, a hung machine):
+/// with a restart allowed, the break-in's restart is tried and no other rung types anything.
+#[tokio::test]
+async fn a_console_that_answers_nothing_goes_to_the_restart() {
+    let restarted = std::env::temp_dir().join(format!(
+        "lifeline-restarted-{}-{:x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let access = Access {
+        allow_reboot: true,
+        // The restart is asked for; failing, it ends the climb without waiting for GRUB.
+        reset_command: Some(format!("touch '{}'; false", restarted.display())),
+        ..allowing("alice-pw", Some("root-pw"), None)
+    };
+    let mut options = OpenOptions::new(Need::Root);
+    options.timeouts.attach = std::time::Duration::from_secs(3);
+    let silent = LinkSpec::Command("stty -echo -isig; exec cat >/dev/null".into());
+    let record = match access::open(&Target::Serial(silent), &access, &options).await {
+        Err(AccessError::NoWayIn { record, .. }) => record,
+        Err(e) => panic!("expected no way in, got: {e}"),
+        Ok(_) => panic!("got in through a silent console"),
+    };
+    assert!(
+        restarted.exists(),
+        "the restart was not asked for: {record:?}"
+    );
+    let _ = std::fs::remove_file(&restarted);
+    for rung in [Rung::Login, Rung::Root, Rung::Expired, Rung::Agent] {
+        let (outcome, why) = outcome(&record, rung);
+        assert_eq!(outcome, Outcome::Skipped, "{rung}: {why}");
+        assert!(
+            why.contains("nothing answers until the VM restarts"),
+            "{why}"
+        );
+    }
+    let (breakin, why) = outcome(&record, Rung::BreakIn);
+    assert_eq!(breakin, Outcome::Failed);
+    assert!(why.contains("--reset-cmd failed"), "{why}");
+    assert_eq!(record.console, Some(BootStop::NoPrompt));
+}
+
 #[tokio::test]
 async fn a_console_at_grubs_prompt_is_reported_with_its_state_and_next_step() {
     let c = console("grub");

@@ -65,26 +65,26 @@ pub(super) async fn climb(
     let mut record = AccessRecord::default();
     let mut one_time = None;
     let mut offline = false;
-    // A panicked kernel answers nothing until the VM restarts: with a restart allowed, the
+    // A panicked kernel, or a console that answers nothing at all (a panic printed before we
+    // came, a hung machine), stays so until the VM restarts: with a restart allowed, the
     // break-in is the only rung left (the login prompt stands in for where it will be).
     let restartable = access.allow_reboot && restart.is_some();
-    let (mut at, mut panicked) = match session.reach().await {
-        Ok(at) => (at, false),
-        Err(ShellError::KernelPanic) if restartable => {
-            record.stopped_at(Some(BootStop::KernelPanic));
-            (Reached::LoginPrompt, true)
+    let (mut at, mut unanswering) = match session.reach().await {
+        Ok(at) => (at, None),
+        Err(e @ (ShellError::KernelPanic | ShellError::Stuck { .. })) if restartable => {
+            record.stopped_at(e.boot_stop());
+            (Reached::LoginPrompt, Some(e))
         }
         Err(e) => return Err(e.into()),
     };
     record.stopped_at(boot_stop(at));
     let mut login_expired = false;
     for rung in Rung::ALL {
-        if panicked && rung != Rung::BreakIn {
-            record.note(
-                rung,
-                Outcome::Skipped,
-                "the kernel panicked: nothing answers until the VM restarts",
-            );
+        if let Some(e) = &unanswering
+            && rung != Rung::BreakIn
+        {
+            let why = format!("{}: nothing answers until the VM restarts", unanswered(e));
+            record.note(rung, Outcome::Skipped, why);
             continue;
         }
         let tried = match rung {
@@ -124,9 +124,10 @@ pub(super) async fn climb(
                 (true, Some(restart)) => match breakin::break_in(session, restart, offline_first)
                     .await
                 {
-                    Ok(login) => {
+                    Ok(breakin::BrokeIn { login, mended }) => {
+                        let mended = mended.map(|m| format!("; {m}")).unwrap_or_default();
                         let how = format!(
-                            "restarted; GRUB's default entry booted with init=/bin/sh; one-time login {} added",
+                            "restarted; GRUB's default entry booted with rw init=/bin/sh{mended}; one-time login {} added",
                             login.user
                         );
                         one_time = Some(login);
@@ -149,7 +150,10 @@ pub(super) async fn climb(
             }
             Err(Miss::Broken(why)) => {
                 record.note(rung, Outcome::Failed, why);
-                at = where_now(session).await?;
+                // A console that answered nothing is not looked at again for the next rung.
+                if unanswering.is_none() {
+                    at = where_now(session).await?;
+                }
             }
             Err(Miss::Skipped(why)) => record.note(rung, Outcome::Skipped, why),
             Err(Miss::Failed(e)) => {
@@ -162,12 +166,22 @@ pub(super) async fn climb(
             Err(Miss::Console(ShellError::KernelPanic)) if restartable => {
                 record.stopped_at(Some(BootStop::KernelPanic));
                 record.note(rung, Outcome::Failed, ShellError::KernelPanic.to_string());
-                panicked = true;
+                unanswering = Some(ShellError::KernelPanic);
             }
             Err(Miss::Console(e)) => return Err(Stop::Console(e)),
         }
     }
     Err(Stop::NoWayIn(record))
+}
+
+/// What a console that answers nothing showed, in a few words.
+fn unanswered(e: &ShellError) -> String {
+    match e {
+        ShellError::Stuck { waited, .. } => {
+            format!("the console reached no usable state within {waited:?}")
+        }
+        _ => "the kernel panicked".into(),
+    }
 }
 
 /// Systemd's maintenance prompts are boots that stopped; the other places are not.
