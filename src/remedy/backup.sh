@@ -63,14 +63,22 @@ ll_next() {
     fi
 }
 
-# ll_record DIR PATH: records PATH's current state in DIR's manifest, once.
+# ll_record DIR PATH [meta]: records PATH's current state in DIR's manifest, once. With meta
+# (a step that changes only owner or mode), a file's content is not copied: its owner may be
+# what keeps it from being read. A later step that changes its content records it in full.
 ll_record() {
-    local dir="$1" path="$2" n kind sha=-
-    ! grep -Fxqs -- "$path" "$dir/paths" || return 0
+    local dir="$1" path="$2" only="${3:-}" n kind sha=-
+    if [ "$only" = meta ]; then
+        ! grep -Fxqs -e "$path" -e "$path	meta" "$dir/paths" || return 0
+    else
+        ! grep -Fxqs -- "$path" "$dir/paths" || return 0
+    fi
     n=$(ll_next "$dir")
     if [ -L "$path" ]; then
         ll_fail "$path is a symbolic link: lifeline does not change paths through links"
         return 1
+    elif [ -f "$path" ] && [ "$only" = meta ]; then
+        kind=meta
     elif [ -f "$path" ]; then
         if ! mkdir -p "$dir/files" || ! ll_read "$(ll_controller "${path%/*}")" "$path" >"$dir/files/$n"; then
             ll_fail "could not back up $path to $dir (unreadable, or file system full?)"
@@ -91,7 +99,7 @@ ll_record() {
     set -- $(stat -c '%a %u %g' -- "$path")
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$n" "$1" "$2" "$3" "$(ll_label "$path")" \
         "$sha" "$path" >>"$dir/manifest"
-    printf '%s\n' "$path" >>"$dir/paths"
+    printf '%s%s\n' "$path" "${only:+	$only}" >>"$dir/paths"
 }
 
 # ll_backup PATH...: records each PATH before the current step changes it.
@@ -104,6 +112,12 @@ ll_backup() {
     done
 }
 
+# ll_backup_meta PATH: ll_backup for a step that changes only PATH's owner or mode.
+ll_backup_meta() {
+    ll_backup_dir && ll_record "$LL_BDIR" "$1" meta && ll_record "$LL_SDIR" "$1" meta || return 1
+    ll_touches "$1"
+}
+
 # ll_entry_holds KIND MODE UID GID LABEL SHA PATH: whether PATH already is as the entry
 # recorded it.
 ll_entry_holds() {
@@ -113,7 +127,8 @@ ll_entry_holds() {
             [ "$(ll_sha256 "$LL_RUN/held")" = "$6" ] &&
             [ "$(stat -c '%a %u %g' -- "$7")" = "$2 $3 $4" ] && [ "$(ll_label "$7")" = "$5" ]
         ;;
-    meta) [ -d "$7" ] && [ "$(stat -c '%a %u %g' -- "$7")" = "$2 $3 $4" ] && [ "$(ll_label "$7")" = "$5" ] ;;
+    meta) { [ -d "$7" ] || [ -f "$7" ]; } && [ ! -L "$7" ] && [ "$(stat -c '%a %u %g' -- "$7")" = "$2 $3 $4" ] &&
+        [ "$(ll_label "$7")" = "$5" ] ;;
     absent) [ ! -e "$7" ] && [ ! -L "$7" ] ;;
     tree) [ -e "$7" ] ;;
     esac
@@ -146,11 +161,13 @@ ll_restore_entry() {
         ;;
     meta)
         if ! {
-            [ -d "$path" ] && { [ "$(stat -c %u:%g -- "$path")" = "$uid:$gid" ] ||
-                ll_set_owner "$path" "$uid:$gid"; } && ll_set_mode "$path" "$mode" &&
+            { [ -d "$path" ] || [ -f "$path" ]; } && [ ! -L "$path" ] &&
+                { [ "$(stat -c %u:%g -- "$path")" = "$uid:$gid" ] ||
+                    { [ -f "$path" ] && [ "$who" != 0 ]; } || ll_set_owner "$path" "$uid:$gid"; } &&
+                ll_set_mode "$path" "$mode" &&
                 { [ "$who" != 0 ] || ll_set_label "$path" "$label"; }
         }; then
-            ll_emit failed "$path" "could not restore the directory's owner, mode or label"
+            ll_emit failed "$path" "could not restore its owner, mode or label"
             return 1
         fi
         ll_emit "$verb" "$path" "owner, mode and label as recorded"

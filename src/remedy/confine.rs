@@ -111,6 +111,35 @@ mod tests {
         );
     }
 
+    /// A key file in the user's directory that another uid owns, 0600: the user cannot read
+    /// it, so its backup for an owner or mode change holds no content; a later content change
+    /// records it in full, and undo puts the mode back (the file stays the user's).
+    #[test]
+    fn a_file_its_user_cannot_read_is_given_back_to_them_and_undone_by_its_mode() {
+        as_root();
+        let out = run(&format!(
+            "mkdir \"$T/home\"; chown {RACER}:{RACER} \"$T/home\"; cd \"$T/home\"\n\
+             printf 'key\\n' >k; chown 4343 k; chmod 600 k\n\
+             ll_set \"$T/home/k\" owner {RACER} && ll_set \"$T/home/k\" mode 644 && echo \"k $(stat -c '%u %a' k) $(cat k)\"\n\
+             ll_backup \"$T/home/k\" && ll_backup_meta \"$T/home/k\" && grep -v '^lifeline-backup\\|^operation\\|^created' \"$LL_BDIR/manifest\" | cut -f1,3,4\n\
+             printf 'changed\\n' >k\n\
+             ll_restore_all \"$LL_BDIR\" restored | cut -f2,4\n\
+             echo \"k $(stat -c '%u %a' k) $(cat k)\""
+        ));
+        assert_eq!(
+            out.lines()
+                .filter(|l| !l.starts_with("ll\t"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            format!(
+                "k {RACER} 644 key\nmeta\t600\t4343\nfile\t644\t{RACER}\n\
+                 restored\tcontent, owner, mode and label as recorded\n\
+                 restored\towner, mode and label as recorded\nk {RACER} 600 key"
+            ),
+            "{out}"
+        );
+    }
+
     #[test]
     fn root_acts_as_the_user_who_controls_a_directory_and_gives_nothing_away() {
         as_root();

@@ -160,7 +160,7 @@ ll_set() {
     local format=%a change=ll_set_mode
     [ "$2" = mode ] || format=%u change=ll_set_owner
     [ "$(stat -c "$format" -- "$1")" != "$3" ] || return 0
-    if ! ll_backup "$1" || ! "$change" "$1" "$3"; then
+    if ! ll_backup_meta "$1" || ! "$change" "$1" "$3"; then
         ll_fail "${LL_STEP_ERR:-could not change the $2 of $1}"
         return 1
     fi
