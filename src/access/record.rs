@@ -103,6 +103,13 @@ impl AccessRecord {
 impl fmt::Display for AccessRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.rung {
+            // The rungs that change the VM to get in say what they did.
+            Some(rung @ (Rung::BreakIn | Rung::Agent)) => {
+                write!(f, "{rung}")?;
+                if let Some(how) = self.tried.iter().find(|a| a.outcome == Outcome::GotIn) {
+                    write!(f, ": {}", how.why)?;
+                }
+            }
             Some(rung) => write!(f, "{rung}")?,
             None => f.write_str("no way in")?,
         }
@@ -145,6 +152,17 @@ mod tests {
         assert_eq!(
             serde_json::to_value(Rung::BreakIn).unwrap(),
             serde_json::json!("break-in")
+        );
+    }
+
+    #[test]
+    fn a_rung_that_changed_the_vm_says_what_it_did() {
+        let mut record = AccessRecord::default();
+        record.note(Rung::Login, Outcome::Skipped, "the kernel panicked");
+        record.note(Rung::BreakIn, Outcome::GotIn, "restarted; ldconfig made the links again");
+        assert_eq!(
+            record.to_string(),
+            "break-in: restarted; ldconfig made the links again (login: the kernel panicked)"
         );
     }
 }
