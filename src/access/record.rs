@@ -159,7 +159,11 @@ mod tests {
     fn a_rung_that_changed_the_vm_says_what_it_did() {
         let mut record = AccessRecord::default();
         record.note(Rung::Login, Outcome::Skipped, "the kernel panicked");
-        record.note(Rung::BreakIn, Outcome::GotIn, "restarted; ldconfig made the links again");
+        record.note(
+            Rung::BreakIn,
+            Outcome::GotIn,
+            "restarted; ldconfig made the links again",
+        );
         assert_eq!(
             record.to_string(),
             "break-in: restarted; ldconfig made the links again (login: the kernel panicked)"
