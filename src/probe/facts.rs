@@ -489,6 +489,14 @@ pub struct PackageFile {
     pub copy: PackageCopy,
 }
 
+impl PackageFile {
+    /// A PAM module (its package's path is under a `security` directory): rule SSH310's, not
+    /// one of the programs and libraries of rule SSH010.
+    pub fn is_pam_module(&self) -> bool {
+        self.member.contains("/security/")
+    }
+}
+
 #[cfg(test)]
 impl PackageFile {
     /// Bookworm's libwrap as the probe names it damaged, with the checksum `md5` recorded.

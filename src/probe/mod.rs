@@ -332,8 +332,9 @@ mod tests {
              set +f; d=$(dirname \"$(ls /usr/lib/*/security/pam_env.so | head -n 1)\"); set -f\n\
              printf 'corrupt' | dd of=\"$d/pam_env.so\" bs=1 seek=2000 conv=notrunc 2>/dev/null\n\
              rm \"$d/pam_limits.so\"\n\
+             printf 'session\\toptional\\tpam_env.so\\n' >>/etc/pam.d/login\n\
              ll_pam_stack_lines /etc/pam.d/login 0 | grep -c pam_limits.so\n\
-             ll_pam_damage"
+             ll_pam_damage; cat /etc/pam.d/login"
         );
         let (dir, out) = crate::remedy::plan::run_over_private_etc(&[], &body);
         std::fs::remove_dir_all(dir).ok();
@@ -344,7 +345,23 @@ mod tests {
             "login loads pam_limits once: {out}"
         );
         assert_eq!(lines.next(), Some("@pam_damage"), "{out}");
-        let listed: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
+        let (damage, login): (Vec<&str>, Vec<&str>) =
+            lines.partition(|l| l.split('\t').count() >= 10);
+        let listed: Vec<Vec<&str>> = damage
+            .iter()
+            .map(|l| l.splitn(10, '\t').collect())
+            .collect();
+        // Each line as the file has it, tabs and all: a fix that sets it aside finds it so.
+        for line in listed.iter().filter(|l| l[0] == "/etc/pam.d/login") {
+            let n: usize = line[1].parse().unwrap();
+            assert_eq!(line[9], login[n - 1], "{out}");
+        }
+        assert!(
+            listed
+                .iter()
+                .any(|l| l[9] == "session\toptional\tpam_env.so"),
+            "{out}"
+        );
         assert!(!listed.is_empty(), "{out}");
         for line in &listed {
             let (module, state, package) = (line[2], line[3], line[5]);

@@ -143,8 +143,10 @@ ll_pam_damage() {
             else if ((b in pkg) && !((b " " h[path[m]]) in ok)) st = "changed"
             else next
             p = (b in pkg) ? pkg[b] : "-"
+            # The line as its file has it, tabs and all (a fix finds it by that text).
+            text = $0; for (i = 0; i < 4; i++) sub(/^[^\t]*\t/, "", text)
             printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f[1], f[2], m, st,
                 (m in path) ? path[m] : "-", p, (b in pkg) ? rec[b] : "-",
-                (b in pkg) ? mem[b] : "-", (p in deb) ? deb[p] : "-", f[5]
+                (b in pkg) ? mem[b] : "-", (p in deb) ? deb[p] : "-", text
         }'
 }

@@ -465,23 +465,24 @@ $ll_p"
             [ -x "$ll_f" ] && has ldd && ll_check="$ll_check $ll_f $(t 5 ldd "$ll_f" 2>&1)"
             ;;
     esac
-    if [ -n "$ll_check" ]; then
-        # A library the loader refused (not an ELF file any more) is "not found", named without
-        # a path: each directory it would be in stands for it (ll_package_files drops the
-        # paths that are no file).
-        for ll_n in $(printf '%s\n' "$ll_check" | sed -n 's/^[[:space:]]*\([^ /]*\) => not found.*/\1/p; s/.*error while loading shared libraries: \([^ /:]*\):.*/\1/p' | sort -u); do
-            set +f
-            for ll_f in /lib/*-linux-gnu /usr/lib/*-linux-gnu /lib64 /usr/lib64 /lib /usr/lib; do
-                ll_check="$ll_check $ll_f/$ll_n"
-            done
-            set -f
+    # A library the loader refused (not an ELF file any more) is "not found", named without a
+    # path: each directory it would be in stands for it (ll_package_files drops the paths that
+    # are no file).
+    for ll_n in $(printf '%s\n' "$ll_check" | sed -n 's/^[[:space:]]*\([^ /]*\) => not found.*/\1/p; s/.*error while loading shared libraries: \([^ /:]*\):.*/\1/p' | sort -u); do
+        set +f
+        for ll_f in /lib/*-linux-gnu /usr/lib/*-linux-gnu /lib64 /usr/lib64 /lib /usr/lib; do
+            ll_check="$ll_check $ll_f/$ll_n"
         done
-        # shellcheck disable=SC2046 # paths, one a word
-        ll_package_files $(printf '%s\n' "$ll_check" | tr -s ' \t' '\n' | sed -n 's/:$//; /^\//p' | sort -u)
-    else
-        sec package_files
-    fi
-    ll_pam_damage
+        set -f
+    done
+    # The PAM modules of the login stacks found damaged, where dpkg knows their package, are
+    # fetched as sshd's libraries are (rule SSH310's fix): their file, or where it is gone,
+    # the package's path for it.
+    ll_pam=$(ll_pam_damage)
+    ll_check="$ll_check $(printf '%s\n' "$ll_pam" | awk -F '\t' 'NF >= 10 && $6 != "-" { print ($5 != "-" ? $5 : "/" $8) }')"
+    # shellcheck disable=SC2046 # paths, one a word
+    ll_package_files $(printf '%s\n' "$ll_check" | tr -s ' \t' '\n' | sed -n 's/:$//; /^\//p' | sort -u)
+    printf '%s\n' "$ll_pam"
 
     # Each file a login reads: "PATH KIND MODE UID GID FLAW SOURCE", tab-separated ("-" when
     # there is none), SOURCE being a sound copy to restore it from: the account databases'

@@ -1,7 +1,7 @@
 //! SSH010: sshd cannot load its libraries.
 
 use super::*;
-use crate::probe::facts::{PackageCopy, TestProblem};
+use crate::probe::facts::{PackageCopy, PackageFile, TestProblem};
 
 pub static RULE: Rule = Rule {
     id: "SSH010",
@@ -38,7 +38,15 @@ pub static RULE: Rule = Rule {
     fix: Some(fix),
 };
 
+/// The damaged files that are this rule's: programs and libraries, not PAM modules (SSH310).
+fn damaged(facts: &Facts) -> Vec<&PackageFile> {
+    (facts.package_files.iter())
+        .filter(|f| !f.is_pam_module())
+        .collect()
+}
+
 fn check(facts: &Facts) -> Option<Finding> {
+    let files = damaged(facts);
     let mut evidence: Vec<String> = facts
         .sshd
         .missing_libs
@@ -49,7 +57,7 @@ fn check(facts: &Facts) -> Option<Finding> {
         TestProblem::Library { message } => Some(format!("sshd -t: {message}")),
         _ => None,
     }));
-    evidence.extend(facts.package_files.iter().map(|f| {
+    evidence.extend(files.iter().map(|f| {
         let copy = match &f.copy {
             PackageCopy::NotFetched => String::new(),
             PackageCopy::Fetched { from, .. } => format!("; its copy: {from}"),
@@ -63,13 +71,13 @@ fn check(facts: &Facts) -> Option<Finding> {
     if evidence.is_empty() {
         return None;
     }
-    let hint = match &facts.package_files[..] {
+    let hint = match &files[..] {
         [] => reinstall_command(facts).to_string(),
         files => reinstall_packages(facts, files.iter().map(|f| f.package.as_str())),
     };
     // Found by checksum alone (sshd's loader said nothing, or in the break-in's shell the
     // boot's init loads it): the file is what is known.
-    let title = match (&facts.package_files[..], facts.sshd.missing_libs.is_empty()) {
+    let title = match (&files[..], facts.sshd.missing_libs.is_empty()) {
         ([first, ..], true) => format!(
             "{} is not what its package {} installed: sshd, or the boot when PID 1 loads it, cannot run",
             first.path, first.package
@@ -83,15 +91,7 @@ fn check(facts: &Facts) -> Option<Finding> {
 /// links are made again (a deleted soname link is "not found" though its file is whole); then
 /// sshd restarts (in the break-in's offline shell, the boot starts it).
 fn fix(facts: &Facts) -> Option<Fix> {
-    let mut calls: Vec<Call> = (facts.package_files.iter())
-        .filter_map(|f| match &f.copy {
-            PackageCopy::Fetched { gzip_base64, .. } => Some(
-                Call::new("ll_package_file", [f.path.as_str(), f.md5.as_str()])
-                    .with_input(gzip_base64.clone()),
-            ),
-            _ => None,
-        })
-        .collect();
+    let mut calls: Vec<Call> = damaged(facts).into_iter().filter_map(put_back).collect();
     if calls.is_empty() && facts.sshd.missing_libs.is_empty() {
         return None;
     }
@@ -103,6 +103,17 @@ fn fix(facts: &Facts) -> Option<Fix> {
     calls.push(Call::bare("ll_ldconfig"));
     calls.push(Call::bare("ll_want_restart"));
     Some(Fix::step(Phase::Files, title, calls))
+}
+
+/// The call that puts `file` back from its package's copy, when the copy was fetched.
+pub(super) fn put_back(file: &PackageFile) -> Option<Call> {
+    match &file.copy {
+        PackageCopy::Fetched { gzip_base64, .. } => Some(
+            Call::new("ll_package_file", [file.path.as_str(), file.md5.as_str()])
+                .with_input(gzip_base64.clone()),
+        ),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -22,10 +22,12 @@ pub static RULE: Rule = Rule {
               stack even on an `optional` line: the console answers every login with `Login \
               incorrect`, sshd closes the session after authentication, sudo and su refuse. \
               A one-time login made by a break-in is refused too.",
-        fix: "lifeline puts the module back from the package's copy in apt's cache \
-              (/var/cache/apt/archives) when there is one and the file in it has the checksum \
-              dpkg recorded. Otherwise it comments out the `session` lines that load the \
-              module (after a backup; each line must still read as diagnosed; undo puts them \
+        fix: "lifeline puts the module back from its package: the copy in apt's cache \
+              (/var/cache/apt/archives), or, in `rescue`, the exact installed version fetched \
+              where lifeline runs (the distribution's archive or `--package-mirror`, as for \
+              SSH010), the file kept only with the checksum dpkg recorded. Otherwise it \
+              comments out the `session` lines that load the module (after a backup; each \
+              line must still read as diagnosed; undo puts them \
               back) and names the package to reinstall (`apt-get install --reinstall PKG`). \
               `auth`, `account` and `password` lines, and the lines of pam_deny, pam_permit, \
               pam_selinux and jumps, are left to you. On a VM whose console refuses every \
@@ -99,38 +101,56 @@ fn fix(facts: &Facts) -> Option<Fix> {
         .collect();
     modules.sort_unstable();
     modules.dedup();
-    let each = modules.into_iter().filter_map(|module| {
-        let lines: Vec<&PamDamage> = (facts.pam_damage.iter())
-            .filter(|d| d.module == module)
-            .collect();
-        let first = lines[0];
-        let restore = match (&first.deb, &first.md5, &first.member) {
-            (Some(deb), Some(md5), Some(member)) => {
-                let dest = first.path.clone().unwrap_or_else(|| format!("/{member}"));
-                [deb.clone(), md5.clone(), member.clone(), dest]
-            }
-            _ => ["-", "-", "-", "-"].map(String::from),
-        };
-        let commented: Vec<&&PamDamage> = lines.iter().filter(|d| may_comment_out(d)).collect();
-        if restore[0] == "-" && commented.is_empty() {
-            return None;
+    let calls: Vec<Call> = (modules.into_iter())
+        .filter_map(|module| {
+            let lines: Vec<&PamDamage> = (facts.pam_damage.iter())
+                .filter(|d| d.module == module)
+                .collect();
+            fetched_copy(facts, lines[0]).or_else(|| from_apt_cache(facts, module, &lines))
+        })
+        .collect();
+    (!calls.is_empty()).then(|| {
+        Fix::step(
+            Phase::Files,
+            "put back or set aside the PAM modules the login stacks cannot load",
+            calls,
+        )
+    })
+}
+
+/// The module put back from its package fetched where lifeline runs (as SSH010 puts back a
+/// library), when the rescue got a copy with dpkg's checksum.
+fn fetched_copy(facts: &Facts, damage: &PamDamage) -> Option<Call> {
+    let member = damage.member.as_deref()?;
+    (facts.package_files.iter())
+        .find(|f| f.is_pam_module() && f.member == member)
+        .and_then(super::ssh010_sshd_libraries_broken::put_back)
+}
+
+/// `ll_pam_module`: the module from apt's cache when it holds the package, else its session
+/// lines set aside; `None` when neither can be done.
+fn from_apt_cache(facts: &Facts, module: &str, lines: &[&PamDamage]) -> Option<Call> {
+    let first = lines[0];
+    let restore = match (&first.deb, &first.md5, &first.member) {
+        (Some(deb), Some(md5), Some(member)) => {
+            let dest = first.path.clone().unwrap_or_else(|| format!("/{member}"));
+            [deb.clone(), md5.clone(), member.clone(), dest]
         }
-        let mut args = vec![
-            module.to_string(),
-            reinstall_packages(facts, first.package.as_deref()),
-        ];
-        args.extend(restore);
-        for line in commented {
-            args.extend([line.file.clone(), line.line.to_string(), line.text.clone()]);
-        }
-        Some(args)
-    });
-    Fix::step_each(
-        Phase::Files,
-        "put back or set aside the PAM modules the login stacks cannot load",
-        "ll_pam_module",
-        each,
-    )
+        _ => ["-", "-", "-", "-"].map(String::from),
+    };
+    let commented: Vec<&&PamDamage> = lines.iter().filter(|d| may_comment_out(d)).collect();
+    if restore[0] == "-" && commented.is_empty() {
+        return None;
+    }
+    let mut args = vec![
+        module.to_string(),
+        reinstall_packages(facts, first.package.as_deref()),
+    ];
+    args.extend(restore);
+    for line in commented {
+        args.extend([line.file.clone(), line.line.to_string(), line.text.clone()]);
+    }
+    Some(Call::new("ll_pam_module", args))
 }
 
 #[cfg(test)]
@@ -211,6 +231,33 @@ mod tests {
             };
             assert!(!may_comment_out(&line), "{text}");
         }
+    }
+
+    /// pam_unix's auth line, no copy in apt's cache: the package fetched where lifeline runs
+    /// puts it back, fed on the call's input; SSH010 does not take it for one of sshd's
+    /// libraries.
+    #[test]
+    fn a_fetched_copy_puts_the_module_back_whatever_the_line() {
+        use crate::probe::facts::{PackageCopy, PackageFile};
+        let mut facts = with_damage(&[LIMITS_AUTH]);
+        facts.package_files = vec![PackageFile {
+            path: "/usr/lib/x86_64-linux-gnu/security/pam_unix.so".into(),
+            member: "usr/lib/x86_64-linux-gnu/security/pam_unix.so".into(),
+            package: "libpam-modules".into(),
+            md5: "fedcba9876543210fedcba9876543210".into(),
+            copy: PackageCopy::Fetched {
+                from: "https://deb.debian.org/x.deb".into(),
+                gzip_base64: "H4sI".into(),
+            },
+            ..PackageFile::default()
+        }];
+        let calls = calls(&facts);
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert!(calls[0].contains("ll_package_file"), "{calls:?}");
+        assert!(calls[0].contains("security/pam_unix.so"), "{calls:?}");
+        assert!(calls[0].contains("H4sI"), "the copy rides on the call: {calls:?}");
+        assert!(!calls[0].contains("common-auth"), "{calls:?}");
+        assert_eq!((crate::rules::ssh010_sshd_libraries_broken::RULE.check)(&facts), None);
     }
 
     #[test]
