@@ -360,10 +360,15 @@ fn damage_pam_module(module: &str, delete: bool) -> String {
     format!("set -- /usr/lib/*/security/{module}; [ -f \"$1\" ] && {damage} && sync")
 }
 
+/// No package archive answers here: a damaged PAM module cannot be fetched, so SSH310 falls
+/// back to what it does without a copy (by default it fetches the module's package, as the
+/// breakage draws 1415, 1427, 1429 and 1503 show).
+const NO_MIRROR: &str = "http://127.0.0.1:9/";
+
 /// A PAM module the console's login stack loads, corrupted (scripts/breakages' seed 403):
 /// the console refuses every login, the break-in's one-time login too, and SSH fails after
 /// authentication. In the break-in's offline shell SSH310 comments out the session lines that
-/// load it (apt's cache holds no copy on this guest); the boot goes on, the one-time login
+/// load it (apt's cache holds no copy on this guest, and no mirror answers); the boot goes on, the one-time login
 /// gets in, the rescue proves SSH, and no one-time login is left. A reboot and the boot after
 /// it: runs with `scripts/test --all`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,7 +376,10 @@ fn damage_pam_module(module: &str, delete: bool) -> String {
 async fn a_corrupted_pam_module_of_the_login_stack_is_set_aside_offline() {
     let guest = grub_guest().await;
     break_with(&guest, &damage_pam_module("pam_env.so", false)).await;
-    let (_, json) = rescue_by_break_in(&guest, &["--password-env", "GUEST_PW"]);
+    let (_, json) = rescue_by_break_in(
+        &guest,
+        &["--password-env", "GUEST_PW", "--package-mirror", NO_MIRROR],
+    );
     let fixed = offline_fixes(&json);
     assert!(fixed.contains(&"SSH310"), "{json}");
     guest.ssh_works().expect("SSH after the rescue");
@@ -392,8 +400,9 @@ async fn a_corrupted_pam_module_of_the_login_stack_is_set_aside_offline() {
 }
 
 /// A PAM module every login runs, deleted (pam_permit.so, the end of Debian's auth and
-/// account stacks; pam_deny.so would do nothing, jumped over on success): nothing may comment
-/// it out, so the break-in's one-time login is refused after the boot too. The rescue fails,
+/// account stacks; pam_deny.so would do nothing, jumped over on success), and no mirror to
+/// fetch it from: nothing may comment it out, so the break-in's one-time login is refused
+/// after the boot too. The rescue fails,
 /// but a second restart removes the one-time login offline: no uid-0 login is left behind.
 /// Two reboots and the boots after them: runs with `scripts/test --all`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -412,6 +421,7 @@ async fn a_one_time_login_refused_after_the_boot_is_removed_by_a_second_restart(
             &reset,
         ])
         .args(["rescue", "--yes", "--password-env", "GUEST_PW"])
+        .args(["--package-mirror", NO_MIRROR])
         .env("GUEST_PW", &guest.password)
         .stdin(Stdio::null())
         .output()
