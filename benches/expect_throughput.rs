@@ -50,11 +50,11 @@ fn console_stream(bytes: usize) -> Vec<u8> {
     out
 }
 
-/// Feeds `stream` in 4 KiB reads through the matcher alone, taking every match.
-fn matcher_pass(stream: &[u8], needles: &Needles) -> usize {
+/// Feeds `stream` in reads of `read` bytes through the matcher alone, taking every match.
+fn matcher_pass(stream: &[u8], needles: &Needles, read: usize) -> usize {
     let mut buffer = ExpectBuffer::new(8 << 20, 4096);
     let mut matches = 0;
-    for chunk in stream.chunks(4096) {
+    for chunk in stream.chunks(read) {
         buffer.push(chunk);
         while buffer.take_match(needles).is_some() {
             matches += 1;
@@ -70,19 +70,6 @@ fn receive_path_pass(stream: &[u8], needles: &Needles) -> usize {
     let mut matches = 0;
     for chunk in stream.chunks(4096) {
         buffer.push(&console.receive(chunk).expect("no transcript"));
-        while buffer.take_match(needles).is_some() {
-            matches += 1;
-        }
-    }
-    matches
-}
-
-/// A flood: `stream` in 256-byte reads, the buffer full from the first 8 MiB on.
-fn flood_pass(stream: &[u8], needles: &Needles) -> usize {
-    let mut buffer = ExpectBuffer::new(8 << 20, 4096);
-    let mut matches = 0;
-    for chunk in stream.chunks(256) {
-        buffer.push(chunk);
         while buffer.take_match(needles).is_some() {
             matches += 1;
         }
@@ -124,12 +111,12 @@ fn main() {
     let mb = |d: Duration, n: usize| n as f64 / 1e6 / d.as_secs_f64();
 
     let base = best(5, || baseline_pass(&big, &combined));
-    let matcher = best(5, || matcher_pass(&big, &needles));
-    let matcher_small = best(5, || matcher_pass(&small, &needles));
+    let matcher = best(5, || matcher_pass(&big, &needles, 4096));
+    let matcher_small = best(5, || matcher_pass(&small, &needles, 4096));
     let receive = best(3, || receive_path_pass(&big, &needles));
     let flood = vec![b'A'; (8 << 20) + 10_000_000];
     let flood_base = best(3, || baseline_pass(&flood, &combined));
-    let flooded = best(3, || flood_pass(&flood, &needles));
+    let flooded = best(3, || matcher_pass(&flood, &needles, 256));
 
     println!("expect throughput, 10 MB console-like stream, 8 needles, 4 KiB reads (best of runs)");
     println!(
