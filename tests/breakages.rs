@@ -278,6 +278,8 @@ fn keep_report(guest: &Guest, breakage: &draw::Breakage, out: &std::process::Out
     let json = base.with_extension("json");
     std::fs::write(&json, &out.stdout).ok();
     std::fs::write(base.with_extension("log"), &out.stderr).ok();
+    // What the console showed: a failed login or break-in is read there.
+    std::fs::write(base.with_extension("console"), guest.serial_log()).ok();
     eprintln!("breakages: {breakage}: the report is in {}", json.display());
 }
 

@@ -389,6 +389,8 @@ pub enum PasswordState {
     NoPassword,
     /// An empty field: login without a password.
     Empty,
+    /// passwd's `x` sends the password to shadow, which has no entry for the user.
+    NoEntry,
 }
 
 /// The login user's account as the guest's passwd, shadow and group databases describe it.
@@ -695,6 +697,18 @@ pub struct Banner {
 }
 
 impl Facts {
+    /// The login user's shadow entry is lost, or may be once /etc/shadow, missing or damaged,
+    /// comes back from its backup (which may predate the account): the repair looks for it
+    /// again afterwards, and makes it anew if it is gone.
+    pub fn shadow_entry_at_risk(&self) -> bool {
+        self.account.exists
+            && (self.account.password == Some(PasswordState::NoEntry)
+                || self
+                    .login_files
+                    .iter()
+                    .any(|f| f.kind == "shadow" && (f.mode.is_none() || f.flaw.is_some())))
+    }
+
     /// The unit that runs sshd as a service: `ssh.service` on Debian and Ubuntu, `sshd.service`
     /// elsewhere; the one systemd knows, whatever the distribution says.
     pub fn service_unit(&self) -> Option<&Unit> {

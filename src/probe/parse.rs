@@ -662,6 +662,7 @@ fn account(s: &Sections) -> Account {
             Some("locked") => Some(PasswordState::Locked),
             Some("nopassword") => Some(PasswordState::NoPassword),
             Some("empty") => Some(PasswordState::Empty),
+            Some("none") => Some(PasswordState::NoEntry),
             _ => None,
         };
         let day = |i: usize| f.get(i).and_then(|v| v.parse().ok());

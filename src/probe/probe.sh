@@ -394,6 +394,10 @@ probe() {
                 *) ll_state=hashed ;;
             esac
             echo "shadow=$ll_state:$3:$4:$5:$6:$7:$8"
+        elif [ "$2" = x ] && [ -r /etc/shadow ]; then
+            # passwd sends the password to shadow, which has no entry: PAM's account check
+            # fails every login of theirs.
+            echo "shadow=none"
         fi
         if has faillock && grep -qs pam_faillock /etc/pam.d/sshd /etc/pam.d/system-auth /etc/pam.d/password-auth /etc/pam.d/common-auth; then
             echo "faillock_valid=$(t 5 faillock --user "$LL_USER" | grep -c ' V$')"

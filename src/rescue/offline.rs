@@ -97,7 +97,8 @@ pub async fn repair(
     } else {
         Vec::new()
     };
-    let repair = Repair::plan_offline(&diagnosis);
+    let repair =
+        super::given_password(Repair::plan_offline(&diagnosis), &diagnosis, options).await?;
     let mut round = OfflineRound {
         pid1: diagnosis.facts.init.pid1.clone(),
         not_asked: NOT_ASKED.iter().map(|(what, _)| *what).collect(),

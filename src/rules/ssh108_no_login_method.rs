@@ -43,7 +43,7 @@ fn check(facts: &Facts) -> Option<Finding> {
     let usable = match password {
         PasswordState::Hashed => true,
         PasswordState::Empty => config.flag("permitemptypasswords") == Some(true),
-        PasswordState::Locked | PasswordState::NoPassword => false,
+        PasswordState::Locked | PasswordState::NoPassword | PasswordState::NoEntry => false,
     };
     if by_password && usable {
         return None;

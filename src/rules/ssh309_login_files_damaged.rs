@@ -2,7 +2,7 @@
 //! missing, damaged, or open to others.
 
 use super::*;
-use crate::probe::facts::LoginFile;
+use crate::probe::facts::{LoginFile, PasswordState};
 
 pub static RULE: Rule = Rule {
     id: "SSH309",
@@ -89,8 +89,14 @@ fn open_to_others(file: &LoginFile) -> Option<String> {
     Some(why)
 }
 
+/// passwd sends the user's password to /etc/shadow, which has no entry for them (a shadow
+/// restored from a backup older than the account): PAM's account check fails every login.
+fn entry_missing(facts: &Facts) -> bool {
+    facts.account.password == Some(PasswordState::NoEntry)
+}
+
 fn check(facts: &Facts) -> Option<Finding> {
-    let evidence: Vec<String> = facts
+    let mut evidence: Vec<String> = facts
         .login_files
         .iter()
         .flat_map(|f| {
@@ -100,8 +106,15 @@ fn check(facts: &Facts) -> Option<Finding> {
                 .map(move |why| format!("{}: {why}", f.path))
         })
         .collect();
+    if entry_missing(facts) {
+        evidence.push(format!(
+            "/etc/shadow: no entry for {}, whom /etc/passwd sends there for a password: \
+             PAM cannot read their account and refuses every login",
+            facts.user
+        ));
+    }
     let first = evidence.first()?.clone();
-    let content = facts.login_files.iter().any(|f| broken(f).is_some());
+    let content = entry_missing(facts) || facts.login_files.iter().any(|f| broken(f).is_some());
     let finding = RULE.finding(
         format!("a file every login reads is damaged: {first}"),
         evidence,
@@ -154,6 +167,9 @@ fn fix(facts: &Facts) -> Option<Fix> {
                 [file.path.as_str(), file.kind.as_str()],
             ));
         }
+    }
+    if facts.shadow_entry_at_risk() {
+        calls.push(Call::new("ll_shadow_entry", [facts.user.as_str()]));
     }
     (!calls.is_empty()).then(|| {
         Fix::step(
@@ -251,6 +267,28 @@ mod tests {
         assert_rule(&RULE, &facts);
         let body = &calls(&facts)[0];
         assert_eq!(body.matches("ll_pam_auth_update").count(), 1, "{body}");
+    }
+
+    #[test]
+    fn a_user_shadow_has_no_entry_for_is_given_one() {
+        let facts = debian_text(&[("shadow=hashed:20778:0:99999:7::", "shadow=none")]);
+        assert_eq!(facts.account.password, Some(PasswordState::NoEntry));
+        let finding = assert_rule(&RULE, &facts);
+        assert_eq!(finding.severity, Severity::Error);
+        assert!(
+            finding.evidence[0].contains("no entry for azureuser"),
+            "{finding:?}"
+        );
+        assert_eq!(calls(&facts), ["ll_shadow_entry 'azureuser'"]);
+    }
+
+    #[test]
+    fn a_shadow_restored_from_its_backup_is_checked_for_the_user_entry() {
+        let facts = with_line("/etc/shadow", "/etc/shadow\tshadow\t- - -\t-\t/etc/shadow-");
+        assert_eq!(
+            calls(&facts),
+            ["ll_login_file '/etc/shadow' 'shadow' '/etc/shadow-' && ll_login_file_owner '/etc/shadow' 'shadow' && ll_shadow_entry 'azureuser'"]
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::remedy::plan::Plan;
 use crate::remedy::{PublicKeys, UserName};
 use crate::rules::fix::{Action, Fix, LineEdit, Phase};
 use crate::rules::{Finding, Severity};
+use crate::secret::Secret;
 use std::collections::BTreeMap;
 
 pub(super) const SCRIPT: &str = include_str!("repair.sh");
@@ -88,6 +89,24 @@ impl Repair {
             .expect("the key step")
             .to_string();
         self.requested.push(title);
+        self
+    }
+
+    /// Adds the password the operator gave for the user (`--password-env`) to a shadow entry
+    /// that the plan makes anew ([`crate::probe::Facts::shadow_entry_at_risk`]): the user's own
+    /// went with the entry, and password logins are to work again. An entry that survives
+    /// keeps its password.
+    pub async fn with_given_password(
+        mut self,
+        diagnosis: &Diagnosis,
+        user: &UserName,
+        password: Option<&Secret>,
+    ) -> Repair {
+        if let Some(password) = password
+            && diagnosis.facts.shadow_entry_at_risk()
+        {
+            self.plan = super::password::given_password_step(self.plan, user, password).await;
+        }
         self
     }
 
@@ -200,6 +219,44 @@ mod tests {
     use super::{FIELD, SCRIPT};
     use crate::probe::LOGIN_FILES;
     use crate::remedy::{over_empty_etc, run_locally, run_over_private_etc, scrubbed};
+
+    #[tokio::test]
+    async fn the_given_password_goes_only_where_a_shadow_entry_may_be_made_and_is_withheld() {
+        use crate::diagnose::Diagnosis;
+        use crate::remedy::UserName;
+        use crate::rules::testing::debian_text;
+        use crate::secret::Secret;
+        let user = UserName::new("azureuser").unwrap();
+        let password = Secret::new("correct horse");
+        let steps = |repair: &super::Repair| -> Vec<String> {
+            repair.plan.step_titles().map(str::to_string).collect()
+        };
+        let lost = Diagnosis::from_facts(
+            debian_text(&[("shadow=hashed:20778:0:99999:7::", "shadow=none")]),
+            Default::default(),
+        );
+        let given = super::Repair::plan(&lost)
+            .with_given_password(&lost, &user, Some(&password))
+            .await;
+        let last = steps(&given).pop().unwrap();
+        assert!(last.starts_with("give azureuser the password"), "{last}");
+        let shown = given.plan.script();
+        assert!(
+            shown.contains("ll_given_password 'azureuser' '<withheld>'")
+                && !shown.contains("$6$")
+                && !shown.contains("correct horse"),
+            "{shown}"
+        );
+        let unknown = super::Repair::plan(&lost)
+            .with_given_password(&lost, &user, None)
+            .await;
+        assert_eq!(steps(&unknown), steps(&super::Repair::plan(&lost)));
+        let healthy = Diagnosis::from_facts(debian_text(&[]), Default::default());
+        let kept = super::Repair::plan(&healthy)
+            .with_given_password(&healthy, &user, Some(&password))
+            .await;
+        assert!(steps(&kept).is_empty());
+    }
 
     #[test]
     fn login_files_are_judged_as_their_readers_read_them() {
@@ -369,6 +426,37 @@ mod tests {
             .find_map(|l| l.strip_prefix("shadow gid "))
             .unwrap_or("0");
         assert!(out.contains(&format!("status 0 640 0 {gid}")), "{out}");
+    }
+
+    #[test]
+    fn a_user_without_a_shadow_entry_gets_one_and_the_given_password_and_undo_takes_them_away() {
+        let (dir, out) = run_over_private_etc(
+            &[LOGIN_FILES, SCRIPT],
+            "printf 'root:x:0:0:root:/root:/bin/sh\\nu:x:1000:1000::/home/u:/bin/sh\\nk:*:1001:1001::/home/k:/bin/sh\\n' >/etc/passwd\n\
+             printf 'root:*:1:0:99999:7:::\\n' >/etc/shadow && chmod 0640 /etc/shadow\n\
+             ll_shadow_entry u; echo \"status $?\"; ll_shadow_entry u; echo \"again $?\"\n\
+             ll_shadow_entry k; echo \"not shadowed $?\"\n\
+             echo \"entry $(grep '^u:' /etc/shadow) $(stat -c %a /etc/shadow)\"\n\
+             ll_given_password root '$6$s$h'; echo \"root keeps $(grep -c '^root:[*]:' /etc/shadow)\"\n\
+             ll_given_password u '$6$s$h'; echo \"given $? $(grep -c '^u:[$]6[$]s[$]h:' /etc/shadow)\"\n\
+             ll_restore_all \"$LL_SDIR\" rollback >/dev/null; echo \"undone $(grep -c '^u:' /etc/shadow)\"",
+        );
+        std::fs::remove_dir_all(dir).ok();
+        let day = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 86400;
+        assert!(
+            out.contains("status 0")
+                && out.contains("ll\tunchanged\t/etc/shadow\nagain 0")
+                && out.contains("not shadowed 0")
+                && out.contains(&format!("entry u:*:{day}:0:99999:7::: 640"))
+                && out.contains("ll\tunchanged\tthe password of root\nroot keeps 1")
+                && out.contains("given 0 1")
+                && out.contains("undone 0"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -489,7 +489,7 @@ ll_drop_socket_listen() {
 # since); any other kind becomes FROM's copy. The result must pass the check the diagnosis
 # failed; written as ll_put writes (backup, atomic, undoable).
 ll_login_file() {
-    local path="$1" kind="$2" from="$3" fields=0
+    local path="$1" kind="$2" from="$3" fields=0 mode
     ll_login_file_flaw "$kind" "$from" >"$LL_RUN/flaw" || {
         ll_fail "$from cannot stand in for $path: $(cat "$LL_RUN/flaw")"
         return 1
@@ -508,7 +508,42 @@ ll_login_file() {
             END { for (i = 1; i <= k; i++) if (!(order[i] in done)) print own[order[i]] }
         ' "$LL_RUN/login.own" "$from" >"$LL_RUN/login.new"
     fi
-    ll_put "$path" 0644 0:0 ll_login_file_flaw "$kind" <"$LL_RUN/login.new"
+    # A shadow made anew is never readable by others, not even until its owner is set.
+    mode=0644
+    [ "$kind" != shadow ] || mode=0640
+    ll_put "$path" "$mode" 0:0 ll_login_file_flaw "$kind" <"$LL_RUN/login.new"
+}
+
+# ll_shadow_entry USER: USER, whom /etc/passwd sends to /etc/shadow for a password ("x"), gets
+# the entry they lack there (a shadow restored from a backup older than the account): no
+# password ("*": keys work with PAM or without, as they would not on a locked "!"), changed
+# today, no ageing. The password went with the entry; `lifeline user reset-password` sets one.
+ll_shadow_entry() {
+    if ! awk -F: -v u="$1" '$1 == u && $2 == "x" { found = 1 } END { exit !found }' /etc/passwd ||
+        awk -F: -v u="$1" '$1 == u { found = 1 } END { exit !found }' /etc/shadow; then
+        ll_emit unchanged /etc/shadow
+        return 0
+    fi
+    awk -v u="$1" -v day="$(($(date +%s) / 86400))" '
+        { print } END { print u ":*:" day ":0:99999:7:::" }
+    ' /etc/shadow >"$LL_RUN/shadow.new" || {
+        ll_fail "cannot read /etc/shadow"
+        return 1
+    }
+    ll_put /etc/shadow 0640 0:0 ll_login_file_flaw shadow <"$LL_RUN/shadow.new" &&
+        echo "$1" >>"$LL_RUN/shadow.made"
+}
+
+# ll_given_password USER HASH: USER's shadow entry, made in this run by ll_shadow_entry without a
+# password (theirs went with the entry), gets HASH, the crypt of the password the operator gave
+# lifeline for USER. An entry lifeline did not make keeps its password: that one is theirs.
+ll_given_password() {
+    grep -qxF -- "$1" "$LL_RUN/shadow.made" 2>/dev/null || {
+        ll_emit unchanged "the password of $1"
+        return 0
+    }
+    awk -F: -v OFS=: -v u="$1" -v h="$2" '$1 == u { $2 = h } { print }' /etc/shadow >"$LL_RUN/shadow.new" &&
+        ll_put /etc/shadow 0640 0:0 ll_login_file_flaw shadow <"$LL_RUN/shadow.new"
 }
 
 # ll_login_file_text PATH KIND TEXT: ll_login_file from TEXT, byte for byte (a file the package shipped, which
