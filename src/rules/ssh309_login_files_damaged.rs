@@ -20,7 +20,8 @@ pub static RULE: Rule = Rule {
                among them; every PAM line is an @include or a rule of a known type naming a \
                module; no NUL bytes), that root owns it and no one else may write it, that \
                everyone may read it except /etc/shadow, which no one but root and its group \
-               may read.",
+               may read; and that the SSH user, whom /etc/passwd sends to /etc/shadow for a \
+               password, has an entry there.",
         why: "An account whose entry lost a field is skipped by glibc: the user no longer \
               exists for sshd, and if root's is gone, not for the console either. PAM fails \
               the whole stack on a line of no known type or a module it cannot load, and \
@@ -39,7 +40,9 @@ pub static RULE: Rule = Rule {
               package shipped, which lifeline carries for Debian 12 and 13 and writes only \
               when its checksum is the one dpkg recorded for it. Then root owns each file, \
               no one else may write it, and /etc/shadow's others lose every right. Without \
-              a sound copy the file is left to you. Works in the break-in shell too, before \
+              a sound copy the file is left to you. An SSH user left without a shadow \
+              entry (a backup older than the account) gets one again: no password, or the \
+              one given to lifeline with --password-env, since theirs went with the entry. Works in the break-in shell too, before \
               the boot goes on, when the damage keeps the console login out.",
         safety: "High: these files guard every login, the console's too. Each is written \
                  atomically, checked before it replaces the old one and undoable; \
