@@ -91,8 +91,8 @@ ll_pam_modules() {
 # MEMBER DEB TEXT. STATE is missing or changed (its checksum is none dpkg recorded for it); PATH
 # the module's file ("-": none); PACKAGE, MD5 and MEMBER what dpkg recorded for a module of that
 # name (its package, checksum and path in the package; "-" without dpkg); DEB a copy of that
-# package in apt's cache ("-": none). Lines PAM skips when their module is missing (`-type`)
-# are not listed. One md5sum for every module found: each process is slow on an emulated guest.
+# package in apt's cache ("-": none). Lines PAM skips when their module is missing (`-type`,
+# `module_unknown=ignore`) are listed only when it is there but changed. One md5sum for every module found: each process is slow on an emulated guest.
 ll_pam_damage() {
     local lines sums='' found='' debs='' m d f b
     ll_pam_find_dirs
@@ -138,8 +138,10 @@ ll_pam_damage() {
         sec == "debs" { deb[$1] = $2; next }
         sec == "lines" {
             split($0, f, "\t"); m = f[3]; b = m; sub(/.*\//, "", b)
-            if (f[2] == "nofile" || f[4] == "-") next
-            if (!(m in path)) st = "missing"
+            if (f[2] == "nofile") next
+            # PAM skips a "-" line whose module is missing, not one whose module is there but
+            # damaged: loading it may crash the login itself (ld.so asserts).
+            if (!(m in path)) { if (f[4] == "-") next; st = "missing" }
             else if ((b in pkg) && !((b " " h[path[m]]) in ok)) st = "changed"
             else next
             p = (b in pkg) ? pkg[b] : "-"
