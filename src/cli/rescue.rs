@@ -13,7 +13,7 @@ use crate::remedy::ops::Repair;
 use crate::report;
 use crate::rescue::cloud::Allowed;
 use crate::rescue::{OfflineRound, RescueOptions, RescueReport, offline, rescue};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::io::{IsTerminal, Write};
 
 pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
@@ -125,7 +125,7 @@ pub(super) async fn offline_part(
         offline::repair(channel, options, confirm).await?
     };
     let _step = crate::progress::step("booting on and logging in");
-    channel.boot_on().await?;
+    channel.boot_on().await.with_context(|| round.summary())?;
     Ok(Some(round))
 }
 

@@ -9,8 +9,8 @@
 use super::RescueError;
 use super::report::{PlannedFix, planned};
 use crate::diagnose::{Diagnosis, diagnose};
-use crate::remedy::Outcome;
 use crate::remedy::ops::Repair;
+use crate::remedy::{Outcome, StepStatus};
 use crate::shell::Runner;
 use serde::Serialize;
 
@@ -74,6 +74,28 @@ pub struct OfflineRound {
     /// when the plan was not confirmed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+}
+
+impl OfflineRound {
+    /// One line for an error that comes after it: what the offline diagnosis found and what
+    /// its repair did, since the report that would say so is not written.
+    pub fn summary(&self) -> String {
+        let ids = |ids: Vec<&str>| {
+            if ids.is_empty() {
+                "nothing".to_string()
+            } else {
+                ids.join(", ")
+            }
+        };
+        let found = ids(self.found.iter().map(|f| f.id).collect());
+        let fixed = ids(self.fixes.iter().map(|f| f.id).collect());
+        let outcome = match &self.outcome {
+            None => "not applied",
+            Some(outcome) if outcome.steps.iter().all(|s| s.status == StepStatus::Ok) => "applied",
+            Some(_) => "a step failed",
+        };
+        format!("the offline repair found {found}; its fixes for {fixed}: {outcome}")
+    }
 }
 
 /// Diagnoses in the offline shell behind `session` and applies the offline plan when
@@ -148,6 +170,27 @@ mod tests {
         assert_eq!(
             steps,
             ["add nofail to the /etc/fstab entries that stop the boot"]
+        );
+    }
+
+    #[test]
+    fn the_summary_says_what_the_offline_round_found_and_fixed() {
+        let diagnosis = offline_facts();
+        let repair = Repair::plan_offline(&diagnosis);
+        let round = super::OfflineRound {
+            pid1: Some("sh".into()),
+            not_asked: Vec::new(),
+            found: diagnosis.findings.clone(),
+            judged_after_boot: Vec::new(),
+            fixes: super::planned(&repair),
+            outcome: None,
+        };
+        let summary = round.summary();
+        assert!(
+            summary.starts_with("the offline repair found ")
+                && summary.contains("SSH506")
+                && summary.ends_with("; its fixes for SSH506: not applied"),
+            "{summary}"
         );
     }
 
