@@ -225,19 +225,46 @@ async fn the_cli_resets_a_password_then_rescues_and_no_secret_is_left_anywhere()
 /// What the session types to run a plan's script (at the end of the line that uploads it).
 const RUN_SCRIPT: &[u8] = b"sh '/run/lifeline-";
 
-/// A watch on the writing side of a serial link that cuts the link, both ways, a moment after
-/// the session sends the command that runs a plan's script: the console goes away while the
-/// script runs. `socket` is a second handle on the link's socket, to shut it down with.
+/// What the guest prints as it starts a command, after the whole line typed for it was read.
+const BEGUN: &[u8] = b"-begin";
+
+/// Whether `chunk`, after the tail of what came before it (`seen`, kept to `needle`'s length),
+/// completes `needle`.
+fn completes(seen: &mut Vec<u8>, chunk: &[u8], needle: &[u8]) -> bool {
+    seen.extend_from_slice(chunk);
+    let found = seen.windows(needle.len()).any(|w| w == needle);
+    let keep = seen.len().saturating_sub(needle.len());
+    seen.drain(..keep);
+    found
+}
+
+/// Watches on both sides of a serial link that cut it, both ways, a moment after the guest
+/// starts a plan's script: the writing side sees the session send the command that runs it,
+/// the reading side then sees that command's begin marker (the guest read the whole upload
+/// and runs it; a cut while it still reads would lose the script, however loaded the guest).
+/// The console goes away while the script runs. `socket` is a second handle on the link's
+/// socket, to shut it down with. Returns the writer's watch and the reader's.
 fn tripwire(
     socket: std::os::unix::net::UnixStream,
     tripped: Arc<AtomicBool>,
-) -> impl FnMut(&[u8]) + Unpin {
+) -> (impl FnMut(&[u8]) + Unpin, impl FnMut(&[u8]) + Unpin) {
+    let sent = Arc::new(AtomicBool::new(false));
+    let mut written = Vec::new();
+    let on_write = {
+        let sent = sent.clone();
+        move |chunk: &[u8]| {
+            if completes(&mut written, chunk, RUN_SCRIPT) {
+                sent.store(true, Ordering::SeqCst);
+            }
+        }
+    };
     let mut socket = Some(socket);
-    let mut seen = Vec::new();
-    move |written| {
-        seen.extend_from_slice(written);
-        let seen_run = seen.windows(RUN_SCRIPT.len()).any(|w| w == RUN_SCRIPT);
-        if let Some(socket) = seen_run.then(|| socket.take()).flatten() {
+    let mut read = Vec::new();
+    let on_read = move |chunk: &[u8]| {
+        if !sent.load(Ordering::SeqCst) || !completes(&mut read, chunk, BEGUN) {
+            return;
+        }
+        if let Some(socket) = socket.take() {
             let tripped = tripped.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -245,9 +272,8 @@ fn tripwire(
                 let _ = socket.shutdown(std::net::Shutdown::Both);
             });
         }
-        let keep = seen.len().saturating_sub(RUN_SCRIPT.len());
-        seen.drain(..keep);
-    }
+    };
+    (on_write, on_read)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,11 +296,15 @@ async fn a_rescue_cut_off_while_applying_leaves_sshd_valid_and_the_next_one_comp
         .unwrap()
         .into_split();
     let tripped = Arc::new(AtomicBool::new(false));
+    let (on_write, on_read) = tripwire(handle, tripped.clone());
     let link = Link::new(
-        Box::new(reader),
+        Box::new(Watched {
+            inner: reader,
+            watch: on_read,
+        }),
         Box::new(Watched {
             inner: writer,
-            watch: tripwire(handle, tripped.clone()),
+            watch: on_write,
         }),
         "serial with a tripwire",
     );
@@ -291,9 +321,17 @@ async fn a_rescue_cut_off_while_applying_leaves_sshd_valid_and_the_next_one_comp
     drop(cut);
 
     // The script goes on without its console; give it time to end, then look. (Attaching
-    // while it still runs would put a new login in the middle of it: a loaded TCG guest needed
-    // more than 20 s.)
-    tokio::time::sleep(Duration::from_secs(45)).await;
+    // while it still runs would put a new login in the middle of it.) Its last steps restart
+    // sshd where it listens again and check the banner: SSH answering is the sign, watched from
+    // outside, since a fixed wait was too short on a guest slowed by other guests (45 s at load
+    // 5). A script that never gets there leaves the look below to say what is wrong.
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(300)
+        && tokio::task::block_in_place(|| guest.ssh_works()).is_err()
+    {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(15)).await;
     let mut session = guest.root_session().await;
     sh(&mut session, "sshd -t").await;
     let report = rescue(&mut session, &options(&guest), &mut |_, _| true)
