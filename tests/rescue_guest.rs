@@ -461,6 +461,34 @@ async fn a_playbook_rescues_the_reachable_target_and_reports_the_other() {
 /// sshd answers, its banner comes back and the handshake completes, but every session runs a
 /// forced command that fails (one no rule judges, unlike `false` or `nologin`): no login works,
 /// so the rescue must not call SSH verified, and the command line exits 1.
+/// The user's shadow entry gone (as when /etc/shadow comes back from a backup older than the
+/// account): PAM's account check refuses their every login, by key and by password. The rescue
+/// makes the entry again with the password it was given, and both logins work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_shadow_entry_is_made_again_with_the_password_given() {
+    let guest = shared_guest().await;
+    let mut session = guest.root_session().await;
+    sh(
+        &mut session,
+        &format!("sed -i '/^{}:/d' /etc/shadow", guest.user),
+    )
+    .await;
+    let given = RescueOptions {
+        password: Some(Secret::new(guest.password.clone())),
+        ..options(&guest)
+    };
+    assert!(tokio::task::block_in_place(|| guest.ssh_works()).is_err());
+    let report = rescue(&mut session, &given, &mut |_, _| true)
+        .await
+        .expect("rescue");
+    eprintln!("{report}");
+    assert!(report.verified, "{report}");
+    let text = report.to_string();
+    assert!(text.contains("SSH309"), "{text}");
+    session.leave().await.unwrap();
+    tokio::task::block_in_place(|| guest.ssh_works()).expect("SSH by key and password");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forced_command_that_fails_every_session_is_not_verified() {
     let guest = shared_guest().await;
