@@ -698,15 +698,15 @@ pub struct Banner {
 
 impl Facts {
     /// The login user's shadow entry is lost, or may be once /etc/shadow, missing or damaged,
-    /// comes back from its backup (which may predate the account): the repair looks for it
-    /// again afterwards, and makes it anew if it is gone.
+    /// comes back from a sound copy (its backup may predate the account): the repair looks for
+    /// it again afterwards, and makes it anew if it is gone.
     pub fn shadow_entry_at_risk(&self) -> bool {
+        let restored = |f: &LoginFile| {
+            f.kind == "shadow" && (f.mode.is_none() || f.flaw.is_some()) && f.source.is_some()
+        };
         self.account.exists
             && (self.account.password == Some(PasswordState::NoEntry)
-                || self
-                    .login_files
-                    .iter()
-                    .any(|f| f.kind == "shadow" && (f.mode.is_none() || f.flaw.is_some())))
+                || self.login_files.iter().any(restored))
     }
 
     /// The unit that runs sshd as a service: `ssh.service` on Debian and Ubuntu, `sshd.service`

@@ -142,7 +142,7 @@ ll_pam_damage() {
             # PAM skips a "-" line whose module is missing, not one whose module is there but
             # damaged: loading it may crash the login itself (ld.so asserts).
             if (!(m in path)) { if (f[4] == "-") next; st = "missing" }
-            else if ((b in pkg) && !((b " " h[path[m]]) in ok)) st = "changed"
+            else if ((b in pkg) && (path[m] in h) && !((b " " h[path[m]]) in ok)) st = "changed"
             else next
             p = (b in pkg) ? pkg[b] : "-"
             # The line as its file has it, tabs and all (a fix finds it by that text).

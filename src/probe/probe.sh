@@ -394,9 +394,9 @@ probe() {
                 *) ll_state=hashed ;;
             esac
             echo "shadow=$ll_state:$3:$4:$5:$6:$7:$8"
-        elif [ "$2" = x ] && [ -r /etc/shadow ]; then
-            # passwd sends the password to shadow, which has no entry: PAM's account check
-            # fails every login of theirs.
+        elif [ -r /etc/shadow ] && awk -F: -v u="$LL_USER" '$1 "" == u && $2 == "x" { f = 1 } END { exit !f }' /etc/passwd; then
+            # /etc/passwd (not a directory service) sends the password to shadow, which has no
+            # entry: PAM's account check fails every login of theirs.
             echo "shadow=none"
         fi
         if has faillock && grep -qs pam_faillock /etc/pam.d/sshd /etc/pam.d/system-auth /etc/pam.d/password-auth /etc/pam.d/common-auth; then

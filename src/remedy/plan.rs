@@ -80,6 +80,14 @@ impl Plan {
         self
     }
 
+    /// A secret the steps find in `$LL_RUN/NAME` on the guest: a file, never a command line;
+    /// withheld where the plan is shown.
+    pub(super) fn secret_data(mut self, name: &str, value: Secret) -> Self {
+        let placeholder = self.secret(value);
+        self.data.push((name.to_string(), placeholder));
+        self
+    }
+
     /// A step: `body` is shell calling the runtime and libraries; it fails by returning non-zero
     /// (after `ll_fail MESSAGE`).
     pub(super) fn step(mut self, title: impl Into<String>, body: impl Into<String>) -> Self {
@@ -134,14 +142,18 @@ impl Plan {
     fn render<'a>(&'a self, secret: impl Fn(usize) -> &'a str) -> String {
         let bodies: Vec<&str> = self.steps.iter().map(|s| s.body.as_str()).collect();
         let mut script = prelude(&self.operation, &self.libraries, &bodies.join("\n"));
+        let with_secrets = |text: &str| {
+            let mut text = text.to_string();
+            for i in 0..self.secrets.len() {
+                text = text.replace(&placeholder(i), secret(i));
+            }
+            text
+        };
         for (name, content) in &self.data {
-            script.push_str(&write::data_block(name, content));
+            script.push_str(&write::data_block(name, &with_secrets(content)));
         }
         for (n, step) in self.steps.iter().enumerate() {
-            let mut body = step.body.clone();
-            for i in 0..self.secrets.len() {
-                body = body.replace(&placeholder(i), secret(i));
-            }
+            let body = with_secrets(&step.body);
             script.push_str(&format!(
                 "ll_step_{n}() {{\n{body}\n}}\nll_step {} ll_step_{n}\n",
                 quote(&step.title)
@@ -390,6 +402,23 @@ mod tests {
         assert!(!shown.contains("$6$salt$hash"));
         let real = plan.render(|i| plan.secrets[i].expose());
         assert!(real.contains("ll_set_password u '$6$salt$hash'"));
+    }
+
+    #[test]
+    fn secret_data_reaches_its_file_and_is_withheld_from_the_shown_script() {
+        let plan = Plan::new("rescue")
+            .secret_data("given_hash", Secret::new("$6$salt$hash"))
+            .step("read it", "cat \"$LL_RUN/given_hash\"");
+        let shown = plan.script();
+        assert!(
+            shown.contains("<withheld>") && !shown.contains("$6$salt$hash"),
+            "{shown}"
+        );
+        let real = plan.render(|i| plan.secrets[i].expose());
+        assert!(
+            real.contains("<<'LL_DATA'\n$6$salt$hash\nLL_DATA\n"),
+            "{real}"
+        );
     }
 
     #[test]

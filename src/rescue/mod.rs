@@ -116,7 +116,9 @@ pub async fn rescue(
     session.begin_step("plan");
     // The plan always belongs to the latest diagnosis: made once per diagnosis, it serves the
     // report's plan, the round, and the manual list at the end.
-    let mut repair = given_password(Repair::plan(&diagnosis), &diagnosis, options).await?;
+    let mut repair = Repair::plan(&diagnosis)
+        .with_given_password(&diagnosis, options.password.as_ref())
+        .await;
     let restore = keys_to_restore(options, &diagnosis, &cloud_side);
     if let Some((keys, _)) = &restore {
         repair = repair.with_key(&UserName::new(&options.user)?, keys);
@@ -149,7 +151,9 @@ pub async fn rescue(
         match next_round(session, &repair, options, &mut report).await {
             Ok(next) => {
                 diagnosis = next.with_cloud(cloud_facts(&cloud_side));
-                repair = given_password(Repair::plan(&diagnosis), &diagnosis, options).await?;
+                repair = Repair::plan(&diagnosis)
+                    .with_given_password(&diagnosis, options.password.as_ref())
+                    .await;
             }
             // Once a round has changed the guest, its report (and backup ids) must reach the
             // caller: a later failure ends the rescue unverified, with the error in it.
@@ -188,19 +192,6 @@ pub async fn rescue(
         && report.login.last().is_some_and(LoginCheck::logged_in);
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
-}
-
-/// `repair` with the password the operator gave for the user (`--password-env`) put on their
-/// shadow entry if the plan makes it anew: password logins are to work as before.
-async fn given_password(
-    repair: Repair,
-    diagnosis: &Diagnosis,
-    options: &RescueOptions,
-) -> Result<Repair, RescueError> {
-    let user = UserName::new(&options.user)?;
-    Ok(repair
-        .with_given_password(diagnosis, &user, options.password.as_ref())
-        .await)
 }
 
 /// The keys put back for the user in the first round, and where they came from: the

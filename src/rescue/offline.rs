@@ -119,8 +119,9 @@ pub async fn repair(
     } else {
         Vec::new()
     };
-    let repair =
-        super::given_password(Repair::plan_offline(&diagnosis), &diagnosis, options).await?;
+    let repair = Repair::plan_offline(&diagnosis)
+        .with_given_password(&diagnosis, options.password.as_ref())
+        .await;
     let mut round = OfflineRound {
         pid1: diagnosis.facts.init.pid1.clone(),
         not_asked: NOT_ASKED.iter().map(|(what, _)| *what).collect(),

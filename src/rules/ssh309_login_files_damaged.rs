@@ -41,8 +41,9 @@ pub static RULE: Rule = Rule {
               when its checksum is the one dpkg recorded for it. Then root owns each file, \
               no one else may write it, and /etc/shadow's others lose every right. Without \
               a sound copy the file is left to you. An SSH user left without a shadow \
-              entry (a backup older than the account) gets one again: no password, or the \
-              one given to lifeline with --password-env, since theirs went with the entry. Works in the break-in shell too, before \
+              entry (a backup older than the account) gets one again: with the password given \
+              to lifeline for them (--password-env, --password-file or the prompt), since \
+              theirs went with the entry, else with none. Works in the break-in shell too, before \
               the boot goes on, when the damage keeps the console login out.",
         safety: "High: these files guard every login, the console's too. Each is written \
                  atomically, checked before it replaces the old one and undoable; \
@@ -292,6 +293,14 @@ mod tests {
             calls(&facts),
             ["ll_login_file '/etc/shadow' 'shadow' '/etc/shadow-' && ll_login_file_owner '/etc/shadow' 'shadow' && ll_shadow_entry 'azureuser'"]
         );
+    }
+
+    #[test]
+    fn a_shadow_gone_without_a_sound_copy_is_left_to_a_person_whole() {
+        let facts = with_line("/etc/shadow", "/etc/shadow\tshadow\t- - -\t-\t-");
+        assert!(!facts.shadow_entry_at_risk());
+        assert_rule(&RULE, &facts);
+        assert_eq!(fix(&facts), None);
     }
 
     #[test]

@@ -16,7 +16,9 @@ pub static RULE: Rule = Rule {
                console, sshd, sudo, sudo-i, su and su-l, and the files they include): whether its module \
                file exists and, where dpkg recorded its checksum (/var/lib/dpkg/info/*.md5sums), \
                whether the file still has it. Lines PAM skips when their module is missing \
-               (`-session`) are not judged.",
+               (`-session`, `module_unknown=ignore`) are judged only when it is there but \
+               changed: PAM loads it all the same, and a corrupted one can crash the login \
+               itself.",
         why: "PAM loads every module of a stack before it runs any. A module that is gone or \
               corrupted (`PAM unable to dlopen(…)`, `PAM adding faulty module`) fails the \
               stack even on an `optional` line: the console answers every login with `Login \

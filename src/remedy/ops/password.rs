@@ -71,19 +71,11 @@ async fn hashes(password: &Secret, salt: Option<&CryptSalt>) -> (Secret, Secret)
     .expect("hashing does not panic")
 }
 
-/// The step that gives `user` the password the operator gave lifeline, on a shadow entry the
-/// plan made anew (`ll_given_password`, repair.sh): the only password that user can have.
-pub(super) async fn given_password_step(
-    mut plan: Plan,
-    user: &UserName,
-    password: &Secret,
-) -> Plan {
+/// The hash of the password the operator gave lifeline for the SSH user, held for
+/// `ll_shadow_entry` (repair.sh): the password of a shadow entry the plan makes anew.
+pub(super) async fn given_hash(plan: Plan, password: &Secret) -> Plan {
     let (_, fresh) = hashes(password, None).await;
-    let hash = plan.secret(fresh);
-    plan.library(super::repair::SCRIPT).step(
-        format!("give {user} the password you gave lifeline, if their shadow entry was made anew"),
-        format!("ll_given_password {} '{hash}'", quote(user.as_str())),
-    )
+    plan.secret_data("given_hash", fresh)
 }
 
 /// The steps that set the password and make password logins work for `user`.

@@ -92,20 +92,19 @@ impl Repair {
         self
     }
 
-    /// Adds the password the operator gave for the user (`--password-env`) to a shadow entry
-    /// that the plan makes anew ([`crate::probe::Facts::shadow_entry_at_risk`]): the user's own
-    /// went with the entry, and password logins are to work again. An entry that survives
-    /// keeps its password.
+    /// Gives a shadow entry the plan makes anew ([`crate::probe::Facts::shadow_entry_at_risk`])
+    /// the password the operator gave lifeline for the user (`--password-env`, `--password-file`
+    /// or the prompt): the user's own went with the entry, and password logins are to work
+    /// again. An entry that survives keeps its password.
     pub async fn with_given_password(
         mut self,
         diagnosis: &Diagnosis,
-        user: &UserName,
         password: Option<&Secret>,
     ) -> Repair {
         if let Some(password) = password
             && diagnosis.facts.shadow_entry_at_risk()
         {
-            self.plan = super::password::given_password_step(self.plan, user, password).await;
+            self.plan = super::password::given_hash(self.plan, password).await;
         }
         self
     }
@@ -223,39 +222,34 @@ mod tests {
     #[tokio::test]
     async fn the_given_password_goes_only_where_a_shadow_entry_may_be_made_and_is_withheld() {
         use crate::diagnose::Diagnosis;
-        use crate::remedy::UserName;
         use crate::rules::testing::debian_text;
         use crate::secret::Secret;
-        let user = UserName::new("azureuser").unwrap();
         let password = Secret::new("correct horse");
-        let steps = |repair: &super::Repair| -> Vec<String> {
-            repair.plan.step_titles().map(str::to_string).collect()
-        };
+        const HELD: &str = "cat >\"$LL_RUN/given_hash\" <<'LL_DATA'\n<withheld>\n";
         let lost = Diagnosis::from_facts(
             debian_text(&[("shadow=hashed:20778:0:99999:7::", "shadow=none")]),
             Default::default(),
         );
         let given = super::Repair::plan(&lost)
-            .with_given_password(&lost, &user, Some(&password))
+            .with_given_password(&lost, Some(&password))
             .await;
-        let last = steps(&given).pop().unwrap();
-        assert!(last.starts_with("give azureuser the password"), "{last}");
         let shown = given.plan.script();
         assert!(
-            shown.contains("ll_given_password 'azureuser' '<withheld>'")
+            shown.contains(HELD)
+                && shown.contains("ll_shadow_entry 'azureuser'")
                 && !shown.contains("$6$")
                 && !shown.contains("correct horse"),
             "{shown}"
         );
         let unknown = super::Repair::plan(&lost)
-            .with_given_password(&lost, &user, None)
+            .with_given_password(&lost, None)
             .await;
-        assert_eq!(steps(&unknown), steps(&super::Repair::plan(&lost)));
+        assert!(!unknown.plan.script().contains(HELD));
         let healthy = Diagnosis::from_facts(debian_text(&[]), Default::default());
         let kept = super::Repair::plan(&healthy)
-            .with_given_password(&healthy, &user, Some(&password))
+            .with_given_password(&healthy, Some(&password))
             .await;
-        assert!(steps(&kept).is_empty());
+        assert!(!kept.plan.script().contains(HELD));
     }
 
     #[test]
@@ -429,32 +423,43 @@ mod tests {
     }
 
     #[test]
-    fn a_user_without_a_shadow_entry_gets_one_and_the_given_password_and_undo_takes_them_away() {
+    fn a_user_without_a_shadow_entry_gets_one_with_the_given_password_or_none_undoably() {
+        let day = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                / 86400
+        };
+        let before = day();
+        // A shadow without its last newline; u and 1e3 are sent there by passwd ("x"), k is
+        // not; 1e3 is not 1000 (awk compares the names as text).
         let (dir, out) = run_over_private_etc(
             &[LOGIN_FILES, SCRIPT],
-            "printf 'root:x:0:0:root:/root:/bin/sh\\nu:x:1000:1000::/home/u:/bin/sh\\nk:*:1001:1001::/home/k:/bin/sh\\n' >/etc/passwd\n\
-             printf 'root:*:1:0:99999:7:::\\n' >/etc/shadow && chmod 0640 /etc/shadow\n\
+            "printf 'root:x:0:0:root:/root:/bin/sh\\nu:x:1000:1000::/home/u:/bin/sh\\nk:*:1001:1001::/home/k:/bin/sh\\n1e3:x:1002:1002::/home/n:/bin/sh\\n' >/etc/passwd\n\
+             printf 'root:*:1:0:99999:7:::\\n1000:*:1:0:99999:7:::' >/etc/shadow && chmod 0640 /etc/shadow\n\
              ll_shadow_entry u; echo \"status $?\"; ll_shadow_entry u; echo \"again $?\"\n\
-             ll_shadow_entry k; echo \"not shadowed $?\"\n\
-             echo \"entry $(grep '^u:' /etc/shadow) $(stat -c %a /etc/shadow)\"\n\
-             ll_given_password root '$6$s$h'; echo \"root keeps $(grep -c '^root:[*]:' /etc/shadow)\"\n\
-             ll_given_password u '$6$s$h'; echo \"given $? $(grep -c '^u:[$]6[$]s[$]h:' /etc/shadow)\"\n\
-             ll_restore_all \"$LL_SDIR\" rollback >/dev/null; echo \"undone $(grep -c '^u:' /etc/shadow)\"",
+             ll_shadow_entry k; echo \"not shadowed $? $(grep -c '^k:' /etc/shadow)\"\n\
+             ll_shadow_entry 1e3; echo \"by name $? $(grep -c '^1e3:' /etc/shadow)\"\n\
+             echo \"entry $(grep '^u:' /etc/shadow) $(stat -c %a /etc/shadow) $(grep -c '^1000:[*]:1:0:99999:7:::$' /etc/shadow)\"\n\
+             ll_restore_all \"$LL_SDIR\" rollback >/dev/null; echo \"undone $(grep -c '^u:' /etc/shadow)\"\n\
+             printf '%s\\n' '$6$s$h' >\"$LL_RUN/given_hash\"; ll_shadow_entry u; echo \"given $? $(grep -c '^u:[$]6[$]s[$]h:' /etc/shadow)\"\n\
+             rm /etc/shadow; ll_shadow_entry u; echo \"no shadow $?\"",
         );
         std::fs::remove_dir_all(dir).ok();
-        let day = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-            / 86400;
+        let entry = |day: u64| format!("entry u:*:{day}:0:99999:7::: 640 1");
         assert!(
             out.contains("status 0")
+                && out.contains("ll\tchanged\tpassword of u\tnone (*)")
                 && out.contains("ll\tunchanged\t/etc/shadow\nagain 0")
-                && out.contains("not shadowed 0")
-                && out.contains(&format!("entry u:*:{day}:0:99999:7::: 640"))
-                && out.contains("ll\tunchanged\tthe password of root\nroot keeps 1")
+                && out.contains("not shadowed 0 0")
+                && out.contains("by name 0 1")
+                && (out.contains(&entry(before)) || out.contains(&entry(day())))
+                && out.contains("undone 0")
+                && out.contains("ll\tchanged\tpassword of u\tthe one given to lifeline")
                 && out.contains("given 0 1")
-                && out.contains("undone 0"),
+                && out.contains("no shadow entry was made for u: /etc/shadow")
+                && out.contains("no shadow 0"),
             "{out}"
         );
     }

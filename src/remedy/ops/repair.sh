@@ -515,35 +515,36 @@ ll_login_file() {
 }
 
 # ll_shadow_entry USER: USER, whom /etc/passwd sends to /etc/shadow for a password ("x"), gets
-# the entry they lack there (a shadow restored from a backup older than the account): no
-# password ("*": keys work with PAM or without, as they would not on a locked "!"), changed
-# today, no ageing. The password went with the entry; `lifeline user reset-password` sets one.
+# the entry they lack there (a shadow restored from a backup older than the account): the
+# password given to lifeline for them when the plan holds its hash ($LL_RUN/given_hash), since
+# theirs went with the entry, else none ("*": keys work with PAM or without, as they would not
+# on a locked "!"); changed today, no ageing. A shadow still missing or unusable (no sound copy
+# restored it) is left to a person, as SSH309 says.
 ll_shadow_entry() {
-    if ! awk -F: -v u="$1" '$1 == u && $2 == "x" { found = 1 } END { exit !found }' /etc/passwd ||
-        awk -F: -v u="$1" '$1 == u { found = 1 } END { exit !found }' /etc/shadow; then
+    local hash="$LL_RUN/given_hash" what="the one given to lifeline"
+    if ! awk -F: -v u="$1" '$1 "" == u && $2 == "x" { found = 1 } END { exit !found }' /etc/passwd ||
+        awk -F: -v u="$1" '$1 "" == u { found = 1 } END { exit !found }' /etc/shadow 2>/dev/null; then
         ll_emit unchanged /etc/shadow
         return 0
     fi
+    ll_login_file_flaw shadow /etc/shadow >"$LL_RUN/flaw" || {
+        ll_emit note "no shadow entry was made for $1: /etc/shadow $(cat "$LL_RUN/flaw")"
+        return 0
+    }
+    if [ ! -s "$hash" ]; then
+        hash=$LL_RUN/no_password what="none (*): set one with lifeline user reset-password"
+        echo '*' >"$hash"
+    fi
+    # The hash is read from its file: on no command line.
     awk -v u="$1" -v day="$(($(date +%s) / 86400))" '
-        { print } END { print u ":*:" day ":0:99999:7:::" }
-    ' /etc/shadow >"$LL_RUN/shadow.new" || {
+        FNR == NR { if (FNR == 1) h = $0; next }
+        { print } END { print u ":" h ":" day ":0:99999:7:::" }
+    ' "$hash" /etc/shadow >"$LL_RUN/shadow.new" || {
         ll_fail "cannot read /etc/shadow"
         return 1
     }
     ll_put /etc/shadow 0640 0:0 ll_login_file_flaw shadow <"$LL_RUN/shadow.new" &&
-        echo "$1" >>"$LL_RUN/shadow.made"
-}
-
-# ll_given_password USER HASH: USER's shadow entry, made in this run by ll_shadow_entry without a
-# password (theirs went with the entry), gets HASH, the crypt of the password the operator gave
-# lifeline for USER. An entry lifeline did not make keeps its password: that one is theirs.
-ll_given_password() {
-    grep -qxF -- "$1" "$LL_RUN/shadow.made" 2>/dev/null || {
-        ll_emit unchanged "the password of $1"
-        return 0
-    }
-    awk -F: -v OFS=: -v u="$1" -v h="$2" '$1 == u { $2 = h } { print }' /etc/shadow >"$LL_RUN/shadow.new" &&
-        ll_put /etc/shadow 0640 0:0 ll_login_file_flaw shadow <"$LL_RUN/shadow.new"
+        ll_emit changed "password of $1" "$what, on a shadow entry made anew"
 }
 
 # ll_login_file_text PATH KIND TEXT: ll_login_file from TEXT, byte for byte (a file the package shipped, which
