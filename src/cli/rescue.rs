@@ -101,7 +101,11 @@ pub async fn rescue_at(
         tracing::warn!("leaving the console: {e}");
     }
     session::print_timings(endpoint.timings, &opened.description, ledger.as_ref());
-    let mut report = result?;
+    // An error after the offline round (which changed the guest) still says what it did.
+    let mut report = match (result, &offline) {
+        (Err(e), Some(round)) => return Err(anyhow::Error::new(e).context(round.summary())),
+        (result, _) => result?,
+    };
     if let Some(round) = offline {
         report = report.with_offline(round);
     }

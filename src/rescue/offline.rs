@@ -88,6 +88,9 @@ impl OfflineRound {
             }
         };
         let found = ids(self.found.iter().map(|f| f.id).collect());
+        if self.fixes.is_empty() {
+            return format!("the offline repair found {found} and had nothing to fix");
+        }
         let fixed = ids(self.fixes.iter().map(|f| f.id).collect());
         let outcome = match &self.outcome {
             None => "not applied",
@@ -192,6 +195,15 @@ mod tests {
                 && summary.contains("SSH506")
                 && summary.ends_with("; its fixes for SSH506: not applied"),
             "{summary}"
+        );
+        let nothing = super::OfflineRound {
+            found: Vec::new(),
+            fixes: Vec::new(),
+            ..round
+        };
+        assert_eq!(
+            nothing.summary(),
+            "the offline repair found nothing and had nothing to fix"
         );
     }
 
