@@ -4,8 +4,8 @@
 # shellcheck shell=dash
 
 # ll_login_files_flaws KIND FILE [KIND FILE]...: one line "FILE<TAB>FLAW" for each FILE that can
-# be read, FLAW being what makes it unusable as a KIND file (passwd, group, shadow, nsswitch or
-# pam), or "-" when it is sound. Sound means what the readers need (glibc's files module, PAM's
+# be read, FLAW being what makes it unusable as a KIND file (passwd, group, shadow, nsswitch, pam
+# or limits, pam_limits' file, which only has to be there), or "-" when it is sound. Sound means what the readers need (glibc's files module, PAM's
 # parser), not what a person would write: an entry with a field too many or too few is skipped
 # by glibc, so its account is gone; a PAM line of no known type makes PAM fail the whole stack;
 # a module name that is not a `.so` cannot load. All files are judged by one awk, and NUL bytes
@@ -19,6 +19,9 @@ ll_login_files_flaws() {
         n=$((n - 2))
         if [ ! -f "$f" ]; then
             printf '%s\tmissing\n' "$f"
+        elif [ ! -s "$f" ] && [ "$kind" = limits ]; then
+            # pam_limits reads what it finds; a file without limits is as the packages ship it.
+            printf '%s\t-\n' "$f"
         elif [ ! -s "$f" ]; then
             printf '%s\tempty\n' "$f"
         elif [ -r "$f" ]; then

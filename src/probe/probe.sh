@@ -497,6 +497,11 @@ $ll_p"
     ll_lf="/etc/passwd passwd /etc/group group /etc/shadow shadow /etc/nsswitch.conf nsswitch /etc/pam.d/sshd pam"
     [ -f /usr/share/pam/common-auth ] &&
         ll_lf="$ll_lf /etc/pam.d/common-auth pam /etc/pam.d/common-account pam /etc/pam.d/common-session pam /etc/pam.d/common-password pam"
+    # pam_limits fails every session it runs in when its file is gone (grep only then: a process
+    # is slow on an emulated guest).
+    if [ -e /etc/security/limits.conf ] || grep -qs pam_limits /etc/pam.d/login /etc/pam.d/sshd /etc/pam.d/common-session; then
+        ll_lf="$ll_lf /etc/security/limits.conf limits"
+    fi
     # One judge and one stat for all of them (each process is slow on an emulated guest): the
     # files, then the copies to restore them from.
     set -- $ll_lf
@@ -518,6 +523,7 @@ $ll_p"
         case $2 in
             passwd | group | shadow) flaw_of "$1-" && ll_src=$1- ;;
             nsswitch) flaw_of /usr/share/libc-bin/nsswitch.conf && ll_src=/usr/share/libc-bin/nsswitch.conf ;;
+            limits) ll_src=lifeline ;;
             pam)
                 case $1 in
                     */common-*) has pam-auth-update && [ -d /usr/share/pam-configs ] && ll_src=pam-auth-update ;;

@@ -14,7 +14,8 @@ pub static RULE: Rule = Rule {
     docs: Docs {
         what: "/etc/passwd, /etc/group, /etc/shadow, /etc/nsswitch.conf, /etc/pam.d/sshd and \
                (where libpam-runtime is installed) Debian's /etc/pam.d/common-auth, -account, \
-               -session and -password: that each exists and reads as its readers need it \
+               -session and -password, and /etc/security/limits.conf where it is or a login \
+               stack loads pam_limits: that each exists and reads as its readers need it \
                (every passwd, group and shadow entry has all its fields and root has one; \
                every nsswitch line is a database and its sources, passwd, group and shadow \
                among them; every PAM line is an @include or a rule of a known type naming a \
@@ -35,6 +36,7 @@ pub static RULE: Rule = Rule {
               keeps every sound entry of its own and takes the others from its backup \
               (/etc/passwd-, /etc/group-, /etc/shadow-, which the shadow tools keep); \
               nsswitch.conf becomes the package's copy (/usr/share/libc-bin/nsswitch.conf); \
+              limits.conf is made again without limits, as the packages ship it; \
               Debian's common-* files are written again by `pam-auth-update --force` from \
               the profiles the packages installed; /etc/pam.d/sshd becomes the file the \
               package shipped, which lifeline carries for Debian 12 and 13 and writes only \
@@ -61,6 +63,11 @@ const PAM_SSHD: [&str; 2] = [
     include_str!("../remedy/templates/debian-12.pam.sshd"),
     include_str!("../remedy/templates/debian-13.pam.sshd"),
 ];
+
+/// pam_limits' file made again: every major distribution ships it without limits (those it sets
+/// are in limits.d), and pam_limits fails every session without it.
+const LIMITS_CONF: &str = "# /etc/security/limits.conf: made again by lifeline, without limits, as the \
+     packages ship it.\n# pam_limits fails every session when this file is missing; see limits.conf(5).\n";
 
 /// The shadow file: readable by root and its group only.
 fn secret(file: &LoginFile) -> bool {
@@ -138,6 +145,12 @@ fn restore(file: &LoginFile) -> Option<Call> {
     let source = file.source.as_deref()?;
     if source == "pam-auth-update" {
         return Some(Call::bare("ll_pam_auth_update"));
+    }
+    if source == "lifeline" {
+        return Some(Call::new(
+            "ll_login_file_text",
+            [file.path.as_str(), file.kind.as_str(), LIMITS_CONF],
+        ));
     }
     if let Some(sum) = source.strip_prefix("dpkg:") {
         let text = PAM_SSHD
@@ -292,6 +305,22 @@ mod tests {
         assert_eq!(
             calls(&facts),
             ["ll_login_file '/etc/shadow' 'shadow' '/etc/shadow-' && ll_login_file_owner '/etc/shadow' 'shadow' && ll_shadow_entry 'azureuser'"]
+        );
+    }
+
+    #[test]
+    fn a_limits_conf_gone_is_made_again_without_limits() {
+        let facts = debian_text(&[(
+            "/etc/pam.d/common-password\tpam\t644 0 0\t-\tpam-auth-update\n",
+            "/etc/pam.d/common-password\tpam\t644 0 0\t-\tpam-auth-update\n\
+             /etc/security/limits.conf\tlimits\t- - -\tmissing\tlifeline\n",
+        )]);
+        let finding = assert_rule(&RULE, &facts);
+        assert_eq!(finding.severity, Severity::Error);
+        let body = &calls(&facts)[0];
+        assert!(
+            body.starts_with("ll_login_file_text '/etc/security/limits.conf' 'limits' '# "),
+            "{body}"
         );
     }
 

@@ -312,6 +312,9 @@ mod tests {
                 "auth required pam_unix.so x#%%\\000garbage\n",
                 "holds NUL bytes",
             ),
+            ("limits", "", ""),
+            ("limits", "* hard core 0\nwhatever\n", ""),
+            ("pam", "", "empty"),
         ];
         for (kind, content, flaw) in cases {
             let (dir, out) = run_locally(
