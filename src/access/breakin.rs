@@ -196,7 +196,10 @@ async fn offline_shell(
     }
     let said = prepared.text();
     let Some(refused) = library_refused(&said) else {
-        return Err(BreakInError::Offline(said));
+        return Err(BreakInError::Offline(silent_failure(
+            said,
+            prepared.exit_status,
+        )));
     };
     // mount, sed and coreutils load libraries sshd loads too (libselinux): a soname link
     // deleted stops them all. ldconfig is linked statically and makes the links again from
@@ -212,6 +215,16 @@ async fn offline_shell(
         "the offline shell's tools could not load a library ({refused}); ldconfig made the \
          libraries' links again"
     )))
+}
+
+/// What a failed command said, or, when it said nothing (a program killed by a signal, a
+/// loader that crashed on a damaged library), its exit status.
+fn silent_failure(said: String, status: i32) -> String {
+    if said.trim().is_empty() {
+        format!("exit status {status}, nothing said (a program that crashed on a damaged library?)")
+    } else {
+        said
+    }
 }
 
 /// The loader's complaint in `output`, if a program could not load a library.
@@ -314,7 +327,7 @@ impl BreakInError {
 
 #[cfg(test)]
 mod tests {
-    use super::{MARK, OneTimeLogin, Restart, library_refused, remove_all_script};
+    use super::{MARK, OneTimeLogin, Restart, library_refused, remove_all_script, silent_failure};
     use std::path::{Path, PathBuf};
 
     /// A directory of this test's own holding `passwd` and `shadow`.
@@ -348,6 +361,8 @@ mod tests {
             )
         );
         assert_eq!(library_refused("mount: /: can't find in /etc/fstab."), None);
+        assert_eq!(silent_failure("mount: no\n".into(), 1), "mount: no\n");
+        assert!(silent_failure(" \n".into(), 139).starts_with("exit status 139, nothing said"));
     }
 
     #[test]
