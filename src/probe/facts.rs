@@ -581,15 +581,23 @@ impl PamDamage {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LoginFile {
     pub path: String,
-    /// How it is judged: `passwd`, `group`, `shadow`, `nsswitch` or `pam`.
+    /// How it is judged: `passwd`, `group`, `shadow`, `nsswitch`, `pam` or `limits`.
     pub kind: String,
     /// Permission bits, owner and group ids; `None`: the file does not exist.
     pub mode: Option<(u32, u32, u32)>,
     /// What makes it unusable (`line 3 is not a passwd entry`); `None`: it is sound.
     pub flaw: Option<String>,
-    /// A sound copy to restore it from: a path on the guest, `pam-auth-update`, or
-    /// `dpkg:MD5`, the checksum the package manager recorded for it.
+    /// A sound copy to restore it from: a path on the guest, `pam-auth-update`,
+    /// `dpkg:MD5`, the checksum the package manager recorded for it, or `lifeline`, a file
+    /// lifeline writes itself (limits.conf without limits).
     pub source: Option<String>,
+}
+
+impl LoginFile {
+    /// Missing, or unusable as its kind: its content must come back from a sound copy.
+    pub fn is_damaged(&self) -> bool {
+        self.mode.is_none() || self.flaw.is_some()
+    }
 }
 
 /// What a file is to sshd or a login, which decides who must be able to do what with it.
@@ -701,9 +709,7 @@ impl Facts {
     /// comes back from a sound copy (its backup may predate the account): the repair looks for
     /// it again afterwards, and makes it anew if it is gone.
     pub fn shadow_entry_at_risk(&self) -> bool {
-        let restored = |f: &LoginFile| {
-            f.kind == "shadow" && (f.mode.is_none() || f.flaw.is_some()) && f.source.is_some()
-        };
+        let restored = |f: &LoginFile| f.kind == "shadow" && f.is_damaged() && f.source.is_some();
         self.account.exists
             && (self.account.password == Some(PasswordState::NoEntry)
                 || self.login_files.iter().any(restored))

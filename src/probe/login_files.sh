@@ -5,12 +5,12 @@
 
 # ll_login_files_flaws KIND FILE [KIND FILE]...: one line "FILE<TAB>FLAW" for each FILE that can
 # be read, FLAW being what makes it unusable as a KIND file (passwd, group, shadow, nsswitch, pam
-# or limits, pam_limits' file, which only has to be there), or "-" when it is sound. Sound means what the readers need (glibc's files module, PAM's
-# parser), not what a person would write: an entry with a field too many or too few is skipped
-# by glibc, so its account is gone; a PAM line of no known type makes PAM fail the whole stack;
-# a module name that is not a `.so` cannot load. All files are judged by one awk, and NUL bytes
-# are looked for in all of them at once: the probe judges a dozen files, and every process is
-# slow on an emulated guest.
+# or limits, pam_limits' file, which only has to be there), or "-" when it is sound. Sound means
+# what the readers need (glibc's files module, PAM's parser), not what a person would write: an
+# entry with a field too many or too few is skipped by glibc, so its account is gone; a PAM line
+# of no known type makes PAM fail the whole stack; a module name that is not a `.so` cannot load.
+# All files are judged by one awk, and NUL bytes are looked for in all of them at once: the probe
+# judges a dozen files, and every process is slow on an emulated guest.
 ll_login_files_flaws() {
     local n=$# kind f kinds='' kept='' nul
     while [ "$n" -gt 0 ]; do

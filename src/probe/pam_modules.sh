@@ -92,7 +92,8 @@ ll_pam_modules() {
 # the module's file ("-": none); PACKAGE, MD5 and MEMBER what dpkg recorded for a module of that
 # name (its package, checksum and path in the package; "-" without dpkg); DEB a copy of that
 # package in apt's cache ("-": none). Lines PAM skips when their module is missing (`-type`,
-# `module_unknown=ignore`) are listed only when it is there but changed. One md5sum for every module found: each process is slow on an emulated guest.
+# `module_unknown=ignore`) are listed only when it is there but changed. One md5sum for every
+# module found: each process is slow on an emulated guest.
 ll_pam_damage() {
     local lines sums='' found='' debs='' m d f b
     ll_pam_find_dirs

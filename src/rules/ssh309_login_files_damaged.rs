@@ -125,7 +125,7 @@ fn check(facts: &Facts) -> Option<Finding> {
         ));
     }
     let first = evidence.first()?.clone();
-    let content = entry_missing(facts) || facts.login_files.iter().any(|f| broken(f).is_some());
+    let content = entry_missing(facts) || facts.login_files.iter().any(LoginFile::is_damaged);
     let finding = RULE.finding(
         format!("a file every login reads is damaged: {first}"),
         evidence,
@@ -170,7 +170,7 @@ fn restore(file: &LoginFile) -> Option<Call> {
 fn fix(facts: &Facts) -> Option<Fix> {
     let mut calls: Vec<Call> = Vec::new();
     for file in &facts.login_files {
-        let content = broken(file).is_some();
+        let content = file.is_damaged();
         if content {
             // Without a sound copy the file stays as it is, left to a person.
             let Some(call) = restore(file) else { continue };
