@@ -12,7 +12,7 @@
 use crate::azure::agent::{self, OUTPUT_TAIL};
 use crate::azure::{ArmClient, VmTarget};
 use crate::posix_sh::quote;
-use crate::shell::transfer::upload;
+use crate::shell::transfer::{Placement, upload};
 use crate::shell::{CommandOutput, ShellError, command};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -84,7 +84,13 @@ impl AgentChannel {
     /// Writes `content` to `path` (mode `mode`), checked by SHA-256, in one call.
     pub async fn send_file(&self, path: &str, content: &[u8], mode: u32) -> Result<(), ShellError> {
         // Plain base64: Run Command carries the script whole, with no echo to pay for.
-        let upload = upload(path, content, mode, &command::marker_id(), false);
+        let upload = upload(
+            path,
+            content,
+            Placement::Rename { mode },
+            &command::marker_id(),
+            false,
+        );
         let mut script = upload.heredoc.join("\n");
         script.push('\n');
         script.push_str(&upload.verify());

@@ -9,12 +9,14 @@
 //! named in the error with the line that removes it, and the next removal on that VM takes
 //! every one-time login away, its own and any left behind: they carry one mark ([`MARK`]).
 
+use super::mend;
 use super::target::AzureHandle;
 use crate::azure::admin::{self, AdminCommand};
 use crate::azure::arm::ArmClient;
 use crate::remedy::crypt::{CryptSalt, sha512_crypt};
 use crate::secret::Secret;
 use crate::shell::{BOOT_WAIT, ConsoleState, Session, ShellError};
+use azure_core::http::Url;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -149,9 +151,10 @@ pub(super) struct BrokeIn {
 pub(super) async fn break_in(
     session: &mut Session,
     restart: &Restart,
+    mirrors: &[Url],
     offline: bool,
 ) -> Result<BrokeIn, BreakInError> {
-    let mended = offline_shell(session, restart).await?;
+    let mended = offline_shell(session, restart, mirrors).await?;
     let login = OneTimeLogin::new();
     session.register_secret(&login.password);
     let added = session.run(&login.add_script()).await?;
@@ -170,10 +173,12 @@ const PREPARE: &str =
 
 /// Restarts the machine into GRUB's default entry with `rw init=/bin/sh`: a root shell, `/`
 /// read-write, /proc mounted, no init. Says what it mended when the shell's tools could not
-/// load a library.
+/// run: a library's link made again, or files put back from their packages (fetched from
+/// `mirrors`, else the distribution's archive).
 async fn offline_shell(
     session: &mut Session,
     restart: &Restart,
+    mirrors: &[Url],
 ) -> Result<Option<String>, BreakInError> {
     restart.run().await.map_err(BreakInError::Restart)?;
     // Whatever shell the lower rungs left open went with the restart, and a panic with it.
@@ -194,26 +199,39 @@ async fn offline_shell(
     if prepared.exit_status == 0 {
         return Ok(None);
     }
-    let said = prepared.text();
-    let Some(refused) = library_refused(&said) else {
-        return Err(BreakInError::Offline(silent_failure(
-            said,
-            prepared.exit_status,
-        )));
-    };
+    // A program that says nothing and fails crashed, on a damaged library as like as not.
+    let refused = library_refused(&prepared.text())
+        .map(str::to_string)
+        .unwrap_or_else(|| silent_failure(prepared.text(), prepared.exit_status));
     // mount, sed and coreutils load libraries sshd loads too (libselinux): a soname link
     // deleted stops them all. ldconfig is linked statically and makes the links again from
     // the libraries on disk, as every library package's install does.
     let relinked = session.run(&format!("ldconfig && {PREPARE}")).await?;
-    if relinked.exit_status != 0 {
+    if relinked.exit_status == 0 {
+        return Ok(Some(format!(
+            "the offline shell's tools could not run ({refused}); ldconfig made the libraries' \
+             links again"
+        )));
+    }
+    // A library that is not what its package installed: put back, then linked.
+    let put_back = mend::put_back_tools(session, mirrors)
+        .await
+        .map_err(|e| match e {
+            BreakInError::Offline(why) => BreakInError::Offline(format!(
+                "{refused}; ldconfig did not help ({}), and {why}",
+                relinked.text().trim()
+            )),
+            other => other,
+        })?;
+    let mended = session.run(&format!("ldconfig && {PREPARE}")).await?;
+    if mended.exit_status != 0 {
         return Err(BreakInError::Offline(format!(
-            "{refused}; ldconfig did not help: {}",
-            relinked.text()
+            "{refused}; {put_back}, and still: {}",
+            silent_failure(mended.text(), mended.exit_status)
         )));
     }
     Ok(Some(format!(
-        "the offline shell's tools could not load a library ({refused}); ldconfig made the \
-         libraries' links again"
+        "the offline shell's tools could not run ({refused}); {put_back}"
     )))
 }
 
@@ -242,10 +260,11 @@ pub(super) async fn remove_offline(
     session: &mut Session,
     restart: &Restart,
     login: &OneTimeLogin,
+    mirrors: &[Url],
     cause: BreakInError,
 ) -> BreakInError {
     let removed = async {
-        offline_shell(session, restart).await?;
+        offline_shell(session, restart, mirrors).await?;
         let removed = session.run(&login.remove_script()).await?;
         if removed.exit_status != 0 {
             return Err(BreakInError::Offline(removed.text()));

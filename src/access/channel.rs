@@ -5,6 +5,7 @@
 use super::agent_channel::AgentChannel;
 use super::breakin::{self, BreakInError, OneTimeLogin, Restart};
 use crate::shell::{CommandOutput, Ledger, Runner, Session, ShellError};
+use azure_core::http::Url;
 use std::time::Duration;
 
 // One channel per run, moved rarely: boxing the session would buy nothing.
@@ -13,12 +14,13 @@ pub enum Channel {
     /// A shell of our own on the serial console; logged in with a one-time login when the
     /// break-in made one (removed on [`Channel::close`]). `offline`: the break-in's shell, the
     /// boot not yet gone on (see [`Channel::boot_on`]); `restart`: how the machine restarts,
-    /// where it can.
+    /// where it can, and `package_mirrors` where a second break-in fetches packages from.
     Console {
         session: Session,
         one_time: Option<OneTimeLogin>,
         offline: bool,
         restart: Option<Restart>,
+        package_mirrors: Vec<Url>,
     },
     /// Scripts carried by the cloud's Run Command through the VM agent; no console at all.
     Agent(AgentChannel),
@@ -86,6 +88,7 @@ impl Channel {
             one_time: one_time @ Some(_),
             offline: offline @ true,
             restart,
+            package_mirrors,
         } = self
         {
             *offline = false;
@@ -93,7 +96,9 @@ impl Channel {
             if let Err(e) = breakin::boot_on(session, login).await {
                 let login = one_time.take().expect("matched Some");
                 return Err(match restart {
-                    Some(restart) => breakin::remove_offline(session, restart, &login, e).await,
+                    Some(restart) => {
+                        breakin::remove_offline(session, restart, &login, package_mirrors, e).await
+                    }
                     None => e.left(&login),
                 });
             }
@@ -222,6 +227,7 @@ mod tests {
             one_time: Some(login),
             offline: true,
             restart: None,
+            package_mirrors: Vec::new(),
         };
         let error = channel.boot_on().await.unwrap_err().to_string();
         assert!(error.contains("MaintenanceLocked"), "{error}");

@@ -121,7 +121,12 @@ pub(super) async fn climb(
                 (true, None) => Err(Miss::Skipped(
                     "no way to restart this target: pass --reset-cmd 'COMMAND' (in a playbook, the target's reset_cmd)".into(),
                 )),
-                (true, Some(restart)) => match breakin::break_in(session, restart, offline_first)
+                (true, Some(restart)) => match breakin::break_in(
+                    session,
+                    restart,
+                    &access.package_mirrors,
+                    offline_first,
+                )
                     .await
                 {
                     Ok(breakin::BrokeIn { login, mended }) => {

@@ -15,6 +15,7 @@ mod agent_rung;
 mod breakin;
 mod channel;
 mod ladder;
+mod mend;
 mod record;
 mod target;
 
@@ -58,6 +59,9 @@ pub struct Access {
     pub reset_command: Option<String>,
     /// The way in: the console's ladder, or the VM agent alone.
     pub via: Via,
+    /// Where the packages of damaged files are fetched from (`--package-mirror`), else the
+    /// distribution's archive: for the break-in's offline shell, whose own tools may load them.
+    pub package_mirrors: Vec<azure_core::http::Url>,
 }
 
 /// How root is reached.
@@ -243,6 +247,7 @@ pub async fn open(
                 one_time: climbed.one_time,
                 offline: climbed.offline,
                 restart,
+                package_mirrors: access.package_mirrors.clone(),
             },
             access: climbed.record,
             description,

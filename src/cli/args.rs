@@ -180,6 +180,13 @@ pub struct LoginArgs {
     /// vm1`, `scripts/guest power-reset --name vm1`. Azure VMs use the reset admin command.
     #[arg(long, value_name = "COMMAND", global = true)]
     pub reset_cmd: Option<String>,
+    /// A Debian-style archive to fetch damaged files' packages from, in place of the guest
+    /// distribution's public archive (deb.debian.org, archive.ubuntu.com); repeatable, tried in
+    /// order: for rescue's repairs, and for the break-in's offline shell when a library its
+    /// own tools load is damaged. The file put back must have the checksum the guest's dpkg
+    /// recorded, whatever the mirror.
+    #[arg(long, value_name = "URL", global = true)]
+    pub package_mirror: Vec<azure_core::http::Url>,
     /// The way in: `console` (the serial console's ladder, whose `agent` rung may use the VM
     /// agent) or `agent` (Azure's Run Command alone, no console: diagnose and rescue; reset-ssh
     /// and user go through VMAccessForLinux, as `az vm user` does).
@@ -313,12 +320,6 @@ pub struct RescueArgs {
     /// key-only account whose authorized_keys is gone); the keys already there stay.
     #[arg(long, value_name = "FILE.pub", conflicts_with = "targets")]
     pub ssh_key_file: Option<PathBuf>,
-    /// A Debian-style archive to fetch damaged libraries' packages from, in place of the
-    /// guest distribution's public archive (deb.debian.org, archive.ubuntu.com); repeatable,
-    /// tried in order. The file put back must have the checksum the guest's dpkg recorded,
-    /// whatever the mirror.
-    #[arg(long, value_name = "URL")]
-    pub package_mirror: Vec<azure_core::http::Url>,
     /// A playbook (TOML) naming many targets and the operations for each.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["serial", "resource_group", "ids", "vmss"])]
     pub targets: Option<PathBuf>,

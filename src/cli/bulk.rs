@@ -70,8 +70,6 @@ struct Shared {
     key_file: Option<std::path::PathBuf>,
     /// Azure's side: the client's address, --guest-only, --allow-redeploy.
     cloud: CloudArgs,
-    /// `--package-mirror`.
-    package_mirrors: Vec<azure_core::http::Url>,
 }
 
 pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
@@ -105,7 +103,6 @@ pub async fn run(cli: &Cli, args: &RescueArgs) -> Result<u8> {
         verify_key: super::rescue::verify_key(args)?,
         key_file: args.verify_key.clone(),
         cloud: args.cloud.clone(),
-        package_mirrors: args.package_mirror.clone(),
     };
     let parallel = args.parallel.map(usize::from).or(playbook_parallel);
     Ok(run_and_report(cli, jobs, parallel, shared).await)
@@ -128,7 +125,6 @@ pub async fn diagnose_all(cli: &Cli, args: &DiagnoseArgs) -> Result<u8> {
         verify_key: None,
         key_file: args.login_key.clone(),
         cloud: args.cloud.clone(),
-        package_mirrors: Vec::new(),
     };
     let parallel = args.parallel.map(usize::from).or(playbook_parallel);
     Ok(run_and_report(cli, jobs, parallel, shared).await)
@@ -254,7 +250,7 @@ async fn run_job(job: Job, shared: &Shared) -> TargetResult {
                     reboot: job.endpoint.login.allow_reboot,
                     redeploy: shared.cloud.allow_redeploy,
                 },
-                package_mirrors: shared.package_mirrors.clone(),
+                package_mirrors: job.access.package_mirrors.clone(),
                 ..RescueOptions::new(shared.ssh_user.as_deref(), &job.access.credentials)
             };
             let offline =
@@ -436,6 +432,7 @@ fn from_playbook(
             let login = LoginArgs {
                 allow_reboot: cli.login.allow_reboot,
                 reset_cmd: t.reset_cmd.clone(),
+                package_mirror: cli.login.package_mirror.clone(),
                 ..login_args(&t.login)
             };
             let access =

@@ -82,7 +82,7 @@ pub async fn rescue_at(
         cloud,
         allowed: allowed(endpoint, args),
         restore_keys,
-        package_mirrors: args.package_mirror.clone(),
+        package_mirrors: access.package_mirrors.clone(),
         ..RescueOptions::new(args.ssh_user.as_deref(), &access.credentials)
     };
     let offline = match offline_part(&mut opened.channel, &options, confirm).await {

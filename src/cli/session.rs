@@ -87,6 +87,7 @@ pub fn access(login: &LoginArgs, ask: bool) -> Result<Access> {
         allow_reboot: login.allow_reboot,
         reset_command: login.reset_cmd.clone(),
         via: login.via,
+        package_mirrors: login.package_mirror.clone(),
     })
 }
 

@@ -119,6 +119,18 @@ fn gzip_base64(content: &[u8]) -> Arc<str> {
     lines.join("\n").into()
 }
 
+/// The content of a copy that [`gzip_base64`] packed.
+pub fn unpacked(gzip_base64: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let packed: String = gzip_base64.lines().collect();
+    let packed = STANDARD.decode(packed).map_err(|e| e.to_string())?;
+    let mut content = Vec::new();
+    flate2::read::GzDecoder::new(&packed[..])
+        .read_to_end(&mut content)
+        .map_err(|e| e.to_string())?;
+    Ok(content)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +163,8 @@ mod tests {
             .unwrap();
         assert!(out.status.success());
         assert_eq!(out.stdout, content);
+        assert_eq!(unpacked(&text).unwrap(), content);
+        assert!(unpacked("not base64!").is_err());
     }
 
     /// The real archive (as `archive`'s own test): bookworm's libwrap0, kept with dpkg's

@@ -41,7 +41,7 @@ const PAM_MODULES: &str = include_str!("pam_modules.sh");
 
 /// The libraries on the login path that are not what their package installed, with what it
 /// takes to fetch the package (`ll_package_files`, one md5sum and two awk).
-const PACKAGE_FILES: &str = include_str!("package_files.sh");
+pub const PACKAGE_FILES: &str = include_str!("package_files.sh");
 
 /// How long the probe may take on the guest. Each command in it is bounded (5–15 s), so this
 /// only trips when the guest is far slower than any we have measured (TCG: about 5 s).

@@ -4,8 +4,9 @@
 //! here-document of base64 lines typed in one write (76 characters a
 //! line, so no tty line limit applies), decoded into a staging file; the verification command
 //! is typed right behind it without waiting, so the only wait is for its result. The guest
-//! checks the SHA-256 against ours and only then moves the file into place: nothing is left
-//! behind on a mismatch. The staging file is private to its owner from its creation on.
+//! checks the SHA-256 against ours and only then puts the file in place ([`Placement`]):
+//! nothing is left behind on a mismatch. The staging file is private to its owner from its
+//! creation on.
 
 use super::{CommandOutput, Session, ShellError, command};
 use crate::posix_sh::quote;
@@ -25,7 +26,22 @@ impl Session {
         content: &[u8],
         mode: u32,
     ) -> Result<(), ShellError> {
-        let upload = self.upload(path, content, mode);
+        self.place(path, content, Placement::Rename { mode }).await
+    }
+
+    /// Writes `content` through the file at `path` ([`Placement::Overwrite`]), verified by
+    /// SHA-256: for a guest whose `mv` cannot run.
+    pub async fn overwrite_file(&mut self, path: &str, content: &[u8]) -> Result<(), ShellError> {
+        self.place(path, content, Placement::Overwrite).await
+    }
+
+    async fn place(
+        &mut self,
+        path: &str,
+        content: &[u8],
+        placement: Placement,
+    ) -> Result<(), ShellError> {
+        let upload = self.upload(path, content, placement);
         let verify = upload.verify();
         let verify_id = command::marker_id();
         let line = command::typed_line(&verify, &verify_id, self.encoding);
@@ -40,7 +56,7 @@ impl Session {
         let out = out?;
         if out.exit_status != 0 {
             return Err(ShellError::Transfer(format!(
-                "sending {path}: the file on the guest did not match its checksum ({})",
+                "sending {path}: the file on the guest did not match its checksum, or could not be put in place ({})",
                 out.text().trim()
             )));
         }
@@ -48,8 +64,8 @@ impl Session {
     }
 
     /// [`upload`] of `content` to `path`, compressed where this guest has `gzip`.
-    fn upload(&self, path: &str, content: &[u8], mode: u32) -> Upload {
-        upload(path, content, mode, &command::marker_id(), self.gzip)
+    fn upload(&self, path: &str, content: &[u8], placement: Placement) -> Upload {
+        upload(path, content, placement, &command::marker_id(), self.gzip)
     }
 
     /// Keeps the echo of `upload`'s base64 out of the transcript, up to its end marker.
@@ -125,7 +141,7 @@ impl Session {
         let step = self.ledger.current().unwrap_or_default();
         let step = step.split(':').next().unwrap_or_default().to_string();
         self.begin_step(&format!("{step}: upload"));
-        let upload = self.upload(path, content, mode);
+        let upload = self.upload(path, content, Placement::Created { mode });
         let typed = format!(
             "{}if {}; then {then}; else rm -f {}; printf 'll-%s-damaged\\n' {id}; fi\r",
             upload.typed(),
@@ -154,8 +170,24 @@ impl Session {
     }
 }
 
+/// Where an upload's file ends up once its checksum holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Its mode set, then renamed over the target: the target changes at once, and a link
+    /// planted at the target is replaced, never followed.
+    Rename { mode: u32 },
+    /// The staging file is the target, created where nothing was (noclobber), its mode set
+    /// when it is not 0600: for a script run from there, which removes it. No `mv`: it loads
+    /// libselinux, and a guest where that library is damaged must still run our scripts.
+    Created { mode: u32 },
+    /// Written through the target (`cat`), which keeps its inode, owner and mode (a new file
+    /// gets 0644), then the staging file removed. Only where nothing else runs (the
+    /// break-in's offline shell) and `mv` or `chmod` may not (a library they load damaged).
+    Overwrite,
+}
+
 /// A file on its way to the guest: a here-document decoded into a staging file, and the
-/// command that checks it, sets its mode and moves it into place.
+/// command that checks it and puts it in place.
 pub(crate) struct Upload {
     /// The here-document's lines, its end marker last.
     pub heredoc: Vec<String>,
@@ -194,11 +226,20 @@ impl Upload {
     }
 }
 
-/// [`Upload`] of `content` to `path` (mode `mode`), `id` making its names unique; gzipped
-/// when `gzip` (the guest can inflate it) and that makes it smaller, since every byte typed on
-/// a console is also echoed back.
-pub(crate) fn upload(path: &str, content: &[u8], mode: u32, id: &str, gzip: bool) -> Upload {
-    let staging = quote(&format!("{path}.ll-{id}"));
+/// [`Upload`] of `content` to `path`, put there as `placement` says, `id` making its names
+/// unique; gzipped when `gzip` (the guest can inflate it) and that makes it smaller, since
+/// every byte typed on a console is also echoed back.
+pub(crate) fn upload(
+    path: &str,
+    content: &[u8],
+    placement: Placement,
+    id: &str,
+    gzip: bool,
+) -> Upload {
+    let staging = match placement {
+        Placement::Created { .. } => quote(path),
+        _ => quote(&format!("{path}.ll-{id}")),
+    };
     let target = quote(path);
     let (decoder, payload) = match gzip.then(|| gzipped(content)).flatten() {
         Some(smaller) => ("base64 -d | gzip -dc", smaller),
@@ -218,10 +259,17 @@ pub(crate) fn upload(path: &str, content: &[u8], mode: u32, id: &str, gzip: bool
     }
     heredoc.push(format!("LL_EOF_{id}"));
     let digest = hex(&Sha256::digest(content));
-    let check = format!(
-        "[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ] && chmod {mode:o} {staging} && \
-         mv -f {staging} {target}"
-    );
+    let sound = format!("[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ]");
+    let check = match placement {
+        Placement::Rename { mode } => {
+            format!("{sound} && chmod {mode:o} {staging} && mv -f {staging} {target}")
+        }
+        Placement::Created { mode: 0o600 } => sound,
+        Placement::Created { mode } => format!("{sound} && chmod {mode:o} {staging}"),
+        Placement::Overwrite => {
+            format!("{sound} && (umask 022; cat {staging} > {target}) && rm -f {staging}")
+        }
+    };
     Upload {
         heredoc,
         end: format!("ll-{id}-up"),
@@ -245,4 +293,85 @@ fn transcript(e: std::io::Error) -> ShellError {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Placement, upload};
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::process::Command;
+
+    /// Runs `placement`'s upload of `content` to `path` as a guest's shell would, with `mv`
+    /// and `chmod` that always fail (a library they load damaged); its exit status.
+    fn place(path: &std::path::Path, content: &[u8], placement: Placement) -> bool {
+        let up = upload(&path.display().to_string(), content, placement, "t1", true);
+        let bin = path.parent().unwrap().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for tool in ["mv", "chmod"] {
+            std::fs::write(bin.join(tool), "#!/bin/sh\nexit 1\n").unwrap();
+            std::fs::set_permissions(bin.join(tool), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
+        }
+        let script = format!("{}\n{}\n", up.heredoc.join("\n"), up.verify());
+        Command::new("sh")
+            .args(["-c", &script])
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .status()
+            .unwrap()
+            .success()
+    }
+
+    /// Written through the file: same inode, owner and mode, the new content, no staging file
+    /// left; and a file that was gone is made. Neither `mv` nor `chmod` runs.
+    #[test]
+    fn an_overwrite_keeps_the_file_and_needs_no_mv() {
+        let dir = std::env::temp_dir().join(format!("ll-overwrite-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lib = dir.join("libx.so.1");
+        std::fs::write(&lib, "damaged").unwrap();
+        std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o751)).unwrap();
+        let inode = std::fs::metadata(&lib).unwrap().ino();
+        let content: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        assert!(place(&lib, &content, Placement::Overwrite));
+        let meta = std::fs::metadata(&lib).unwrap();
+        assert_eq!((meta.ino(), meta.mode() & 0o777), (inode, 0o751));
+        assert_eq!(std::fs::read(&lib).unwrap(), content);
+        let gone = dir.join("libgone.so.2");
+        assert!(place(&gone, b"whole", Placement::Overwrite));
+        assert_eq!(std::fs::read(&gone).unwrap(), b"whole");
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(left, ["bin", "libgone.so.2", "libx.so.1"]);
+    }
+
+    /// A script's file is made where nothing was, 0600, without `mv`; a link planted where it
+    /// goes is refused, and the file it points to is left as it was.
+    #[test]
+    fn a_created_file_needs_no_mv_and_takes_no_file_already_there() {
+        let dir = std::env::temp_dir().join(format!("ll-created-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("s.sh");
+        assert!(place(
+            &script,
+            b"echo hi\n",
+            Placement::Created { mode: 0o600 }
+        ));
+        assert_eq!(std::fs::read(&script).unwrap(), b"echo hi\n");
+        let mode = std::fs::metadata(&script).unwrap().mode() & 0o777;
+        let (victim, planted) = (dir.join("victim"), dir.join("p.sh"));
+        std::fs::write(&victim, "victim").unwrap();
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let refused = !place(&planted, b"echo hi\n", Placement::Created { mode: 0o600 });
+        let kept = std::fs::read(&victim).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(mode, 0o600);
+        assert!(refused);
+        assert_eq!(kept, b"victim");
+    }
 }

@@ -1,0 +1,180 @@
+//! The break-in's offline shell, mended when its own tools cannot run: mount, sed, grep and mv
+//! load libselinux and libpcre2 on Debian, so one of those libraries deleted or damaged stops
+//! the shell's preparation, every repair after it and the package tools alike, and `ldconfig`
+//! cannot help a file that is not what its package installed.
+//!
+//! The check runs only what loads nothing but libc (mend.sh): the loader names what each tool
+//! maps, dpkg's checksums say which of those files are damaged. Their packages are fetched
+//! where lifeline runs, in the exact version installed, as rule SSH010's fix fetches sshd's
+//! (`packages::copies`), and each file is written through the damaged one
+//! ([`Session::overwrite_file`]): `mv` may be among the tools that cannot run, and in the
+//! offline shell nothing else runs to race the write.
+
+use super::breakin::BreakInError;
+use crate::packages::copies::{fetch_copies, unpacked};
+use crate::probe::facts::PackageCopy;
+use crate::shell::Session;
+use azure_core::http::Url;
+
+/// What the offline shell's tools load, checked with tools that load only libc.
+const SCRIPT: &str = include_str!("mend.sh");
+
+/// The check as sent: `ll_package_files` and mend.sh without comments, then `call`.
+fn script(call: &str) -> String {
+    format!(
+        "{}{}{call}\n",
+        crate::posix_sh::minify(crate::probe::PACKAGE_FILES),
+        crate::posix_sh::minify(SCRIPT)
+    )
+}
+
+/// Puts back from their packages the offline shell's tools, and the libraries they load, that
+/// are not what their package installed (fetched from `mirrors`, else the distribution's
+/// archive); says which. Fails, saying why, when none is found damaged or one cannot be put
+/// back.
+pub(super) async fn put_back_tools(
+    session: &mut Session,
+    mirrors: &[Url],
+) -> Result<String, BreakInError> {
+    let checked = session.run(&script("ll_tools_check")).await?;
+    let mut facts = crate::probe::parse::parse_package_files(&checked.text())
+        .map_err(|e| BreakInError::Offline(format!("checking the tools' libraries: {e}")))?;
+    if facts.package_files.is_empty() {
+        return Err(BreakInError::Offline(format!(
+            "no program or library the offline shell's tools load differs from its package \
+             (exit status {})",
+            checked.exit_status
+        )));
+    }
+    fetch_copies(&mut facts, mirrors).await;
+    let mut put_back = Vec::new();
+    for file in &facts.package_files {
+        let content = match &file.copy {
+            PackageCopy::Fetched { gzip_base64, .. } => unpacked(gzip_base64),
+            PackageCopy::Failed { why } => Err(why.clone()),
+            PackageCopy::NotFetched => Err("not fetched".into()),
+        };
+        let what = format!("{} ({} {})", file.path, file.package, file.version);
+        let content = content.map_err(|why| {
+            BreakInError::Offline(format!(
+                "{what} is damaged and its package's copy is not to be had: {why}"
+            ))
+        })?;
+        session.overwrite_file(&file.path, &content).await?;
+        put_back.push(what);
+    }
+    Ok(format!(
+        "put back from their packages: {}",
+        put_back.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script;
+
+    /// The trace's paths are taken; a library the loader could not find, or refused naming
+    /// it without a path, stands for itself in each library directory.
+    #[test]
+    fn the_trace_names_every_file_and_each_place_of_a_missing_one() {
+        let trace = "/usr/bin/mount\n\
+                     \tlinux-vdso.so.1 (0x00007ffed9f74000)\n\
+                     \tlibmount.so.1 => /lib/x86_64-linux-gnu/libmount.so.1 (0x00007f7f8377b000)\n\
+                     \tlibselinux.so.1 => not found\n\
+                     \t/lib64/ld-linux-x86-64.so.2 (0x00007f7f8378a000)\n\
+                     /usr/bin/sed\n\
+                     /usr/bin/sed: error while loading shared libraries: libpcre2-8.so.0: ELF load command address/offset not page-aligned\n\
+                     /usr/bin/grep\n\
+                     /usr/bin/grep: error while loading shared libraries: /lib/x86_64-linux-gnu/libpcre2-8.so.0: invalid ELF header\n";
+        let out = Command::new("sh")
+            .args([
+                "-c",
+                &script("printf '%s' \"$TRACE\" | ll_traced_files /lib/a /usr/lib/a"),
+            ])
+            .env("TRACE", trace)
+            .output()
+            .unwrap();
+        let mut files: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                "/lib/a/libpcre2-8.so.0",
+                "/lib/a/libselinux.so.1",
+                "/lib/x86_64-linux-gnu/libmount.so.1",
+                "/lib/x86_64-linux-gnu/libpcre2-8.so.0",
+                "/lib64/ld-linux-x86-64.so.2",
+                "/usr/bin/grep",
+                "/usr/bin/mount",
+                "/usr/bin/sed",
+                "/usr/lib/a/libpcre2-8.so.0",
+                "/usr/lib/a/libselinux.so.1",
+            ],
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    use std::path::Path;
+    use std::process::Command;
+
+    /// The check finds, through the loader's trace, a library a program loads that is not
+    /// what its package installed, and one the loader cannot find at all, in a scratch
+    /// database; the programs and libraries as installed are not named.
+    #[test]
+    fn the_check_names_a_library_the_tools_load_that_is_not_what_dpkg_recorded() {
+        let dir = std::env::temp_dir().join(format!("ll-mend-{}", std::process::id()));
+        let info = dir.join("db/info");
+        std::fs::create_dir_all(&info).unwrap();
+        // This machine's own sed and what it loads, as dpkg would list them: each file's
+        // checksum recorded, but libc's recorded wrong (damaged) and a library that is gone.
+        let traced = Command::new("sh")
+            .args(["-c", "LD_TRACE_LOADED_OBJECTS=1 \"$(command -v sed)\""])
+            .output()
+            .unwrap();
+        let libc = String::from_utf8_lossy(&traced.stdout)
+            .lines()
+            .find_map(|l| {
+                let path = l.split("=> ").nth(1)?.split(' ').next()?;
+                path.contains("/libc.so").then(|| path.to_string())
+            })
+            .expect("sed loads libc");
+        let libc = std::fs::canonicalize(&libc).unwrap();
+        let member = libc.strip_prefix("/").unwrap().display().to_string();
+        std::fs::write(
+            info.join("libc6:amd64.md5sums"),
+            format!("0123456789abcdef0123456789abcdef  {member}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("db/status"),
+            "Package: libc6\nArchitecture: amd64\nVersion: 2.36-9\nSource: glibc\n\n",
+        )
+        .unwrap();
+        let out = Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "LL_DPKG='{}'\n{}",
+                    dir.join("db").display(),
+                    script("ll_tools_check")
+                ),
+            ])
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let facts = crate::probe::parse::parse_package_files(&text).unwrap();
+        assert!(facts.os.id.is_some(), "{text}");
+        let [damaged] = &facts.package_files[..] else {
+            panic!("one file named, not {:?}\n{text}", facts.package_files);
+        };
+        assert_eq!(Path::new(&damaged.path), libc);
+        assert_eq!(
+            (damaged.package.as_str(), damaged.version.as_str()),
+            ("libc6", "2.36-9")
+        );
+    }
+}
