@@ -114,6 +114,10 @@ async fn rescue_a_locked_account(guest: &Guest) {
 /// (cloud-init's drop-in), root is locked; then its authorized_keys is deleted. No credential
 /// the operator holds logs in: the break-in's one-time login is the only way, and
 /// `--ssh-key-file` brings the operator's key back.
+///
+/// And libselinux is corrupted (as the breakage generator's seed 3036 did): login, sshd and
+/// the offline shell's own `mount`, `sed` and `mv` load it, so the offline shell must put it
+/// back from its package (fetched from deb.debian.org) before anything else can run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_only_user_whose_key_was_deleted_gets_it_back_through_the_break_in() {
     let guest = grub_guest().await;
@@ -121,7 +125,9 @@ async fn a_key_only_user_whose_key_was_deleted_gets_it_back_through_the_break_in
         &guest,
         &format!(
             "echo '{u} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-cloud-init-users; \
-             usermod -p '*' {u}; passwd -l root; rm /home/{u}/.ssh/authorized_keys",
+             usermod -p '*' {u}; passwd -l root; rm /home/{u}/.ssh/authorized_keys; \
+             f=$(readlink -f /lib/x86_64-linux-gnu/libselinux.so.1) && \
+             printf 'x#%%\\000garbage\\n' | dd of=\"$f\" bs=1 seek=1260 conv=notrunc 2>/dev/null",
             u = guest.user
         ),
     )
@@ -150,6 +156,16 @@ async fn a_key_only_user_whose_key_was_deleted_gets_it_back_through_the_break_in
         (&login["rung"], &login["outcome"]),
         (&"login".into(), &"failed".into()),
         "the login rung first, refused: {login}"
+    );
+    let broke_in = json["access"]["tried"]
+        .as_array()
+        .and_then(|tried| tried.last())
+        .and_then(|last| last["why"].as_str())
+        .unwrap_or_default();
+    assert!(
+        broke_in
+            .contains("put back from their packages: /usr/lib/x86_64-linux-gnu/libselinux.so.1"),
+        "the break-in did not put libselinux back: {json}"
     );
 
     // Root is locked here and the user has no password: /etc/passwd is what the user can

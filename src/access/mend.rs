@@ -120,6 +120,42 @@ mod tests {
     use std::path::Path;
     use std::process::Command;
 
+    /// A real program whose library was deleted: the loader's trace names it "not found",
+    /// and it stands for itself in this machine's multiarch directory, the globs expanded
+    /// under the caller's `set -f` too.
+    #[test]
+    fn a_deleted_library_of_a_real_program_is_looked_for_where_it_would_be() {
+        let dir = std::env::temp_dir().join(format!("ll-gone-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let build = format!(
+            "cd '{}' && echo 'int gone(void) {{ return 0; }}' > gone.c && \
+             cc -shared -fPIC -Wl,-soname,libllgone.so.1 -o libllgone.so.1 gone.c && \
+             echo 'int gone(void); int main(void) {{ return gone(); }}' > main.c && \
+             cc -o prog main.c ./libllgone.so.1 && rm libllgone.so.1",
+            dir.display()
+        );
+        let built = Command::new("sh").args(["-c", &build]).output().unwrap();
+        assert!(
+            built.status.success(),
+            "cc is needed: {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let prog = dir.join("prog").display().to_string();
+        let out = Command::new("sh")
+            .args(["-c", &script(&format!("set -f; ll_loaded '{prog}'"))])
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.lines().any(|l| l == prog), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("/lib/") && l.ends_with("-linux-gnu/libllgone.so.1")),
+            "{text}"
+        );
+        assert!(!text.contains('*'), "a glob was not expanded: {text}");
+    }
+
     /// The check finds, through the loader's trace, a library a program loads that is not
     /// what its package installed, and one the loader cannot find at all, in a scratch
     /// database; the programs and libraries as installed are not named.

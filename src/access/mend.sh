@@ -15,14 +15,15 @@ t() { ll_s=$1; shift; timeout "$ll_s" "$@"; }
 # library the loader cannot find or refuses by its name alone, in each directory it may be in.
 # The trace (LD_TRACE_LOADED_OBJECTS, what ldd uses) maps the libraries and runs none of their
 # code, so a library that crashes the program still gets named.
-ll_loaded() {
-    local p
+ll_loaded() (
+    # A subshell: the directories are globs, whatever the caller's `set -f`.
+    set +f
     for p in "$@"; do
         p=$(command -v "$p") || continue
         echo "$p"
         LD_TRACE_LOADED_OBJECTS=1 "$p" 2>&1 </dev/null
     done | ll_traced_files $(echo /lib/*-linux-gnu /usr/lib/*-linux-gnu /lib64 /usr/lib64 /lib /usr/lib)
-}
+)
 
 # ll_traced_files DIR... <TRACE: the paths in the loader's TRACE (and the programs' own paths
 # before it); each library named without a path (not found, or refused), in each DIR.
