@@ -127,6 +127,18 @@ async fn long_scripts_and_files_cross_in_checksummed_chunks() {
     s.send_file(&path, &content, 0o640).await.unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), content);
     assert_eq!(s.fetch_file(&path).await.unwrap(), content);
+    // Incompressible and larger than a piece: typed in acknowledged pieces.
+    let mut x: u32 = 0x2545_f491;
+    let noise: Vec<u8> = (0..100_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    s.send_file(&path, &noise, 0o600).await.unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), noise);
     let long = format!("echo {} | wc -c", "z".repeat(6000));
     assert_eq!(s.run(&long).await.unwrap().text().trim(), "6001");
     std::fs::remove_file(&path).unwrap();

@@ -91,8 +91,7 @@ impl AgentChannel {
             &command::marker_id(),
             false,
         );
-        let mut script = upload.heredoc.join("\n");
-        script.push('\n');
+        let mut script = upload.heredoc();
         script.push_str(&upload.verify());
         script.push_str(" && echo ll-sent");
         let out = self.call(&script).await?;

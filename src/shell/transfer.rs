@@ -1,14 +1,19 @@
 //! Files across the console, in one round trip.
 //!
 //! The content goes up gzipped where the guest has `gzip` (and that makes it smaller), as a
-//! here-document of base64 lines typed in one write (76 characters a
-//! line, so no tty line limit applies), decoded into a staging file; the verification command
-//! is typed right behind it without waiting, so the only wait is for its result. The guest
+//! here-document of base64 lines (76 characters a line, so no tty line limit applies), decoded
+//! into a staging file; the verification command is typed right behind it without waiting, so
+//! the only wait is for its result. Content larger than [`PIECE`] goes up in pieces, each
+//! acknowledged by the guest before the next is typed: a serial port has no flow control that
+//! reaches us, and a guest that reads slower than the line delivers (a loaded TCG guest, sudo's
+//! pty in between) drops what its tty buffers cannot hold (the kernel counts it as `bo:` in
+//! /proc/tty/driver/serial), after which the here-document never ends. The guest
 //! checks the SHA-256 against ours and only then puts the file in place ([`Placement`]):
 //! nothing is left behind on a mismatch. The staging file is private to its owner from its
 //! creation on.
 
 use super::{CommandOutput, Session, ShellError, command};
+use crate::expect::Needles;
 use crate::posix_sh::quote;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -47,7 +52,8 @@ impl Session {
         let line = command::typed_line(&verify, &verify_id, self.encoding);
         self.withhold(&upload)?;
         let out = async {
-            self.type_text(&upload.typed()).await?;
+            let last = self.type_pieces(&upload).await?;
+            self.type_text(&last).await?;
             self.run_line(&line, &verify_id, self.timeouts.command)
                 .await
         }
@@ -77,6 +83,19 @@ impl Session {
     /// Ends [`Session::withhold`], whatever happened in between.
     fn release(&mut self) -> Result<(), ShellError> {
         self.expecter.console_mut().release().map_err(transcript)
+    }
+
+    /// Types every piece of `upload` but the last, each once the guest has acknowledged the
+    /// one before; returns the last, which the caller types with what follows it.
+    async fn type_pieces(&mut self, upload: &Upload) -> Result<String, ShellError> {
+        let mut pieces = upload.typed();
+        let last = pieces.pop().expect("an upload has a piece");
+        for (piece, ack) in pieces {
+            self.type_text(&piece).await?;
+            let needle = Needles::new(&[("upload piece", &ack)]).expect("pattern");
+            self.expecter.expect(&needle, self.timeouts.command).await?;
+        }
+        Ok(last.0)
     }
 
     /// Reads `path` from the guest, byte for byte.
@@ -142,15 +161,14 @@ impl Session {
         let step = step.split(':').next().unwrap_or_default().to_string();
         self.begin_step(&format!("{step}: upload"));
         let upload = self.upload(path, content, Placement::Created { mode });
-        let typed = format!(
-            "{}if {}; then {then}; else rm -f {}; printf 'll-%s-damaged\\n' {id}; fi\r",
-            upload.typed(),
-            upload.check,
-            upload.staging
+        let run = format!(
+            "if {}; then {then}; else rm -f {}; printf 'll-%s-damaged\\n' {id}; fi\r",
+            upload.check, upload.staging
         );
         self.withhold(&upload)?;
         let out = async {
-            self.type_text(&typed).await?;
+            let last = self.type_pieces(&upload).await?;
+            self.type_text(&format!("{last}{run}")).await?;
             self.begin_step(&format!("{step}: run"));
             let encoding = self.long_output_encoding();
             self.collect(id, encoding, limit).await
@@ -186,37 +204,99 @@ pub(crate) enum Placement {
     Overwrite,
 }
 
-/// A file on its way to the guest: a here-document decoded into a staging file, and the
-/// command that checks it and puts it in place.
+/// How much base64 one typed piece of an upload holds at most: well under what a guest's tty
+/// buffers hold (the serial tty's 64 KiB of flip buffers, then 4 KiB per line discipline), so
+/// nothing is dropped however slowly the guest reads.
+const PIECE: usize = 16 * 1024;
+
+/// A file on its way to the guest: its base64, the here-documents that carry it into a
+/// staging file, and the command that checks it and puts it in place.
 pub(crate) struct Upload {
-    /// The here-document's lines, its end marker last.
-    pub heredoc: Vec<String>,
-    /// What the guest prints once it has read the here-document (`ll-ID-up`): the transcript
+    /// The content (gzipped where `gzip`), in base64 lines of 76 characters.
+    lines: Vec<String>,
+    gzip: bool,
+    id: String,
+    /// What the guest prints once it has the whole staging file (`ll-ID-up`): the transcript
     /// withholds the console up to it, the base64's echo included where the tty echoes. The
     /// guest's own output marks the end because our shell types without echo, so the
     /// here-document's end marker never comes back.
     end: String,
-    /// The command typed on the here-document's first line that prints `end`; its echo
-    /// never holds `end` itself.
-    announce: String,
     /// The command that succeeds only once the file is in place, checked.
     check: String,
     /// The staging file's name, quoted.
     staging: String,
+    /// The name of the base64 gathered piece by piece, quoted.
+    gathered: String,
 }
 
 impl Upload {
-    /// The here-document as typed on a console, announcing its end once decoded.
-    fn typed(&self) -> String {
-        let (first, rest) = self
-            .heredoc
-            .split_first()
-            .expect("a here-document's first line");
-        let mut typed = format!("{first}; {}\r", self.announce);
-        for line in rest {
+    /// The whole content as one here-document decoded into the staging file: for a script
+    /// that carries it, with no tty in between (Run Command).
+    pub fn heredoc(&self) -> String {
+        let mut doc = format!("{} <<'LL_EOF_{}'\n", self.decode(None), self.id);
+        for line in &self.lines {
+            doc.push_str(line);
+            doc.push('\n');
+        }
+        doc.push_str(&format!("LL_EOF_{}\n", self.id));
+        doc
+    }
+
+    /// Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
+    /// planted link) before the first byte: a script can hold a password hash. From `from`,
+    /// else from standard input.
+    fn decode(&self, from: Option<&str>) -> String {
+        let from = from.map(|f| format!(" < {f}")).unwrap_or_default();
+        let inflate = if self.gzip { " | gzip -dc" } else { "" };
+        format!(
+            "(umask 077; set -C; base64 -d{from}{inflate} > {})",
+            self.staging
+        )
+    }
+
+    /// As typed on a console: pieces of at most [`PIECE`] bytes of base64, each with the
+    /// pattern of what the guest prints once it has read it (`end` for the last). One piece
+    /// is a here-document decoded into the staging file; more are gathered in a base64 file
+    /// beside it, created as the staging file is, and decoded after the last.
+    fn typed(&self) -> Vec<(String, String)> {
+        let lines_per_piece = PIECE / 77;
+        let pieces: Vec<&[String]> = self.lines.chunks(lines_per_piece).collect();
+        let up = format!("printf 'll-%s-up\\n' {}", self.id);
+        if pieces.len() <= 1 {
+            let doc = self.typed_doc(&self.decode(None), &self.lines, &up);
+            return vec![(doc, regex::escape(&self.end))];
+        }
+        let last = pieces.len() - 1;
+        (pieces.iter().enumerate())
+            .map(|(k, lines)| {
+                let gather = match k {
+                    0 => format!("(umask 077; set -C; cat > {})", self.gathered),
+                    _ => format!("cat >> {}", self.gathered),
+                };
+                if k == last {
+                    let decode = self.decode(Some(&self.gathered));
+                    let then = format!("{decode}; rm -f {}; {up}", self.gathered);
+                    return (
+                        self.typed_doc(&gather, lines, &then),
+                        regex::escape(&self.end),
+                    );
+                }
+                let ack = format!("printf 'll-%s-part%s\\n' {} {k}", self.id);
+                let pattern = format!(r"ll-{}-part{k}\r?\n", self.id);
+                (self.typed_doc(&gather, lines, &ack), pattern)
+            })
+            .collect()
+    }
+
+    /// `command` reading the here-document of `lines`, then `then`, as typed (`\r` ends each
+    /// line).
+    fn typed_doc(&self, command: &str, lines: &[String], then: &str) -> String {
+        let mut typed = format!("{command} <<'LL_EOF_{}'; {then}\r", self.id);
+        for line in lines {
             typed.push_str(line);
             typed.push('\r');
         }
+        typed.push_str(&format!("LL_EOF_{}\r", self.id));
         typed
     }
 
@@ -236,28 +316,23 @@ pub(crate) fn upload(
     id: &str,
     gzip: bool,
 ) -> Upload {
-    let staging = match placement {
-        Placement::Created { .. } => quote(path),
-        _ => quote(&format!("{path}.ll-{id}")),
+    let staging_path = match placement {
+        Placement::Created { .. } => path.to_string(),
+        _ => format!("{path}.ll-{id}"),
     };
+    let staging = quote(&staging_path);
     let target = quote(path);
-    let (decoder, payload) = match gzip.then(|| gzipped(content)).flatten() {
-        Some(smaller) => ("base64 -d | gzip -dc", smaller),
-        None => ("base64 -d", content.to_vec()),
+    let (gzip, payload) = match gzip.then(|| gzipped(content)).flatten() {
+        Some(smaller) => (true, smaller),
+        None => (false, content.to_vec()),
     };
-    // Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
-    // planted link) before the first byte: a script can hold a password hash.
-    let mut heredoc = vec![format!(
-        "(umask 077; set -C; {decoder} > {staging}) <<'LL_EOF_{id}'"
-    )];
-    for line in STANDARD.encode(&payload).as_bytes().chunks(76) {
-        heredoc.push(
+    let lines = (STANDARD.encode(&payload).as_bytes().chunks(76))
+        .map(|line| {
             std::str::from_utf8(line)
                 .expect("base64 is ascii")
-                .to_string(),
-        );
-    }
-    heredoc.push(format!("LL_EOF_{id}"));
+                .to_string()
+        })
+        .collect();
     let digest = hex(&Sha256::digest(content));
     let sound = format!("[ \"$(sha256sum < {staging} | cut -d' ' -f1)\" = {digest} ]");
     let check = match placement {
@@ -271,10 +346,12 @@ pub(crate) fn upload(
         }
     };
     Upload {
-        heredoc,
+        lines,
+        gzip,
+        id: id.to_string(),
         end: format!("ll-{id}-up"),
-        announce: format!("printf 'll-%s-up\\n' {id}"),
         check,
+        gathered: quote(&format!("{staging_path}.b64")),
         staging,
     }
 }
@@ -297,7 +374,7 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Placement, upload};
+    use super::{PIECE, Placement, upload};
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     use std::process::Command;
 
@@ -312,13 +389,82 @@ mod tests {
             std::fs::set_permissions(bin.join(tool), std::fs::Permissions::from_mode(0o755))
                 .unwrap();
         }
-        let script = format!("{}\n{}\n", up.heredoc.join("\n"), up.verify());
+        let script = format!("{}{}\n", up.heredoc(), up.verify());
         Command::new("sh")
             .args(["-c", &script])
             .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
             .status()
             .unwrap()
             .success()
+    }
+
+    /// Content larger than a piece goes up in pieces of at most [`PIECE`] bytes of base64,
+    /// each acknowledged with its own marker, the last with the upload's end; typed into a
+    /// shell as the console would (`\r` read as `\n`), they give the file back whole and leave
+    /// no base64 behind.
+    #[test]
+    fn a_large_upload_goes_up_in_acknowledged_pieces() {
+        let dir = std::env::temp_dir().join(format!("ll-pieces-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("big");
+        // Not compressible, so every byte travels: about nine pieces.
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        let content: Vec<u8> = (0..100_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let up = upload(
+            &target.display().to_string(),
+            &content,
+            Placement::Rename { mode: 0o640 },
+            "t2",
+            true,
+        );
+        let pieces = up.typed();
+        assert!(pieces.len() >= 8, "{} pieces", pieces.len());
+        for (piece, _) in &pieces {
+            assert!(
+                piece.len() <= PIECE + 300,
+                "a piece of {} bytes",
+                piece.len()
+            );
+        }
+        let mut script: String = pieces.iter().map(|(p, _)| p.replace('\r', "\n")).collect();
+        script.push_str(&up.verify());
+        // On standard input, as a console types it (an argument this long is refused).
+        let out = Command::new("sh")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut sh| {
+                use std::io::Write;
+                sh.stdin.take().unwrap().write_all(script.as_bytes())?;
+                sh.wait_with_output()
+            })
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        let got = std::fs::read(&target).ok();
+        let mode = std::fs::metadata(&target).map(|m| m.mode() & 0o777).ok();
+        let left = std::fs::read_dir(&dir).unwrap().count();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(out.status.success(), "{said}");
+        let acks: Vec<regex::Regex> = pieces
+            .iter()
+            .map(|(_, ack)| regex::Regex::new(ack).unwrap())
+            .collect();
+        let mut at = 0;
+        for ack in &acks {
+            let found = ack
+                .find_at(&said, at)
+                .unwrap_or_else(|| panic!("{ack} in {said}"));
+            at = found.end();
+        }
+        assert_eq!(got.as_deref(), Some(&content[..]));
+        assert_eq!((mode, left), (Some(0o640), 1));
     }
 
     /// Written through the file: same inode, owner and mode, the new content, no staging file
