@@ -139,6 +139,13 @@ async fn long_scripts_and_files_cross_in_checksummed_chunks() {
         .collect();
     s.send_file(&path, &noise, 0o600).await.unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), noise);
+    // A piece the guest cannot write ends the upload at once, and the shell goes on.
+    let err = s
+        .send_file("/nonexistent-lifeline/x", &noise, 0o600)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("could not write it"), "{err}");
+    assert_eq!(s.run("echo on").await.unwrap().text(), "on\n");
     let long = format!("echo {} | wc -c", "z".repeat(6000));
     assert_eq!(s.run(&long).await.unwrap().text().trim(), "6001");
     std::fs::remove_file(&path).unwrap();

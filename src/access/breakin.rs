@@ -199,10 +199,14 @@ async fn offline_shell(
     if prepared.exit_status == 0 {
         return Ok(None);
     }
-    // A program that says nothing and fails crashed, on a damaged library as like as not.
-    let refused = library_refused(&prepared.text())
-        .map(str::to_string)
-        .unwrap_or_else(|| silent_failure(prepared.text(), prepared.exit_status));
+    let said = prepared.text();
+    // A library the loader refused, or a program that failed saying nothing (it crashed, on a
+    // damaged library as like as not): mended below. Anything else is the machine's to say.
+    let refused = match library_refused(&said) {
+        Some(refused) => refused.to_string(),
+        None if said.trim().is_empty() => silent_failure(said, prepared.exit_status),
+        None => return Err(BreakInError::Offline(said)),
+    };
     // mount, sed and coreutils load libraries sshd loads too (libselinux): a soname link
     // deleted stops them all. ldconfig is linked statically and makes the links again from
     // the libraries on disk, as every library package's install does.
@@ -213,27 +217,40 @@ async fn offline_shell(
              links again"
         )));
     }
-    // A library that is not what its package installed: put back, then linked.
-    let put_back = mend::put_back_tools(session, mirrors)
-        .await
-        .map_err(|e| match e {
-            BreakInError::Offline(why) => BreakInError::Offline(format!(
-                "{refused}; ldconfig did not help ({}), and {why}",
-                relinked.text().trim()
-            )),
-            other => other,
-        })?;
-    let mended = session.run(&format!("ldconfig && {PREPARE}")).await?;
-    if mended.exit_status != 0 {
-        return Err(BreakInError::Offline(format!(
-            "{refused}; {put_back}, and still: {}",
-            silent_failure(mended.text(), mended.exit_status)
-        )));
+    let mut still = relinked;
+    let mut mended = Vec::new();
+    // Files that are not what their package installed, put back; again while that helps, as
+    // the loader names a library only once the one before it loads.
+    for _ in 0..MEND_ROUNDS {
+        match mend::put_back_tools(session, mirrors).await {
+            Ok(put_back) => mended.push(put_back),
+            // The console itself failed: no rung can help.
+            Err(BreakInError::Shell(e)) => return Err(BreakInError::Shell(e)),
+            Err(e) => {
+                let done = mended.iter().map(|m| format!("; {m}")).collect::<String>();
+                return Err(BreakInError::Offline(format!(
+                    "{refused}; ldconfig did not help ({}){done}; then: {e}",
+                    silent_failure(still.text().trim().to_string(), still.exit_status)
+                )));
+            }
+        }
+        still = session.run(&format!("ldconfig && {PREPARE}")).await?;
+        if still.exit_status == 0 {
+            return Ok(Some(format!(
+                "the offline shell's tools could not run ({refused}); {}",
+                mended.join("; ")
+            )));
+        }
     }
-    Ok(Some(format!(
-        "the offline shell's tools could not run ({refused}); {put_back}"
+    Err(BreakInError::Offline(format!(
+        "{refused}; {}; and still: {}",
+        mended.join("; "),
+        silent_failure(still.text(), still.exit_status)
     )))
 }
+
+/// How many times the offline shell's tools are checked and mended before the break-in gives up.
+const MEND_ROUNDS: usize = 3;
 
 /// What a failed command said, or, when it said nothing (a program killed by a signal, a
 /// loader that crashed on a damaged library), its exit status.

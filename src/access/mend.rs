@@ -3,12 +3,12 @@
 //! the shell's preparation, every repair after it and the package tools alike, and `ldconfig`
 //! cannot help a file that is not what its package installed.
 //!
-//! The check runs only what loads nothing but libc (mend.sh): the loader names what each tool
+//! The check runs only what loads nothing but glibc's libc and libm (mend.sh): the loader names what each tool
 //! maps, dpkg's checksums say which of those files are damaged. Their packages are fetched
 //! where lifeline runs, in the exact version installed, as rule SSH010's fix fetches sshd's
-//! (`packages::copies`), and each file is written through the damaged one
-//! ([`Session::overwrite_file`]): `mv` may be among the tools that cannot run, and in the
-//! offline shell nothing else runs to race the write.
+//! (`packages::copies`), and each file is hard-linked over the damaged one
+//! ([`Session::link_file`]): `mv` may be among the tools that cannot run, the shell itself
+//! keeps the libc it has mapped, and in the offline shell nothing else runs to race the write.
 
 use super::breakin::BreakInError;
 use crate::packages::copies::{fetch_copies, unpacked};
@@ -28,39 +28,65 @@ fn script(call: &str) -> String {
     )
 }
 
-/// Puts back from their packages the offline shell's tools, and the libraries they load, that
-/// are not what their package installed (fetched from `mirrors`, else the distribution's
-/// archive); says which. Fails, saying why, when none is found damaged or one cannot be put
-/// back.
+/// Puts back from their packages the offline shell's tools, and the files the loader maps for
+/// them, that are not what their package installed (fetched from `mirrors`, else the
+/// distribution's archive); says which. Nothing is written unless every damaged file's copy
+/// was had. Fails, saying why, when the check could not judge, found nothing damaged, or a
+/// copy is not to be had.
 pub(super) async fn put_back_tools(
     session: &mut Session,
     mirrors: &[Url],
 ) -> Result<String, BreakInError> {
     let checked = session.run(&script("ll_tools_check")).await?;
-    let mut facts = crate::probe::parse::parse_package_files(&checked.text())
-        .map_err(|e| BreakInError::Offline(format!("checking the tools' libraries: {e}")))?;
+    let check = crate::probe::parse::parse_package_check(&checked.text())
+        .map_err(|e| BreakInError::Offline(format!("checking the tools' files: {e}")))?;
+    let mut facts = check.facts;
     if facts.package_files.is_empty() {
+        let why = match &check.errors[..] {
+            [] => "no program or library the offline shell's tools load differs from its package"
+                .to_string(),
+            errors => format!(
+                "the check of the tools' files could not judge: {}",
+                errors.join("; ")
+            ),
+        };
+        return Err(BreakInError::Offline(why));
+    }
+    // A path is typed on the console: one with a control character would act on the tty.
+    if let Some(file) = (facts.package_files.iter()).find(|f| f.path.chars().any(char::is_control))
+    {
         return Err(BreakInError::Offline(format!(
-            "no program or library the offline shell's tools load differs from its package \
-             (exit status {})",
-            checked.exit_status
+            "{:?} is damaged, and its name holds a control character: not typed on the console",
+            file.path
         )));
     }
     fetch_copies(&mut facts, mirrors).await;
-    let mut put_back = Vec::new();
+    let mut copies = Vec::new();
     for file in &facts.package_files {
+        let what = format!("{} ({} {})", file.path, file.package, file.version);
         let content = match &file.copy {
             PackageCopy::Fetched { gzip_base64, .. } => unpacked(gzip_base64),
             PackageCopy::Failed { why } => Err(why.clone()),
             PackageCopy::NotFetched => Err("not fetched".into()),
         };
-        let what = format!("{} ({} {})", file.path, file.package, file.version);
         let content = content.map_err(|why| {
             BreakInError::Offline(format!(
                 "{what} is damaged and its package's copy is not to be had: {why}"
             ))
         })?;
-        session.overwrite_file(&file.path, &content).await?;
+        copies.push((what, &file.path, content));
+    }
+    let mut put_back = Vec::new();
+    for (what, path, content) in copies {
+        if let Err(e) = session.link_file(path, &content).await {
+            let done = match &put_back[..] {
+                [] => String::new(),
+                done => format!(" (put back before it: {})", done.join(", ")),
+            };
+            return Err(BreakInError::Offline(format!(
+                "putting back {what}: {e}{done}"
+            )));
+        }
         put_back.push(what);
     }
     Ok(format!(
@@ -122,7 +148,8 @@ mod tests {
 
     /// A real program whose library was deleted: the loader's trace names it "not found",
     /// and it stands for itself in this machine's multiarch directory, the globs expanded
-    /// under the caller's `set -f` too.
+    /// under the caller's `set -f` too; a program that is gone stands for itself where it
+    /// would be.
     #[test]
     fn a_deleted_library_of_a_real_program_is_looked_for_where_it_would_be() {
         let dir = std::env::temp_dir().join(format!("ll-gone-{}", std::process::id()));
@@ -142,7 +169,10 @@ mod tests {
         );
         let prog = dir.join("prog").display().to_string();
         let out = Command::new("sh")
-            .args(["-c", &script(&format!("set -f; ll_loaded '{prog}'"))])
+            .args([
+                "-c",
+                &script(&format!("set -f; ll_loaded '{prog}' ll-no-such-tool")),
+            ])
             .output()
             .unwrap();
         let _ = std::fs::remove_dir_all(&dir);
@@ -154,6 +184,11 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains('*'), "a glob was not expanded: {text}");
+        // A tool that is gone is looked for where it would be.
+        assert!(
+            text.lines().any(|l| l == "/usr/sbin/ll-no-such-tool"),
+            "{text}"
+        );
     }
 
     /// The check finds, through the loader's trace, a library a program loads that is not
@@ -202,7 +237,9 @@ mod tests {
             .unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         let text = String::from_utf8_lossy(&out.stdout);
-        let facts = crate::probe::parse::parse_package_files(&text).unwrap();
+        let facts = crate::probe::parse::parse_package_check(&text)
+            .unwrap()
+            .facts;
         assert!(facts.os.id.is_some(), "{text}");
         let [damaged] = &facts.package_files[..] else {
             panic!("one file named, not {:?}\n{text}", facts.package_files);

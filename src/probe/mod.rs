@@ -229,6 +229,21 @@ mod tests {
             let out = Command::new(shell).args(["-c", &script]).output().unwrap();
             assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{shell}");
         }
+        // An md5sum that runs out of time judges nothing: the files it had not summed yet
+        // would all read as damaged.
+        let timed_out = script.replace(
+            "t() { shift; \"$@\"; }",
+            "t() { shift; \"$@\" | head -n 1; return 124; }",
+        );
+        assert_ne!(timed_out, script);
+        let out = Command::new("dash")
+            .args(["-c", &timed_out])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "@package_files\n@errors\nmd5sum timed out after 20 s: no file was judged\n"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

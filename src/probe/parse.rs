@@ -18,10 +18,10 @@ pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
-    #[error("the probe printed no @probe section: this is not the probe's output")]
-    NotProbeOutput,
+    #[error("no @{first} section: this is not the output of the script that was sent")]
+    NotProbeOutput { first: String },
     #[error(
-        "the probe's output ends before its @end section (last section: {last}); it was cut short on the console or the guest stopped it"
+        "the output ends before its @end section (last section: {last}); it was cut short on the console or the guest stopped it"
     )]
     Truncated { last: String },
     #[error(
@@ -54,11 +54,13 @@ impl<'a> Sections<'a> {
             }
         }
         if !by_name.contains_key(first) {
-            return Err(ParseError::NotProbeOutput);
+            return Err(ParseError::NotProbeOutput {
+                first: first.to_string(),
+            });
         }
         if !by_name.contains_key("end") {
             return Err(ParseError::Truncated {
-                last: current.unwrap_or("probe").to_string(),
+                last: current.unwrap_or(first).to_string(),
             });
         }
         Ok(Sections { by_name })
@@ -110,14 +112,24 @@ fn section_name(line: &str) -> Option<&str> {
     valid.then_some(name)
 }
 
-/// The sections `os` and `package_files` alone, as [`parse`] reads them: what the break-in's
-/// check of its own tools' libraries prints (src/access/mend.rs), the rest of the facts empty.
-pub fn parse_package_files(text: &str) -> Result<Facts, ParseError> {
+/// What the break-in's check of its own tools' files printed (src/access/mend.rs).
+pub struct PackageCheck {
+    /// The sections `os` and `package_files`, as [`parse`] reads them; the rest empty.
+    pub facts: Facts,
+    /// Why it could not judge (the section `errors`).
+    pub errors: Vec<String>,
+}
+
+/// Parses the break-in's check of its own tools' files.
+pub fn parse_package_check(text: &str) -> Result<PackageCheck, ParseError> {
     let s = Sections::split(text, "os")?;
-    Ok(Facts {
-        os: os(&s),
-        package_files: package_files(&s),
-        ..Facts::default()
+    Ok(PackageCheck {
+        facts: Facts {
+            os: os(&s),
+            package_files: package_files(&s),
+            ..Facts::default()
+        },
+        errors: s.lines("errors").iter().map(|l| l.to_string()).collect(),
     })
 }
 
@@ -1084,7 +1096,12 @@ mod tests {
                 last: "sshd".into()
             }
         );
-        assert_eq!(parse("hello\n").unwrap_err(), ParseError::NotProbeOutput);
+        assert_eq!(
+            parse("hello\n").unwrap_err(),
+            ParseError::NotProbeOutput {
+                first: "probe".into()
+            }
+        );
         assert_eq!(
             parse("@probe\nversion=9\n@end\n").unwrap_err(),
             ParseError::Version(9)

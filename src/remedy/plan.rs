@@ -274,7 +274,7 @@ pub(super) async fn run_script(
     let mut refused = None;
     for dir in ["/run", "/dev/shm", "/tmp"] {
         let path = format!("{dir}/{name}");
-        match session.run_file(&path, &script, 0o700, limit).await {
+        match session.run_file(&path, &script, 0o600, limit).await {
             Ok(out) => return Ok(out),
             Err(ShellError::Transfer(why)) => refused = Some(ShellError::Transfer(why)),
             Err(e) => return Err(e.into()),

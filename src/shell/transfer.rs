@@ -13,7 +13,7 @@
 //! creation on.
 
 use super::{CommandOutput, Session, ShellError, command};
-use crate::expect::Needles;
+use crate::expect::{ExpectError, Needles};
 use crate::posix_sh::quote;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -34,10 +34,10 @@ impl Session {
         self.place(path, content, Placement::Rename { mode }).await
     }
 
-    /// Writes `content` through the file at `path` ([`Placement::Overwrite`]), verified by
-    /// SHA-256: for a guest whose `mv` cannot run.
-    pub async fn overwrite_file(&mut self, path: &str, content: &[u8]) -> Result<(), ShellError> {
-        self.place(path, content, Placement::Overwrite).await
+    /// Writes `content` to `path` with a hard link in place of a rename
+    /// ([`Placement::Link`]), verified by SHA-256: for a guest whose `mv` cannot run.
+    pub async fn link_file(&mut self, path: &str, content: &[u8]) -> Result<(), ShellError> {
+        self.place(path, content, Placement::Link).await
     }
 
     async fn place(
@@ -86,16 +86,37 @@ impl Session {
     }
 
     /// Types every piece of `upload` but the last, each once the guest has acknowledged the
-    /// one before; returns the last, which the caller types with what follows it.
+    /// one before; returns the last, which the caller types with what follows it. A piece the
+    /// guest could not write, or did not acknowledge in time (the shell is interrupted out of
+    /// its here-document), ends the upload, and what came of it is removed.
     async fn type_pieces(&mut self, upload: &Upload) -> Result<String, ShellError> {
         let mut pieces = upload.typed();
         let last = pieces.pop().expect("an upload has a piece");
-        for (piece, ack) in pieces {
-            self.type_text(&piece).await?;
-            let needle = Needles::new(&[("upload piece", &ack)]).expect("pattern");
-            self.expecter.expect(&needle, self.timeouts.command).await?;
+        for piece in pieces {
+            self.type_text(&piece.text).await?;
+            let needles = Needles::new(&[
+                ("upload piece", piece.ack.as_str()),
+                ("upload piece not written", upload.refused.as_str()),
+            ])
+            .expect("pattern");
+            let limit = self.timeouts.command;
+            let failed = match self.expecter.expect(&needles, limit).await {
+                Ok(taken) if taken.needle == 0 => continue,
+                Ok(_) => ShellError::Transfer(format!(
+                    "sending {}: the guest could not write it (a read-only or full file system?)",
+                    upload.path
+                )),
+                Err(ExpectError::Timeout { pending, .. }) => self.interrupt(limit, pending).await,
+                Err(e) => return Err(e.into()),
+            };
+            // Nothing of it stays: a script's pieces may carry a password's hash. (One typed
+            // line: a long script would come back here.)
+            let id = command::marker_id();
+            let line = command::typed_line(&upload.discard(), &id, self.encoding);
+            self.run_line(&line, &id, self.timeouts.command).await?;
+            return Err(failed);
         }
-        Ok(last.0)
+        Ok(last.text)
     }
 
     /// Reads `path` from the guest, byte for byte.
@@ -198,10 +219,11 @@ pub(crate) enum Placement {
     /// when it is not 0600: for a script run from there, which removes it. No `mv`: it loads
     /// libselinux, and a guest where that library is damaged must still run our scripts.
     Created { mode: u32 },
-    /// Written through the target (`cat`), which keeps its inode, owner and mode (a new file
-    /// gets 0644), then the staging file removed. Only where nothing else runs (the
-    /// break-in's offline shell) and `mv` or `chmod` may not (a library they load damaged).
-    Overwrite,
+    /// Its mode set as the target's (0644 where there is none), then hard-linked over the
+    /// target: only for the break-in's offline shell, where nothing else runs and a library
+    /// that `mv` loads may be damaged. A program that has the old file mapped (the shell
+    /// itself maps libc) keeps it, as a rename would leave it.
+    Link,
 }
 
 /// How much base64 one typed piece of an upload holds at most: well under what a guest's tty
@@ -227,6 +249,16 @@ pub(crate) struct Upload {
     staging: String,
     /// The name of the base64 gathered piece by piece, quoted.
     gathered: String,
+    /// Where the file goes, as given.
+    path: String,
+    /// The pattern of what the guest prints when it could not write a piece.
+    refused: String,
+}
+
+/// One piece of an upload as typed, and the pattern of what the guest prints once it has it.
+struct Piece {
+    text: String,
+    ack: String,
 }
 
 impl Upload {
@@ -257,14 +289,16 @@ impl Upload {
     /// As typed on a console: pieces of at most [`PIECE`] bytes of base64, each with the
     /// pattern of what the guest prints once it has read it (`end` for the last). One piece
     /// is a here-document decoded into the staging file; more are gathered in a base64 file
-    /// beside it, created as the staging file is, and decoded after the last.
-    fn typed(&self) -> Vec<(String, String)> {
+    /// beside it, created as the staging file is, and decoded after the last. A piece the
+    /// guest could not write says so ([`Upload::refused`]).
+    fn typed(&self) -> Vec<Piece> {
         let lines_per_piece = PIECE / 77;
         let pieces: Vec<&[String]> = self.lines.chunks(lines_per_piece).collect();
         let up = format!("printf 'll-%s-up\\n' {}", self.id);
+        let end = regex::escape(&self.end);
         if pieces.len() <= 1 {
-            let doc = self.typed_doc(&self.decode(None), &self.lines, &up);
-            return vec![(doc, regex::escape(&self.end))];
+            let text = self.typed_doc(&self.decode(None), &self.lines, &format!("; {up}"));
+            return vec![Piece { text, ack: end }];
         }
         let last = pieces.len() - 1;
         (pieces.iter().enumerate())
@@ -275,29 +309,40 @@ impl Upload {
                 };
                 if k == last {
                     let decode = self.decode(Some(&self.gathered));
-                    let then = format!("{decode}; rm -f {}; {up}", self.gathered);
-                    return (
-                        self.typed_doc(&gather, lines, &then),
-                        regex::escape(&self.end),
-                    );
+                    let then = format!("; {decode}; rm -f {}; {up}", self.gathered);
+                    let text = self.typed_doc(&gather, lines, &then);
+                    return Piece {
+                        text,
+                        ack: end.clone(),
+                    };
                 }
-                let ack = format!("printf 'll-%s-part%s\\n' {} {k}", self.id);
-                let pattern = format!(r"ll-{}-part{k}\r?\n", self.id);
-                (self.typed_doc(&gather, lines, &ack), pattern)
+                let then = format!(
+                    " && printf 'll-%s-part%s\\n' {id} {k} || printf 'll-%s-unwritten\\n' {id}",
+                    id = self.id
+                );
+                Piece {
+                    text: self.typed_doc(&gather, lines, &then),
+                    ack: format!(r"ll-{}-part{k}\r*\n", self.id),
+                }
             })
             .collect()
     }
 
-    /// `command` reading the here-document of `lines`, then `then`, as typed (`\r` ends each
-    /// line).
+    /// `command` reading the here-document of `lines`, then `then` (which starts with its
+    /// operator), as typed (`\r` ends each line).
     fn typed_doc(&self, command: &str, lines: &[String], then: &str) -> String {
-        let mut typed = format!("{command} <<'LL_EOF_{}'; {then}\r", self.id);
+        let mut typed = format!("{command} <<'LL_EOF_{}'{then}\r", self.id);
         for line in lines {
             typed.push_str(line);
             typed.push('\r');
         }
         typed.push_str(&format!("LL_EOF_{}\r", self.id));
         typed
+    }
+
+    /// Removes whatever an upload cut short left on the guest.
+    fn discard(&self) -> String {
+        format!("rm -f {} {}", self.gathered, self.staging)
     }
 
     /// The check, removing the staging file and failing when it does not hold.
@@ -341,9 +386,10 @@ pub(crate) fn upload(
         }
         Placement::Created { mode: 0o600 } => sound,
         Placement::Created { mode } => format!("{sound} && chmod {mode:o} {staging}"),
-        Placement::Overwrite => {
-            format!("{sound} && (umask 022; cat {staging} > {target}) && rm -f {staging}")
-        }
+        Placement::Link => format!(
+            "{sound} && {{ chmod --reference={target} {staging} 2>/dev/null || chmod 644 {staging}; }} && \
+             ln -f {staging} {target} && rm -f {staging}"
+        ),
     };
     Upload {
         lines,
@@ -353,6 +399,8 @@ pub(crate) fn upload(
         check,
         gathered: quote(&format!("{staging_path}.b64")),
         staging,
+        path: path.to_string(),
+        refused: format!(r"ll-{id}-unwritten\r*\n"),
     }
 }
 
@@ -374,21 +422,18 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{PIECE, Placement, upload};
+    use super::{Placement, upload};
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     use std::process::Command;
 
-    /// Runs `placement`'s upload of `content` to `path` as a guest's shell would, with `mv`
-    /// and `chmod` that always fail (a library they load damaged); its exit status.
+    /// Runs `placement`'s upload of `content` to `path` as a guest's shell would, with an `mv`
+    /// that always fails (a library it loads damaged); its exit status.
     fn place(path: &std::path::Path, content: &[u8], placement: Placement) -> bool {
         let up = upload(&path.display().to_string(), content, placement, "t1", true);
         let bin = path.parent().unwrap().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
-        for tool in ["mv", "chmod"] {
-            std::fs::write(bin.join(tool), "#!/bin/sh\nexit 1\n").unwrap();
-            std::fs::set_permissions(bin.join(tool), std::fs::Permissions::from_mode(0o755))
-                .unwrap();
-        }
+        std::fs::write(bin.join("mv"), "#!/bin/sh\nexit 1\n").unwrap();
+        std::fs::set_permissions(bin.join("mv"), std::fs::Permissions::from_mode(0o755)).unwrap();
         let script = format!("{}{}\n", up.heredoc(), up.verify());
         Command::new("sh")
             .args(["-c", &script])
@@ -398,44 +443,9 @@ mod tests {
             .success()
     }
 
-    /// Content larger than a piece goes up in pieces of at most [`PIECE`] bytes of base64,
-    /// each acknowledged with its own marker, the last with the upload's end; typed into a
-    /// shell as the console would (`\r` read as `\n`), they give the file back whole and leave
-    /// no base64 behind.
-    #[test]
-    fn a_large_upload_goes_up_in_acknowledged_pieces() {
-        let dir = std::env::temp_dir().join(format!("ll-pieces-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let target = dir.join("big");
-        // Not compressible, so every byte travels: about nine pieces.
-        let mut x: u64 = 0x9e3779b97f4a7c15;
-        let content: Vec<u8> = (0..100_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        let up = upload(
-            &target.display().to_string(),
-            &content,
-            Placement::Rename { mode: 0o640 },
-            "t2",
-            true,
-        );
-        let pieces = up.typed();
-        assert!(pieces.len() >= 8, "{} pieces", pieces.len());
-        for (piece, _) in &pieces {
-            assert!(
-                piece.len() <= PIECE + 300,
-                "a piece of {} bytes",
-                piece.len()
-            );
-        }
-        let mut script: String = pieces.iter().map(|(p, _)| p.replace('\r', "\n")).collect();
-        script.push_str(&up.verify());
-        // On standard input, as a console types it (an argument this long is refused).
+    /// `script` run by sh from its standard input, as a console types it (an argument this
+    /// long is refused): what it printed, and whether it succeeded.
+    fn typed_into_sh(script: &str) -> (String, bool) {
         let out = Command::new("sh")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -447,52 +457,125 @@ mod tests {
             })
             .unwrap();
         let said = String::from_utf8_lossy(&out.stdout).into_owned();
-        let got = std::fs::read(&target).ok();
-        let mode = std::fs::metadata(&target).map(|m| m.mode() & 0o777).ok();
-        let left = std::fs::read_dir(&dir).unwrap().count();
-        let _ = std::fs::remove_dir_all(&dir);
-        assert!(out.status.success(), "{said}");
-        let acks: Vec<regex::Regex> = pieces
-            .iter()
-            .map(|(_, ack)| regex::Regex::new(ack).unwrap())
-            .collect();
-        let mut at = 0;
-        for ack in &acks {
-            let found = ack
-                .find_at(&said, at)
-                .unwrap_or_else(|| panic!("{ack} in {said}"));
-            at = found.end();
-        }
-        assert_eq!(got.as_deref(), Some(&content[..]));
-        assert_eq!((mode, left), (Some(0o640), 1));
+        (said, out.status.success())
     }
 
-    /// Written through the file: same inode, owner and mode, the new content, no staging file
-    /// left; and a file that was gone is made. Neither `mv` nor `chmod` runs.
+    /// `n` bytes from xorshift: `text` makes them hex digits and newlines, which gzip halves.
+    fn noise(n: usize, text: bool) -> Vec<u8> {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        (0..n)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                match (text, i % 64) {
+                    (false, _) => x as u8,
+                    (true, 63) => b'\n',
+                    (true, _) => b"0123456789abcdef"[(x % 16) as usize],
+                }
+            })
+            .collect()
+    }
+
+    /// Content larger than a piece goes up in pieces of at most [`PIECE`] bytes of base64,
+    /// each acknowledged with its own marker, the last with the upload's end; typed into a
+    /// shell as the console would (`\r` read as `\n`), they give the file back whole and leave
+    /// no base64 behind: gzipped where that makes it smaller, else as it is.
     #[test]
-    fn an_overwrite_keeps_the_file_and_needs_no_mv() {
-        let dir = std::env::temp_dir().join(format!("ll-overwrite-{}", std::process::id()));
+    fn a_large_upload_goes_up_in_acknowledged_pieces() {
+        for (content, gzipped) in [(noise(100_000, false), false), (noise(300_000, true), true)] {
+            let dir = std::env::temp_dir().join(format!("ll-pieces-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let target = dir.join("big");
+            let path = target.display().to_string();
+            let up = upload(
+                &path,
+                &content,
+                Placement::Rename { mode: 0o640 },
+                "t2",
+                true,
+            );
+            assert_eq!(up.gzip, gzipped);
+            let pieces = up.typed();
+            assert!(pieces.len() >= 8, "{} pieces", pieces.len());
+            let mut script: String = pieces.iter().map(|p| p.text.replace('\r', "\n")).collect();
+            script.push_str(&up.verify());
+            let (said, ok) = typed_into_sh(&script);
+            let got = std::fs::read(&target).ok();
+            let mode = std::fs::metadata(&target).map(|m| m.mode() & 0o777).ok();
+            let left = std::fs::read_dir(&dir).unwrap().count();
+            let _ = std::fs::remove_dir_all(&dir);
+            assert!(ok, "{said}");
+            let mut at = 0;
+            for piece in &pieces {
+                let ack = regex::Regex::new(&piece.ack).unwrap();
+                let found = (ack.find_at(&said, at)).unwrap_or_else(|| panic!("{ack} in {said}"));
+                at = found.end();
+            }
+            assert!(
+                got.as_deref() == Some(&content[..]),
+                "the file came back changed"
+            );
+            assert_eq!((mode, left), (Some(0o640), 1));
+        }
+    }
+
+    /// A piece the guest cannot write (its directory gone) says so instead of acknowledging.
+    #[test]
+    fn a_piece_that_cannot_be_written_is_not_acknowledged() {
+        let content = noise(100_000, false);
+        let up = upload(
+            "/nonexistent-ll/big",
+            &content,
+            Placement::Rename { mode: 0o600 },
+            "t3",
+            true,
+        );
+        let first = &up.typed()[0];
+        let (said, _) = typed_into_sh(&first.text.replace('\r', "\n"));
+        assert!(
+            !regex::Regex::new(&first.ack).unwrap().is_match(&said),
+            "{said}"
+        );
+        assert!(
+            regex::Regex::new(&up.refused).unwrap().is_match(&said),
+            "{said}"
+        );
+    }
+
+    /// Linked over the damaged file: the new content with the old file's mode, and the old
+    /// file itself untouched for a program that has it open (in the offline shell, the shell
+    /// maps libc); a file that was gone is made, 0644. No `mv` runs, and no staging file is
+    /// left.
+    #[test]
+    fn a_linked_file_replaces_the_damaged_one_without_mv() {
+        let dir = std::env::temp_dir().join(format!("ll-link-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let lib = dir.join("libx.so.1");
         std::fs::write(&lib, "damaged").unwrap();
         std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o751)).unwrap();
-        let inode = std::fs::metadata(&lib).unwrap().ino();
-        let content: Vec<u8> = (0..20_000u32)
-            .flat_map(|i| (i % 251).to_le_bytes())
-            .collect();
-        assert!(place(&lib, &content, Placement::Overwrite));
-        let meta = std::fs::metadata(&lib).unwrap();
-        assert_eq!((meta.ino(), meta.mode() & 0o777), (inode, 0o751));
-        assert_eq!(std::fs::read(&lib).unwrap(), content);
+        let mut mapped = std::fs::File::open(&lib).unwrap();
+        let content = noise(20_000, true);
+        assert!(place(&lib, &content, Placement::Link));
+        let mode = std::fs::metadata(&lib).unwrap().mode() & 0o777;
+        let mut old = String::new();
+        std::io::Read::read_to_string(&mut mapped, &mut old).unwrap();
+        assert_eq!((mode, old.as_str()), (0o751, "damaged"));
+        assert!(
+            std::fs::read(&lib).unwrap() == content,
+            "the file came back changed"
+        );
         let gone = dir.join("libgone.so.2");
-        assert!(place(&gone, b"whole", Placement::Overwrite));
+        assert!(place(&gone, b"whole", Placement::Link));
         assert_eq!(std::fs::read(&gone).unwrap(), b"whole");
+        let gone_mode = std::fs::metadata(&gone).unwrap().mode() & 0o777;
         let mut left: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
         let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(gone_mode, 0o644);
         assert_eq!(left, ["bin", "libgone.so.2", "libx.so.1"]);
     }
 
