@@ -210,7 +210,8 @@ async fn offline_shell(
     // mount, sed and coreutils load libraries sshd loads too (libselinux): a soname link
     // deleted stops them all. ldconfig is linked statically and makes the links again from
     // the libraries on disk, as every library package's install does.
-    let relinked = session.run(&format!("ldconfig && {PREPARE}")).await?;
+    let relink = format!("ldconfig && {PREPARE}");
+    let relinked = session.run(&relink).await?;
     if relinked.exit_status == 0 {
         return Ok(Some(format!(
             "the offline shell's tools could not run ({refused}); ldconfig made the libraries' \
@@ -234,7 +235,7 @@ async fn offline_shell(
                 )));
             }
         }
-        still = session.run(&format!("ldconfig && {PREPARE}")).await?;
+        still = session.run(&relink).await?;
         if still.exit_status == 0 {
             return Ok(Some(format!(
                 "the offline shell's tools could not run ({refused}); {}",

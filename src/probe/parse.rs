@@ -19,7 +19,7 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     #[error("no @{first} section: this is not the output of the script that was sent")]
-    NotProbeOutput { first: String },
+    NotScriptOutput { first: String },
     #[error(
         "the output ends before its @end section (last section: {last}); it was cut short on the console or the guest stopped it"
     )]
@@ -54,7 +54,7 @@ impl<'a> Sections<'a> {
             }
         }
         if !by_name.contains_key(first) {
-            return Err(ParseError::NotProbeOutput {
+            return Err(ParseError::NotScriptOutput {
                 first: first.to_string(),
             });
         }
@@ -1098,7 +1098,7 @@ mod tests {
         );
         assert_eq!(
             parse("hello\n").unwrap_err(),
-            ParseError::NotProbeOutput {
+            ParseError::NotScriptOutput {
                 first: "probe".into()
             }
         );

@@ -77,7 +77,7 @@ impl Session {
     /// Keeps the echo of `upload`'s base64 out of the transcript, up to its end marker.
     fn withhold(&mut self, upload: &Upload) -> Result<(), ShellError> {
         let console = self.expecter.console_mut();
-        console.withhold_until(&upload.end).map_err(transcript)
+        console.withhold_until(&upload.end()).map_err(transcript)
     }
 
     /// Ends [`Session::withhold`], whatever happened in between.
@@ -96,7 +96,7 @@ impl Session {
             self.type_text(&piece.text).await?;
             let needles = Needles::new(&[
                 ("upload piece", piece.ack.as_str()),
-                ("upload piece not written", upload.refused.as_str()),
+                ("upload piece not written", upload.refused().as_str()),
             ])
             .expect("pattern");
             let limit = self.timeouts.command;
@@ -231,6 +231,10 @@ pub(crate) enum Placement {
 /// nothing is dropped however slowly the guest reads.
 const PIECE: usize = 16 * 1024;
 
+/// The length of a base64 line typed (a carriage return after each): short of any tty's line
+/// limit.
+const LINE: usize = 76;
+
 /// A file on its way to the guest: its base64, the here-documents that carry it into a
 /// staging file, and the command that checks it and puts it in place.
 pub(crate) struct Upload {
@@ -238,11 +242,6 @@ pub(crate) struct Upload {
     lines: Vec<String>,
     gzip: bool,
     id: String,
-    /// What the guest prints once it has the whole staging file (`ll-ID-up`): the transcript
-    /// withholds the console up to it, the base64's echo included where the tty echoes. The
-    /// guest's own output marks the end because our shell types without echo, so the
-    /// here-document's end marker never comes back.
-    end: String,
     /// The command that succeeds only once the file is in place, checked.
     check: String,
     /// The staging file's name, quoted.
@@ -251,8 +250,13 @@ pub(crate) struct Upload {
     gathered: String,
     /// Where the file goes, as given.
     path: String,
-    /// The pattern of what the guest prints when it could not write a piece.
-    refused: String,
+}
+
+/// `command`'s output in `file`, created 0600 (umask 077) and only if absent (noclobber:
+/// O_EXCL, so never through a planted link) before the first byte: a script can hold a password
+/// hash.
+fn created(command: &str, file: &str) -> String {
+    format!("(umask 077; set -C; {command} > {file})")
 }
 
 /// One piece of an upload as typed, and the pattern of what the guest prints once it has it.
@@ -262,6 +266,19 @@ struct Piece {
 }
 
 impl Upload {
+    /// What the guest prints once it has the whole staging file (`ll-ID-up`): the transcript
+    /// withholds the console up to it, the base64's echo included where the tty echoes. The
+    /// guest's own output marks the end because our shell types without echo, so the
+    /// here-document's end marker never comes back.
+    fn end(&self) -> String {
+        format!("ll-{}-up", self.id)
+    }
+
+    /// The pattern of what the guest prints when it could not write a piece.
+    fn refused(&self) -> String {
+        format!(r"ll-{}-unwritten\r*\n", self.id)
+    }
+
     /// The whole content as one here-document decoded into the staging file: for a script
     /// that carries it, with no tty in between (Run Command).
     pub fn heredoc(&self) -> String {
@@ -274,16 +291,11 @@ impl Upload {
         doc
     }
 
-    /// Created 0600 (umask 077) and only if absent (noclobber: O_EXCL, so never through a
-    /// planted link) before the first byte: a script can hold a password hash. From `from`,
-    /// else from standard input.
+    /// The staging file decoded from `from`, else from standard input.
     fn decode(&self, from: Option<&str>) -> String {
         let from = from.map(|f| format!(" < {f}")).unwrap_or_default();
         let inflate = if self.gzip { " | gzip -dc" } else { "" };
-        format!(
-            "(umask 077; set -C; base64 -d{from}{inflate} > {})",
-            self.staging
-        )
+        created(&format!("base64 -d{from}{inflate}"), &self.staging)
     }
 
     /// As typed on a console: pieces of at most [`PIECE`] bytes of base64, each with the
@@ -292,10 +304,10 @@ impl Upload {
     /// beside it, created as the staging file is, and decoded after the last. A piece the
     /// guest could not write says so ([`Upload::refused`]).
     fn typed(&self) -> Vec<Piece> {
-        let lines_per_piece = PIECE / 77;
+        let lines_per_piece = PIECE / (LINE + 1);
         let pieces: Vec<&[String]> = self.lines.chunks(lines_per_piece).collect();
         let up = format!("printf 'll-%s-up\\n' {}", self.id);
-        let end = regex::escape(&self.end);
+        let end = regex::escape(&self.end());
         if pieces.len() <= 1 {
             let text = self.typed_doc(&self.decode(None), &self.lines, &format!("; {up}"));
             return vec![Piece { text, ack: end }];
@@ -304,7 +316,7 @@ impl Upload {
         (pieces.iter().enumerate())
             .map(|(k, lines)| {
                 let gather = match k {
-                    0 => format!("(umask 077; set -C; cat > {})", self.gathered),
+                    0 => created("cat", &self.gathered),
                     _ => format!("cat >> {}", self.gathered),
                 };
                 if k == last {
@@ -371,7 +383,7 @@ pub(crate) fn upload(
         Some(smaller) => (true, smaller),
         None => (false, content.to_vec()),
     };
-    let lines = (STANDARD.encode(&payload).as_bytes().chunks(76))
+    let lines = (STANDARD.encode(&payload).as_bytes().chunks(LINE))
         .map(|line| {
             std::str::from_utf8(line)
                 .expect("base64 is ascii")
@@ -395,12 +407,10 @@ pub(crate) fn upload(
         lines,
         gzip,
         id: id.to_string(),
-        end: format!("ll-{id}-up"),
         check,
         gathered: quote(&format!("{staging_path}.b64")),
         staging,
         path: path.to_string(),
-        refused: format!(r"ll-{id}-unwritten\r*\n"),
     }
 }
 
@@ -538,7 +548,7 @@ mod tests {
             "{said}"
         );
         assert!(
-            regex::Regex::new(&up.refused).unwrap().is_match(&said),
+            regex::Regex::new(&up.refused()).unwrap().is_match(&said),
             "{said}"
         );
     }
