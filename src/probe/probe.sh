@@ -373,6 +373,7 @@ probe() {
     ll_pw=$(t 5 getent passwd "$LL_USER") || ll_pw=$(grep "^$LL_USER:" /etc/passwd)
     echo "passwd=$ll_pw"
     ll_home=
+    ll_shell=
     if [ -n "$ll_pw" ]; then
         IFS=:
         set -- $ll_pw
@@ -484,6 +485,9 @@ $ll_p"
     # the package's path for it.
     ll_pam=$(ll_pam_damage)
     ll_check="$ll_check $(printf '%s\n' "$ll_pam" | awk -F '\t' 'NF >= 10 && $6 != "-" { print ($5 != "-" ? $5 : "/" $8) }')"
+    # The user's login shell when it cannot run: gone from its package, it goes back (rule
+    # SSH303) rather than the user being given another shell.
+    [ -n "$ll_shell" ] && [ ! -x "$ll_shell" ] && ll_check="$ll_check $ll_shell"
     # shellcheck disable=SC2046 # paths, one a word
     ll_package_files $(printf '%s\n' "$ll_check" | tr -s ' \t' '\n' | sed -n 's/:$//; /^\//p' | sort -u)
     printf '%s\n' "$ll_pam"

@@ -86,6 +86,23 @@ mod tests {
         );
     }
 
+    /// Seed 4033: with a library systemctl loads damaged, no unit is "not found": the failure
+    /// is systemctl's, in its own words.
+    #[test]
+    fn a_systemctl_that_cannot_run_is_named_as_the_failure() {
+        let (dir, out) = run_locally(
+            &[],
+            "stub systemctl 'echo \"systemctl: error while loading shared libraries: libgcrypt.so.20\" >&2; exit 127'\n\
+             ll_systemd() { true; }\n\
+             ll_sshd_service 1; echo \"status $?\"",
+        );
+        std::fs::remove_dir_all(dir).ok();
+        assert_eq!(
+            out,
+            "ll\tservice\t-\tfailed\tsystemctl cannot run: systemctl: error while loading shared libraries: libgcrypt.so.20 \nstatus 1\n"
+        );
+    }
+
     #[test]
     fn without_systemd_or_an_init_script_nothing_is_started() {
         let comm = std::fs::read_to_string("/proc/1/comm").unwrap_or_default();

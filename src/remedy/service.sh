@@ -92,7 +92,12 @@ ll_sshd_service() {
         return 0
     fi
     ll_ssh_unit || {
-        ll_emit service - failed "neither ssh.service nor sshd.service exists: is openssh-server installed?"
+        # systemctl itself may not run (a library it loads damaged): then no unit is known.
+        if err=$(systemctl --version 2>&1 >/dev/null); then
+            ll_emit service - failed "neither ssh.service nor sshd.service exists: is openssh-server installed?"
+        else
+            ll_emit service - failed "systemctl cannot run: $(printf '%s\n' "$err" | head -n 2 | tr '\n' ' ')"
+        fi
         return 1
     }
     if [ "$LL_SVC_LOAD" = masked ]; then

@@ -2,7 +2,7 @@
 //!
 //! A fix can reveal the next problem (a configuration that parses again names a host key that
 //! is missing), so the cycle repeats, diagnosing afresh each time, while a round brings up a
-//! fixable finding no earlier round addressed, at most [`MAX_ROUNDS`] times. Only the first
+//! fix no earlier round applied, at most [`MAX_ROUNDS`] times. Only the first
 //! plan is confirmed: later rounds fix findings of the same catalogue, each backed up.
 //!
 //! SSH counts as working when the user logs in over SSH and a command runs ([`crate::login`]):
@@ -125,11 +125,9 @@ pub async fn rescue(
     }
     let mut report = RescueReport::new(&options.user, &diagnosis, &repair);
     report.keys_restored_from = restore.map(|(_, source)| source.to_string());
-    let mut addressed: BTreeSet<&'static str> = BTreeSet::new();
+    let mut applied: BTreeSet<String> = BTreeSet::new();
     for round in 0..MAX_ROUNDS {
-        let fresh = !repair.requested.is_empty()
-            || repair.fixes.iter().any(|(f, _)| !addressed.contains(f.id));
-        if repair.is_empty() || !fresh {
+        if repair.is_empty() || !does_something_new(&repair, &applied) {
             break;
         }
         if round == 0 {
@@ -142,7 +140,7 @@ pub async fn rescue(
                 break;
             }
         }
-        addressed.extend(repair.fixes.iter().map(|(f, _)| f.id));
+        applied.extend(repair.signatures.iter().cloned());
         info!(
             round = round + 1,
             fixes = repair.fixes.len(),
@@ -192,6 +190,12 @@ pub async fn rescue(
         && report.login.last().is_some_and(LoginCheck::logged_in);
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The plan asks for a step, or holds a fix no earlier round applied (the same rule may bring
+/// a new one: a second damaged library once the first is back).
+fn does_something_new(repair: &Repair, applied: &BTreeSet<String>) -> bool {
+    !repair.requested.is_empty() || !repair.signatures.is_subset(applied)
 }
 
 /// The keys put back for the user in the first round, and where they came from: the
@@ -301,14 +305,76 @@ async fn next_round(
 }
 
 /// sshd answers on every configured port, seen from inside the guest, and no error is left.
+/// A port the guest had no tool to try (neither bash nor nc) counts for nothing either way:
+/// the login, proven beside this, is the proof.
 fn verified(diagnosis: &Diagnosis) -> bool {
     let banners = &diagnosis.facts.banners;
     !banners.is_empty()
-        && banners
-            .iter()
-            .all(|b| matches!(b.outcome, BannerOutcome::Answered(_)))
+        && banners.iter().all(|b| {
+            matches!(
+                b.outcome,
+                BannerOutcome::Answered(_) | BannerOutcome::Unavailable
+            )
+        })
         && diagnosis
             .findings
             .iter()
             .all(|f| f.severity != Severity::Error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::ProbeCost;
+    use crate::probe::facts::{PackageCopy, PackageFile};
+    use crate::rules::testing::debian_with;
+
+    /// The plan for a guest whose damaged library at `path` has its package's copy.
+    fn damaged_library(path: &str) -> Repair {
+        let copy = PackageCopy::Fetched {
+            from: "https://deb.debian.org/x.deb".into(),
+            gzip_base64: "H4sI".into(),
+        };
+        let facts = debian_with(|f| {
+            f.package_files = vec![PackageFile {
+                path: path.into(),
+                ..PackageFile::libwrap("6f58e6402397fa27666ecbd6d7ec06ff", copy)
+            }]
+        });
+        Repair::plan(&Diagnosis::from_facts(facts, ProbeCost::default()))
+    }
+
+    /// Seed 4033: once libnsl is back, the diagnosis finds libgcrypt damaged too. The same
+    /// rule's fix on another file is a new round; the same fix again is not.
+    #[test]
+    fn the_same_rule_on_another_file_is_a_new_round_and_the_same_fix_is_not() {
+        let mut applied = BTreeSet::new();
+        let first = damaged_library("/usr/lib/x86_64-linux-gnu/libnsl.so.2.0.1");
+        assert!(does_something_new(&first, &applied));
+        applied.extend(first.signatures.iter().cloned());
+        assert!(!does_something_new(&first, &applied));
+        let second = damaged_library("/usr/lib/x86_64-linux-gnu/libgcrypt.so.20.4.1");
+        assert_eq!(second.fixes[0].0.id, first.fixes[0].0.id);
+        assert!(does_something_new(&second, &applied));
+    }
+
+    /// Seed 5052: with bash gone the guest could not try sshd's port; the login proven beside
+    /// it decides. A port that refuses still fails the rescue.
+    #[test]
+    fn a_banner_the_guest_could_not_try_does_not_fail_a_rescue() {
+        let with_banner = |outcome: BannerOutcome| {
+            let facts = debian_with(|f| {
+                for banner in &mut f.banners {
+                    banner.outcome = outcome.clone();
+                }
+            });
+            assert!(!facts.banners.is_empty());
+            verified(&Diagnosis::from_facts(facts, ProbeCost::default()))
+        };
+        assert!(with_banner(BannerOutcome::Answered(
+            "SSH-2.0-OpenSSH_9.2p1".into()
+        )));
+        assert!(with_banner(BannerOutcome::Unavailable));
+        assert!(!with_banner(BannerOutcome::Refused));
+    }
 }

@@ -194,6 +194,36 @@ impl Fix {
         self.actions
     }
 
+    /// What the fix does, its calls' inputs left out (a package copy is named by the file and
+    /// checksum it is called with): a fix with the signature of one already applied would do
+    /// nothing new, so a rescue does not run it again.
+    pub fn signature(&self) -> String {
+        let actions: Vec<String> = (self.actions.iter())
+            .map(|action| match action {
+                Action::StartService => "start sshd".to_string(),
+                Action::Step(step) => {
+                    let calls: Vec<String> = (step.calls.iter())
+                        .map(|call| {
+                            Call {
+                                input: None,
+                                ..call.clone()
+                            }
+                            .render()
+                        })
+                        .collect();
+                    calls.join(" && ")
+                }
+                Action::EditConfig(edits) => {
+                    let edits: Vec<String> = (edits.iter())
+                        .map(|e| format!("{}:{} {:?} -> {:?}", e.file, e.line, e.old, e.new))
+                        .collect();
+                    format!("edit config [{}]", edits.join(", "))
+                }
+            })
+            .collect();
+        actions.join("; ")
+    }
+
     /// Made by files alone and safe where no service manager runs (the break-in's offline
     /// shell): space, /etc/fstab, the modes of programs and libraries, the account and its
     /// keys. Not sshd's start, nor the firewall
@@ -368,6 +398,35 @@ mod tests {
         assert_eq!(
             step.body(),
             r"ll_key_path 'o'\''brien' '/home/o b/.ssh/authorized_keys' && ll_want_restart"
+        );
+    }
+
+    /// Two fixes differ by what they call on, not by the input they feed: the same library put
+    /// back twice is one signature, another library another.
+    #[test]
+    fn a_signature_names_the_calls_and_not_their_input() {
+        let put_back = |path: &str, input: &str| {
+            Fix::step(
+                Phase::Files,
+                "put back",
+                vec![
+                    Call::new("ll_package_file", [path, "md5"]).with_input(input.into()),
+                    Call::bare("ll_ldconfig"),
+                ],
+            )
+        };
+        let libnsl = put_back("/lib/libnsl.so.2", "H4sI");
+        assert_eq!(
+            libnsl.signature(),
+            "ll_package_file '/lib/libnsl.so.2' 'md5' && ll_ldconfig"
+        );
+        assert_eq!(
+            libnsl.signature(),
+            put_back("/lib/libnsl.so.2", "AAAA").signature()
+        );
+        assert_ne!(
+            libnsl.signature(),
+            put_back("/lib/libgcrypt.so.20", "H4sI").signature()
         );
     }
 

@@ -38,10 +38,12 @@ pub static RULE: Rule = Rule {
     fix: Some(fix),
 };
 
-/// The damaged files that are this rule's: programs and libraries, not PAM modules (SSH310).
+/// The damaged files that are this rule's: programs and libraries, not PAM modules (SSH310)
+/// nor the user's login shell (SSH303).
 fn damaged(facts: &Facts) -> Vec<&PackageFile> {
+    let shell = super::ssh303_login_shell_unusable::package_file(facts);
     (facts.package_files.iter())
-        .filter(|f| !f.is_pam_module())
+        .filter(|f| !f.is_pam_module() && shell.is_none_or(|s| s.path != f.path))
         .collect()
 }
 

@@ -1,6 +1,7 @@
 //! SSH303: the login shell refuses logins or does not exist.
 
 use super::*;
+use crate::probe::facts::PackageFile;
 
 pub static RULE: Rule = Rule {
     id: "SSH303",
@@ -11,21 +12,35 @@ pub static RULE: Rule = Rule {
     kind: Kind::Cause,
     docs: Docs {
         what: "The user's login shell: nologin and false refuse logins; a shell that does not \
-               exist or is not executable cannot start.",
+               exist or is not executable cannot start. A shell that is gone or not what its \
+               package installed is compared with dpkg's checksums.",
         why: "Authentication succeeds, then the session ends at once (`This account is \
               currently not available.`); sshd logs `User azureuser not allowed because shell \
               … does not exist` for a missing one.",
-        fix: "lifeline sets the shell to /bin/bash, or /bin/sh where bash is missing \
-              (`usermod -s`).",
-        safety: "Low: changes only the user's shell.",
+        fix: "A shell its package installed (bash deleted or damaged) is put back from the \
+              package, fetched where lifeline runs as SSH010 fetches libraries, so the user \
+              keeps the shell they had. Otherwise lifeline sets the shell to /bin/bash, or \
+              /bin/sh where bash is missing (`usermod -s`).",
+        safety: "Low: puts back the package's own file (checksummed, backed up) or changes only \
+                 the user's shell.",
     },
     check,
     fix: Some(fix),
 };
 
+/// The user's login shell as the probe found it: gone or not what its package installed.
+pub(super) fn package_file(facts: &Facts) -> Option<&PackageFile> {
+    let shell = facts.account.shell.as_deref().filter(|s| !s.is_empty())?;
+    // The probe names the file where links lead (/bin/bash is /usr/bin/bash with /usr merged).
+    facts.package_files.iter().find(|f| {
+        f.path == shell || f.member == shell.trim_start_matches('/') || f.path == format!("/usr{shell}")
+    })
+}
+
 fn check(facts: &Facts) -> Option<Finding> {
     let shell = facts.account.shell.as_deref().filter(|s| !s.is_empty())?;
     let refuses = shell.ends_with("/nologin") || shell.ends_with("/false");
+    let mut evidence = vec![format!("passwd: {} … {shell}", facts.user)];
     let problem = if refuses {
         "refuses logins"
     } else if !facts.account.shell_executable
@@ -33,18 +48,37 @@ fn check(facts: &Facts) -> Option<Finding> {
         // another shell.
         && !super::ssh012_system_file_modes::restores(facts, shell)
     {
+        if let Some(file) = package_file(facts) {
+            evidence.push(format!(
+                "{} is not what {} {} installed (dpkg's md5 {})",
+                file.path, file.package, file.version, file.md5
+            ));
+        }
         "does not exist or is not executable"
     } else {
         return None;
     };
+    let hint = match package_file(facts) {
+        Some(file) => reinstall_packages(facts, [file.package.as_str()]),
+        None => format!("usermod -s /bin/bash {}", facts.user),
+    };
     Some(RULE.finding(
         format!("{}'s login shell {shell} {problem}", facts.user),
-        vec![format!("passwd: {} … {shell}", facts.user)],
-        format!("usermod -s /bin/bash {}", facts.user),
+        evidence,
+        hint,
     ))
 }
 
 fn fix(facts: &Facts) -> Option<Fix> {
+    if let Some(call) = package_file(facts).and_then(super::ssh010_sshd_libraries_broken::put_back)
+    {
+        let path = &facts.account.shell.as_deref().unwrap_or_default();
+        return Some(Fix::step(
+            Phase::Files,
+            format!("put back the login shell {path} from its package"),
+            vec![call],
+        ));
+    }
     Some(Fix::for_user(
         facts,
         Phase::Account,
@@ -56,7 +90,48 @@ fn fix(facts: &Facts) -> Option<Fix> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::facts::PackageCopy;
     use crate::rules::testing::*;
+
+    /// Seed 5052: /bin/bash deleted. With the package's copy, bash goes back (not the user
+    /// another shell) and SSH010 leaves it alone; without one, the user gets another shell.
+    #[test]
+    fn a_deleted_bash_goes_back_from_its_package() {
+        let bash = |copy| PackageFile {
+            path: "/usr/bin/bash".into(),
+            member: "bin/bash".into(),
+            package: "bash".into(),
+            source: "bash".into(),
+            version: "5.2.15-2+b7".into(),
+            ..PackageFile::libwrap("1e8a0b1a07a3f8f5b9b6ab6d8cdb9e51", copy)
+        };
+        let fetched = PackageCopy::Fetched {
+            from: "https://deb.debian.org/bash.deb".into(),
+            gzip_base64: "H4sI".into(),
+        };
+        let gone = |copy| {
+            debian_with(|f| {
+                f.account.shell = Some("/bin/bash".into());
+                f.account.shell_executable = false;
+                f.package_files = vec![bash(copy)];
+            })
+        };
+        let facts = gone(fetched);
+        let finding = assert_rule(&RULE, &facts);
+        assert!(finding.evidence[1].contains("not what bash 5.2.15-2+b7 installed"));
+        let steps = crate::remedy::ops::Repair::plan(&crate::diagnose::Diagnosis::from_facts(
+            facts,
+            Default::default(),
+        ));
+        let titles: Vec<&str> = steps.fixes.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(titles, ["put back the login shell /bin/bash from its package"]);
+        let facts = gone(PackageCopy::NotFetched);
+        let fix = fix(&facts).expect("a fix");
+        let crate::rules::fix::Action::Step(step) = &fix.actions()[0] else {
+            panic!("{fix:?}")
+        };
+        assert_eq!(step.calls[0].function, "ll_login_shell");
+    }
 
     #[test]
     fn fires_on_a_nologin_shell() {

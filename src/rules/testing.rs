@@ -33,7 +33,7 @@ pub(super) fn fixture(name: &str) -> Facts {
 }
 
 /// The healthy Debian 12 capture, changed by `change`: a cause built in code.
-pub(super) fn debian_with(change: impl FnOnce(&mut Facts)) -> Facts {
+pub(crate) fn debian_with(change: impl FnOnce(&mut Facts)) -> Facts {
     let mut facts = fixture("debian-12-healthy");
     change(&mut facts);
     facts

@@ -23,7 +23,7 @@ use crate::remedy::{PublicKeys, UserName};
 use crate::rules::fix::{Action, Fix, LineEdit, Phase};
 use crate::rules::{Finding, Severity};
 use crate::secret::Secret;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) const SCRIPT: &str = include_str!("repair.sh");
 
@@ -46,6 +46,9 @@ pub struct Repair {
     pub manual: Vec<Finding>,
     /// Steps the operator asked for beside the findings' fixes (`--ssh-key-file`).
     pub requested: Vec<String>,
+    /// What the fixes do ([`Fix::signature`]): a rescue runs a plan again only while it would
+    /// do something no earlier round did.
+    pub signatures: BTreeSet<String>,
 }
 
 impl Repair {
@@ -68,6 +71,7 @@ impl Repair {
             }
             match finding.fix_on(&diagnosis.facts) {
                 Some(fix) if keep(&fix) => {
+                    builder.signatures.insert(fix.signature());
                     let title = builder.add(fix);
                     builder.fixes.push((finding.clone(), title));
                 }
@@ -119,6 +123,7 @@ impl Repair {
 struct Builder {
     fixes: Vec<(Finding, String)>,
     manual: Vec<Finding>,
+    signatures: BTreeSet<String>,
     /// Steps by phase (see the module comment), each a title and a body.
     steps: BTreeMap<Phase, Vec<(String, String)>>,
     /// Configuration edits, by file and line: one step applies them all.
@@ -189,6 +194,7 @@ impl Builder {
             fixes: self.fixes,
             manual: self.manual,
             requested: Vec::new(),
+            signatures: self.signatures,
         }
     }
 
