@@ -117,7 +117,9 @@ async fn rescue_a_locked_account(guest: &Guest) {
 ///
 /// And libselinux is corrupted (as the breakage generator's seed 3036 did): login, sshd and
 /// the offline shell's own `mount`, `sed` and `mv` load it, so the offline shell must put it
-/// back from its package (fetched from deb.debian.org) before anything else can run.
+/// back from its package (fetched from deb.debian.org) before anything else can run. And
+/// /bin/bash, the user's shell, is deleted (seed 5052): it goes back from its package, the
+/// user keeping the shell they had.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_only_user_whose_key_was_deleted_gets_it_back_through_the_break_in() {
     let guest = grub_guest().await;
@@ -127,7 +129,8 @@ async fn a_key_only_user_whose_key_was_deleted_gets_it_back_through_the_break_in
             "echo '{u} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-cloud-init-users; \
              usermod -p '*' {u}; passwd -l root; rm /home/{u}/.ssh/authorized_keys; \
              f=$(readlink -f /lib/x86_64-linux-gnu/libselinux.so.1) && \
-             printf 'x#%%\\000garbage\\n' | dd of=\"$f\" bs=1 seek=1260 conv=notrunc 2>/dev/null",
+             printf 'x#%%\\000garbage\\n' | dd of=\"$f\" bs=1 seek=1260 conv=notrunc 2>/dev/null; \
+             rm /bin/bash",
             u = guest.user
         ),
     )
@@ -170,11 +173,24 @@ async fn a_key_only_user_whose_key_was_deleted_gets_it_back_through_the_break_in
 
     // Root is locked here and the user has no password: /etc/passwd is what the user can
     // read (the one-time login's shadow line goes with it; the locked-account test reads both).
+    // The command runs in the user's shell: bash, put back.
     let out = guest
-        .ssh(SshAuth::Key, "grep -c '^lifeline-' /etc/passwd || true")
+        .ssh(
+            SshAuth::Key,
+            "grep -c '^lifeline-' /etc/passwd; getent passwd \"$USER\" | cut -d: -f7; echo \"bash ${BASH_VERSION%%.*}\"",
+        )
         .expect("SSH by key after the rescue");
-    let left = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(left.trim(), "0", "a one-time login remains");
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["0", "/bin/bash", "bash 5"],
+        "a one-time login remains, or the user's shell is not bash: {json}"
+    );
+    // bash came back with its package's mode: nothing was left for the online rounds to fix.
+    assert!(
+        !json["before"].to_string().contains("SSH012"),
+        "bash came back without its mode: {json}"
+    );
 }
 
 /// A data disk gone from a running VM: its /etc/fstab entry without `nofail` would stop the

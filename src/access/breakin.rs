@@ -200,11 +200,11 @@ async fn offline_shell(
         return Ok(None);
     }
     let said = prepared.text();
-    // A library the loader refused, or a program that failed saying nothing (it crashed, on a
+    // A library the loader refused, or a program that crashed or failed saying nothing (on a
     // damaged library as like as not): mended below. Anything else is the machine's to say.
     let refused = match library_refused(&said) {
         Some(refused) => refused.to_string(),
-        None if said.trim().is_empty() => silent_failure(said, prepared.exit_status),
+        None if crashed(&said, prepared.exit_status) => silent_failure(said, prepared.exit_status),
         None => return Err(BreakInError::Offline(said)),
     };
     // mount, sed and coreutils load libraries sshd loads too (libselinux): a soname link
@@ -252,6 +252,13 @@ async fn offline_shell(
 
 /// How many times the offline shell's tools are checked and mended before the break-in gives up.
 const MEND_ROUNDS: usize = 3;
+
+/// A program that failed saying nothing, or was killed by a signal a damaged library brings
+/// about (SIGILL, SIGABRT, SIGBUS, SIGFPE, SIGSEGV; the shell may name it: `Segmentation
+/// fault`).
+fn crashed(said: &str, status: i32) -> bool {
+    said.trim().is_empty() || matches!(status - 128, 4 | 6 | 7 | 8 | 11)
+}
 
 /// What a failed command said, or, when it said nothing (a program killed by a signal, a
 /// loader that crashed on a damaged library), its exit status.
@@ -364,7 +371,9 @@ impl BreakInError {
 
 #[cfg(test)]
 mod tests {
-    use super::{MARK, OneTimeLogin, Restart, library_refused, remove_all_script, silent_failure};
+    use super::{
+        MARK, OneTimeLogin, Restart, crashed, library_refused, remove_all_script, silent_failure,
+    };
     use std::path::{Path, PathBuf};
 
     /// A directory of this test's own holding `passwd` and `shadow`.
@@ -384,8 +393,7 @@ mod tests {
             .unwrap()
     }
 
-    /// The removal run by a real sh on copies of passwd and shadow: every one-time login goes,
-    /// the one just made and one an earlier run left, and nothing else.
+    /// The loader's complaint, a crash, or silence is mended; anything else is mount's to say.
     #[test]
     fn only_the_loaders_complaint_counts_as_a_library_refused() {
         let said = "mount: /: permission denied.\r\nmount: error while loading shared libraries: \
@@ -400,8 +408,14 @@ mod tests {
         assert_eq!(library_refused("mount: /: can't find in /etc/fstab."), None);
         assert_eq!(silent_failure("mount: no\n".into(), 1), "mount: no\n");
         assert!(silent_failure(" \n".into(), 139).starts_with("exit status 139, nothing said"));
+        // A crash is mended whether or not the shell names the signal (dash does).
+        assert!(crashed("", 1));
+        assert!(crashed("Segmentation fault\n", 139));
+        assert!(!crashed("mount: /: can't find in /etc/fstab.\n", 32));
     }
 
+    /// The removal run by a real sh on copies of passwd and shadow: every one-time login goes,
+    /// the one just made and one an earlier run left, and nothing else.
     #[test]
     fn the_removal_takes_every_one_time_login_and_nothing_else() {
         let now = OneTimeLogin::new();

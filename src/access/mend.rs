@@ -65,20 +65,22 @@ pub(super) async fn put_back_tools(
     for file in &facts.package_files {
         let what = format!("{} ({} {})", file.path, file.package, file.version);
         let content = match &file.copy {
-            PackageCopy::Fetched { gzip_base64, .. } => unpacked(gzip_base64),
+            PackageCopy::Fetched {
+                mode, gzip_base64, ..
+            } => unpacked(gzip_base64).map(|content| (content, *mode)),
             PackageCopy::Failed { why } => Err(why.clone()),
             PackageCopy::NotFetched => Err("not fetched".into()),
         };
-        let content = content.map_err(|why| {
+        let (content, mode) = content.map_err(|why| {
             BreakInError::Offline(format!(
                 "{what} is damaged and its package's copy is not to be had: {why}"
             ))
         })?;
-        copies.push((what, &file.path, content));
+        copies.push((what, &file.path, content, mode));
     }
     let mut put_back = Vec::new();
-    for (what, path, content) in copies {
-        if let Err(e) = session.link_file(path, &content).await {
+    for (what, path, content, mode) in copies {
+        if let Err(e) = session.link_file(path, &content, mode).await {
             let done = match &put_back[..] {
                 [] => String::new(),
                 done => format!(" (put back before it: {})", done.join(", ")),

@@ -256,8 +256,8 @@ mod tests {
         let lib =
             super::super::deb::member(&deb, "usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6").unwrap();
         assert_eq!(
-            format!("{:x}", md5::compute(&lib)),
-            "6f58e6402397fa27666ecbd6d7ec06ff"
+            (format!("{:x}", md5::compute(&lib.content)), lib.mode),
+            ("6f58e6402397fa27666ecbd6d7ec06ff".into(), 0o644)
         );
         let gone = installed("libwrap0", "0.0-0", "tcp-wrappers");
         assert!(matches!(

@@ -83,15 +83,15 @@ fn installed(file: &PackageFile) -> Installed {
 
 /// `file`'s member of `package` (fetched from `url`), kept when its checksum is dpkg's record.
 fn copy_of(file: &PackageFile, url: &Url, package: &[u8]) -> PackageCopy {
-    let content = match deb::member(package, &file.member) {
-        Ok(content) => content,
+    let member = match deb::member(package, &file.member) {
+        Ok(member) => member,
         Err(e) => {
             return PackageCopy::Failed {
                 why: format!("{url}: {e}"),
             };
         }
     };
-    let sum = format!("{:x}", md5::compute(&content));
+    let sum = format!("{:x}", md5::compute(&member.content));
     if !sum.eq_ignore_ascii_case(&file.md5) {
         return PackageCopy::Failed {
             why: format!(
@@ -102,7 +102,8 @@ fn copy_of(file: &PackageFile, url: &Url, package: &[u8]) -> PackageCopy {
     }
     PackageCopy::Fetched {
         from: url.to_string(),
-        gzip_base64: gzip_base64(&content),
+        mode: member.mode,
+        gzip_base64: gzip_base64(&member.content),
     }
 }
 

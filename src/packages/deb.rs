@@ -27,9 +27,17 @@ pub enum DebError {
     Read(#[from] io::Error),
 }
 
+/// A file of a package: its content, and the mode the package gives it.
+#[derive(Debug)]
+pub struct Member {
+    pub content: Vec<u8>,
+    /// Permission bits, set-id bits included (`0o755`, `0o4755`).
+    pub mode: u32,
+}
+
 /// The file at `path` in the package (as dpkg's `.md5sums` lists it: `usr/lib/…`, with or
 /// without a leading `/` or `./`).
-pub fn member(deb: &[u8], path: &str) -> Result<Vec<u8>, DebError> {
+pub fn member(deb: &[u8], path: &str) -> Result<Member, DebError> {
     let want = normalise(path);
     let data = data_tar(deb)?;
     let mut archive = tar::Archive::new(data);
@@ -42,9 +50,10 @@ pub fn member(deb: &[u8], path: &str) -> Result<Vec<u8>, DebError> {
         if !entry.header().entry_type().is_file() {
             return Err(DebError::NotAFile { path: want });
         }
+        let mode = entry.header().mode()? & 0o7777;
         let mut content = Vec::new();
         bounded(&mut entry).read_to_end(&mut content)?;
-        return Ok(content);
+        return Ok(Member { content, mode });
     }
     Err(DebError::NoMember(want))
 }
@@ -165,6 +174,12 @@ mod tests {
         )
         .unwrap();
         std::fs::write(lib.join("libdemo.so.1.2.3"), content).unwrap();
+        // A program's mode: what a file that is gone comes back with.
+        std::fs::set_permissions(
+            lib.join("libdemo.so.1.2.3"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
         std::os::unix::fs::symlink("libdemo.so.1.2.3", lib.join("libdemo.so.1")).unwrap();
         let deb = PathBuf::from(format!("{}.deb", root.display()));
         let built = Command::new("dpkg-deb")
@@ -198,7 +213,8 @@ mod tests {
                 "./usr/lib/x86_64-linux-gnu/libdemo.so.1.2.3",
             ] {
                 let got = member(&deb, path).unwrap_or_else(|e| panic!("{compression}: {e}"));
-                assert!(got == content, "{compression}: {path} differs");
+                assert!(got.content == content, "{compression}: {path} differs");
+                assert_eq!(got.mode, 0o755, "{compression}: {path}'s mode");
             }
         }
     }

@@ -528,6 +528,9 @@ pub enum PackageCopy {
     /// it in; the report shows only where it came from).
     Fetched {
         from: String,
+        /// The mode the package gives the file: a file that is gone comes back with it.
+        #[serde(skip_serializing)]
+        mode: u32,
         #[serde(skip_serializing)]
         gzip_base64: std::sync::Arc<str>,
     },

@@ -333,6 +333,7 @@ mod tests {
     fn damaged_library(path: &str) -> Repair {
         let copy = PackageCopy::Fetched {
             from: "https://deb.debian.org/x.deb".into(),
+            mode: 0o644,
             gzip_base64: "H4sI".into(),
         };
         let facts = debian_with(|f| {

@@ -110,9 +110,14 @@ fn fix(facts: &Facts) -> Option<Fix> {
 /// The call that puts `file` back from its package's copy, when the copy was fetched.
 pub(super) fn put_back(file: &PackageFile) -> Option<Call> {
     match &file.copy {
-        PackageCopy::Fetched { gzip_base64, .. } => Some(
-            Call::new("ll_package_file", [file.path.as_str(), file.md5.as_str()])
-                .with_input(gzip_base64.clone()),
+        PackageCopy::Fetched {
+            mode, gzip_base64, ..
+        } => Some(
+            Call::new(
+                "ll_package_file",
+                [file.path.clone(), file.md5.clone(), format!("{mode:o}")],
+            )
+            .with_input(gzip_base64.clone()),
         ),
         _ => None,
     }
@@ -141,6 +146,7 @@ mod tests {
     fn a_damaged_library_goes_back_from_its_package_only_with_a_copy() {
         let fetched = PackageCopy::Fetched {
             from: "https://deb.debian.org/x.deb".into(),
+            mode: 0o644,
             gzip_base64: "H4sI".into(),
         };
         let facts = debian_with(|f| f.package_files = vec![libwrap(fetched.clone())]);
@@ -153,7 +159,7 @@ mod tests {
         assert_eq!(
             step.body(),
             "{ ll_package_file '/usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6' \
-             '6f58e6402397fa27666ecbd6d7ec06ff' <<'LL_INPUT'\nH4sI\nLL_INPUT\n} && ll_ldconfig && \
+             '6f58e6402397fa27666ecbd6d7ec06ff' '644' <<'LL_INPUT'\nH4sI\nLL_INPUT\n} && ll_ldconfig && \
              ll_want_restart"
         );
         assert!(

@@ -107,6 +107,7 @@ mod tests {
         };
         let fetched = PackageCopy::Fetched {
             from: "https://deb.debian.org/bash.deb".into(),
+            mode: 0o755,
             gzip_base64: "H4sI".into(),
         };
         let gone = |copy| {

@@ -249,6 +249,7 @@ mod tests {
             md5: "fedcba9876543210fedcba9876543210".into(),
             copy: PackageCopy::Fetched {
                 from: "https://deb.debian.org/x.deb".into(),
+                mode: 0o644,
                 gzip_base64: "H4sI".into(),
             },
             ..PackageFile::default()

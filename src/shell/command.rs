@@ -155,9 +155,11 @@ pub fn damaged_pattern(id: &str) -> String {
 }
 
 /// The shell's effective uid, even where `id` cannot run (a library it loads is gone): then
-/// PID 1 (the break-in's `init=/bin/sh`, no /proc yet) is root, and bash's read-only `$EUID`
-/// answers; empty when nothing does, which counts as not root.
-const UID: &str = "$(id -u 2>/dev/null || { [ $$ = 1 ] && echo 0; } || echo \"$EUID\")";
+/// PID 1 (the break-in's `init=/bin/sh`, no /proc yet) is root, and so is a shell it started
+/// (our own shell, typed at PID 1: bash may be gone, and sh has no `$EUID`); else bash's
+/// read-only `$EUID` answers; empty when nothing does, which counts as not root.
+const UID: &str =
+    "$(id -u 2>/dev/null || { { [ $$ = 1 ] || [ $PPID = 1 ]; } && echo 0; } || echo \"$EUID\")";
 
 /// The line that tells us a shell is listening and what it can do: its uid, whether it has
 /// `base64`, where scratch files can go, whether it has `gzip`, and, when `quiet_kernel` is set and the shell is root's, the console log level it
@@ -296,9 +298,16 @@ mod tests {
 
     /// The sync line's fields, as `sh` prints them with `path` as its PATH.
     fn sync_fields(sh: &str, path: &str) -> Vec<String> {
+        let mut shell = std::process::Command::new(sh);
+        shell.arg("-c");
+        sync_fields_of(shell, path)
+    }
+
+    /// The sync line's fields as `command` prints it, given the line as its last argument.
+    fn sync_fields_of(mut command: std::process::Command, path: &str) -> Vec<String> {
         let id = "abc123";
-        let out = std::process::Command::new(sh)
-            .arg("-c")
+        let sh = format!("{command:?}");
+        let out = command
             .arg(sync_line(id, true))
             .env_clear()
             .env("PATH", path)
@@ -335,6 +344,11 @@ mod tests {
         // bash knows its uid without `id`; sh, not PID 1, does not, and says nothing.
         assert_eq!(sync_fields("bash", &broken)[0], euid);
         assert_eq!(sync_fields("sh", &broken)[0], "");
+        // sh started by PID 1 (the break-in's own shell where bash is gone) is root: in a PID
+        // namespace of its own, sh is PID 1 and starts another.
+        let mut pid1 = std::process::Command::new("unshare");
+        pid1.args(["--pid", "--fork", "sh", "-c", "sh -c \"$1\"", "pid1"]);
+        assert_eq!(sync_fields_of(pid1, &broken)[0], "0", "needs unshare --pid");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -35,9 +35,15 @@ impl Session {
     }
 
     /// Writes `content` to `path` with a hard link in place of a rename
-    /// ([`Placement::Link`]), verified by SHA-256: for a guest whose `mv` cannot run.
-    pub async fn link_file(&mut self, path: &str, content: &[u8]) -> Result<(), ShellError> {
-        self.place(path, content, Placement::Link).await
+    /// ([`Placement::Link`]), verified by SHA-256: for a guest whose `mv` cannot run. The file
+    /// keeps its mode, or where it is gone gets `mode`.
+    pub async fn link_file(
+        &mut self,
+        path: &str,
+        content: &[u8],
+        mode: u32,
+    ) -> Result<(), ShellError> {
+        self.place(path, content, Placement::Link { mode }).await
     }
 
     async fn place(
@@ -219,11 +225,11 @@ pub(crate) enum Placement {
     /// when it is not 0600: for a script run from there, which removes it. No `mv`: it loads
     /// libselinux, and a guest where that library is damaged must still run our scripts.
     Created { mode: u32 },
-    /// Its mode set as the target's (0644 where there is none), then hard-linked over the
+    /// Its mode set as the target's (`mode` where there is none), then hard-linked over the
     /// target: only for the break-in's offline shell, where nothing else runs and a library
     /// that `mv` loads may be damaged. A program that has the old file mapped (the shell
     /// itself maps libc) keeps it, as a rename would leave it.
-    Link,
+    Link { mode: u32 },
 }
 
 /// How much base64 one typed piece of an upload holds at most: well under what a guest's tty
@@ -398,8 +404,8 @@ pub(crate) fn upload(
         }
         Placement::Created { mode: 0o600 } => sound,
         Placement::Created { mode } => format!("{sound} && chmod {mode:o} {staging}"),
-        Placement::Link => format!(
-            "{sound} && {{ chmod --reference={target} {staging} 2>/dev/null || chmod 644 {staging}; }} && \
+        Placement::Link { mode } => format!(
+            "{sound} && {{ chmod --reference={target} {staging} 2>/dev/null || chmod {mode:o} {staging}; }} && \
              ln -f {staging} {target} && rm -f {staging}"
         ),
     };
@@ -555,7 +561,7 @@ mod tests {
 
     /// Linked over the damaged file: the new content with the old file's mode, and the old
     /// file itself untouched for a program that has it open (in the offline shell, the shell
-    /// maps libc); a file that was gone is made, 0644. No `mv` runs, and no staging file is
+    /// maps libc); a file that was gone is made with the package's mode. No `mv` runs, and no staging file is
     /// left.
     #[test]
     fn a_linked_file_replaces_the_damaged_one_without_mv() {
@@ -566,7 +572,7 @@ mod tests {
         std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o751)).unwrap();
         let mut mapped = std::fs::File::open(&lib).unwrap();
         let content = noise(20_000, true);
-        assert!(place(&lib, &content, Placement::Link));
+        assert!(place(&lib, &content, Placement::Link { mode: 0o755 }));
         let mode = std::fs::metadata(&lib).unwrap().mode() & 0o777;
         let mut old = String::new();
         std::io::Read::read_to_string(&mut mapped, &mut old).unwrap();
@@ -576,7 +582,7 @@ mod tests {
             "the file came back changed"
         );
         let gone = dir.join("libgone.so.2");
-        assert!(place(&gone, b"whole", Placement::Link));
+        assert!(place(&gone, b"whole", Placement::Link { mode: 0o755 }));
         assert_eq!(std::fs::read(&gone).unwrap(), b"whole");
         let gone_mode = std::fs::metadata(&gone).unwrap().mode() & 0o777;
         let mut left: Vec<String> = std::fs::read_dir(&dir)
@@ -585,7 +591,7 @@ mod tests {
             .collect();
         left.sort();
         let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(gone_mode, 0o644);
+        assert_eq!(gone_mode, 0o755);
         assert_eq!(left, ["bin", "libgone.so.2", "libx.so.1"]);
     }
 

@@ -734,15 +734,16 @@ mod tests {
     }
 
     /// A damaged library becomes the copy sent only when the copy has dpkg's checksum; its
-    /// owner and mode stay, and a copy that does not unpack changes nothing.
+    /// owner and mode stay (a file that was gone gets the package's), and a copy that does not
+    /// unpack changes nothing.
     #[test]
     fn a_package_file_is_put_back_only_with_dpkg_s_checksum() {
-        let run = |md5: &str, copy: &str| {
+        let put_back = |before: &str, md5: &str, copy: &str| {
             let (dir, out) = run_locally(
                 &[SCRIPT],
                 &format!(
-                    "printf 'broken' >\"$T/libx.so.1\" && chmod 0755 \"$T/libx.so.1\"\n\
-                     {{ ll_package_file \"$T/libx.so.1\" {md5} <<'LL_INPUT'\n{copy}\nLL_INPUT\n}}\n\
+                    "{before}\n\
+                     {{ ll_package_file \"$T/libx.so.1\" {md5} 700 <<'LL_INPUT'\n{copy}\nLL_INPUT\n}}\n\
                      echo \"status $? $LL_STEP_ERR\"\n\
                      echo \"now: $(cat \"$T/libx.so.1\") $(stat -c %a \"$T/libx.so.1\")\""
                 ),
@@ -750,12 +751,21 @@ mod tests {
             std::fs::remove_dir_all(dir).ok();
             out
         };
+        let run = |md5: &str, copy: &str| {
+            put_back(
+                "printf 'broken' >\"$T/libx.so.1\" && chmod 0755 \"$T/libx.so.1\"",
+                md5,
+                copy,
+            )
+        };
         // printf 'the library' | gzip -n | base64
         let copy = "H4sIAAAAAAAAAyvJSFXIyUwqSiyqBABmNSI0CwAAAA==";
         let good = "20b43b41cfa11b046dee3104832c17e7";
         let out = run(good, copy);
         assert!(out.contains("status 0"), "{out}");
         assert!(out.contains("now: the library 755"), "{out}");
+        let out = put_back(":", good, copy);
+        assert!(out.contains("now: the library 700"), "{out}");
         let out = run("00000000000000000000000000000000", copy);
         assert!(out.contains("status 1"), "{out}");
         assert!(out.contains("not dpkg's record"), "{out}");

@@ -80,12 +80,13 @@ ll_pam_module() {
     ll_emit note "$module: the session lines that load it are commented out; put it back with: $reinstall"
 }
 
-# ll_package_file PATH MD5 <COPY: PATH, a file sshd or the boot loads that is not what its
+# ll_package_file PATH MD5 MODE <COPY: PATH, a file sshd or the boot loads that is not what its
 # package installed, becomes the package's own copy (COPY: the file gzipped, in base64, fetched
 # where lifeline runs), once the copy's checksum is dpkg's record MD5; it keeps PATH's owner
-# and mode. The rename leaves programs that have the old file mapped as they are.
+# and mode, or where PATH is gone gets MODE (octal, the package's). The rename leaves programs
+# that have the old file mapped as they are.
 ll_package_file() {
-    local path="$1" md5="$2" sum
+    local path="$1" md5="$2" mode="$3" sum
     if ! { base64 -d >"$LL_RUN/package_file.gz" &&
         gzip -dc <"$LL_RUN/package_file.gz" >"$LL_RUN/package_file"; } 2>/dev/null; then
         ll_fail "$path: the package's copy did not unpack (base64 -d, gzip -dc)"
@@ -96,7 +97,7 @@ ll_package_file() {
         ll_fail "$path: the copy sent has checksum ${sum%% *}, not dpkg's record $md5"
         return 1
     }
-    ll_put "$path" 0644 0:0 <"$LL_RUN/package_file" || return 1
+    ll_put "$path" "$mode" 0:0 <"$LL_RUN/package_file" || return 1
     ll_emit note "$path: put back from its package"
 }
 
