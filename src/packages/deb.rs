@@ -31,8 +31,23 @@ pub enum DebError {
 #[derive(Debug)]
 pub struct Member {
     pub content: Vec<u8>,
-    /// Permission bits, set-id bits included (`0o755`, `0o4755`).
+    /// Permission bits (`0o755`), with a set-id bit only where the package's owner for it is
+    /// root: a file put back is owned by root, and a set-gid `shadow` program must not become
+    /// set-gid root.
     pub mode: u32,
+}
+
+/// `mode` with set-uid kept only for uid 0 and set-gid only for gid 0: the owner a file put
+/// back gets is root's.
+fn owned_by_root(mode: u32, uid: u64, gid: u64) -> u32 {
+    let mut mode = mode & 0o7777;
+    if uid != 0 {
+        mode &= !0o4000;
+    }
+    if gid != 0 {
+        mode &= !0o2000;
+    }
+    mode
 }
 
 /// The file at `path` in the package (as dpkg's `.md5sums` lists it: `usr/lib/…`, with or
@@ -50,7 +65,8 @@ pub fn member(deb: &[u8], path: &str) -> Result<Member, DebError> {
         if !entry.header().entry_type().is_file() {
             return Err(DebError::NotAFile { path: want });
         }
-        let mode = entry.header().mode()? & 0o7777;
+        let header = entry.header();
+        let mode = owned_by_root(header.mode()?, header.uid()?, header.gid()?);
         let mut content = Vec::new();
         bounded(&mut entry).read_to_end(&mut content)?;
         return Ok(Member { content, mode });
@@ -217,6 +233,16 @@ mod tests {
                 assert_eq!(got.mode, 0o755, "{compression}: {path}'s mode");
             }
         }
+    }
+
+    /// unix_chkpwd is set-gid shadow in its package: put back owned by root, it keeps no
+    /// set-gid bit; mount, set-uid root, keeps its own.
+    #[test]
+    fn a_set_id_bit_is_kept_only_for_root() {
+        assert_eq!(owned_by_root(0o4755, 0, 0), 0o4755);
+        assert_eq!(owned_by_root(0o2755, 0, 42), 0o755);
+        assert_eq!(owned_by_root(0o6755, 7, 0), 0o2755);
+        assert_eq!(owned_by_root(0o100644, 0, 0), 0o644);
     }
 
     #[test]

@@ -402,6 +402,9 @@ pub struct Account {
     pub home: Option<String>,
     pub shell: Option<String>,
     pub shell_executable: bool,
+    /// Where the shell's path leads, links followed, when it cannot run: the file its package
+    /// check names.
+    pub shell_file: Option<String>,
     pub groups: Vec<String>,
     /// Members listed for the primary group (Debian's StrictModes accepts a group-writable
     /// path when that group has no other member).

@@ -653,6 +653,7 @@ fn account(s: &Sections) -> Account {
     let mut account = Account {
         today: num(pairs.get("today").copied()),
         shell_executable: pairs.get("shell_executable") == Some(&"yes"),
+        shell_file: (pairs.get("shell_file").filter(|f| !f.is_empty())).map(|f| f.to_string()),
         faillock_failures: num(pairs.get("faillock_valid").copied()),
         faillock_deny: num(pairs.get("faillock_deny").copied()),
         ..Account::default()

@@ -380,7 +380,11 @@ probe() {
         IFS=$LL_IFS
         ll_home=$6
         ll_shell=$7
-        [ -x "$ll_shell" ] && echo "shell_executable=yes"
+        if [ -x "$ll_shell" ]; then
+            echo "shell_executable=yes"
+        else
+            echo "shell_file=$(readlink -f -- "$ll_shell" 2>/dev/null)"
+        fi
         echo "groups=$(t 5 id -Gn "$LL_USER")"
         echo "group=$(t 5 getent group "$4")"
         ll_sh=$(t 5 getent shadow "$LL_USER") || ll_sh=$(grep "^$LL_USER:" /etc/shadow)
@@ -485,9 +489,12 @@ $ll_p"
     # the package's path for it.
     ll_pam=$(ll_pam_damage)
     ll_check="$ll_check $(printf '%s\n' "$ll_pam" | awk -F '\t' 'NF >= 10 && $6 != "-" { print ($5 != "-" ? $5 : "/" $8) }')"
-    # The user's login shell when it cannot run: gone from its package, it goes back (rule
-    # SSH303) rather than the user being given another shell.
-    [ -n "$ll_shell" ] && [ ! -x "$ll_shell" ] && ll_check="$ll_check $ll_shell"
+    # The user's login shell when it cannot run (not one that refuses logins by design): gone
+    # from its package, it goes back (rule SSH303) rather than the user being given another.
+    case $ll_shell in
+        '' | */nologin | */false) ;;
+        *) [ -x "$ll_shell" ] || ll_check="$ll_check $ll_shell" ;;
+    esac
     # shellcheck disable=SC2046 # paths, one a word
     ll_package_files $(printf '%s\n' "$ll_check" | tr -s ' \t' '\n' | sed -n 's/:$//; /^\//p' | sort -u)
     printf '%s\n' "$ll_pam"

@@ -329,34 +329,45 @@ mod tests {
     use crate::probe::facts::{PackageCopy, PackageFile};
     use crate::rules::testing::debian_with;
 
-    /// The plan for a guest whose damaged library at `path` has its package's copy.
-    fn damaged_library(path: &str) -> Repair {
+    /// The plan for a guest whose damaged libraries at `paths` have their package's copies.
+    fn damaged_libraries(paths: &[&str]) -> Repair {
         let copy = PackageCopy::Fetched {
             from: "https://deb.debian.org/x.deb".into(),
             mode: 0o644,
             gzip_base64: "H4sI".into(),
         };
         let facts = debian_with(|f| {
-            f.package_files = vec![PackageFile {
-                path: path.into(),
-                ..PackageFile::libwrap("6f58e6402397fa27666ecbd6d7ec06ff", copy)
-            }]
+            f.package_files = (paths.iter())
+                .map(|path| PackageFile {
+                    path: path.to_string(),
+                    ..PackageFile::libwrap("6f58e6402397fa27666ecbd6d7ec06ff", copy.clone())
+                })
+                .collect()
         });
         Repair::plan(&Diagnosis::from_facts(facts, ProbeCost::default()))
     }
 
     /// Seed 4033: once libnsl is back, the diagnosis finds libgcrypt damaged too. The same
-    /// rule's fix on another file is a new round; the same fix again is not.
+    /// rule's fix on another file is a new round; the same fix again is not, nor a part of
+    /// one already applied.
     #[test]
     fn the_same_rule_on_another_file_is_a_new_round_and_the_same_fix_is_not() {
+        const LIBNSL: &str = "/usr/lib/x86_64-linux-gnu/libnsl.so.2.0.1";
+        const LIBGCRYPT: &str = "/usr/lib/x86_64-linux-gnu/libgcrypt.so.20.4.1";
         let mut applied = BTreeSet::new();
-        let first = damaged_library("/usr/lib/x86_64-linux-gnu/libnsl.so.2.0.1");
+        let first = damaged_libraries(&[LIBNSL]);
         assert!(does_something_new(&first, &applied));
         applied.extend(first.signatures.iter().cloned());
         assert!(!does_something_new(&first, &applied));
-        let second = damaged_library("/usr/lib/x86_64-linux-gnu/libgcrypt.so.20.4.1");
+        let second = damaged_libraries(&[LIBGCRYPT]);
         assert_eq!(second.fixes[0].0.id, first.fixes[0].0.id);
         assert!(does_something_new(&second, &applied));
+        let mut applied = BTreeSet::new();
+        applied.extend(damaged_libraries(&[LIBNSL, LIBGCRYPT]).signatures);
+        assert!(!does_something_new(
+            &damaged_libraries(&[LIBGCRYPT]),
+            &applied
+        ));
     }
 
     /// Seed 5052: with bash gone the guest could not try sshd's port; the login proven beside

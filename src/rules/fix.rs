@@ -194,34 +194,29 @@ impl Fix {
         self.actions
     }
 
-    /// What the fix does, its calls' inputs left out (a package copy is named by the file and
-    /// checksum it is called with): a fix with the signature of one already applied would do
-    /// nothing new, so a rescue does not run it again.
-    pub fn signature(&self) -> String {
-        let actions: Vec<String> = (self.actions.iter())
-            .map(|action| match action {
-                Action::StartService => "start sshd".to_string(),
-                Action::Step(step) => {
-                    let calls: Vec<String> = (step.calls.iter())
-                        .map(|call| {
-                            Call {
-                                input: None,
-                                ..call.clone()
-                            }
-                            .render()
-                        })
-                        .collect();
-                    calls.join(" && ")
-                }
-                Action::EditConfig(edits) => {
-                    let edits: Vec<String> = (edits.iter())
-                        .map(|e| format!("{}:{} {:?} -> {:?}", e.file, e.line, e.old, e.new))
-                        .collect();
-                    format!("edit config [{}]", edits.join(", "))
-                }
-            })
-            .collect();
-        actions.join("; ")
+    /// What the fix does, one entry per call (its input left out: a package copy is named by
+    /// the file and checksum it is called with), per configuration edit and for sshd's start.
+    /// A fix all of whose parts an earlier round applied would do nothing new, so a rescue
+    /// does not run it again; a part left over (one library of two) still counts as new.
+    pub fn signatures(&self) -> Vec<String> {
+        let mut parts = Vec::new();
+        for action in &self.actions {
+            match action {
+                Action::StartService => parts.push("start sshd".to_string()),
+                Action::Step(step) => parts.extend((step.calls.iter()).map(|call| {
+                    Call {
+                        input: None,
+                        ..call.clone()
+                    }
+                    .render()
+                })),
+                Action::EditConfig(edits) => parts.extend(
+                    (edits.iter())
+                        .map(|e| format!("edit {}:{} {:?} -> {:?}", e.file, e.line, e.old, e.new)),
+                ),
+            }
+        }
+        parts
     }
 
     /// Made by files alone and safe where no service manager runs (the break-in's offline
@@ -401,10 +396,10 @@ mod tests {
         );
     }
 
-    /// Two fixes differ by what they call on, not by the input they feed: the same library put
-    /// back twice is one signature, another library another.
+    /// Fixes differ by what they call on, not by the input they feed: the same library put
+    /// back twice is the same calls, another library another call beside the same ldconfig.
     #[test]
-    fn a_signature_names_the_calls_and_not_their_input() {
+    fn signatures_name_the_calls_and_not_their_input() {
         let put_back = |path: &str, input: &str| {
             Fix::step(
                 Phase::Files,
@@ -417,16 +412,19 @@ mod tests {
         };
         let libnsl = put_back("/lib/libnsl.so.2", "H4sI");
         assert_eq!(
-            libnsl.signature(),
-            "ll_package_file '/lib/libnsl.so.2' 'md5' && ll_ldconfig"
+            libnsl.signatures(),
+            ["ll_package_file '/lib/libnsl.so.2' 'md5'", "ll_ldconfig"]
         );
         assert_eq!(
-            libnsl.signature(),
-            put_back("/lib/libnsl.so.2", "AAAA").signature()
+            libnsl.signatures(),
+            put_back("/lib/libnsl.so.2", "AAAA").signatures()
         );
-        assert_ne!(
-            libnsl.signature(),
-            put_back("/lib/libgcrypt.so.20", "H4sI").signature()
+        assert_eq!(
+            put_back("/lib/libgcrypt.so.20", "H4sI").signatures(),
+            [
+                "ll_package_file '/lib/libgcrypt.so.20' 'md5'",
+                "ll_ldconfig"
+            ]
         );
     }
 

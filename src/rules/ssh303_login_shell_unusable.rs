@@ -12,12 +12,13 @@ pub static RULE: Rule = Rule {
     kind: Kind::Cause,
     docs: Docs {
         what: "The user's login shell: nologin and false refuse logins; a shell that does not \
-               exist or is not executable cannot start. A shell that is gone or not what its \
-               package installed is compared with dpkg's checksums.",
+               exist or is not executable cannot start; such a shell's file (where its links \
+               lead) is compared with dpkg's checksums.",
         why: "Authentication succeeds, then the session ends at once (`This account is \
               currently not available.`); sshd logs `User azureuser not allowed because shell \
               … does not exist` for a missing one.",
-        fix: "A shell its package installed (bash deleted or damaged) is put back from the \
+        fix: "A shell that cannot run because its package's file is gone or not what the \
+              package installed (bash deleted, say) is put back from the \
               package, fetched where lifeline runs as SSH010 fetches libraries, so the user \
               keeps the shell they had. Otherwise lifeline sets the shell to /bin/bash, or \
               /bin/sh where bash is missing (`usermod -s`).",
@@ -28,20 +29,31 @@ pub static RULE: Rule = Rule {
     fix: Some(fix),
 };
 
-/// The user's login shell as the probe found it: gone or not what its package installed.
+/// A shell that refuses logins by design.
+fn refuses(shell: &str) -> bool {
+    shell.ends_with("/nologin") || shell.ends_with("/false")
+}
+
+/// The file of the user's login shell to put back from its package: the shell cannot run (not
+/// one that refuses logins, nor one SSH012 only gives its execute bit back), and the probe
+/// found the file its links lead to (`/bin/rbash` is bash's) gone or not what the package
+/// installed.
 pub(super) fn package_file(facts: &Facts) -> Option<&PackageFile> {
     let shell = facts.account.shell.as_deref().filter(|s| !s.is_empty())?;
-    // The probe names the file where links lead (/bin/bash is /usr/bin/bash with /usr merged).
-    facts.package_files.iter().find(|f| {
-        f.path == shell || f.member == shell.trim_start_matches('/') || f.path == format!("/usr{shell}")
-    })
+    if refuses(shell)
+        || facts.account.shell_executable
+        || super::ssh012_system_file_modes::restores(facts, shell)
+    {
+        return None;
+    }
+    let file = facts.account.shell_file.as_deref().unwrap_or(shell);
+    facts.package_files.iter().find(|f| f.path == file)
 }
 
 fn check(facts: &Facts) -> Option<Finding> {
     let shell = facts.account.shell.as_deref().filter(|s| !s.is_empty())?;
-    let refuses = shell.ends_with("/nologin") || shell.ends_with("/false");
     let mut evidence = vec![format!("passwd: {} … {shell}", facts.user)];
-    let problem = if refuses {
+    let problem = if refuses(shell) {
         "refuses logins"
     } else if !facts.account.shell_executable
         // A shell that lost its execute bit gets it back from SSH012, rather than the user
@@ -113,6 +125,7 @@ mod tests {
         let gone = |copy| {
             debian_with(|f| {
                 f.account.shell = Some("/bin/bash".into());
+                f.account.shell_file = Some("/usr/bin/bash".into());
                 f.account.shell_executable = false;
                 f.package_files = vec![bash(copy)];
             })

@@ -155,11 +155,13 @@ pub fn damaged_pattern(id: &str) -> String {
 }
 
 /// The shell's effective uid, even where `id` cannot run (a library it loads is gone): then
-/// PID 1 (the break-in's `init=/bin/sh`, no /proc yet) is root, and so is a shell it started
-/// (our own shell, typed at PID 1: bash may be gone, and sh has no `$EUID`); else bash's
+/// /proc says it (the `Uid:` line's second field, read by the shell itself); without /proc,
+/// PID 1 (the break-in's `init=/bin/sh`) is root, and so is a shell PID 1 started (our own
+/// shell in the break-in, bash gone: only a boot with no init runs without /proc); else bash's
 /// read-only `$EUID` answers; empty when nothing does, which counts as not root.
-const UID: &str =
-    "$(id -u 2>/dev/null || { { [ $$ = 1 ] || [ $PPID = 1 ]; } && echo 0; } || echo \"$EUID\")";
+const UID: &str = "$(id -u 2>/dev/null || \
+    { [ -r /proc/self/status ] && while read -r k r e x; do [ \"$k\" = Uid: ] && echo \"$e\" && break; done </proc/self/status; } || \
+    { [ ! -d /proc/1 ] && { [ $$ = 1 ] || [ $PPID = 1 ]; } && echo 0; } || echo \"$EUID\")";
 
 /// The line that tells us a shell is listening and what it can do: its uid, whether it has
 /// `base64`, where scratch files can go, whether it has `gzip`, and, when `quiet_kernel` is set and the shell is root's, the console log level it
@@ -341,15 +343,39 @@ mod tests {
         for sh in ["sh", "bash"] {
             assert_eq!(sync_fields(sh, &system)[0], euid, "{sh} with id");
         }
-        // bash knows its uid without `id`; sh, not PID 1, does not, and says nothing.
-        assert_eq!(sync_fields("bash", &broken)[0], euid);
-        assert_eq!(sync_fields("sh", &broken)[0], "");
-        // sh started by PID 1 (the break-in's own shell where bash is gone) is root: in a PID
-        // namespace of its own, sh is PID 1 and starts another.
-        let mut pid1 = std::process::Command::new("unshare");
-        pid1.args(["--pid", "--fork", "sh", "-c", "sh -c \"$1\"", "pid1"]);
-        assert_eq!(sync_fields_of(pid1, &broken)[0], "0", "needs unshare --pid");
+        // Without `id`, /proc tells sh and bash.
+        for sh in ["sh", "bash"] {
+            assert_eq!(sync_fields(sh, &broken)[0], euid, "{sh} without id");
+        }
+        // Without /proc as well (a mount namespace of its own, /proc hidden): sh started by
+        // PID 1 is root (the break-in's own shell where bash is gone; a PID namespace of its
+        // own makes the outer sh PID 1, and `; exit` keeps a bash-as-sh from exec'ing the
+        // inner one as PID 1); bash knows its uid; sh started by anyone else says nothing.
+        let hidden_proc = |pid_namespace: bool, sh: &str| {
+            let mut outer = std::process::Command::new("unshare");
+            outer.arg("--mount");
+            if pid_namespace {
+                outer.args(["--pid", "--fork"]);
+            }
+            outer
+                .args(["sh", "-c"])
+                .arg(format!(
+                    "mount -t tmpfs none /proc && {sh} -c \"$1\"; exit $?"
+                ))
+                .arg("outer");
+            sync_fields_of(outer, &broken)[0].clone()
+        };
+        let found = [
+            hidden_proc(true, "sh"),
+            hidden_proc(false, "bash"),
+            hidden_proc(false, "sh"),
+        ];
         std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            found,
+            ["0".to_string(), euid, String::new()],
+            "needs unshare --mount --pid (root)"
+        );
     }
 
     #[test]

@@ -46,8 +46,8 @@ pub struct Repair {
     pub manual: Vec<Finding>,
     /// Steps the operator asked for beside the findings' fixes (`--ssh-key-file`).
     pub requested: Vec<String>,
-    /// What the fixes do ([`Fix::signature`]): a rescue runs a plan again only while it would
-    /// do something no earlier round did.
+    /// What the fixes do, call by call ([`Fix::signatures`]): a rescue runs a plan again only
+    /// while it would do something no earlier round did.
     pub signatures: BTreeSet<String>,
 }
 
@@ -71,7 +71,7 @@ impl Repair {
             }
             match finding.fix_on(&diagnosis.facts) {
                 Some(fix) if keep(&fix) => {
-                    builder.signatures.insert(fix.signature());
+                    builder.signatures.extend(fix.signatures());
                     let title = builder.add(fix);
                     builder.fixes.push((finding.clone(), title));
                 }
