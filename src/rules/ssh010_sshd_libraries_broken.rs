@@ -65,10 +65,7 @@ fn check(facts: &Facts) -> Option<Finding> {
             PackageCopy::Fetched { from, .. } => format!("; its copy: {from}"),
             PackageCopy::Failed { why } => format!("; no copy: {why}"),
         };
-        format!(
-            "{} is not what {} {} installed (dpkg's md5 {}){copy}",
-            f.path, f.package, f.version, f.md5
-        )
+        format!("{}{copy}", not_as_installed(f))
     }));
     if evidence.is_empty() {
         return None;
@@ -105,6 +102,14 @@ fn fix(facts: &Facts) -> Option<Fix> {
     calls.push(Call::bare("ll_ldconfig"));
     calls.push(Call::bare("ll_want_restart"));
     Some(Fix::step(Phase::Files, title, calls))
+}
+
+/// What the probe found of `file`: not what its package installed.
+pub(super) fn not_as_installed(file: &PackageFile) -> String {
+    format!(
+        "{} is not what {} {} installed (dpkg's md5 {})",
+        file.path, file.package, file.version, file.md5
+    )
 }
 
 /// The call that puts `file` back from its package's copy, when the copy was fetched.

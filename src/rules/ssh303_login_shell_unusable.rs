@@ -34,16 +34,20 @@ fn refuses(shell: &str) -> bool {
     shell.ends_with("/nologin") || shell.ends_with("/false")
 }
 
-/// The file of the user's login shell to put back from its package: the shell cannot run (not
-/// one that refuses logins, nor one SSH012 only gives its execute bit back), and the probe
-/// found the file its links lead to (`/bin/rbash` is bash's) gone or not what the package
-/// installed.
+/// The shell cannot start: not one that refuses logins by design, nor one that only lost its
+/// execute bit (SSH012 gives it back, rather than the user another shell).
+fn cannot_run(facts: &Facts, shell: &str) -> bool {
+    !refuses(shell)
+        && !facts.account.shell_executable
+        && !super::ssh012_system_file_modes::restores(facts, shell)
+}
+
+/// The file of the user's login shell to put back from its package: the shell cannot run, and
+/// the probe found the file its links lead to (`/bin/rbash` is bash's) gone or not what the
+/// package installed.
 pub(super) fn package_file(facts: &Facts) -> Option<&PackageFile> {
     let shell = facts.account.shell.as_deref().filter(|s| !s.is_empty())?;
-    if refuses(shell)
-        || facts.account.shell_executable
-        || super::ssh012_system_file_modes::restores(facts, shell)
-    {
+    if !cannot_run(facts, shell) {
         return None;
     }
     let file = facts.account.shell_file.as_deref().unwrap_or(shell);
@@ -52,25 +56,17 @@ pub(super) fn package_file(facts: &Facts) -> Option<&PackageFile> {
 
 fn check(facts: &Facts) -> Option<Finding> {
     let shell = facts.account.shell.as_deref().filter(|s| !s.is_empty())?;
+    let from_package = package_file(facts);
     let mut evidence = vec![format!("passwd: {} … {shell}", facts.user)];
     let problem = if refuses(shell) {
         "refuses logins"
-    } else if !facts.account.shell_executable
-        // A shell that lost its execute bit gets it back from SSH012, rather than the user
-        // another shell.
-        && !super::ssh012_system_file_modes::restores(facts, shell)
-    {
-        if let Some(file) = package_file(facts) {
-            evidence.push(format!(
-                "{} is not what {} {} installed (dpkg's md5 {})",
-                file.path, file.package, file.version, file.md5
-            ));
-        }
+    } else if cannot_run(facts, shell) {
+        evidence.extend(from_package.map(super::ssh010_sshd_libraries_broken::not_as_installed));
         "does not exist or is not executable"
     } else {
         return None;
     };
-    let hint = match package_file(facts) {
+    let hint = match from_package {
         Some(file) => reinstall_packages(facts, [file.package.as_str()]),
         None => format!("usermod -s /bin/bash {}", facts.user),
     };
@@ -84,7 +80,7 @@ fn check(facts: &Facts) -> Option<Finding> {
 fn fix(facts: &Facts) -> Option<Fix> {
     if let Some(call) = package_file(facts).and_then(super::ssh010_sshd_libraries_broken::put_back)
     {
-        let path = &facts.account.shell.as_deref().unwrap_or_default();
+        let path = facts.account.shell.as_deref().unwrap_or_default();
         return Some(Fix::step(
             Phase::Files,
             format!("put back the login shell {path} from its package"),
